@@ -1,0 +1,436 @@
+#!/usr/bin/python3
+"""Aggregate the raw results of bench/run.sh into docs/BENCHMARKS.md.
+
+Reads <results>/<system>.<round>.json (+ .rc, .err) for the systems
+c_reference, ppcluster, dask, ipyparallel; takes the median of every metric
+over the successful runs; writes a markdown report with the machine, one
+table per measurement, the ratios and the issue's targets for this slice.
+Also prints a short plain-text summary on stdout.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+SYSTEMS = [
+    ("ppcluster", "ppcluster"),
+    ("dask", "Dask distributed"),
+    ("ipyparallel", "IPython Parallel"),
+    ("c_reference", "plain C, 2 threads"),
+]
+
+# The issue's targets for this slice.
+TARGET_RTT_US = 100.0
+TARGET_JOBS10K_S = 0.5
+TARGET_PI_VS_C = 1.5
+
+
+# ----------------------------------------------------------------- loading
+
+def parse_output(text):
+    """One JSON object: the whole output, else the last line that parses."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        v = json.loads(text)
+        return v if isinstance(v, dict) else None
+    except ValueError:
+        pass
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                v = json.loads(line)
+                if isinstance(v, dict):
+                    return v
+            except ValueError:
+                continue
+    return None
+
+
+def read(path, default=""):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def load_runs(results, system):
+    """List of dicts {round, rc, data (or None), err_tail} in round order."""
+    runs = []
+    for rc_path in glob.glob(os.path.join(results, f"{system}.*.rc")):
+        base = rc_path[: -len(".rc")]
+        rnd = base.rsplit(".", 1)[1]
+        try:
+            rc = int(read(rc_path, "1").strip() or "1")
+        except ValueError:
+            rc = 1
+        data = parse_output(read(base + ".json"))
+        err = read(base + ".err").strip().splitlines()
+        runs.append({"round": int(rnd) if rnd.isdigit() else rnd, "rc": rc,
+                     "data": data, "err_tail": err[-3:]})
+    runs.sort(key=lambda r: (str(type(r["round"])), r["round"]))
+    return runs
+
+
+def good(runs):
+    return [r["data"] for r in runs if r["rc"] == 0 and r["data"] is not None
+            and r["data"].get("ok", True) is not False]
+
+
+def med(datas, key):
+    vals = [d[key] for d in datas if isinstance(d.get(key), (int, float))
+            and not isinstance(d.get(key), bool)]
+    if not vals:
+        return None, None, None
+    return statistics.median(vals), min(vals), max(vals)
+
+
+def first(datas, key):
+    for d in datas:
+        if d.get(key) not in (None, ""):
+            return d[key]
+    return None
+
+
+# ----------------------------------------------------------------- machine
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10,
+                              check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine():
+    cpu = ""
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.lower().startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = ""
+    for line in sh(["free", "-g"]).splitlines():
+        if line.startswith("Mem:"):
+            parts = line.split()
+            if len(parts) > 1:
+                mem = f"{parts[1]} GiB (free -g total)"
+    return {
+        "nproc": sh(["nproc"]) or str(os.cpu_count()),
+        "cpu": cpu or platform.processor() or "unknown",
+        "memory": mem or "unknown",
+        "kernel": sh(["uname", "-r"]) or platform.release(),
+        "os": _os_name(),
+    }
+
+
+def _os_name():
+    for line in read("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return platform.system()
+
+
+# ----------------------------------------------------------------- format
+
+def fmt(v, digits=1):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:,.{digits}f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def fmt_s(v):
+    """Seconds with about 3-4 significant digits."""
+    if v is None:
+        return "—"
+    if v < 0.1:
+        return f"{v:.4f}"
+    if v < 10:
+        return f"{v:.3f}"
+    return f"{v:.1f}"
+
+
+def spread(m, s_fmt=fmt):
+    """'median (min–max)' from the (median, min, max) triple."""
+    v, lo, hi = m
+    if v is None:
+        return "—"
+    if lo == hi:
+        return s_fmt(v)
+    return f"{s_fmt(v)} ({s_fmt(lo)}–{s_fmt(hi)})"
+
+
+def ratio(num, den):
+    if num is None or den is None or den == 0:
+        return None
+    return num / den
+
+
+def fmt_ratio(r):
+    return "—" if r is None else f"{r:.2f}×"
+
+
+# ----------------------------------------------------------------- report
+
+def build(args):
+    res = {}
+    for key, label in SYSTEMS:
+        runs = load_runs(args.results, key)
+        res[key] = {"label": label, "runs": runs, "ok": good(runs)}
+    pp_missing = os.path.exists(os.path.join(args.results, "ppcluster.missing"))
+    m = machine()
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    quick = args.quick
+    jobs_default = 1000 if quick else 10000
+
+    def status(key):
+        r = res[key]
+        n_ok, n = len(r["ok"]), len(r["runs"])
+        if key == "ppcluster" and n == 0:
+            return "not run: pp_bench not built" if pp_missing else "not run"
+        return f"{n_ok}/{n} ok"
+
+    def jobs_n(key):
+        n = first(res[key]["ok"], "jobs")
+        return int(n) if isinstance(n, (int, float)) else jobs_default
+
+    lines = []
+    w = lines.append
+    w("# ppcluster benchmarks")
+    w("")
+    w("Generated by `bench/run.sh` (medians written by `bench/report.py`); see "
+      "`bench/README.md` for what each number means.")
+    w("")
+    w(f"- Command: `{args.command}`" + (" (quick mode)" if quick else ""))
+    w(f"- Date: {now}")
+    w(f"- Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['memory']}, "
+      f"kernel {m['kernel']}, {m['os']}")
+    w(f"- Every system was run {args.repeat} time(s), interleaved round by round; "
+      "each cell is the **median over the successful runs**, with (min–max) when "
+      "the runs differ. All traffic on 127.0.0.1; 2 workers for every system.")
+    if quick:
+        w(f"- Quick mode: fewer round trips and {jobs_default:,} instead of 10,000 "
+          "trivial jobs; the throughput target is not evaluated.")
+    loads = []
+    for path in glob.glob(os.path.join(args.results, "*.load")):
+        try:
+            loads.append(float(read(path).split()[0]))
+        except (ValueError, IndexError):
+            pass
+    if loads:
+        w(f"- 1-minute load average just before each run: median {statistics.median(loads):.2f} "
+          f"(min {min(loads):.2f}, max {max(loads):.2f}) on {m['nproc']} CPUs; anything well "
+          "above the benchmark's own load means other work shared the machine.")
+    w("")
+
+    # versions / status
+    w("## Systems")
+    w("")
+    w("| system | version | runs | notes |")
+    w("| --- | --- | --- | --- |")
+    for key, label in SYSTEMS:
+        ok = res[key]["ok"]
+        ver = first(ok, "version") or "—"
+        notes = []
+        if key == "ppcluster":
+            notes.append(f"`{args.pp_bench} --json" + (" --quick`" if quick else "`"))
+        elif key == "c_reference":
+            ver = "cc " + (sh(["cc", "-dumpfullversion"]) or sh(["cc", "-dumpversion"]) or "?")
+            notes.append("`bench/pi_reference.c`, -O2 -ffp-contract=off, 2 pthreads")
+        else:
+            impl = first(ok, "pi_impl")
+            if impl:
+                notes.append(f"pi on the workers in {impl}"
+                             + (" (vectorised uint64, same PRNG)" if impl == "numpy" else
+                                " (pure Python: very slow)"))
+            st = med(ok, "startup_s")
+            if st[0] is not None:
+                notes.append(f"cluster start-up {st[0]:.1f} s (not timed)")
+        w(f"| {label} | {ver} | {status(key)} | {'; '.join(notes)} |")
+    w("")
+
+    # (a) latency
+    w("## (a) Round trip of a trivial job")
+    w("")
+    w("Submit one trivial job, wait for its result, repeat (after a warm-up); "
+      "median and p90 (nearest rank) in microseconds.")
+    w("")
+    w("| system | round trips | median µs | p90 µs |")
+    w("| --- | --- | --- | --- |")
+    for key, label in SYSTEMS[:3]:
+        ok = res[key]["ok"]
+        w(f"| {label} | {fmt(first(ok, 'rtt_count'))} | {spread(med(ok, 'rtt_median_us'))} | "
+          f"{spread(med(ok, 'rtt_p90_us'))} |")
+    w("")
+
+    # (b) throughput
+    w("## (b) Throughput of trivial jobs")
+    w("")
+    w("Wall time to submit the jobs one call at a time and collect all results, in "
+      "seconds. The last column is the same work through the peer's batched API "
+      "(`client.map` / `view.map_async`), for information.")
+    w("")
+    w("| system | jobs | submit + collect s | jobs/s | batched API s |")
+    w("| --- | --- | --- | --- | --- |")
+    for key, label in SYSTEMS[:3]:
+        ok = res[key]["ok"]
+        t = med(ok, "jobs10k_s")
+        rate = None if not t[0] else jobs_n(key) / t[0]
+        w(f"| {label} | {fmt(jobs_n(key)) if ok else '—'} | {spread(t, fmt_s)} | "
+          f"{fmt(rate, 0)} | {spread(med(ok, 'jobs10k_map_s'), fmt_s)} |")
+    w("")
+
+    # (c) pi
+    w("## (c) Monte Carlo pi, 4e7 samples in 32 jobs")
+    w("")
+    w("splitmix64, job i (0-based) has seed i + 1 and 1,250,000 samples; every "
+      "implementation must reproduce the C reference's hit count exactly.")
+    w("")
+    w("| system | implementation | wall s | hits | matches C |")
+    w("| --- | --- | --- | --- | --- |")
+    ref_hits = args.ref_hits
+
+    def hits_cell(ok):
+        h = first(ok, "hits")
+        if h is None:
+            return "—", "—"
+        allh = {d.get("hits") for d in ok}
+        same = (ref_hits is not None and allh == {ref_hits})
+        return fmt(h), ("yes" if same else "**NO**") if ref_hits is not None else "?"
+
+    pp = res["ppcluster"]["ok"]
+    h, match = hits_cell(pp)
+    w(f"| ppcluster | native kernel (FFI) | {spread(med(pp, 'pi_native_s'), fmt_s)} | {h} | {match} |")
+    w(f"| ppcluster | pure Lua | {spread(med(pp, 'pi_pure_s'), fmt_s)} | {h} | {match} |")
+    for key in ("dask", "ipyparallel"):
+        ok = res[key]["ok"]
+        h, match = hits_cell(ok)
+        w(f"| {res[key]['label']} | {first(ok, 'pi_impl') or '—'} | "
+          f"{spread(med(ok, 'pi_s'), fmt_s)} | {h} | {match} |")
+    ok = res["c_reference"]["ok"]
+    h, match = hits_cell(ok)
+    w(f"| plain C, 2 threads | C, -O2 | {spread(med(ok, 'pi_s'), fmt_s)} | {h} | {match} |")
+    w("")
+
+    # ratios
+    pp_rtt = med(pp, "rtt_median_us")[0]
+    pp_jobs = med(pp, "jobs10k_s")[0]
+    pp_pi = med(pp, "pi_native_s")[0]
+    c_pi = med(res["c_reference"]["ok"], "pi_s")[0]
+    w("## Ratios")
+    w("")
+    w("Peer time ÷ ppcluster time, so above 1× means ppcluster is faster. "
+      "Computed from the medians.")
+    w("")
+    w("| ppcluster vs | round trip median | trivial jobs | pi (ppcluster native) |")
+    w("| --- | --- | --- | --- |")
+    for key in ("dask", "ipyparallel"):
+        ok = res[key]["ok"]
+        w(f"| {res[key]['label']} | {fmt_ratio(ratio(med(ok, 'rtt_median_us')[0], pp_rtt))} | "
+          f"{fmt_ratio(ratio(med(ok, 'jobs10k_s')[0], pp_jobs))} | "
+          f"{fmt_ratio(ratio(med(ok, 'pi_s')[0], pp_pi))} |")
+    w("")
+    w(f"ppcluster native pi ÷ plain C 2-thread pi: **{fmt_ratio(ratio(pp_pi, c_pi))}** "
+      "(1× would be parity; the target is at most 1.5×).")
+    w("")
+
+    # targets
+    w("## Targets for this slice")
+    w("")
+    w("| target | measured (median) | met |")
+    w("| --- | --- | --- |")
+
+    def verdict(value, limit, applicable=True):
+        if value is None:
+            return "not measured"
+        if not applicable:
+            return "n/a (quick mode)"
+        return "yes" if value <= limit else "**no**"
+
+    w(f"| trivial-job round trip median ≤ {TARGET_RTT_US:.0f} µs | "
+      f"{fmt(pp_rtt) + ' µs' if pp_rtt is not None else '—'} | {verdict(pp_rtt, TARGET_RTT_US)} |")
+    n_pp = jobs_n("ppcluster")
+    jobs_ok = bool(pp) and n_pp == 10000
+    if pp_jobs is None:
+        measured = "—"
+    else:
+        measured = f"{fmt_s(pp_jobs)} s" + ("" if n_pp == 10000 else f" ({n_pp:,} jobs)")
+    w(f"| 10,000 trivial jobs ≤ {TARGET_JOBS10K_S} s | {measured} | "
+      f"{verdict(pp_jobs, TARGET_JOBS10K_S, jobs_ok)} |")
+    r = ratio(pp_pi, c_pi)
+    w(f"| pi with the native kernel within {TARGET_PI_VS_C}× of plain C (2 threads) | "
+      f"{fmt_ratio(r) if r is not None else '—'}"
+      f"{f' ({fmt_s(pp_pi)} s vs {fmt_s(c_pi)} s)' if r is not None else ''} | "
+      f"{verdict(r, TARGET_PI_VS_C)} |")
+    w("")
+    if pp_missing:
+        w(f"**ppcluster was not measured in this run: `{args.pp_bench}` did not exist.** "
+          "Build it and re-run `bench/run.sh` to fill in its rows.")
+        w("")
+
+    # failures
+    failures = []
+    for key, label in SYSTEMS:
+        for r in res[key]["runs"]:
+            if r["rc"] != 0 or r["data"] is None or (r["data"] or {}).get("ok") is False:
+                tail = " / ".join(x.strip() for x in r["err_tail"]) or "no stderr"
+                failures.append(f"- {label}, round {r['round']}: exit {r['rc']}: {tail}")
+    if failures:
+        w("## Failed runs")
+        w("")
+        lines.extend(failures)
+        w("")
+    w(f"Raw JSON of every run: `{args.results}` (not committed).")
+    w("")
+    return "\n".join(lines), res, (pp_rtt, pp_jobs, pp_pi, c_pi)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--results", required=True, help="directory written by run.sh")
+    p.add_argument("--output", required=True, help="markdown file to write")
+    p.add_argument("--repeat", type=int, default=0)
+    p.add_argument("--command", default="bench/run.sh")
+    p.add_argument("--ref-hits", type=int, default=None)
+    p.add_argument("--pp-bench", default="build/bin/pp_bench")
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    if not os.path.isdir(args.results):
+        print(f"report.py: no such results directory: {args.results}", file=sys.stderr)
+        return 2
+    text, res, _ = build(args)
+    tmp = args.output + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, args.output)
+
+    # plain-text summary
+    print("system              rtt_med_us  rtt_p90_us   jobs_s    map_s     pi_s       hits  runs")
+    for key, label in SYSTEMS:
+        ok = res[key]["ok"]
+        pi_key = "pi_native_s" if key == "ppcluster" else "pi_s"
+        cells = [med(ok, k)[0] for k in ("rtt_median_us", "rtt_p90_us", "jobs10k_s",
+                                         "jobs10k_map_s", pi_key)]
+        txt = "".join(f"{'-' if c is None else format(c, '.4g'):>11}" for c in cells)
+        print(f"{key:<18}{txt} {str(first(ok, 'hits') or '-'):>10}  "
+              f"{len(ok)}/{len(res[key]['runs'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/run.sh -- ppcluster benchmark driver (see bench/README.md).
+#
+#   bench/run.sh [--quick] [--build-dir DIR] [--repeat N] [--report FILE]
+#
+# Runs, N times each and interleaved round by round (so slow drifts of a
+# noisy machine hit every system alike):
+#   * bench/pi_reference.c  -- plain C, 2 threads, Monte Carlo pi (built here)
+#   * $BUILD_DIR/bin/pp_bench --json [--quick]   -- ppcluster (built by CMake)
+#   * bench/peers/dask_bench.py        -- Dask distributed, 2 workers
+#   * bench/peers/ipyparallel_bench.py -- IPython Parallel, 2 engines
+# and writes the medians to docs/BENCHMARKS.md (or --report FILE) via
+# bench/report.py.  Raw JSON, stderr logs and exit codes of every run are
+# kept in $BUILD_DIR/bench-results/<timestamp>/.
+#
+# All traffic stays on 127.0.0.1.  Exit status: 0 when every run of every
+# available system succeeded, 1 when some run failed (the report is still
+# written, with the failures marked), 2 on bad usage or build failure.
+
+set -u -o pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+
+QUICK=0
+REPEAT=3
+BUILD_DIR="$ROOT/build"
+REPORT="$ROOT/docs/BENCHMARKS.md"
+PY=${PPBENCH_PYTHON:-/usr/bin/python3}
+CC=${CC:-cc}
+PEER_TIMEOUT=600          # each peer's own limit (seconds); a loaded 2-core box needs it
+OUTER_TIMEOUT=720         # hard limit around every process started here
+
+usage() {
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+ORIG_ARGS=("$@")
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --repeat)
+            [ $# -ge 2 ] || { echo "run.sh: --repeat needs a value" >&2; exit 2; }
+            REPEAT=$2; shift ;;
+        --repeat=*) REPEAT=${1#*=} ;;
+        --build-dir)
+            [ $# -ge 2 ] || { echo "run.sh: --build-dir needs a value" >&2; exit 2; }
+            BUILD_DIR=$2; shift ;;
+        --build-dir=*) BUILD_DIR=${1#*=} ;;
+        --report)
+            [ $# -ge 2 ] || { echo "run.sh: --report needs a value" >&2; exit 2; }
+            REPORT=$2; shift ;;
+        --report=*) REPORT=${1#*=} ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+case "$REPEAT" in
+    ''|*[!0-9]*|0) echo "run.sh: --repeat must be a positive integer" >&2; exit 2 ;;
+esac
+mkdir -p "$BUILD_DIR" || exit 2
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+case "$REPORT" in /*) ;; *) REPORT="$PWD/$REPORT" ;; esac
+
+if [ ! -x "$PY" ]; then
+    echo "run.sh: $PY not found; the peers need the system python with python3-distributed and python3-ipyparallel" >&2
+    exit 2
+fi
+
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+RESULTS="$BUILD_DIR/bench-results/$STAMP"
+mkdir -p "$RESULTS" || exit 2
+QUICK_FLAG=()
+[ "$QUICK" = 1 ] && QUICK_FLAG=(--quick)
+
+log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- C reference
+PI_REF="$BUILD_DIR/bench-results/pi_reference"
+log "building $PI_REF"
+if ! "$CC" -O2 -ffp-contract=off -pthread -o "$PI_REF" "$SCRIPT_DIR/pi_reference.c"; then
+    log "ERROR: could not build bench/pi_reference.c with $CC"
+    exit 2
+fi
+
+# Reference hit count: the peers and pp_bench must reproduce it exactly.
+REF_HITS=$("$PI_REF" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["hits"])') || {
+    log "ERROR: pi_reference did not run"; exit 2; }
+log "C reference hit count: $REF_HITS"
+
+# ------------------------------------------------------------------ ppcluster
+PP_BENCH="$BUILD_DIR/bin/pp_bench"
+HAVE_PP=1
+if [ ! -x "$PP_BENCH" ]; then
+    HAVE_PP=0
+    log "NOTE: $PP_BENCH does not exist (yet): ppcluster is NOT measured in this run."
+    log "      Build it first (cmake -S $ROOT -B $BUILD_DIR && cmake --build $BUILD_DIR --target pp_bench);"
+    log "      the peers and the C reference are measured anyway."
+    echo "missing: $PP_BENCH" > "$RESULTS/ppcluster.missing"
+fi
+
+FAILED=0
+# run_one NAME ROUND CMD... : stdout -> NAME.ROUND.json, stderr -> .err, status -> .rc,
+# 1-minute load average just before the run -> .load
+run_one() {
+    local name=$1 round=$2; shift 2
+    local base="$RESULTS/$name.$round"
+    log "round $round/$REPEAT: $name"
+    cut -d' ' -f1 /proc/loadavg >"$base.load" 2>/dev/null
+    timeout --kill-after=30 "$OUTER_TIMEOUT" "$@" >"$base.json" 2>"$base.err"
+    local rc=$?
+    echo "$rc" >"$base.rc"
+    if [ "$rc" -ne 0 ]; then
+        FAILED=1
+        log "  $name failed (exit $rc); last lines of its stderr:"
+        tail -n 5 "$base.err" | sed 's/^/    /' >&2
+    else
+        log "  $(tail -n 1 "$base.json" | cut -c1-200)"
+    fi
+}
+
+for round in $(seq 1 "$REPEAT"); do
+    run_one c_reference "$round" "$PI_REF"
+    if [ "$HAVE_PP" = 1 ]; then
+        run_one ppcluster "$round" "$PP_BENCH" --json "${QUICK_FLAG[@]}"
+    fi
+    run_one dask "$round" "$PY" "$SCRIPT_DIR/peers/dask_bench.py" "${QUICK_FLAG[@]}" \
+        --timeout "$PEER_TIMEOUT" --expect-hits "$REF_HITS"
+    run_one ipyparallel "$round" "$PY" "$SCRIPT_DIR/peers/ipyparallel_bench.py" "${QUICK_FLAG[@]}" \
+        --timeout "$PEER_TIMEOUT" --expect-hits "$REF_HITS"
+done
+
+# --------------------------------------------------------------------- report
+CMDLINE="bench/run.sh"
+[ ${#ORIG_ARGS[@]} -gt 0 ] && CMDLINE="$CMDLINE ${ORIG_ARGS[*]}"
+mkdir -p "$(dirname "$REPORT")" || exit 2
+if ! "$PY" "$SCRIPT_DIR/report.py" --results "$RESULTS" --repeat "$REPEAT" \
+        --command "$CMDLINE" --ref-hits "$REF_HITS" --pp-bench "$PP_BENCH" \
+        ${QUICK_FLAG[@]+"${QUICK_FLAG[@]}"} --output "$REPORT"; then
+    log "ERROR: report.py failed; raw results are in $RESULTS"
+    exit 1
+fi
+log "raw results: $RESULTS"
+log "report: $REPORT"
+exit "$FAILED"

@@ -1,0 +1,34 @@
+// Authentication primitives (libsodium): key derivation from the cluster secret,
+// fresh nonces, and the two HMAC proofs of the mutual handshake.
+//
+// Handshake (docs/protocol.md): client HELLO(nc) -> node HELLO(ns) ->
+// client AUTH(HMAC(k, "pp-client" | nc | ns)) -> node AUTH_OK(HMAC(k, "pp-server" | nc | ns)).
+// The labels stop a proof being reflected back; fresh nonces on both sides stop
+// replays. The secret itself never travels. Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pp::proto {
+
+struct AuthKey {
+  std::string bytes;   // 32 bytes
+};
+
+AuthKey derive_key(std::string_view secret);
+// A short public identifier of the cluster derived from the secret (hex).
+std::string cluster_id(std::string_view secret);
+std::string random_bytes(size_t n);
+std::string random_hex(size_t n_bytes);
+std::string client_proof(const AuthKey& k, std::string_view client_nonce,
+                         std::string_view server_nonce);
+std::string server_proof(const AuthKey& k, std::string_view client_nonce,
+                         std::string_view server_nonce);
+// Constant-time comparison.
+bool proof_equal(std::string_view a, std::string_view b);
+// The kHashSize-byte content hash of a code blob.
+std::string code_hash(std::string_view blob);
+std::string to_hex(std::string_view bytes);
+
+}  // namespace pp::proto

@@ -1,0 +1,268 @@
+#include "core/proto/codec.hpp"
+
+#include <cstring>
+#include <msgpack.hpp>
+
+namespace pp::proto {
+namespace {
+
+// msgpack-c packer target appending to a std::string.
+struct StringSink {
+  std::string& out;
+  void write(const char* p, size_t n) { out.append(p, n); }
+};
+using Packer = msgpack::packer<StringSink>;
+
+void pack_str(Packer& pk, const std::string& s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void pack_bin(Packer& pk, const std::string& s) {
+  pk.pack_bin(static_cast<uint32_t>(s.size()));
+  pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+struct Encoder {
+  Packer& pk;
+  void head(MsgType t, uint32_t fields) {
+    pk.pack_array(fields + 1);
+    pk.pack(static_cast<uint8_t>(t));
+  }
+  void operator()(const Hello& m) {
+    head(MsgType::kHello, 1);
+    pk.pack_map(12);
+    pack_str(pk, "magic"), pack_str(pk, m.magic);
+    pack_str(pk, "protocol"), pk.pack(m.protocol);
+    pack_str(pk, "min_protocol"), pk.pack(m.min_protocol);
+    pack_str(pk, "software"), pack_str(pk, m.software);
+    pack_str(pk, "luajit"), pack_str(pk, m.luajit);
+    pack_str(pk, "kernel_abi"), pk.pack(m.kernel_abi);
+    pack_str(pk, "role"), pack_str(pk, m.role);
+    pack_str(pk, "node_id"), pack_str(pk, m.node_id);
+    pack_str(pk, "host"), pack_str(pk, m.host);
+    pack_str(pk, "workers"), pk.pack(m.workers);
+    pack_str(pk, "caps"), pk.pack(m.caps);
+    pack_str(pk, "nonce"), pack_bin(pk, m.nonce);
+  }
+  void operator()(const Auth& m) { head(MsgType::kAuth, 1), pack_bin(pk, m.proof); }
+  void operator()(const AuthOk& m) { head(MsgType::kAuthOk, 1), pack_bin(pk, m.proof); }
+  void operator()(const Error& m) {
+    head(MsgType::kError, 2), pk.pack(m.code), pack_str(pk, m.message);
+  }
+  void operator()(const CodeMsg& m) {
+    head(MsgType::kCode, 2), pack_bin(pk, m.hash), pack_bin(pk, m.blob);
+  }
+  void operator()(const Submit& m) {
+    head(MsgType::kSubmit, 5);
+    pk.pack(m.job_id), pack_bin(pk, m.hash), pack_bin(pk, m.args);
+    pk.pack(m.attempt), pk.pack(m.timeout_ms);
+  }
+  void operator()(const ResultMsg& m) {
+    head(MsgType::kResult, 8);
+    pk.pack(m.job_id), pk.pack(static_cast<uint8_t>(m.status)), pack_bin(pk, m.value);
+    pack_str(pk, m.error), pack_str(pk, m.traceback);
+    pk.pack(m.cpu_us), pk.pack(m.wall_us), pk.pack(m.worker);
+  }
+  void operator()(const Cancel& m) { head(MsgType::kCancel, 1), pk.pack(m.job_id); }
+  void operator()(const StatusMsg& m) {
+    head(MsgType::kStatus, 3), pk.pack(m.queued), pk.pack(m.running), pk.pack(m.workers);
+  }
+  void operator()(const Heartbeat&) { head(MsgType::kHeartbeat, 0); }
+  void operator()(const Bye& m) { head(MsgType::kBye, 1), pack_str(pk, m.reason); }
+  void operator()(const WorkerReady& m) {
+    head(MsgType::kWorkerReady, 3), pk.pack(m.pid), pack_str(pk, m.luajit), pk.pack(m.kernel_abi);
+  }
+  void operator()(const WorkerCode& m) {
+    head(MsgType::kWorkerCode, 2), pack_bin(pk, m.hash), pack_bin(pk, m.blob);
+  }
+  void operator()(const WorkerRun& m) {
+    head(MsgType::kWorkerRun, 3), pk.pack(m.key), pack_bin(pk, m.hash), pack_bin(pk, m.args);
+  }
+};
+
+// Strict field extraction; throws msgpack::type_error, caught in decode_message.
+struct Fields {
+  const msgpack::object* p;
+  uint32_t n;
+  uint32_t i = 1;
+  const msgpack::object& take() {
+    if (i >= n) throw msgpack::type_error();
+    return p[i++];
+  }
+  template <typename T>
+  T uint() {
+    const auto& o = take();
+    if (o.type != msgpack::type::POSITIVE_INTEGER) throw msgpack::type_error();
+    return o.as<T>();  // msgpack-c checks the range
+  }
+  int32_t int32() { return take().as<int32_t>(); }
+  std::string bytes() { return bytes_of(take()); }
+  std::string hash() {
+    std::string h = bytes();
+    if (h.size() != kHashSize) throw msgpack::type_error();
+    return h;
+  }
+  static std::string bytes_of(const msgpack::object& o) {
+    if (o.type == msgpack::type::BIN) return std::string(o.via.bin.ptr, o.via.bin.size);
+    if (o.type == msgpack::type::STR) return std::string(o.via.str.ptr, o.via.str.size);
+    throw msgpack::type_error();
+  }
+};
+
+Hello decode_hello(const msgpack::object& map) {
+  if (map.type != msgpack::type::MAP) throw msgpack::type_error();
+  Hello h;
+  h.magic.clear();
+  for (uint32_t i = 0; i < map.via.map.size; ++i) {
+    const auto& kv = map.via.map.ptr[i];
+    std::string key = Fields::bytes_of(kv.key);
+    const auto& v = kv.val;
+    // Unknown keys are skipped: later versions may add facts.
+    if (key == "magic") h.magic = Fields::bytes_of(v);
+    else if (key == "protocol") h.protocol = v.as<uint32_t>();
+    else if (key == "min_protocol") h.min_protocol = v.as<uint32_t>();
+    else if (key == "software") h.software = Fields::bytes_of(v);
+    else if (key == "luajit") h.luajit = Fields::bytes_of(v);
+    else if (key == "kernel_abi") h.kernel_abi = v.as<int32_t>();
+    else if (key == "role") h.role = Fields::bytes_of(v);
+    else if (key == "node_id") h.node_id = Fields::bytes_of(v);
+    else if (key == "host") h.host = Fields::bytes_of(v);
+    else if (key == "workers") h.workers = v.as<uint32_t>();
+    else if (key == "caps") h.caps = v.as<uint32_t>();
+    else if (key == "nonce") h.nonce = Fields::bytes_of(v);
+  }
+  if (h.nonce.size() != kNonceSize) throw msgpack::type_error();
+  return h;
+}
+
+Message decode_fields(MsgType t, Fields& f) {
+  switch (t) {
+    case MsgType::kHello: return decode_hello(f.take());
+    case MsgType::kAuth: return Auth{f.bytes()};
+    case MsgType::kAuthOk: return AuthOk{f.bytes()};
+    case MsgType::kError: {
+      Error e;
+      e.code = f.uint<uint32_t>();
+      e.message = f.bytes();
+      return e;
+    }
+    case MsgType::kCode: {
+      CodeMsg c;
+      c.hash = f.hash();
+      c.blob = f.bytes();
+      return c;
+    }
+    case MsgType::kSubmit: {
+      Submit s;
+      s.job_id = f.uint<uint64_t>();
+      s.hash = f.hash();
+      s.args = f.bytes();
+      s.attempt = f.uint<uint32_t>();
+      s.timeout_ms = f.uint<uint32_t>();
+      return s;
+    }
+    case MsgType::kResult: {
+      ResultMsg r;
+      r.job_id = f.uint<uint64_t>();
+      uint8_t st = f.uint<uint8_t>();
+      if (st > static_cast<uint8_t>(JobStatus::kLost)) throw msgpack::type_error();
+      r.status = static_cast<JobStatus>(st);
+      r.value = f.bytes();
+      r.error = f.bytes();
+      r.traceback = f.bytes();
+      r.cpu_us = f.uint<uint64_t>();
+      r.wall_us = f.uint<uint64_t>();
+      r.worker = f.uint<uint32_t>();
+      return r;
+    }
+    case MsgType::kCancel: return Cancel{f.uint<uint64_t>()};
+    case MsgType::kStatus: {
+      StatusMsg s;
+      s.queued = f.uint<uint32_t>();
+      s.running = f.uint<uint32_t>();
+      s.workers = f.uint<uint32_t>();
+      return s;
+    }
+    case MsgType::kHeartbeat: return Heartbeat{};
+    case MsgType::kBye: return Bye{f.bytes()};
+    case MsgType::kWorkerReady: {
+      WorkerReady w;
+      w.pid = f.uint<uint32_t>();
+      w.luajit = f.bytes();
+      w.kernel_abi = f.int32();
+      return w;
+    }
+    case MsgType::kWorkerCode: {
+      WorkerCode c;
+      c.hash = f.hash();
+      c.blob = f.bytes();
+      return c;
+    }
+    case MsgType::kWorkerRun: {
+      WorkerRun r;
+      r.key = f.uint<uint64_t>();
+      r.hash = f.hash();
+      r.args = f.bytes();
+      return r;
+    }
+  }
+  throw msgpack::type_error();
+}
+
+bool known_type(uint64_t t) {
+  switch (t) {
+    case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 14: case 15:
+    case 16: case 30: case 31: case 32:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Reference str/bin bytes in the payload instead of copying them into the zone.
+bool reference_all(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+}  // namespace
+
+void encode_frame(const Message& m, std::string& out) {
+  size_t start = out.size();
+  out.append(kHeaderSize, '\0');
+  StringSink sink{out};
+  Packer pk(sink);
+  std::visit(Encoder{pk}, m);
+  auto len = static_cast<uint32_t>(out.size() - start - kHeaderSize);
+  out[start] = static_cast<char>(len >> 24);
+  out[start + 1] = static_cast<char>(len >> 16);
+  out[start + 2] = static_cast<char>(len >> 8);
+  out[start + 3] = static_cast<char>(len);
+}
+
+Result<Message> decode_message(std::string_view payload) {
+  try {
+    // Messages are shallow; the limits bound what a hostile frame can make us allocate.
+    msgpack::unpack_limit limit(64, 64, payload.size(), payload.size(), 0, 4);
+    size_t off = 0;
+    msgpack::object_handle oh =
+        msgpack::unpack(payload.data(), payload.size(), off, reference_all, nullptr, limit);
+    if (off != payload.size()) return Status(StatusCode::kInvalid, "trailing bytes after message");
+    const msgpack::object& o = oh.get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size == 0) {
+      return Status(StatusCode::kInvalid, "message is not a non-empty array");
+    }
+    const msgpack::object& t = o.via.array.ptr[0];
+    if (t.type != msgpack::type::POSITIVE_INTEGER || !known_type(t.via.u64)) {
+      return Status(StatusCode::kInvalid, "unknown message type");
+    }
+    auto type = static_cast<MsgType>(t.via.u64);
+    Fields f{o.via.array.ptr, o.via.array.size};
+    Message m = decode_fields(type, f);
+    if (f.i != f.n) return Status(StatusCode::kInvalid, std::string("extra fields in ") + type_name(type));
+    return m;
+  } catch (const msgpack::type_error&) {
+    return Status(StatusCode::kInvalid, "a field has the wrong type or range");
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInvalid, std::string("malformed msgpack: ") + e.what());
+  }
+}
+
+}  // namespace pp::proto

@@ -1,0 +1,80 @@
+// Protocol constants of ppcluster: versions, ports, limits and message types.
+// Every frame is described in docs/protocol.md; keep the two in step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pp::proto {
+
+// Wire protocol version spoken by this build, and the oldest one it accepts.
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMinProtocolVersion = 1;
+inline constexpr char kMagic[] = "ppcluster";
+inline constexpr char kSoftwareVersion[] = "0.1.0";
+
+// Parallel Python's port, so its users find the familiar number.
+inline constexpr uint16_t kDefaultPort = 60000;
+
+// Frames: a 4-byte big-endian length, then one msgpack value of that length.
+inline constexpr size_t kHeaderSize = 4;
+inline constexpr size_t kDefaultMaxFrame = 64u << 20;
+// Before authentication only HELLO and AUTH are allowed, and they are small.
+inline constexpr size_t kMaxHandshakeFrame = 4096;
+
+inline constexpr size_t kNonceSize = 32;
+inline constexpr size_t kProofSize = 32;
+inline constexpr size_t kHashSize = 16;
+
+enum class MsgType : uint8_t {
+  kHello = 1,
+  kAuth = 2,
+  kAuthOk = 3,
+  kError = 4,
+  kCode = 10,
+  kSubmit = 11,
+  kResult = 12,
+  kCancel = 13,
+  kStatus = 14,
+  kHeartbeat = 15,
+  kBye = 16,
+  // Between a node and its worker processes (never on the network).
+  kWorkerReady = 30,
+  kWorkerCode = 31,
+  kWorkerRun = 32,
+};
+
+// Capabilities settled in HELLO; logic asks caps.has(...), never a version.
+enum class Cap : uint32_t {
+  kBytecode = 1u << 0,   // LuaJIT bytecode blobs accepted (same LuaJIT version)
+  kSource = 1u << 1,     // Lua source blobs accepted
+  kCancel = 1u << 2,     // CANCEL honoured
+  kStatus = 1u << 3,     // STATUS sent
+};
+
+struct Caps {
+  uint32_t bits = 0;
+  bool has(Cap c) const { return (bits & static_cast<uint32_t>(c)) != 0; }
+  void add(Cap c) { bits |= static_cast<uint32_t>(c); }
+};
+
+inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
+                                     static_cast<uint32_t>(Cap::kSource) |
+                                     static_cast<uint32_t>(Cap::kCancel) |
+                                     static_cast<uint32_t>(Cap::kStatus);
+
+// Why a job did not return a value (RESULT.status).
+enum class JobStatus : uint8_t {
+  kOk = 0,
+  kLuaError = 1,     // the job raised an error; message and traceback attached
+  kTimeout = 2,      // exceeded its time limit; the worker was killed
+  kCrashed = 3,      // the worker process died (signal, FFI fault)
+  kMemory = 4,       // the worker ran out of its memory limit
+  kCancelled = 5,
+  kRejected = 6,     // the node could not accept it (unknown code, bad args)
+  kLost = 7,         // client side: no node could run it
+};
+
+const char* job_status_name(JobStatus s);
+
+}  // namespace pp::proto

@@ -1,0 +1,49 @@
+// FrameReader: incremental splitting of a byte stream into frame payloads.
+//
+// Bytes are appended with prepare()/commit() (read straight into the reader's
+// buffer) or feed(); next() then answers complete (with a view of the payload,
+// valid until the next call that changes the reader), need-more, or bad (a length
+// of 0 or above the limit). Single-threaded; one reader per stream.
+//
+//   FrameReader r(kDefaultMaxFrame);
+//   auto buf = r.prepare(65536); n = read(fd, buf.data(), buf.size()); r.commit(n);
+//   for (;;) { auto f = r.next(); if (f.state != FrameReader::kComplete) break; use(f.payload); }
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pp::proto {
+
+class FrameReader {
+ public:
+  enum State { kComplete, kNeedMore, kBad };
+  struct Next {
+    State state;
+    std::string_view payload;   // when kComplete
+    std::string error;          // when kBad
+  };
+
+  explicit FrameReader(size_t max_frame) : max_frame_(max_frame) {}
+
+  void set_max_frame(size_t max_frame) { max_frame_ = max_frame; }
+  std::span<char> prepare(size_t n);
+  void commit(size_t n) { end_ += n; }
+  void feed(std::string_view bytes);
+  Next next();
+  // Bytes received but not yet returned as frames.
+  size_t buffered() const { return end_ - begin_; }
+
+ private:
+  void compact();
+
+  size_t max_frame_;
+  std::vector<char> buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
+
+}  // namespace pp::proto

@@ -1,0 +1,95 @@
+// Messages of the ppcluster wire protocol as plain structs (docs/protocol.md).
+//
+// Each struct is one frame type. Byte payloads that the node only forwards
+// (job arguments, results, code blobs) stay as opaque msgpack bytes in
+// std::string so the node never decodes user data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "core/proto/constants.hpp"
+
+namespace pp::proto {
+
+struct Hello {
+  std::string magic = kMagic;
+  uint32_t protocol = kProtocolVersion;
+  uint32_t min_protocol = kMinProtocolVersion;
+  std::string software = kSoftwareVersion;
+  std::string luajit;          // LUAJIT_VERSION of the sender
+  int32_t kernel_abi = 0;      // pp_kernels_abi_version() (0 = none)
+  std::string role;            // "client" or "node"
+  std::string node_id;         // random per process
+  std::string host;            // host name
+  uint32_t workers = 0;        // nodes only
+  uint32_t caps = 0;
+  std::string nonce;           // kNonceSize fresh random bytes
+};
+
+struct Auth { std::string proof; };      // client -> node
+struct AuthOk { std::string proof; };    // node -> client
+
+struct Error {
+  uint32_t code = 0;   // pp::Code value
+  std::string message;
+};
+
+struct CodeMsg {
+  std::string hash;    // kHashSize bytes: generic hash of blob
+  std::string blob;    // code blob (docs/protocol.md "code blob")
+};
+
+struct Submit {
+  uint64_t job_id = 0;
+  std::string hash;
+  std::string args;            // msgpack array
+  uint32_t attempt = 0;
+  uint32_t timeout_ms = 0;     // 0 = node default
+};
+
+struct ResultMsg {
+  uint64_t job_id = 0;
+  JobStatus status = JobStatus::kOk;
+  std::string value;           // msgpack array of returned values when ok
+  std::string error;           // message when not ok
+  std::string traceback;       // Lua traceback when status is kLuaError
+  uint64_t cpu_us = 0;
+  uint64_t wall_us = 0;
+  uint32_t worker = 0;
+};
+
+struct Cancel { uint64_t job_id = 0; };
+
+struct StatusMsg {
+  uint32_t queued = 0;
+  uint32_t running = 0;
+  uint32_t workers = 0;
+};
+
+struct Heartbeat {};
+struct Bye { std::string reason; };
+
+struct WorkerReady {
+  uint32_t pid = 0;
+  std::string luajit;
+  int32_t kernel_abi = 0;
+};
+struct WorkerCode {
+  std::string hash;
+  std::string blob;
+};
+struct WorkerRun {
+  uint64_t key = 0;      // node-local job key, echoed in the RESULT
+  std::string hash;
+  std::string args;
+};
+
+using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
+                             StatusMsg, Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun>;
+
+MsgType type_of(const Message& m);
+const char* type_name(MsgType t);
+
+}  // namespace pp::proto

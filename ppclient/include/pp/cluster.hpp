@@ -1,0 +1,176 @@
+// pp::Cluster: the C++ driver API of ppcluster (the job server).
+//
+// A Cluster connects to ppserver nodes (given as "host:port", or none: then it
+// starts local workers itself on loopback with a one-off secret), ships Lua job
+// code plus msgpack arguments, and hands back results as futures (pp::Job).
+// It owns one background I/O thread; every public method is thread-safe.
+//
+//   pp::Cluster cluster;                       // local workers, no configuration
+//   pp::Code square = pp::Code::lua("function(x) return x * x end");
+//   pp::Job job = cluster.submit(square, 7);
+//   int v = job.get<int>();                    // 49; waits; throws pp::RemoteError
+//   std::vector<double> ys = cluster.map<double>(square, std::vector<double>{1, 2, 3});
+//   cluster.print_stats();
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <msgpack.hpp>
+
+namespace pp {
+
+namespace client {
+class JobServer;
+struct JobState;
+}  // namespace client
+
+// Job code: a Lua function, shipped once per node and cached there by hash.
+class Code {
+ public:
+  // `function_expression` is Lua source that evaluates to a function, for
+  // example "function(n, seed) ... end". `depfuncs` maps global names to further
+  // function expressions the job may call; `modules` maps global names to Lua
+  // modules required on the node before the job runs (for example
+  // {"native", "pp.native"}).
+  static Code lua(std::string function_expression,
+                  std::map<std::string, std::string> depfuncs = {},
+                  std::map<std::string, std::string> modules = {});
+  // A blob already in the wire format (see docs/protocol.md, "code blob").
+  static Code from_blob(std::string blob);
+
+  const std::string& blob() const { return blob_; }
+
+ private:
+  explicit Code(std::string blob) : blob_(std::move(blob)) {}
+  std::string blob_;
+};
+
+// A job failed on a node: a Lua error, a time limit, a crashed worker, or the
+// cluster could not run it. Carries everything needed to act on it.
+class RemoteError : public std::runtime_error {
+ public:
+  RemoteError(std::string what, std::string kind, std::string message, std::string traceback,
+              std::string node, uint64_t job_id)
+      : std::runtime_error(std::move(what)),
+        kind_(std::move(kind)),
+        message_(std::move(message)),
+        traceback_(std::move(traceback)),
+        node_(std::move(node)),
+        job_id_(job_id) {}
+  const std::string& kind() const { return kind_; }   // "lua error", "timeout", "crashed", ...
+  const std::string& message() const { return message_; }
+  const std::string& traceback() const { return traceback_; }
+  const std::string& node() const { return node_; }
+  uint64_t job_id() const { return job_id_; }
+
+ private:
+  std::string kind_, message_, traceback_, node_;
+  uint64_t job_id_;
+};
+
+// A submitted job: a future-like handle, cheap to copy.
+class Job {
+ public:
+  Job() = default;
+  uint64_t id() const;
+  bool ready() const;
+  // Blocks until the job has its one result. Never throws.
+  void wait() const;
+  // Waits, then returns the first value the job returned, converted to T.
+  // Throws RemoteError if the job failed, msgpack::type_error if T does not fit.
+  template <typename T>
+  T get() const {
+    msgpack::object_handle h = results();
+    const msgpack::object& arr = h.get();
+    if (arr.type != msgpack::type::ARRAY || arr.via.array.size == 0) return msgpack::object().as<T>();
+    return arr.via.array.ptr[0].as<T>();
+  }
+  // Waits, then returns all returned values as one msgpack array.
+  msgpack::object_handle results() const;
+  // The node that produced the result ("" before it is ready).
+  std::string node() const;
+
+ private:
+  friend class Cluster;
+  explicit Job(std::shared_ptr<client::JobState> state) : state_(std::move(state)) {}
+  std::shared_ptr<client::JobState> state_;
+};
+
+struct ClusterOptions {
+  // Nodes as "host:port" (port defaults to 60000). Empty: local workers only.
+  std::vector<std::string> servers;
+  // Local worker processes: -1 = one per core when `servers` is empty, else none.
+  int local_workers = -1;
+  // The cluster secret; empty = $PP_SECRET, then ~/.ppcluster/secret.
+  std::string secret;
+  // Per-job time limit enforced on the node (0 = the node's default).
+  std::chrono::milliseconds job_timeout{0};
+  // Fail jobs when no node has been reachable for this long (0 = wait forever).
+  std::chrono::milliseconds no_node_timeout{std::chrono::seconds(60)};
+  // Heartbeat interval; a node silent for 5 intervals is dropped.
+  std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
+};
+
+struct NodeStats {
+  std::string node;        // "host:port" or "local"
+  int workers = 0;
+  bool connected = false;
+  uint64_t jobs = 0;       // results delivered from this node
+  double job_time = 0;     // sum of job wall times on the node, seconds
+};
+
+class Cluster {
+ public:
+  Cluster();
+  explicit Cluster(ClusterOptions options);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Submits `code` with msgpack-serialisable arguments.
+  template <typename... Args>
+  Job submit(const Code& code, const Args&... args) {
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, std::forward_as_tuple(args...));
+    return submit_packed(code, std::string(buf.data(), buf.size()));
+  }
+  // Submits with arguments already packed as one msgpack array.
+  Job submit_packed(const Code& code, std::string packed_args);
+
+  // Runs `code` on each element (as its single argument); results in order.
+  template <typename R, typename T>
+  std::vector<R> map(const Code& code, const std::vector<T>& items) {
+    std::vector<Job> jobs;
+    jobs.reserve(items.size());
+    for (const T& item : items) jobs.push_back(submit(code, item));
+    std::vector<R> out;
+    out.reserve(jobs.size());
+    for (const Job& j : jobs) out.push_back(j.get<R>());
+    return out;
+  }
+
+  // Waits until every job submitted so far has its result.
+  void wait();
+  // Worker processes over all connected nodes.
+  int get_ncpus() const;
+  // Connected nodes and their worker counts.
+  std::map<std::string, int> get_active_nodes() const;
+  std::vector<NodeStats> stats() const;
+  // Parallel Python's table: per node jobs, share, job-time sum, time per job.
+  std::string stats_table() const;
+  void print_stats() const;
+
+ private:
+  std::unique_ptr<client::JobServer> server_;
+};
+
+}  // namespace pp

@@ -1,0 +1,95 @@
+// pp::Cluster and friends: the public C++ API, a thin layer over JobServer.
+#include "pp/cluster.hpp"
+
+#include <cstdio>
+
+#include "core/proto/messages.hpp"
+#include "ppclient/src/job_server.hpp"
+
+namespace pp {
+namespace {
+
+void pack_string_map(msgpack::packer<msgpack::sbuffer>& pk,
+                     const std::map<std::string, std::string>& m) {
+  pk.pack_map(static_cast<uint32_t>(m.size()));
+  for (const auto& [k, v] : m) {
+    pk.pack(k);
+    pk.pack(v);
+  }
+}
+
+}  // namespace
+
+Code Code::lua(std::string function_expression, std::map<std::string, std::string> depfuncs,
+               std::map<std::string, std::string> modules) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(5);
+  pk.pack(std::string("kind"));
+  pk.pack(std::string("source"));
+  pk.pack(std::string("name"));
+  pk.pack(std::string("job"));
+  pk.pack(std::string("main"));
+  pk.pack(function_expression);
+  pk.pack(std::string("deps"));
+  pack_string_map(pk, depfuncs);
+  pk.pack(std::string("mods"));
+  pack_string_map(pk, modules);
+  return Code(std::string(buf.data(), buf.size()));
+}
+
+Code Code::from_blob(std::string blob) { return Code(std::move(blob)); }
+
+uint64_t Job::id() const { return state_ ? state_->id : 0; }
+
+bool Job::ready() const {
+  if (!state_) return false;
+  std::lock_guard lock(state_->sync->mutex);
+  return state_->done;
+}
+
+void Job::wait() const {
+  if (!state_) throw std::logic_error("wait() on an empty pp::Job");
+  std::unique_lock lock(state_->sync->mutex);
+  state_->waited = true;
+  state_->sync->cv.wait(lock, [&] { return state_->done; });
+}
+
+std::string Job::node() const {
+  if (!state_) return "";
+  std::lock_guard lock(state_->sync->mutex);
+  return state_->node;
+}
+
+msgpack::object_handle Job::results() const {
+  wait();
+  const client::JobState& s = *state_;
+  if (s.status != proto::JobStatus::kOk) {
+    std::string kind = proto::job_status_name(s.status);
+    std::string what = "job " + std::to_string(s.id) + " failed" +
+                       (s.node.empty() ? "" : " on node " + s.node) + " (" + kind + "): " + s.error;
+    if (!s.traceback.empty()) what += "\nremote " + s.traceback;
+    throw RemoteError(what, kind, s.error, s.traceback, s.node, s.id);
+  }
+  return msgpack::unpack(s.value.data(), s.value.size());
+}
+
+Cluster::Cluster() : Cluster(ClusterOptions{}) {}
+
+Cluster::Cluster(ClusterOptions options)
+    : server_(std::make_unique<client::JobServer>(std::move(options))) {}
+
+Cluster::~Cluster() = default;
+
+Job Cluster::submit_packed(const Code& code, std::string packed_args) {
+  return Job(server_->submit(code.blob(), std::move(packed_args)));
+}
+
+void Cluster::wait() { server_->wait_all(); }
+int Cluster::get_ncpus() const { return server_->ncpus(); }
+std::map<std::string, int> Cluster::get_active_nodes() const { return server_->active_nodes(); }
+std::vector<NodeStats> Cluster::stats() const { return server_->stats(); }
+std::string Cluster::stats_table() const { return server_->stats_table(); }
+void Cluster::print_stats() const { std::fputs(stats_table().c_str(), stdout); }
+
+}  // namespace pp

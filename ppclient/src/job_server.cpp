@@ -1,0 +1,399 @@
+#include "ppclient/src/job_server.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <future>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/proto/auth.hpp"
+#include "core/util/log.hpp"
+#include "core/util/secret.hpp"
+#include "ppclient/src/local_node.hpp"
+#include "ppclient/src/node_link.hpp"
+
+namespace pp::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
+  port = proto::kDefaultPort;
+  std::string rest;
+  if (!s.empty() && s.front() == '[') {  // [v6]:port
+    auto close = s.find(']');
+    if (close == std::string::npos) return false;
+    host = s.substr(1, close - 1);
+    rest = s.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+  } else if (std::count(s.begin(), s.end(), ':') == 1) {
+    auto colon = s.find(':');
+    host = s.substr(0, colon);
+    rest = s.substr(colon);
+  } else {
+    host = s;  // a name, an IPv4 address, or a bare IPv6 address
+  }
+  if (!rest.empty()) {
+    int p = std::atoi(rest.c_str() + 1);
+    if (p <= 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  }
+  return !host.empty();
+}
+
+}  // namespace
+
+JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
+    : opt_(std::move(options)),
+      lua_bytecode_(lua_bytecode),
+      work_(io_.get_executor()),
+      housekeeping_(io_),
+      created_(Clock::now()) {
+  auto secret = secret::resolve(opt_.secret, "", nullptr);
+  if (!secret) throw std::runtime_error(secret.status().message());
+  secret_ = *secret;
+  for (const auto& s : opt_.servers) {
+    NodeEntry e;
+    e.name = s;
+    if (!split_host_port(s, e.host, e.port)) {
+      throw std::invalid_argument("bad node address '" + s + "': expected host or host:port");
+    }
+    nodes_.push_back(std::move(e));
+  }
+  int local = opt_.local_workers;
+  if (local < 0) local = opt_.servers.empty() ? static_cast<int>(std::thread::hardware_concurrency()) : 0;
+  if (local > 0) {
+    std::string one_off = proto::random_hex(32);
+    local_ = std::make_unique<LocalNode>(local, one_off);
+    NodeEntry e;
+    e.name = "local";
+    e.host = "127.0.0.1";
+    e.port = local_->port();
+    e.local = true;
+    nodes_.push_back(std::move(e));
+    local_secret_ = one_off;
+  }
+  if (nodes_.empty()) throw std::invalid_argument("no nodes: give servers or local_workers > 0");
+  no_node_since_ = Clock::now();
+  thread_ = std::thread([this] { io_main(); });
+}
+
+JobServer::~JobServer() {
+  asio::post(io_, [this] { shutdown_io(); });
+  thread_.join();
+  std::lock_guard lock(sync_->mutex);
+  closed_ = true;
+}
+
+void JobServer::io_main() {
+  start_nodes();
+  check_starvation();
+  io_.run();
+}
+
+void JobServer::start_nodes() {
+  for (auto& n : nodes_) connect(n);
+}
+
+void JobServer::connect(NodeEntry& n) {
+  LinkOptions lo;
+  lo.name = n.name;
+  lo.host = n.host;
+  lo.port = n.port;
+  lo.key = proto::derive_key(n.local ? local_secret_ : secret_);
+  lo.heartbeat = opt_.heartbeat;
+  lo.needs_bytecode = lua_bytecode_;
+  n.link = std::make_shared<NodeLink>(
+      io_, lo,
+      NodeLink::Callbacks{[this](NodeLink& l) { on_ready(l); },
+                          [this](NodeLink& l, proto::ResultMsg&& r) { on_result(l, std::move(r)); },
+                          [this](NodeLink& l, const std::string& why, bool permanent) {
+                            on_down(l, why, permanent);
+                          }});
+  n.link->start();
+}
+
+JobServer::NodeEntry* JobServer::entry_of(NodeLink& link) {
+  for (auto& n : nodes_) {
+    if (n.link.get() == &link) return &n;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string args,
+                                            uint32_t timeout_ms) {
+  auto state = std::make_shared<JobState>();
+  state->sync = sync_;
+  Pending p;
+  p.state = state;
+  p.args = std::move(args);
+  p.timeout_ms = timeout_ms != 0 ? timeout_ms : static_cast<uint32_t>(opt_.job_timeout.count());
+  p.hash = proto::code_hash(blob);
+  std::lock_guard lock(sync_->mutex);
+  if (closed_) throw std::runtime_error("the cluster is closed");
+  state->id = ++next_id_;
+  // The blob is shared by all jobs of the same code; the io thread dedups it.
+  p.blob = std::make_shared<const std::string>(blob);
+  incoming_.push_back(std::move(p));
+  if (!wake_posted_) {
+    wake_posted_ = true;
+    asio::post(io_, [this] { drain_incoming(); });
+  }
+  return state;
+}
+
+void JobServer::drain_incoming() {
+  std::vector<Pending> batch;
+  {
+    std::lock_guard lock(sync_->mutex);
+    batch.swap(incoming_);
+    wake_posted_ = false;
+  }
+  for (auto& p : batch) {
+    auto [it, fresh] = code_.try_emplace(p.hash, p.blob);
+    if (!fresh) p.blob = it->second;
+    uint64_t id = p.state->id;
+    jobs_.emplace(id, std::move(p));
+    sched_.submit(id);
+  }
+  pump();
+}
+
+void JobServer::pump() {
+  for (const auto& a : sched_.assign()) {
+    auto& p = jobs_.at(a.job);
+    for (auto& n : nodes_) {
+      if (n.link && n.link->ready() && n.link->sched_id == a.node) {
+        n.link->submit(a.job, p.hash, p.blob, p.args, a.attempt, p.timeout_ms);
+        break;
+      }
+    }
+  }
+}
+
+void JobServer::on_ready(NodeLink& link) {
+  NodeEntry* n = entry_of(link);
+  const auto& h = link.node_hello();
+  link.sched_id = sched_.add_node({n ? n->name : link.name(), static_cast<int>(h.workers), 1.0});
+  link.in_scheduler = true;
+  if (n) {
+    n->failures = 0;
+    n->last_error.clear();
+  }
+  had_node_ = true;
+  PP_DEBUG("node %s ready: %u workers on %s", link.name().c_str(), h.workers, h.host.c_str());
+  {
+    std::lock_guard lock(sync_->mutex);
+    active_snapshot_[link.name()] = static_cast<int>(h.workers);
+  }
+  pump();
+}
+
+void JobServer::on_result(NodeLink& link, proto::ResultMsg&& r) {
+  auto it = jobs_.find(r.job_id);
+  if (it == jobs_.end()) return;  // a late copy of a job already finished
+  double wall = static_cast<double>(r.wall_us) / 1e6;
+  bool ok = r.status == proto::JobStatus::kOk;
+  if (sched_.complete(r.job_id, link.sched_id, wall, ok) == sched::Outcome::kAccepted) {
+    finish(r.job_id, r.status, std::move(r.value), std::move(r.error), std::move(r.traceback),
+           link.name(), wall);
+  }
+  pump();
+}
+
+void JobServer::finish(uint64_t id, proto::JobStatus st, std::string value, std::string error,
+                       std::string traceback, const std::string& node, double wall) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  std::shared_ptr<JobState> state = std::move(it->second.state);
+  jobs_.erase(it);
+  bool notify;
+  {
+    std::lock_guard lock(sync_->mutex);
+    state->done = true;
+    state->status = st;
+    state->value = std::move(value);
+    state->error = std::move(error);
+    state->traceback = std::move(traceback);
+    state->node = node;
+    state->wall_seconds = wall;
+    ++finished_count_;
+    if (track_finished_) finished_ids_.push_back(id);
+    notify = state->waited || (waiting_all_ && finished_count_ == next_id_);
+  }
+  if (notify) sync_->cv.notify_all();
+}
+
+void JobServer::on_down(NodeLink& link, const std::string& reason, bool permanent) {
+  NodeEntry* n = entry_of(link);
+  // Jobs in flight there go back to the queue and on to other nodes.
+  size_t requeued = 0;
+  if (link.in_scheduler) {
+    requeued = sched_.remove_node(link.sched_id).size();
+    link.in_scheduler = false;
+  }
+  {
+    std::lock_guard lock(sync_->mutex);
+    active_snapshot_.erase(link.name());
+  }
+  if (n == nullptr) return;
+  n->last_error = reason;
+  n->refused = permanent;
+  n->failures++;
+  if (requeued > 0 || n->failures == 1 || permanent) {
+    PP_WARN("node %s: %s%s", n->name.c_str(), reason.c_str(),
+            requeued ? (" (" + std::to_string(requeued) + " jobs sent elsewhere)").c_str() : "");
+  }
+  // Keep the link object alive until this callback chain has unwound.
+  auto old = std::move(n->link);
+  asio::post(io_, [old] {});
+  if (!permanent && !n->local) {
+    auto delay = std::chrono::milliseconds(std::min(200 << std::min(n->failures, 5), 5000));
+    auto t = std::make_shared<asio::steady_timer>(io_, delay);
+    std::string name = n->name;
+    t->async_wait([this, t, name](const asio::error_code& ec) {
+      if (ec) return;
+      for (auto& e : nodes_) {
+        if (e.name == name && !e.link) connect(e);
+      }
+    });
+  }
+  pump();
+}
+
+void JobServer::check_starvation() {
+  // With no node able to take work, jobs wait for one to appear; after
+  // no_node_timeout (or at once when every node refused us) they fail with the reasons.
+  bool any_ready = sched_.active_nodes() > 0;
+  bool all_refused = true;
+  for (const auto& n : nodes_) all_refused = all_refused && n.refused;
+  auto now = Clock::now();
+  if (any_ready) no_node_since_ = now;
+  bool give_up = !any_ready && sched_.queued() > 0 &&
+                 (all_refused || (opt_.no_node_timeout.count() > 0 &&
+                                  now - no_node_since_ > opt_.no_node_timeout));
+  if (give_up) {
+    std::string why = "no node could run the job: ";
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      why += (i ? "; " : "") + nodes_[i].name + ": " +
+             (nodes_[i].last_error.empty() ? "not reachable" : nodes_[i].last_error);
+    }
+    for (uint64_t id : sched_.drain_queue()) finish(id, proto::JobStatus::kLost, "", why, "", "", 0);
+  }
+  housekeeping_.expires_after(std::chrono::milliseconds(100));
+  housekeeping_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) check_starvation();
+  });
+}
+
+void JobServer::shutdown_io() {
+  housekeeping_.cancel();
+  for (auto& n : nodes_) {
+    if (n.link) n.link->close("client finished");
+  }
+  // Unfinished jobs get an outcome so no waiter hangs.
+  std::vector<uint64_t> ids;
+  for (auto& [id, p] : jobs_) ids.push_back(id);
+  for (uint64_t id : ids) finish(id, proto::JobStatus::kLost, "", "the cluster was closed", "", "", 0);
+  work_.reset();
+  // Let the BYE frames leave, then stop.
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+  t->async_wait([this, t](const asio::error_code&) {
+    for (auto& n : nodes_) n.link.reset();
+    io_.stop();
+  });
+}
+
+void JobServer::wait(JobState& job) {
+  std::unique_lock lock(sync_->mutex);
+  job.waited = true;
+  sync_->cv.wait(lock, [&] { return job.done; });
+}
+
+void JobServer::wait_all() {
+  std::unique_lock lock(sync_->mutex);
+  waiting_all_ = true;
+  sync_->cv.wait(lock, [&] { return finished_count_ == next_id_; });
+  waiting_all_ = false;
+}
+
+std::vector<uint64_t> JobServer::take_finished() {
+  std::lock_guard lock(sync_->mutex);
+  std::vector<uint64_t> out;
+  out.swap(finished_ids_);
+  return out;
+}
+
+void JobServer::track_finished(bool on) {
+  std::lock_guard lock(sync_->mutex);
+  track_finished_ = on;
+}
+
+int JobServer::ncpus() const {
+  std::lock_guard lock(sync_->mutex);
+  int n = 0;
+  for (const auto& [name, w] : active_snapshot_) n += w;
+  return n;
+}
+
+std::map<std::string, int> JobServer::active_nodes() const {
+  std::lock_guard lock(sync_->mutex);
+  return active_snapshot_;
+}
+
+double JobServer::elapsed_seconds() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
+}
+
+}  // namespace pp::client
+
+namespace pp::client {
+
+std::vector<NodeStats> JobServer::stats() const {
+  // Scheduler state belongs to the io thread: read it there.
+  auto promise = std::make_shared<std::promise<std::vector<NodeStats>>>();
+  auto future = promise->get_future();
+  asio::post(const_cast<asio::io_context&>(io_), [this, promise] {
+    std::map<std::string, NodeStats> by_name;
+    std::vector<std::string> order;
+    for (size_t i = 0; i < sched_.node_count(); ++i) {
+      const auto& s = sched_.stats(static_cast<sched::NodeId>(i));
+      auto [it, fresh] = by_name.try_emplace(s.name);
+      if (fresh) order.push_back(s.name);
+      NodeStats& out = it->second;
+      out.node = s.name;
+      out.workers = std::max(out.workers, s.workers);
+      out.connected = out.connected || s.active;
+      out.jobs += s.jobs_done;
+      out.job_time += s.job_seconds;
+    }
+    std::vector<NodeStats> v;
+    for (const auto& name : order) v.push_back(by_name[name]);
+    promise->set_value(std::move(v));
+  });
+  if (thread_.get_id() == std::this_thread::get_id()) return {};
+  return future.get();
+}
+
+std::string JobServer::stats_table() const {
+  auto nodes = stats();
+  uint64_t total = 0;
+  for (const auto& n : nodes) total += n.jobs;
+  char line[256];
+  std::ostringstream out;
+  out << "Job execution statistics:\n";
+  out << " job count | % of all jobs | job time sum | time per job | job server\n";
+  for (const auto& n : nodes) {
+    double share = total ? 100.0 * static_cast<double>(n.jobs) / static_cast<double>(total) : 0.0;
+    double per = n.jobs ? n.job_time / static_cast<double>(n.jobs) : 0.0;
+    std::snprintf(line, sizeof line, " %9llu | %13.2f | %12.4f | %12.6f | %s%s\n",
+                  static_cast<unsigned long long>(n.jobs), share, n.job_time, per, n.node.c_str(),
+                  n.connected ? "" : " (gone)");
+    out << line;
+  }
+  std::snprintf(line, sizeof line, "Time elapsed since server creation %.4f\n", elapsed_seconds());
+  out << line;
+  return out.str();
+}
+
+}  // namespace pp::client

@@ -1,0 +1,133 @@
+// JobServer: the engine behind pp::Cluster and the Lua module.
+//
+// Owns the background io_context thread, one NodeLink per node (explicit
+// "host:port" entries and the embedded local node), the Scheduler, and the job
+// table. User threads submit and wait; the io thread connects, dispatches,
+// collects results and requeues the jobs of nodes that go away. Submissions are
+// handed over in batches (one wake-up of the io thread per burst, not per job).
+// Every job gets exactly one outcome: a result, an error from its node, or an
+// error saying no node could run it. Thread-safe.
+#pragma once
+
+#include <asio.hpp>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/proto/messages.hpp"
+#include "core/sched/scheduler.hpp"
+#include "pp/cluster.hpp"
+
+namespace pp::client {
+
+class NodeLink;
+class LocalNode;
+
+struct Sync {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+// One job's outcome as the user sees it. Guarded by sync->mutex.
+struct JobState {
+  uint64_t id = 0;
+  std::shared_ptr<Sync> sync;
+  bool done = false;
+  bool waited = false;
+  proto::JobStatus status = proto::JobStatus::kOk;
+  std::string value;          // msgpack array of returned values
+  std::string error;
+  std::string traceback;
+  std::string node;
+  double wall_seconds = 0;
+};
+
+class JobServer {
+ public:
+  explicit JobServer(ClusterOptions options, bool lua_bytecode = false);
+  ~JobServer();
+
+  std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
+                                   uint32_t timeout_ms = 0);
+  void wait(JobState& job);
+  void wait_all();
+  // Ids of jobs finished since the last call (only when tracking was enabled).
+  std::vector<uint64_t> take_finished();
+  void track_finished(bool on);
+  int ncpus() const;
+  std::map<std::string, int> active_nodes() const;
+  std::vector<NodeStats> stats() const;
+  double elapsed_seconds() const;
+  std::string stats_table() const;
+
+ private:
+  struct Pending {
+    std::shared_ptr<JobState> state;
+    std::string hash;
+    std::shared_ptr<const std::string> blob;
+    std::string args;
+    uint32_t timeout_ms = 0;
+  };
+  struct NodeEntry {
+    std::string name, host;
+    uint16_t port = 0;
+    std::shared_ptr<NodeLink> link;
+    std::string last_error;
+    bool refused = false;
+    int failures = 0;
+    bool local = false;
+  };
+
+  void io_main();
+  void start_nodes();
+  void connect(NodeEntry& node);
+  void drain_incoming();
+  void pump();
+  void on_ready(NodeLink& link);
+  void on_result(NodeLink& link, proto::ResultMsg&& r);
+  void on_down(NodeLink& link, const std::string& reason, bool permanent);
+  void finish(uint64_t id, proto::JobStatus st, std::string value, std::string error,
+              std::string traceback, const std::string& node, double wall);
+  void check_starvation();
+  void shutdown_io();
+  NodeEntry* entry_of(NodeLink& link);
+
+  ClusterOptions opt_;
+  bool lua_bytecode_;
+  std::string secret_;
+  std::string local_secret_;   // the embedded node's one-off secret
+  std::shared_ptr<Sync> sync_ = std::make_shared<Sync>();
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::unique_ptr<LocalNode> local_;
+  asio::steady_timer housekeeping_;
+  std::chrono::steady_clock::time_point created_;
+
+  // Shared with user threads, under sync_->mutex.
+  std::vector<Pending> incoming_;
+  bool wake_posted_ = false;
+  uint64_t next_id_ = 0;
+  uint64_t finished_count_ = 0;
+  bool waiting_all_ = false;
+  bool track_finished_ = false;
+  std::vector<uint64_t> finished_ids_;
+  std::vector<NodeStats> stats_snapshot_;
+  std::map<std::string, int> active_snapshot_;
+  bool closed_ = false;
+
+  // io thread only.
+  sched::Scheduler sched_;
+  std::unordered_map<uint64_t, Pending> jobs_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
+  std::vector<NodeEntry> nodes_;
+  std::chrono::steady_clock::time_point no_node_since_;
+  bool had_node_ = false;
+};
+
+}  // namespace pp::client

@@ -1,0 +1,132 @@
+#include "ppclient/src/local_node.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "core/util/paths.hpp"
+
+extern char** environ;
+
+namespace pp::client {
+namespace {
+
+// An address inside this library, to find where it was loaded from.
+void anchor() {}
+
+}  // namespace
+
+std::string LocalNode::find_server_binary(std::string* tried) {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("PP_SERVER"); env != nullptr && *env != '\0') {
+    candidates.emplace_back(env);
+  }
+  std::string here = paths::module_dir(reinterpret_cast<const void*>(&anchor));
+  if (!here.empty()) {
+    candidates.push_back(here + "/ppserver");                 // linked into bin/ppclient
+    candidates.push_back(here + "/../bin/ppserver");          // lib/libppclient.so
+    candidates.push_back(here + "/../../../../bin/ppserver"); // lib/lua/5.1/pp/core.so
+  }
+  std::string exe = paths::exe_dir();
+  if (!exe.empty()) candidates.push_back(exe + "/ppserver");
+  candidates.push_back(PP_INSTALL_PREFIX "/bin/ppserver");
+  if (const char* path = std::getenv("PATH")) {
+    std::string p = path;
+    size_t start = 0;
+    while (start <= p.size()) {
+      size_t end = p.find(':', start);
+      if (end == std::string::npos) end = p.size();
+      if (end > start) candidates.push_back(p.substr(start, end - start) + "/ppserver");
+      start = end + 1;
+    }
+  }
+  for (const auto& c : candidates) {
+    if (paths::is_executable(c)) return c;
+    if (tried != nullptr) *tried += (tried->empty() ? "" : ", ") + c;
+  }
+  return "";
+}
+
+LocalNode::LocalNode(int workers, const std::string& secret) {
+  std::string tried;
+  std::string bin = find_server_binary(&tried);
+  if (bin.empty()) {
+    throw std::runtime_error("cannot start local workers: ppserver not found (looked at " +
+                             tried + "); set PP_SERVER to its path");
+  }
+  int report[2], life[2];
+  if (pipe2(report, O_CLOEXEC) != 0 || pipe2(life, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("cannot start local workers: pipe: ") + strerror(errno));
+  }
+  // The child sees the report pipe as fd 3 and the lifeline as fd 4.
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, report[1], 3);
+  posix_spawn_file_actions_adddup2(&fa, life[0], 4);
+  std::string w = std::to_string(workers);
+  std::vector<const char*> argv = {bin.c_str(), "-i", "127.0.0.1", "-p", "0", "-w", w.c_str(),
+                                   "-q", "--report-fd", "3", "--exit-with-fd", "4", nullptr};
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "PP_SECRET=", 10) != 0) env_store.emplace_back(*e);
+  }
+  env_store.push_back("PP_SECRET=" + secret);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, const_cast<char* const*>(argv.data()),
+                       envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  close(report[1]);
+  close(life[0]);
+  lifeline_ = life[1];
+  if (rc != 0) {
+    close(report[0]);
+    throw std::runtime_error("cannot start local workers: " + bin + ": " + strerror(rc));
+  }
+  // Wait for "<port>\n" (or EOF if it failed: it printed why on stderr).
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{report[0], POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) continue;
+    char buf[64];
+    ssize_t n = read(report[0], buf, sizeof buf);
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  close(report[0]);
+  int port = std::atoi(line.c_str());
+  if (port <= 0 || port > 65535) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    throw std::runtime_error("cannot start local workers: " + bin +
+                             " did not come up (see its messages above)");
+  }
+  port_ = static_cast<uint16_t>(port);
+}
+
+LocalNode::~LocalNode() {
+  if (lifeline_ >= 0) close(lifeline_);  // the node sees EOF and shuts down
+  if (pid_ > 0) {
+    for (int i = 0; i < 300; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+      usleep(10000);
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+}  // namespace pp::client

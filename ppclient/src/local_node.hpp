@@ -1,0 +1,36 @@
+// LocalNode: the embedded default. With no node given, the client starts a
+// ppserver of its own on loopback, on a free port, with a one-off secret, and
+// connects to it like to any other node. The child exits when the client does
+// (it watches a pipe the client holds). Created on the user's thread before the
+// io thread starts; not thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace pp::client {
+
+class LocalNode {
+ public:
+  // Starts `workers` local workers; throws std::runtime_error with a clear
+  // message if ppserver cannot be found or does not come up.
+  LocalNode(int workers, const std::string& secret);
+  ~LocalNode();
+  LocalNode(const LocalNode&) = delete;
+  LocalNode& operator=(const LocalNode&) = delete;
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // Where the ppserver binary is looked for ($PP_SERVER first).
+  static std::string find_server_binary(std::string* tried);
+
+ private:
+  pid_t pid_ = -1;
+  int lifeline_ = -1;   // write end; the child exits when it closes
+  uint16_t port_ = 0;
+};
+
+}  // namespace pp::client

@@ -1,0 +1,192 @@
+#include "ppclient/src/node_link.hpp"
+
+#include <unistd.h>
+
+#include "core/util/log.hpp"
+#include "pp_kernels.h"
+
+extern "C" {
+#include <luajit.h>
+}
+
+namespace pp::client {
+namespace {
+using Clock = std::chrono::steady_clock;
+}
+
+NodeLink::NodeLink(asio::io_context& io, LinkOptions options, Callbacks callbacks)
+    : io_(io),
+      opt_(std::move(options)),
+      cb_(std::move(callbacks)),
+      resolver_(io),
+      connecting_(io),
+      timer_(io) {}
+
+NodeLink::~NodeLink() {
+  if (stream_) stream_->detach();
+}
+
+void NodeLink::start() {
+  started_ = Clock::now();
+  auto self = shared_from_this();
+  resolver_.async_resolve(
+      opt_.host, std::to_string(opt_.port),
+      [self](const asio::error_code& ec, asio::ip::tcp::resolver::results_type results) {
+        if (self->state_ != State::kConnecting) return;
+        if (ec) return self->down("cannot resolve " + self->opt_.host + ": " + ec.message(), false);
+        asio::async_connect(self->connecting_, results,
+                            [self](const asio::error_code& ec2, const asio::ip::tcp::endpoint&) {
+                              if (self->state_ != State::kConnecting) return;
+                              if (ec2) return self->down("cannot connect: " + ec2.message(), false);
+                              self->on_connected(std::move(self->connecting_));
+                            });
+      });
+  tick();
+}
+
+void NodeLink::on_connected(asio::ip::tcp::socket socket) {
+  asio::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  stream_ = std::make_shared<Stream>(std::move(socket), proto::kMaxHandshakeFrame);
+  stream_->start([this](std::string_view p) { on_frame(p); },
+                 [this](const std::string& why) { down(why, false); });
+  last_rx_ = Clock::now();
+  client_nonce_ = proto::random_bytes(proto::kNonceSize);
+  proto::Hello h;
+  h.luajit = LUAJIT_VERSION;
+  h.kernel_abi = pp_kernels_abi_version();
+  h.role = "client";
+  h.node_id = proto::random_hex(8);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  h.host = host;
+  h.caps = proto::kOwnCaps;
+  h.nonce = client_nonce_;
+  stream_->send(h);
+  state_ = State::kHello;
+}
+
+void NodeLink::tick() {
+  if (state_ == State::kDown) return;
+  auto now = Clock::now();
+  if (state_ != State::kReady && now - started_ > opt_.connect_timeout) {
+    return down(state_ == State::kConnecting ? "connection timed out" : "handshake timed out",
+                false);
+  }
+  if (state_ == State::kReady) {
+    if (now - last_rx_ > opt_.heartbeat * opt_.heartbeat_misses) {
+      return down("node silent for " +
+                      std::to_string((opt_.heartbeat * opt_.heartbeat_misses).count()) + " ms",
+                  false);
+    }
+    stream_->send(proto::Heartbeat{});
+  }
+  timer_.expires_after(state_ == State::kReady ? opt_.heartbeat : std::chrono::milliseconds(100));
+  timer_.async_wait([self = weak_from_this()](const asio::error_code& ec) {
+    if (auto s = self.lock(); s && !ec) s->tick();
+  });
+}
+
+void NodeLink::on_frame(std::string_view payload) {
+  last_rx_ = Clock::now();
+  auto msg = proto::decode_message(payload);
+  if (!msg) return down("malformed frame from node: " + msg.status().message(), false);
+  if (auto* err = std::get_if<proto::Error>(&*msg)) {
+    bool permanent = err->code == static_cast<uint32_t>(StatusCode::kAuth) ||
+                     err->code == static_cast<uint32_t>(StatusCode::kIncompatible);
+    return down("node refused: " + err->message, permanent);
+  }
+  if (auto* bye = std::get_if<proto::Bye>(&*msg)) return down("node left: " + bye->reason, false);
+  switch (state_) {
+    case State::kHello:
+      if (auto* h = std::get_if<proto::Hello>(&*msg)) return on_hello(*h);
+      break;
+    case State::kAuth:
+      if (auto* ok = std::get_if<proto::AuthOk>(&*msg)) {
+        std::string expected = proto::server_proof(opt_.key, client_nonce_, node_hello_.nonce);
+        if (!proto::proof_equal(expected, ok->proof)) {
+          return down("the node failed to prove it knows the cluster secret", true);
+        }
+        state_ = State::kReady;
+        stream_->set_max_frame(opt_.max_frame);
+        cb_.on_ready(*this);
+        return;
+      }
+      break;
+    case State::kReady:
+      if (auto* r = std::get_if<proto::ResultMsg>(&*msg)) return cb_.on_result(*this, std::move(*r));
+      if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
+      if (std::holds_alternative<proto::StatusMsg>(*msg)) return;
+      break;
+    default:
+      break;
+  }
+  down(std::string("unexpected ") + proto::type_name(proto::type_of(*msg)) + " from node", false);
+}
+
+void NodeLink::on_hello(const proto::Hello& h) {
+  if (h.magic != proto::kMagic || h.role != "node") return down("not a ppcluster node", true);
+  if (h.protocol < proto::kMinProtocolVersion || proto::kProtocolVersion < h.min_protocol) {
+    return down("incompatible version: the node speaks protocol " + std::to_string(h.protocol) +
+                    " (software " + h.software + "), this client speaks protocol " +
+                    std::to_string(proto::kProtocolVersion) + " (software " +
+                    proto::kSoftwareVersion + ")",
+                true);
+  }
+  if (h.kernel_abi != pp_kernels_abi_version()) {
+    return down("incompatible kernels: the node has kernel ABI " + std::to_string(h.kernel_abi) +
+                    ", this client has " + std::to_string(pp_kernels_abi_version()),
+                true);
+  }
+  proto::Caps caps{h.caps};
+  if (opt_.needs_bytecode && !caps.has(proto::Cap::kBytecode)) {
+    return down("incompatible LuaJIT: the node runs " + h.luajit + ", this client runs " +
+                    LUAJIT_VERSION + "; bytecode cannot travel between them",
+                true);
+  }
+  node_hello_ = h;
+  stream_->send(proto::Auth{proto::client_proof(opt_.key, client_nonce_, h.nonce)});
+  state_ = State::kAuth;
+}
+
+void NodeLink::submit(uint64_t job_id, const std::string& hash,
+                      const std::shared_ptr<const std::string>& blob, const std::string& args,
+                      uint32_t attempt, uint32_t timeout_ms) {
+  if (state_ != State::kReady) return;
+  if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
+  proto::Submit s;
+  s.job_id = job_id;
+  s.hash = hash;
+  s.args = args;
+  s.attempt = attempt;
+  s.timeout_ms = timeout_ms;
+  stream_->send(s);
+}
+
+void NodeLink::cancel(uint64_t job_id) {
+  if (state_ == State::kReady) stream_->send(proto::Cancel{job_id});
+}
+
+void NodeLink::close(const std::string& reason) {
+  if (state_ == State::kDown) return;
+  if (state_ == State::kReady) stream_->send(proto::Bye{reason});
+  state_ = State::kDown;
+  timer_.cancel();
+  resolver_.cancel();
+  asio::error_code ignored;
+  connecting_.close(ignored);
+  if (stream_) stream_->close_after_flush();
+}
+
+void NodeLink::down(const std::string& reason, bool permanent) {
+  if (state_ == State::kDown) return;
+  state_ = State::kDown;
+  timer_.cancel();
+  resolver_.cancel();
+  asio::error_code ignored;
+  connecting_.close(ignored);
+  if (stream_) stream_->detach();
+  cb_.on_down(*this, reason, permanent);
+}
+
+}  // namespace pp::client

@@ -1,0 +1,85 @@
+// NodeLink: the client's connection to one node.
+//
+// Connects (with a deadline), runs the client half of the mutual handshake
+// (it checks the node's proof before sending any code), then carries CODE (once
+// per code hash per connection), SUBMIT and CANCEL out and RESULT in, with
+// heartbeats both ways. Any failure ends the link once, through on_down, with a
+// reason a user can act on; the JobServer decides about reconnecting. Runs on the
+// client's io_context thread only.
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "core/net/frame_stream.hpp"
+#include "core/proto/auth.hpp"
+
+namespace pp::client {
+
+struct LinkOptions {
+  std::string name;                  // "host:port" or "local"
+  std::string host;
+  uint16_t port = 0;
+  proto::AuthKey key;
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds heartbeat{1000};
+  int heartbeat_misses = 5;
+  size_t max_frame = proto::kDefaultMaxFrame;
+  bool needs_bytecode = false;       // the client ships LuaJIT bytecode
+};
+
+class NodeLink : public std::enable_shared_from_this<NodeLink> {
+ public:
+  struct Callbacks {
+    std::function<void(NodeLink&)> on_ready;
+    std::function<void(NodeLink&, proto::ResultMsg&&)> on_result;
+    // `permanent`: refused for a reason a retry will not fix (secret, version).
+    std::function<void(NodeLink&, const std::string& reason, bool permanent)> on_down;
+  };
+
+  NodeLink(asio::io_context& io, LinkOptions options, Callbacks callbacks);
+  ~NodeLink();
+
+  void start();
+  void close(const std::string& reason);
+  bool ready() const { return state_ == State::kReady; }
+  const std::string& name() const { return opt_.name; }
+  const proto::Hello& node_hello() const { return node_hello_; }
+  uint32_t sched_id = 0;             // the scheduler's id for this node while ready
+  bool in_scheduler = false;
+
+  void submit(uint64_t job_id, const std::string& hash,
+              const std::shared_ptr<const std::string>& blob, const std::string& args,
+              uint32_t attempt, uint32_t timeout_ms);
+  void cancel(uint64_t job_id);
+
+ private:
+  enum class State { kConnecting, kHello, kAuth, kReady, kDown };
+  using Stream = net::FrameStream<asio::ip::tcp::socket>;
+
+  void on_connected(asio::ip::tcp::socket socket);
+  void on_frame(std::string_view payload);
+  void on_hello(const proto::Hello& hello);
+  void down(const std::string& reason, bool permanent);
+  void tick();
+
+  asio::io_context& io_;
+  LinkOptions opt_;
+  Callbacks cb_;
+  State state_ = State::kConnecting;
+  asio::ip::tcp::resolver resolver_;
+  asio::ip::tcp::socket connecting_;
+  std::shared_ptr<Stream> stream_;
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_rx_;
+  std::string client_nonce_;
+  proto::Hello node_hello_;
+  std::unordered_set<std::string> sent_code_;
+};
+
+}  // namespace pp::client

@@ -1,0 +1,23 @@
+// A job as the node holds it: queued in its client session, then in a worker's
+// pipeline. Plain data; the code blob is shared with the session's code cache.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace pp::server {
+
+struct NodeJob {
+  uint64_t session_id = 0;
+  uint64_t client_job_id = 0;
+  uint64_t key = 0;                               // node-unique, names it to workers
+  std::string hash;
+  std::shared_ptr<const std::string> blob;
+  std::string args;
+  std::chrono::milliseconds timeout{0};           // 0 = none
+  bool cancelled = false;
+};
+
+}  // namespace pp::server

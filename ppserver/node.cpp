@@ -1,0 +1,200 @@
+#include "ppserver/node.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/util/log.hpp"
+#include "pp_kernels.h"
+#include "ppserver/session.hpp"
+
+extern "C" {
+#include <luajit.h>
+}
+
+namespace pp::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+Node::Node(NodeConfig config)
+    : config_(std::move(config)),
+      key_(proto::derive_key(config_.secret)),
+      node_id_(proto::random_hex(8)),
+      host_(host_name()),
+      acceptor_(io_),
+      signals_(io_, SIGINT, SIGTERM),
+      idle_timer_(io_) {}
+
+Node::~Node() = default;
+
+proto::Hello Node::hello(const std::string& nonce) const {
+  proto::Hello h;
+  h.luajit = LUAJIT_VERSION;
+  h.kernel_abi = pp_kernels_abi_version();
+  h.role = "node";
+  h.node_id = node_id_;
+  h.host = host_;
+  h.workers = static_cast<uint32_t>(config_.workers);
+  h.caps = proto::kOwnCaps;
+  h.nonce = nonce;
+  return h;
+}
+
+int Node::run() {
+  asio::ip::tcp::endpoint ep(asio::ip::make_address(config_.address), config_.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  acceptor_.bind(ep);  // throws with a clear message if the port is taken
+  acceptor_.listen();
+  uint16_t port = acceptor_.local_endpoint().port();
+  if (config_.report_fd >= 0) {
+    std::string line = std::to_string(port) + "\n";
+    ssize_t ignored = ::write(config_.report_fd, line.data(), line.size());
+    (void)ignored;
+    ::close(config_.report_fd);
+  }
+  pool_ = std::make_unique<WorkerPool>(
+      io_, config_,
+      WorkerPool::Callbacks{
+          [this](NodeJob&& j, proto::ResultMsg&& r) { on_result(std::move(j), std::move(r)); },
+          [this](NodeJob&& j) { on_requeue(std::move(j)); }, [this] { dispatch(); }});
+  pool_->start();
+  PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,
+          config_.address.c_str(), port, config_.workers,
+          config_.secret.empty() ? " (no secret: loopback only)" : "");
+  if (config_.autodiscovery) {
+    PP_INFO("autodiscovery (-a) is accepted but not announced yet; clients need host:port");
+  }
+  signals_.async_wait([this](const asio::error_code& ec, int sig) {
+    if (!ec) shutdown(std::string("signal ") + strsignal(sig));
+  });
+  last_activity_ = Clock::now();
+  if (config_.idle_exit.count() > 0) idle_check();
+  if (config_.exit_with_fd >= 0) watch_exit_fd();
+  accept();
+  io_.run();
+  return exit_code_;
+}
+
+void Node::accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket sock) {
+    if (stopping_) return;
+    if (ec) {
+      // Out of descriptors and similar: log, pause briefly, keep serving.
+      PP_WARN("accept failed: %s", ec.message().c_str());
+      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      t->async_wait([this, t](const asio::error_code&) { accept(); });
+      return;
+    }
+    if (sessions_.size() >= config_.max_sessions) {
+      PP_WARN("refusing a connection: %zu sessions already", sessions_.size());
+    } else {
+      auto s = std::make_shared<Session>(*this, ++last_session_, std::move(sock));
+      sessions_.emplace(s->id(), s);
+      last_activity_ = Clock::now();
+      s->start();
+    }
+    accept();
+  });
+}
+
+void Node::dispatch() {
+  if (!pool_ || sessions_.empty()) return;
+  for (;;) {
+    int w = pool_->free_worker();
+    if (w < 0) return;
+    // Round robin over sessions so one client's burst cannot starve another.
+    auto it = sessions_.upper_bound(rr_cursor_);
+    bool found = false;
+    for (size_t n = 0; n < sessions_.size(); ++n, ++it) {
+      if (it == sessions_.end()) it = sessions_.begin();
+      auto& q = it->second->queue();
+      if (q.empty()) continue;
+      NodeJob job = std::move(q.front());
+      q.pop_front();
+      rr_cursor_ = it->first;
+      pool_->assign(w, std::move(job));
+      found = true;
+      break;
+    }
+    if (!found) return;
+  }
+}
+
+void Node::on_result(NodeJob&& job, proto::ResultMsg&& result) {
+  last_activity_ = Clock::now();
+  auto it = sessions_.find(job.session_id);
+  if (it != sessions_.end()) it->second->deliver(std::move(result));
+}
+
+void Node::on_requeue(NodeJob&& job) {
+  auto it = sessions_.find(job.session_id);
+  if (it == sessions_.end() || job.cancelled) return;
+  it->second->queue().push_front(std::move(job));
+}
+
+void Node::cancel(uint64_t session_id, std::optional<uint64_t> client_job_id) {
+  if (pool_) pool_->cancel(session_id, client_job_id);
+}
+
+void Node::session_closed(uint64_t session_id, const std::string& reason) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return;
+  PP_INFO("client %s left (%s); dropping its queued jobs, stopping its running ones",
+          it->second->peer().c_str(), reason.c_str());
+  cancel(session_id, std::nullopt);
+  last_activity_ = Clock::now();
+  // Erase after the current handler: the session may be inside its own callback.
+  auto keep = it->second;
+  sessions_.erase(it);
+  asio::post(io_, [keep] {});
+}
+
+void Node::idle_check() {
+  if (sessions_.empty() && Clock::now() - last_activity_ > config_.idle_exit) {
+    shutdown("idle for " + std::to_string(config_.idle_exit.count()) + " s");
+    return;
+  }
+  idle_timer_.expires_after(std::chrono::milliseconds(500));
+  idle_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) idle_check();
+  });
+}
+
+void Node::watch_exit_fd() {
+  exit_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, config_.exit_with_fd);
+  exit_fd_->async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this](const asio::error_code& ec) {
+                         if (ec != asio::error::operation_aborted) shutdown("parent exited");
+                       });
+}
+
+void Node::shutdown(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  PP_INFO("shutting down: %s", why.c_str());
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  signals_.cancel(ignored);
+  idle_timer_.cancel();
+  if (exit_fd_) exit_fd_->cancel(ignored);
+  for (auto& [id, s] : sessions_) s->say_bye("node shutting down: " + why);
+  if (pool_) pool_->stop();
+  // Give the BYE frames a moment to leave, then stop the loop.
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+  t->async_wait([this, t](const asio::error_code&) {
+    sessions_.clear();
+    io_.stop();
+  });
+}
+
+}  // namespace pp::server

@@ -1,0 +1,67 @@
+// Node: the ppserver process. Owns the TCP acceptor, the client sessions, the
+// worker pool and the node-wide job dispatch (round robin over sessions with
+// queued jobs, into free worker pipeline slots). One io_context thread; no
+// global state: main() builds one Node and calls run().
+#pragma once
+
+#include <asio.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/proto/auth.hpp"
+#include "core/proto/messages.hpp"
+#include "ppserver/node_config.hpp"
+#include "ppserver/worker_pool.hpp"
+
+namespace pp::server {
+
+class Session;
+
+class Node {
+ public:
+  explicit Node(NodeConfig config);
+  ~Node();
+
+  // Listens and serves until a signal, the idle limit, or the exit fd ends it.
+  // Returns the process exit code.
+  int run();
+
+  // Used by sessions.
+  const NodeConfig& config() const { return config_; }
+  const proto::AuthKey& key() const { return key_; }
+  proto::Hello hello(const std::string& nonce) const;
+  uint64_t next_key() { return ++last_key_; }
+  void dispatch();
+  void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
+  void session_closed(uint64_t session_id, const std::string& reason);
+
+ private:
+  void accept();
+  void on_result(NodeJob&& job, proto::ResultMsg&& result);
+  void on_requeue(NodeJob&& job);
+  void idle_check();
+  void watch_exit_fd();
+  void shutdown(const std::string& why);
+
+  NodeConfig config_;
+  proto::AuthKey key_;
+  std::string node_id_;
+  std::string host_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer idle_timer_;
+  std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  uint64_t last_session_ = 0;
+  uint64_t last_key_ = 0;
+  uint64_t rr_cursor_ = 0;   // session id after which dispatch continues
+  std::chrono::steady_clock::time_point last_activity_;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace pp::server

@@ -1,0 +1,35 @@
+// NodeConfig: everything a ppserver node is told at start, filled from the
+// command line in main() and read-only afterwards.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/proto/constants.hpp"
+
+namespace pp::server {
+
+struct NodeConfig {
+  int workers = 0;                         // 0 = one per core
+  std::string address = "0.0.0.0";
+  uint16_t port = proto::kDefaultPort;
+  std::string secret;                      // empty = none (loopback only)
+  bool autodiscovery = false;
+  std::chrono::seconds idle_exit{0};       // 0 = never
+  std::chrono::milliseconds job_timeout{0};  // 0 = none
+  int nice = 10;
+  size_t worker_memory_mb = 0;             // Lua heap per worker (0 = unlimited)
+  size_t max_frame = proto::kDefaultMaxFrame;
+  int pipeline = 2;                        // jobs sent ahead to each worker
+  std::chrono::milliseconds heartbeat{1000};
+  int heartbeat_misses = 5;                // silent intervals before a peer counts as dead
+  std::chrono::milliseconds handshake_timeout{5000};
+  size_t max_sessions = 256;
+  size_t max_queued_per_session = 1u << 20;
+  int exit_with_fd = -1;                   // exit when this fd reaches EOF (embedded nodes)
+  int report_fd = -1;                      // write "<port>\n" here once listening
+  std::string prefix;                      // installation prefix
+};
+
+}  // namespace pp::server

@@ -1,0 +1,219 @@
+#include "ppserver/session.hpp"
+
+#include "core/proto/auth.hpp"
+#include "core/util/log.hpp"
+#include "ppserver/node.hpp"
+
+namespace pp::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kMaxCodeBytes = 256u << 20;
+constexpr size_t kMaxCodeBlobs = 100000;
+
+std::string version_clash(const proto::Hello& h) {
+  return "the client speaks protocol " + std::to_string(h.protocol) + " (accepts " +
+         std::to_string(h.min_protocol) + " and later, software " + h.software +
+         "); this node speaks protocol " + std::to_string(proto::kProtocolVersion) +
+         " (accepts " + std::to_string(proto::kMinProtocolVersion) + " and later, software " +
+         proto::kSoftwareVersion + ")";
+}
+
+}  // namespace
+
+Session::Session(Node& node, uint64_t id, asio::ip::tcp::socket socket)
+    : node_(node), id_(id), timer_(socket.get_executor()) {
+  asio::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  peer_ = ec ? "unknown peer" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  stream_ = std::make_shared<Stream>(std::move(socket), proto::kMaxHandshakeFrame);
+}
+
+Session::~Session() {
+  if (!stream_->closing()) stream_->detach();
+}
+
+void Session::start() {
+  started_ = last_rx_ = Clock::now();
+  stream_->start([this](std::string_view p) { on_frame(p); },
+                 [this](const std::string& why) { on_closed(why); });
+  tick();
+}
+
+void Session::tick() {
+  auto now = Clock::now();
+  const auto& cfg = node_.config();
+  if (state_ == State::kClosed) return;
+  if (state_ != State::kReady && now - started_ > cfg.handshake_timeout) {
+    fail("no authentication within " +
+         std::to_string(cfg.handshake_timeout.count()) + " ms");
+    return;
+  }
+  if (state_ == State::kReady) {
+    if (now - last_rx_ > cfg.heartbeat * cfg.heartbeat_misses) {
+      fail("client silent for " + std::to_string((cfg.heartbeat * cfg.heartbeat_misses).count()) +
+           " ms");
+      return;
+    }
+    stream_->send(proto::Heartbeat{});
+  }
+  timer_.expires_after(state_ == State::kReady ? cfg.heartbeat : std::chrono::milliseconds(250));
+  timer_.async_wait([self = weak_from_this()](const asio::error_code& ec) {
+    if (auto s = self.lock(); s && !ec) s->tick();
+  });
+}
+
+void Session::on_frame(std::string_view payload) {
+  last_rx_ = Clock::now();
+  auto msg = proto::decode_message(payload);
+  if (!msg) {
+    fail("malformed frame: " + msg.status().message());
+    return;
+  }
+  switch (state_) {
+    case State::kHello:
+      if (auto* h = std::get_if<proto::Hello>(&*msg)) return on_hello(*h);
+      break;
+    case State::kAuth:
+      if (auto* a = std::get_if<proto::Auth>(&*msg)) return on_auth(*a);
+      break;
+    case State::kReady:
+      if (auto* s = std::get_if<proto::Submit>(&*msg)) return on_submit(std::move(*s));
+      if (auto* c = std::get_if<proto::CodeMsg>(&*msg)) {
+        if (code_.size() >= kMaxCodeBlobs || code_bytes_ + c->blob.size() > kMaxCodeBytes) {
+          return fail("client exceeded the code cache limit");
+        }
+        if (proto::code_hash(c->blob) != c->hash) return fail("CODE hash does not match its blob");
+        code_bytes_ += c->blob.size();
+        code_.emplace(c->hash, std::make_shared<const std::string>(std::move(c->blob)));
+        return;
+      }
+      if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
+      if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
+      if (auto* b = std::get_if<proto::Bye>(&*msg)) {
+        PP_DEBUG("session %s: client said bye (%s)", peer_.c_str(), b->reason.c_str());
+        state_ = State::kClosed;
+        stream_->close("client said bye");
+        return;
+      }
+      break;
+    case State::kClosed:
+      return;
+  }
+  fail(std::string("unexpected ") + proto::type_name(proto::type_of(*msg)) + " frame");
+}
+
+void Session::on_hello(const proto::Hello& hello) {
+  if (hello.magic != proto::kMagic || hello.role != "client") {
+    return fail("not a ppcluster client");
+  }
+  if (hello.protocol < proto::kMinProtocolVersion ||
+      proto::kProtocolVersion < hello.min_protocol) {
+    PP_WARN("refusing %s: incompatible version: %s", peer_.c_str(), version_clash(hello).c_str());
+    return refuse(StatusCode::kIncompatible, "incompatible version: " + version_clash(hello));
+  }
+  client_nonce_ = hello.nonce;
+  server_nonce_ = proto::random_bytes(proto::kNonceSize);
+  proto::Hello reply = node_.hello(server_nonce_);
+  if (hello.luajit != reply.luajit) {
+    // Bytecode does not travel between LuaJIT versions; source still does.
+    reply.caps &= ~static_cast<uint32_t>(proto::Cap::kBytecode);
+  }
+  stream_->send(reply);
+  state_ = State::kAuth;
+}
+
+void Session::on_auth(const proto::Auth& auth) {
+  std::string expected = proto::client_proof(node_.key(), client_nonce_, server_nonce_);
+  if (!proto::proof_equal(expected, auth.proof)) {
+    PP_WARN("refusing %s: authentication failed (wrong secret)", peer_.c_str());
+    return refuse(StatusCode::kAuth,
+                  "authentication failed: the client's secret does not match this node's");
+  }
+  stream_->send(proto::AuthOk{proto::server_proof(node_.key(), client_nonce_, server_nonce_)});
+  stream_->set_max_frame(node_.config().max_frame);
+  state_ = State::kReady;
+  PP_INFO("client %s connected", peer_.c_str());
+}
+
+void Session::on_submit(proto::Submit&& s) {
+  auto code = code_.find(s.hash);
+  if (code == code_.end()) {
+    proto::ResultMsg r;
+    r.job_id = s.job_id;
+    r.status = proto::JobStatus::kRejected;
+    r.error = "the node has no code with this hash: CODE must precede SUBMIT";
+    stream_->send(r);
+    return;
+  }
+  if (queue_.size() >= node_.config().max_queued_per_session) {
+    proto::ResultMsg r;
+    r.job_id = s.job_id;
+    r.status = proto::JobStatus::kRejected;
+    r.error = "the node's queue for this client is full";
+    stream_->send(r);
+    return;
+  }
+  NodeJob job;
+  job.session_id = id_;
+  job.client_job_id = s.job_id;
+  job.key = node_.next_key();
+  job.hash = std::move(s.hash);
+  job.blob = code->second;
+  job.args = std::move(s.args);
+  auto limit = node_.config().job_timeout;
+  auto asked = std::chrono::milliseconds(s.timeout_ms);
+  job.timeout = (asked.count() > 0 && (limit.count() == 0 || asked < limit)) ? asked : limit;
+  queue_.push_back(std::move(job));
+  node_.dispatch();
+}
+
+void Session::on_cancel(uint64_t job_id) {
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->client_job_id == job_id) {
+      proto::ResultMsg r;
+      r.job_id = job_id;
+      r.status = proto::JobStatus::kCancelled;
+      r.error = "cancelled";
+      queue_.erase(it);
+      stream_->send(r);
+      return;
+    }
+  }
+  node_.cancel(id_, job_id);
+}
+
+void Session::deliver(proto::ResultMsg&& result) {
+  if (state_ == State::kReady) stream_->send(result);
+}
+
+void Session::say_bye(const std::string& reason) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  stream_->send(proto::Bye{reason});
+  stream_->close_after_flush();
+}
+
+void Session::refuse(StatusCode code, const std::string& message) {
+  state_ = State::kClosed;
+  stream_->send(proto::Error{static_cast<uint32_t>(code), message});
+  stream_->close_after_flush();
+  node_.session_closed(id_, message);
+}
+
+void Session::fail(const std::string& reason) {
+  PP_WARN("closing session with %s: %s", peer_.c_str(), reason.c_str());
+  state_ = State::kClosed;
+  stream_->send(proto::Error{static_cast<uint32_t>(StatusCode::kInvalid), reason});
+  stream_->close_after_flush();
+  node_.session_closed(id_, reason);
+}
+
+void Session::on_closed(const std::string& reason) {
+  state_ = State::kClosed;
+  timer_.cancel();
+  node_.session_closed(id_, reason);
+}
+
+}  // namespace pp::server

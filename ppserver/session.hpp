@@ -1,0 +1,67 @@
+// Session: one authenticated client connection on a node.
+//
+// Runs the handshake (HELLO both ways, then the client's AUTH proof, then the
+// node's AUTH_OK), keeps the client's code cache (hash -> blob, each blob sent
+// once per connection) and its queue of jobs not yet given to a worker, and sends
+// results back. A malformed, oversized or unexpected frame, a wrong secret, an
+// incompatible version, a missed deadline or a silent peer closes the session
+// with a logged reason; the node carries on. Owned by the Node (shared_ptr);
+// runs on the node's io_context thread.
+#pragma once
+
+#include <asio.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/net/frame_stream.hpp"
+#include "ppserver/job.hpp"
+
+namespace pp::server {
+
+class Node;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Node& node, uint64_t id, asio::ip::tcp::socket socket);
+  ~Session();
+
+  void start();
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return peer_; }
+  std::deque<NodeJob>& queue() { return queue_; }
+  void deliver(proto::ResultMsg&& result);
+  // Says BYE and closes (node shutdown).
+  void say_bye(const std::string& reason);
+
+ private:
+  enum class State { kHello, kAuth, kReady, kClosed };
+  using Stream = net::FrameStream<asio::ip::tcp::socket>;
+
+  void on_frame(std::string_view payload);
+  void on_hello(const proto::Hello& hello);
+  void on_auth(const proto::Auth& auth);
+  void on_submit(proto::Submit&& submit);
+  void on_cancel(uint64_t job_id);
+  void refuse(StatusCode code, const std::string& message);
+  void fail(const std::string& reason);
+  void on_closed(const std::string& reason);
+  void tick();
+
+  Node& node_;
+  uint64_t id_;
+  std::string peer_;
+  std::shared_ptr<Stream> stream_;
+  State state_ = State::kHello;
+  std::string client_nonce_;
+  std::string server_nonce_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
+  size_t code_bytes_ = 0;
+  std::deque<NodeJob> queue_;
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_rx_;
+};
+
+}  // namespace pp::server

@@ -1,0 +1,318 @@
+#include "ppserver/worker_pool.hpp"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "core/util/log.hpp"
+#include "ppserver/worker_process.hpp"
+
+namespace pp::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using proto::JobStatus;
+
+constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
+constexpr auto kStartupLimit = std::chrono::seconds(20);
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    return std::string("was killed by signal ") + std::to_string(sig) + " (" + strsignal(sig) + ")";
+  }
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  return "ended";
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks)
+    : io_(io), config_(config), cb_(std::move(callbacks)), watchdog_(io) {
+  exe_ = "/proc/self/exe";
+}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::start() {
+  for (int i = 0; i < config_.workers; ++i) {
+    workers_.push_back(std::make_unique<Slot>());
+    workers_.back()->index = i;
+    spawn(*workers_.back());
+  }
+  watchdog();
+}
+
+void WorkerPool::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  watchdog_.cancel();
+  for (auto& t : respawn_timers_) t->cancel();
+  for (auto& w : workers_) {
+    if (w->stream) w->stream->detach();
+    if (w->pid > 0) {
+      ::kill(w->pid, SIGKILL);
+      int st = 0;
+      while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      w->pid = -1;
+    }
+  }
+}
+
+int WorkerPool::ready_workers() const {
+  int n = 0;
+  for (const auto& w : workers_) n += w->ready ? 1 : 0;
+  return n;
+}
+
+size_t WorkerPool::running() const {
+  size_t n = 0;
+  for (const auto& w : workers_) n += w->pipeline.empty() ? 0 : 1;
+  return n;
+}
+
+int WorkerPool::free_worker() const {
+  int best = -1;
+  size_t best_len = static_cast<size_t>(config_.pipeline);
+  for (const auto& w : workers_) {
+    if (w->ready && w->kill == Kill::kNone && w->pipeline.size() < best_len) {
+      best = w->index;
+      best_len = w->pipeline.size();
+      if (best_len == 0) break;
+    }
+  }
+  return best;
+}
+
+void WorkerPool::spawn(Slot& slot) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    PP_ERROR("worker %d: socketpair failed: %s", slot.index, strerror(errno));
+    respawn_later(slot, std::chrono::seconds(1));
+    return;
+  }
+  // Everything the child needs is prepared before fork(): after it, only
+  // async-signal-safe calls until execv().
+  std::string fd_arg = "3";
+  std::string index_arg = std::to_string(slot.index);
+  std::string mem_arg = std::to_string(config_.worker_memory_mb);
+  std::vector<const char*> argv = {"ppserver-worker",   "--worker-fd", fd_arg.c_str(),
+                                   "--worker-index",    index_arg.c_str(),
+                                   "--worker-memory",   mem_arg.c_str()};
+  if (log::debug_enabled()) argv.push_back("-d");
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    PP_ERROR("worker %d: fork failed: %s", slot.index, strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    respawn_later(slot, std::chrono::seconds(1));
+    return;
+  }
+  if (pid == 0) {
+    dup2(fds[1], 3);  // dup2 clears close-on-exec on the copy
+    close_range(4, ~0U, 0);
+    setpriority(PRIO_PROCESS, 0, config_.nice);
+    execv(exe_.c_str(), const_cast<char* const*>(argv.data()));
+    _exit(127);
+  }
+  close(fds[1]);
+  slot.pid = pid;
+  slot.ready = false;
+  slot.kill = Kill::kNone;
+  slot.hashes.clear();
+  slot.spawned = Clock::now();
+  asio::local::stream_protocol::socket sock(io_, asio::local::stream_protocol(), fds[0]);
+  slot.stream = std::make_shared<Stream>(std::move(sock), config_.max_frame + 4096);
+  Slot* s = &slot;
+  slot.stream->start([this, s](std::string_view p) { on_frame(*s, p); },
+                     [this, s](const std::string& why) { on_worker_closed(*s, why); });
+  PP_DEBUG("worker %d started (pid %d)", slot.index, static_cast<int>(pid));
+}
+
+void WorkerPool::assign(int index, NodeJob job) {
+  Slot& slot = *workers_.at(static_cast<size_t>(index));
+  if (!slot.hashes.contains(job.hash)) {
+    slot.stream->send(proto::WorkerCode{job.hash, *job.blob});
+    slot.hashes.insert(job.hash);
+  }
+  slot.stream->send(proto::WorkerRun{job.key, job.hash, job.args});
+  if (slot.pipeline.empty()) slot.head_started = Clock::now();
+  slot.pipeline.push_back(std::move(job));
+}
+
+void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
+  auto msg = proto::decode_message(payload);
+  if (!msg) {
+    PP_ERROR("worker %d sent a bad message (%s); restarting it", slot.index,
+             msg.status().message().c_str());
+    kill_worker(slot, Kill::kNone);
+    return;
+  }
+  if (auto* ready = std::get_if<proto::WorkerReady>(&*msg)) {
+    slot.ready = true;
+    slot.quick_deaths = 0;
+    PP_DEBUG("worker %d ready (pid %u, %s)", slot.index, ready->pid, ready->luajit.c_str());
+    cb_.on_capacity();
+    return;
+  }
+  auto* res = std::get_if<proto::ResultMsg>(&*msg);
+  if (res == nullptr || slot.pipeline.empty() || slot.pipeline.front().key != res->job_id) {
+    PP_ERROR("worker %d sent an unexpected message; restarting it", slot.index);
+    kill_worker(slot, Kill::kNone);
+    return;
+  }
+  NodeJob job = std::move(slot.pipeline.front());
+  slot.pipeline.pop_front();
+  slot.head_started = Clock::now();
+  if (job.cancelled) {
+    res->status = JobStatus::kCancelled;
+    res->value.clear();
+    res->error = "cancelled";
+  }
+  res->job_id = job.client_job_id;
+  cb_.on_result(std::move(job), std::move(*res));
+  cb_.on_capacity();
+}
+
+void WorkerPool::reap(Slot& slot, std::string& how, int& exit_code) {
+  int st = 0;
+  exit_code = -1;
+  // The socket closes as the process exits; it becomes reapable a moment later.
+  for (int i = 0; i < 2000; ++i) {
+    pid_t r = waitpid(slot.pid, &st, WNOHANG);
+    if (r == slot.pid) {
+      how = describe_exit(st);
+      if (WIFEXITED(st)) exit_code = WEXITSTATUS(st);
+      slot.pid = -1;
+      return;
+    }
+    if (r < 0 && errno != EINTR) break;
+    if (i == 200) ::kill(slot.pid, SIGKILL);  // closed its socket but lingers
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  how = "could not be reaped";
+  slot.pid = -1;
+}
+
+void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
+  if (stopping_) return;
+  std::string how;
+  int exit_code = -1;
+  pid_t pid = slot.pid;
+  reap(slot, how, exit_code);
+  slot.ready = false;
+  slot.stream.reset();
+  bool started_ok = Clock::now() - slot.spawned > std::chrono::seconds(1) || !slot.pipeline.empty();
+  std::deque<NodeJob> pipeline = std::move(slot.pipeline);
+  slot.pipeline.clear();
+  // The head was running unless the worker restarted cleanly after a memory error.
+  if (!pipeline.empty() && exit_code != kExitOutOfMemory) {
+    NodeJob head = std::move(pipeline.front());
+    pipeline.pop_front();
+    proto::ResultMsg res;
+    res.job_id = head.client_job_id;
+    res.worker = static_cast<uint32_t>(slot.index);
+    res.wall_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - slot.head_started)
+            .count());
+    switch (slot.kill) {
+      case Kill::kTimeout:
+        res.status = JobStatus::kTimeout;
+        res.error = "the job exceeded its time limit of " +
+                    std::to_string(head.timeout.count() / 1000.0).substr(0, 6) +
+                    " s; its worker was stopped";
+        break;
+      case Kill::kCancel:
+        res.status = JobStatus::kCancelled;
+        res.error = "cancelled";
+        break;
+      default:
+        res.status = JobStatus::kCrashed;
+        res.error = "worker " + std::to_string(slot.index) + " (pid " + std::to_string(pid) +
+                    ") " + how + " while running the job";
+        break;
+    }
+    if (head.cancelled) res.status = JobStatus::kCancelled;
+    PP_WARN("worker %d %s while running job %llu (%s); restarting it", slot.index, how.c_str(),
+            static_cast<unsigned long long>(head.client_job_id),
+            proto::job_status_name(res.status));
+    cb_.on_result(std::move(head), std::move(res));
+  } else if (slot.kill == Kill::kNone && exit_code != kExitOutOfMemory) {
+    PP_WARN("worker %d %s (%s); restarting it", slot.index, how.c_str(), why.c_str());
+  }
+  for (auto& job : pipeline) cb_.on_requeue(std::move(job));
+  slot.kill = Kill::kNone;
+  if (started_ok) {
+    spawn(slot);
+  } else {
+    // Dying at start-up again and again: back off instead of spinning.
+    slot.quick_deaths++;
+    auto delay = std::chrono::milliseconds(100 << std::min(slot.quick_deaths, 8));
+    PP_ERROR("worker %d died during start-up %d time(s) in a row; retrying in %lld ms",
+             slot.index, slot.quick_deaths, static_cast<long long>(delay.count()));
+    respawn_later(slot, delay);
+  }
+  cb_.on_capacity();
+}
+
+void WorkerPool::respawn_later(Slot& slot, std::chrono::milliseconds delay) {
+  auto timer = std::make_unique<asio::steady_timer>(io_, delay);
+  Slot* s = &slot;
+  timer->async_wait([this, s](const asio::error_code& ec) {
+    if (!ec && !stopping_) spawn(*s);
+  });
+  respawn_timers_.push_back(std::move(timer));
+  if (respawn_timers_.size() > 64) respawn_timers_.erase(respawn_timers_.begin());
+}
+
+void WorkerPool::kill_worker(Slot& slot, Kill why) {
+  if (slot.pid <= 0) return;
+  if (slot.kill == Kill::kNone) slot.kill = why;
+  ::kill(slot.pid, SIGKILL);
+  // The socket's EOF then drives on_worker_closed().
+}
+
+void WorkerPool::cancel(uint64_t session_id, std::optional<uint64_t> client_job_id) {
+  for (auto& w : workers_) {
+    for (size_t i = 0; i < w->pipeline.size(); ++i) {
+      NodeJob& job = w->pipeline[i];
+      if (job.session_id != session_id) continue;
+      if (client_job_id && job.client_job_id != *client_job_id) continue;
+      job.cancelled = true;
+      if (i == 0) kill_worker(*w, Kill::kCancel);
+    }
+  }
+}
+
+void WorkerPool::watchdog() {
+  auto now = Clock::now();
+  for (auto& w : workers_) {
+    if (w->pid <= 0 || w->kill != Kill::kNone) continue;
+    if (!w->ready && now - w->spawned > kStartupLimit) {
+      PP_ERROR("worker %d did not start within %lld s; killing it", w->index,
+               static_cast<long long>(kStartupLimit.count()));
+      kill_worker(*w, Kill::kNone);
+      continue;
+    }
+    if (w->pipeline.empty()) continue;
+    const NodeJob& head = w->pipeline.front();
+    if (head.timeout.count() > 0 && now - w->head_started > head.timeout) {
+      PP_WARN("job %llu exceeded its time limit on worker %d; stopping the worker",
+              static_cast<unsigned long long>(head.client_job_id), w->index);
+      kill_worker(*w, Kill::kTimeout);
+    }
+  }
+  watchdog_.expires_after(kWatchdogPeriod);
+  watchdog_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) watchdog();
+  });
+}
+
+}  // namespace pp::server

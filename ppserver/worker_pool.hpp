@@ -1,0 +1,87 @@
+// WorkerPool: the node's worker processes, each one LuaJIT state, supervised
+// from the node's event loop.
+//
+// Jobs are assigned into a short per-worker pipeline (the head runs, the rest
+// wait in the worker's socket), so a worker never waits on the event loop. The
+// pool enforces time limits by killing the worker, turns a worker's death into
+// one outcome for the job it was running (timeout, crash, cancel) and hands jobs
+// that never started back to the node. Dead workers are respawned. Runs on the
+// node's single io_context thread; callbacks are invoked there.
+#pragma once
+
+#include <sys/types.h>
+
+#include <asio.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/net/frame_stream.hpp"
+#include "ppserver/job.hpp"
+#include "ppserver/node_config.hpp"
+
+namespace pp::server {
+
+class WorkerPool {
+ public:
+  struct Callbacks {
+    std::function<void(NodeJob&&, proto::ResultMsg&&)> on_result;  // the job's one outcome
+    std::function<void(NodeJob&&)> on_requeue;                      // never started: run again
+    std::function<void()> on_capacity;                              // a pipeline slot freed
+  };
+
+  WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks);
+  ~WorkerPool();
+
+  void start();
+  void stop();
+  int size() const { return static_cast<int>(workers_.size()); }
+  int ready_workers() const;
+  size_t running() const;
+  // The ready worker with the shortest pipeline that still has room, or -1.
+  int free_worker() const;
+  void assign(int worker, NodeJob job);
+  // Stops one job (client_job_id set) or all of a session's jobs: a running one
+  // by killing its worker, a waiting one when its turn comes.
+  void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
+
+ private:
+  using Stream = net::FrameStream<asio::local::stream_protocol::socket>;
+  enum class Kill { kNone, kTimeout, kCancel, kStop };
+  struct Slot {
+    int index = 0;
+    pid_t pid = -1;
+    bool ready = false;
+    std::shared_ptr<Stream> stream;
+    std::deque<NodeJob> pipeline;
+    std::chrono::steady_clock::time_point head_started;
+    std::chrono::steady_clock::time_point spawned;
+    std::unordered_set<std::string> hashes;
+    Kill kill = Kill::kNone;
+    int quick_deaths = 0;
+  };
+
+  void spawn(Slot& slot);
+  void on_frame(Slot& slot, std::string_view payload);
+  void on_worker_closed(Slot& slot, const std::string& why);
+  void reap(Slot& slot, std::string& how, int& exit_code);
+  void kill_worker(Slot& slot, Kill why);
+  void watchdog();
+  void respawn_later(Slot& slot, std::chrono::milliseconds delay);
+
+  asio::io_context& io_;
+  const NodeConfig& config_;
+  Callbacks cb_;
+  std::vector<std::unique_ptr<Slot>> workers_;
+  asio::steady_timer watchdog_;
+  std::vector<std::unique_ptr<asio::steady_timer>> respawn_timers_;
+  std::string exe_;
+  bool stopping_ = false;
+};
+
+}  // namespace pp::server

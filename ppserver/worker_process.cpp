@@ -1,0 +1,275 @@
+#include "ppserver/worker_process.hpp"
+
+#include <lua.hpp>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/lua/convert.hpp"
+#include "core/proto/codec.hpp"
+#include "core/proto/frame_reader.hpp"
+#include "core/util/log.hpp"
+#include "core/util/paths.hpp"
+#include "pp_kernels.h"
+
+namespace pp::server {
+namespace {
+
+using proto::JobStatus;
+
+// Lua heap accounting, so a memory bomb ends in a clean "not enough memory".
+struct HeapLimit {
+  size_t used = 0;
+  size_t limit = 0;   // 0 = unlimited
+  bool overflowed = false;
+};
+
+void* limited_alloc(void* ud, void* ptr, size_t old_size, size_t new_size) {
+  auto* heap = static_cast<HeapLimit*>(ud);
+  if (ptr == nullptr) old_size = 0;
+  if (new_size == 0) {
+    heap->used -= old_size;
+    std::free(ptr);
+    return nullptr;
+  }
+  if (heap->limit != 0 && heap->used - old_size + new_size > heap->limit) {
+    heap->overflowed = true;
+    return nullptr;
+  }
+  void* p = std::realloc(ptr, new_size);
+  if (p != nullptr) heap->used = heap->used - old_size + new_size;
+  return p;
+}
+
+uint64_t now_us(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+bool write_all(int fd, const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+constexpr char kTracebackKey[] = "pp.worker.traceback";
+
+// Message handler for lua_pcall: returns the message as a string and leaves the
+// traceback in the registry (a handler can hand back only one value).
+int traceback_handler(lua_State* L) {
+  if (!lua_isstring(L, 1)) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_isstring(L, -1)) {
+      lua_replace(L, 1);
+    } else {
+      lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+      lua_replace(L, 1);
+    }
+  }
+  luaL_traceback(L, L, nullptr, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, kTracebackKey);
+  lua_settop(L, 1);
+  return 1;
+}
+
+class Worker {
+ public:
+  explicit Worker(const WorkerConfig& cfg) : cfg_(cfg), reader_(proto::kDefaultMaxFrame) {
+    heap_.limit = cfg.memory_mb << 20;
+  }
+  ~Worker() {
+    if (L_ != nullptr) lua_close(L_);
+  }
+
+  bool init();
+  int loop();
+
+ private:
+  bool handle(std::string_view payload);
+  void run_job(const proto::WorkerRun& run);
+  int prepared_function(const std::string& hash, std::string& error);
+  bool send(const proto::Message& m) {
+    out_.clear();
+    proto::encode_frame(m, out_);
+    return write_all(cfg_.fd, out_);
+  }
+
+  WorkerConfig cfg_;
+  HeapLimit heap_;
+  lua_State* L_ = nullptr;
+  proto::FrameReader reader_;
+  std::string out_;
+  std::unordered_map<std::string, std::string> blobs_;   // hash -> code blob
+  std::unordered_map<std::string, int> prepared_;        // hash -> registry ref
+  int prepare_ref_ = LUA_NOREF;
+};
+
+bool Worker::init() {
+  L_ = lua_newstate(limited_alloc, &heap_);
+  if (L_ == nullptr) {
+    PP_ERROR("cannot create a Lua state");
+    return false;
+  }
+  luaL_openlibs(L_);
+  lua_getglobal(L_, "package");
+  lua_pushstring(L_, paths::lua_path(cfg_.prefix).c_str());
+  lua_setfield(L_, -2, "path");
+  lua_pushstring(L_, paths::lua_cpath(cfg_.prefix).c_str());
+  lua_setfield(L_, -2, "cpath");
+  lua_pop(L_, 1);
+  lua_getglobal(L_, "require");
+  lua_pushstring(L_, "pp.worker");
+  if (lua_pcall(L_, 1, 1, 0) != 0) {
+    PP_ERROR("cannot load the worker's Lua module: %s", lua_tostring(L_, -1));
+    return false;
+  }
+  lua_getfield(L_, -1, "prepare");
+  prepare_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
+  lua_pop(L_, 1);
+  proto::WorkerReady ready;
+  ready.pid = static_cast<uint32_t>(getpid());
+  ready.luajit = LUAJIT_VERSION;
+  ready.kernel_abi = pp_kernels_abi_version();
+  return send(ready);
+}
+
+int Worker::loop() {
+  for (;;) {
+    auto buf = reader_.prepare(64 * 1024);
+    ssize_t n = ::read(cfg_.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;  // the node went away: nothing left to do
+    reader_.commit(static_cast<size_t>(n));
+    for (;;) {
+      auto next = reader_.next();
+      if (next.state == proto::FrameReader::kNeedMore) break;
+      if (next.state == proto::FrameReader::kBad) {
+        PP_ERROR("bad frame from node: %s", next.error.c_str());
+        return 2;
+      }
+      if (!handle(next.payload)) return heap_.overflowed ? kExitOutOfMemory : 2;
+    }
+  }
+}
+
+bool Worker::handle(std::string_view payload) {
+  auto msg = proto::decode_message(payload);
+  if (!msg) {
+    PP_ERROR("bad message from node: %s", msg.status().message().c_str());
+    return false;
+  }
+  if (auto* code = std::get_if<proto::WorkerCode>(&*msg)) {
+    blobs_[code->hash] = std::move(code->blob);
+    return true;
+  }
+  if (auto* run = std::get_if<proto::WorkerRun>(&*msg)) {
+    run_job(*run);
+    // A Lua state that ran out of memory is not trusted further: restart clean.
+    return !heap_.overflowed;
+  }
+  PP_ERROR("unexpected %s from node", proto::type_name(proto::type_of(*msg)));
+  return false;
+}
+
+// Pushes nothing; returns the registry ref of the job function or LUA_NOREF.
+int Worker::prepared_function(const std::string& hash, std::string& error) {
+  if (auto it = prepared_.find(hash); it != prepared_.end()) return it->second;
+  auto blob = blobs_.find(hash);
+  if (blob == blobs_.end()) {
+    error = "the node has no code with this hash (protocol error)";
+    return LUA_NOREF;
+  }
+  int top = lua_gettop(L_);
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, prepare_ref_);
+  Status st = lua::push(L_, blob->second);
+  if (!st) {
+    lua_settop(L_, top);
+    error = "malformed code blob: " + st.message();
+    return LUA_NOREF;
+  }
+  if (lua_pcall(L_, 1, 2, 0) != 0 || lua_isnil(L_, -2)) {
+    const char* msg = lua_tostring(L_, -1);
+    error = std::string("cannot load the job's code: ") + (msg ? msg : "unknown error");
+    lua_settop(L_, top);
+    return LUA_NOREF;
+  }
+  lua_pop(L_, 1);
+  int ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  prepared_.emplace(hash, ref);
+  blobs_.erase(blob);  // the prepared function is all that is needed from now on
+  lua_settop(L_, top);
+  return ref;
+}
+
+void Worker::run_job(const proto::WorkerRun& run) {
+  proto::ResultMsg res;
+  res.job_id = run.key;
+  res.worker = static_cast<uint32_t>(cfg_.index);
+  uint64_t wall0 = now_us(CLOCK_MONOTONIC);
+  uint64_t cpu0 = now_us(CLOCK_PROCESS_CPUTIME_ID);
+  int top = lua_gettop(L_);
+  std::string error;
+  int ref = prepared_function(run.hash, error);
+  if (ref == LUA_NOREF) {
+    res.status = heap_.overflowed ? JobStatus::kMemory : JobStatus::kLuaError;
+    res.error = error;
+  } else {
+    lua_pushcfunction(L_, traceback_handler);
+    int handler = lua_gettop(L_);
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, ref);
+    auto nargs = lua::push_array_elements(L_, run.args);
+    if (!nargs) {
+      res.status = JobStatus::kRejected;
+      res.error = "bad job arguments: " + nargs.status().message();
+    } else {
+      int rc = lua_pcall(L_, *nargs, LUA_MULTRET, handler);
+      if (rc == 0) {
+        Status st = lua::pack_range(L_, handler + 1, lua_gettop(L_), res.value);
+        if (!st) {
+          res.status = JobStatus::kLuaError;
+          res.error = "the job returned a value that cannot be sent: " + st.message();
+          res.value.clear();
+        }
+      } else {
+        res.status = (rc == LUA_ERRMEM || heap_.overflowed) ? JobStatus::kMemory
+                                                            : JobStatus::kLuaError;
+        const char* msg = lua_tostring(L_, -1);
+        res.error = msg ? msg : "unknown error";
+        lua_getfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
+        const char* tb = lua_tostring(L_, -1);
+        res.traceback = tb ? tb : "";
+        lua_pushnil(L_);
+        lua_setfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
+        if (res.status == JobStatus::kMemory) {
+          res.error = "the job exceeded the worker's memory limit of " +
+                      std::to_string(cfg_.memory_mb) + " MB (" + res.error + ")";
+        }
+      }
+    }
+  }
+  lua_settop(L_, top);
+  res.wall_us = now_us(CLOCK_MONOTONIC) - wall0;
+  res.cpu_us = now_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  if (!send(res)) _exit(3);
+}
+
+}  // namespace
+
+int run_worker_process(const WorkerConfig& config) {
+  Worker worker(config);
+  if (!worker.init()) return 2;
+  return worker.loop();
+}
+
+}  // namespace pp::server

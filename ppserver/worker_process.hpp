@@ -1,0 +1,29 @@
+// The worker process: one LuaJIT state running jobs sent by its node over a
+// socketpair (WORKER_CODE, WORKER_RUN in; RESULT out), strictly one at a time
+// and in order, so the node knows which job is running without extra messages.
+//
+// A worker is started by the node as `ppserver` re-executed with hidden options;
+// it never touches the network. Lua errors become RESULT frames; a crash, a kill
+// for a time limit, or a memory-limit overflow ends the process and the node
+// reports and respawns. Single-threaded, blocking I/O.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace pp::server {
+
+struct WorkerConfig {
+  int fd = -1;               // socketpair end to the node
+  int index = 0;             // worker number on this node (for messages)
+  size_t memory_mb = 0;      // Lua heap limit (0 = none)
+  std::string prefix;        // installation prefix (Lua modules, kernels)
+};
+
+// Runs until the node closes the socket; returns the process exit code.
+int run_worker_process(const WorkerConfig& config);
+
+// Exit code a worker uses after its Lua heap overflowed (it restarts clean).
+inline constexpr int kExitOutOfMemory = 86;
+
+}  // namespace pp::server
