@@ -43,6 +43,12 @@ bool is_prime_by_trial_division(uint64_t n) {
 
 }  // namespace
 
+// Nothing may throw across the FFI: the whole surface is noexcept in C++.
+static_assert(noexcept(pp_kernels_abi_version()));
+static_assert(noexcept(pp_splitmix64(nullptr)));
+static_assert(noexcept(pp_mc_pi_hits(0, 0)));
+static_assert(noexcept(pp_count_primes(0, 0)));
+
 TEST_CASE("kernels.abi.version") {
   CHECK(PP_KERNELS_ABI_VERSION == 1);
   CHECK(pp_kernels_abi_version() == PP_KERNELS_ABI_VERSION);

@@ -1,0 +1,202 @@
+-- pp: the Lua driver API of ppcluster, close to Parallel Python's.
+--
+--   local pp = require "pp"
+--   local js = pp.server{ ppservers = {"node1:60000"}, secret = "..." }  -- or pp.server() alone
+--   local function square(x) return x * x end
+--   local job = js:submit(square, {7})
+--   print(job())                     -- 49; waits; raises the remote error if the job failed
+--   local ys = js:map(square, {1, 2, 3})
+--   js:print_stats()
+--
+-- Job functions travel as LuaJIT bytecode, so they may not use upvalues (locals
+-- from outside them): pass such values as arguments, or functions as depfuncs.
+local core = require "pp.core"
+
+local type, pairs, ipairs, select, error, tostring, setmetatable, rawget =
+  type, pairs, ipairs, select, error, tostring, setmetatable, rawget
+local string_dump, string_format, unpack = string.dump, string.format, unpack
+local debug_getupvalue, debug_getinfo = debug.getupvalue, debug.getinfo
+local io_write = io.write
+
+local M = { _VERSION = core.version, DEFAULT_PORT = core.default_port }
+
+-- A job failure: names the job, the node, the kind and the Lua traceback.
+local RemoteError = {}
+RemoteError.__index = RemoteError
+RemoteError.__tostring = function(e)
+  local where = (e.node and e.node ~= "") and (" on node " .. e.node) or ""
+  local s = string_format("job %d failed%s (%s): %s", e.job or 0, where, e.kind or "error",
+    e.message or "")
+  if e.traceback and e.traceback ~= "" then s = s .. "\nremote " .. e.traceback end
+  return s
+end
+M.RemoteError = RemoteError
+
+local function describe(fn)
+  local info = debug_getinfo(fn, "S")
+  return string_format("%s:%d", info.short_src or "?", info.linedefined or 0)
+end
+
+local function check_portable(fn, what)
+  local name = debug_getupvalue(fn, 1)
+  if name ~= nil then
+    error(string_format("%s (defined at %s) uses the upvalue '%s', a local variable from " ..
+      "outside the function; jobs run on other machines, so pass the value as an argument " ..
+      "(or a function in depfuncs)", what, describe(fn), name), 4)
+  end
+end
+
+local function global_name_of(fn)
+  for k, v in pairs(_G) do
+    if v == fn and type(k) == "string" then return k end
+  end
+end
+
+local function build_blob(fn, depfuncs, modules)
+  check_portable(fn, "the job function")
+  local deps, mods = {}, {}
+  if depfuncs ~= nil then
+    if type(depfuncs) ~= "table" then error("depfuncs must be a table", 3) end
+    for k, f in pairs(depfuncs) do
+      if type(f) ~= "function" then error("depfuncs entries must be functions", 3) end
+      local name = k
+      if type(k) == "number" then
+        name = global_name_of(f)
+        if not name then
+          error("depfuncs[" .. k .. "] (defined at " .. describe(f) .. ") has no global " ..
+            "name; pass depfuncs as {name = fn}", 3)
+        end
+      end
+      check_portable(f, "dependency '" .. name .. "'")
+      deps[name] = string_dump(f)
+    end
+  end
+  if modules ~= nil then
+    if type(modules) ~= "table" then error("modules must be a table", 3) end
+    for k, m in pairs(modules) do
+      if type(m) ~= "string" then error("modules entries must be module names", 3) end
+      local alias = k
+      if type(k) == "number" then alias = m:match("([^%.]+)$") end
+      mods[alias] = m
+    end
+  end
+  return core.pack{ kind = "bytecode", name = describe(fn), main = string_dump(fn),
+                    deps = deps, mods = mods }
+end
+
+local Job = {}
+Job.__index = Job
+
+local function pack_values(ok, ...)
+  return ok, { n = select("#", ...), ... }
+end
+
+local function settle(job)
+  if job._done then return end
+  local ok, r = pack_values(job._server._c:wait(job.id))
+  job._done = true
+  if ok then
+    job._values, job._n = r, r.n
+  else
+    job._error = setmetatable(r[1], RemoteError)
+  end
+  local cb = job._callback
+  if cb then
+    job._callback = nil
+    if job._error then cb(nil, job._error) else cb(unpack(job._values, 1, job._n)) end
+  end
+end
+
+-- job(): waits, then returns the job's values or raises its RemoteError.
+Job.__call = function(job)
+  settle(job)
+  if job._error then error(job._error, 0) end
+  return unpack(job._values, 1, job._n)
+end
+
+-- job:result(): like job() but returns nil, err instead of raising.
+function Job:result()
+  settle(self)
+  if self._error then return nil, self._error end
+  return unpack(self._values, 1, self._n)
+end
+
+function Job:done()
+  return self._done or self._server._c:done(self.id)
+end
+
+local Server = {}
+Server.__index = Server
+
+-- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
+--            job_timeout = seconds, no_node_timeout = seconds }
+function M.server(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("pp.server expects a table of options", 2) end
+  local ncpus = opts.ncpus
+  if ncpus == nil or ncpus == "autodetect" then ncpus = -1 end
+  if type(ncpus) ~= "number" then error("ncpus must be a number or \"autodetect\"", 2) end
+  local servers = {}
+  for i, s in ipairs(opts.ppservers or {}) do
+    if s == "*" then
+      error("ppservers = {\"*\"} (autodiscovery) is not available in this version; " ..
+        "give nodes as \"host:port\"", 2)
+    end
+    servers[i] = s
+  end
+  local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
+                           job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout }
+  if not c then error("pp.server: " .. err, 2) end
+  return setmetatable({ _c = c, _pending = {}, _blobs = setmetatable({}, { __mode = "k" }) },
+    Server)
+end
+
+-- js:submit(fn, args, depfuncs, modules, callback) -> job
+function Server:submit(fn, args, depfuncs, modules, callback, timeout)
+  if type(fn) ~= "function" then
+    error("submit: expected a function, got " .. type(fn), 2)
+  end
+  if args ~= nil and type(args) ~= "table" then
+    error("submit: args must be a table (a list of arguments), got " .. type(args), 2)
+  end
+  local blob
+  if depfuncs == nil and modules == nil then
+    blob = self._blobs[fn]
+    if not blob then
+      blob = build_blob(fn)
+      self._blobs[fn] = blob
+    end
+  else
+    blob = build_blob(fn, depfuncs, modules)
+  end
+  local id, err = self._c:submit(blob, args, timeout)
+  if not id then error("submit: " .. err, 2) end
+  local job = setmetatable({ id = id, _server = self, _callback = callback }, Job)
+  if callback then self._pending[#self._pending + 1] = job end
+  return job
+end
+
+-- js:map(fn, list [, depfuncs, modules]) -> results, in order (fn gets one item each)
+function Server:map(fn, list, depfuncs, modules)
+  local jobs = {}
+  for i = 1, #list do jobs[i] = self:submit(fn, { list[i] }, depfuncs, modules) end
+  local out = {}
+  for i = 1, #jobs do out[i] = jobs[i]() end
+  return out
+end
+
+-- js:wait(): waits for every job, running pending callbacks in submission order.
+function Server:wait()
+  self._c:wait_all()
+  local pending = self._pending
+  self._pending = {}
+  for _, job in ipairs(pending) do settle(job) end
+end
+
+function Server:get_ncpus() return self._c:ncpus() end
+function Server:get_active_nodes() return self._c:nodes() end
+function Server:get_stats() return self._c:stats() end
+function Server:print_stats() io_write(self._c:stats_table()) end
+function Server:destroy() self._c:close() end
+
+return M

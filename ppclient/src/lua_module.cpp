@@ -1,0 +1,288 @@
+// pp.core: the C side of the Lua driver API (lua/pp.lua builds on it).
+//
+// A cluster userdata wraps a JobServer; jobs are named by integer ids. Arguments
+// and results cross as msgpack (core/lua/convert.hpp). Loaded by `require "pp"`
+// from plain luajit (lib/lua/5.1/pp/core.so) and preloaded by `ppclient run`.
+// Lua errors are raised only for misuse (wrong types), never across threads.
+#include <lua.hpp>
+
+#include <chrono>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "core/lua/convert.hpp"
+#include "core/proto/constants.hpp"
+#include "ppclient/src/job_server.hpp"
+
+namespace {
+
+using pp::client::JobServer;
+using pp::client::JobState;
+
+constexpr char kClusterMeta[] = "pp.core.cluster";
+
+struct LuaCluster {
+  JobServer* server = nullptr;   // owned; deleted by close or __gc
+  std::unordered_map<uint64_t, std::shared_ptr<JobState>>* jobs = nullptr;
+};
+
+LuaCluster& check_cluster(lua_State* L) {
+  auto* c = static_cast<LuaCluster*>(luaL_checkudata(L, 1, kClusterMeta));
+  if (c->server == nullptr) luaL_error(L, "this cluster was closed");
+  return *c;
+}
+
+std::string opt_string(lua_State* L, int t, const char* key) {
+  lua_getfield(L, t, key);
+  std::string out = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+  lua_pop(L, 1);
+  return out;
+}
+
+double opt_number(lua_State* L, int t, const char* key, double def) {
+  lua_getfield(L, t, key);
+  double out = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : def;
+  lua_pop(L, 1);
+  return out;
+}
+
+int l_new(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  pp::ClusterOptions opt;
+  lua_getfield(L, 1, "servers");
+  if (lua_istable(L, -1)) {
+    for (int i = 1;; ++i) {
+      lua_rawgeti(L, -1, i);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        break;
+      }
+      if (!lua_isstring(L, -1)) return luaL_error(L, "ppservers[%d] is not a string", i);
+      opt.servers.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  opt.local_workers = static_cast<int>(opt_number(L, 1, "local_workers", -1));
+  opt.secret = opt_string(L, 1, "secret");
+  opt.job_timeout = std::chrono::milliseconds(
+      static_cast<long long>(opt_number(L, 1, "job_timeout", 0) * 1000));
+  opt.no_node_timeout = std::chrono::milliseconds(
+      static_cast<long long>(opt_number(L, 1, "no_node_timeout", 60) * 1000));
+  auto* c = static_cast<LuaCluster*>(lua_newuserdata(L, sizeof(LuaCluster)));
+  new (c) LuaCluster{};
+  luaL_getmetatable(L, kClusterMeta);
+  lua_setmetatable(L, -2);
+  std::string error;
+  try {
+    c->server = new JobServer(opt, /*lua_bytecode=*/true);
+    c->jobs = new std::unordered_map<uint64_t, std::shared_ptr<JobState>>();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) {
+    lua_pushnil(L);
+    lua_pushstring(L, error.c_str());
+    return 2;
+  }
+  return 1;
+}
+
+int l_close(lua_State* L) {
+  auto* c = static_cast<LuaCluster*>(luaL_checkudata(L, 1, kClusterMeta));
+  delete c->server;
+  delete c->jobs;
+  c->server = nullptr;
+  c->jobs = nullptr;
+  return 0;
+}
+
+// c:submit(blob, args_table_or_nil, timeout_seconds) -> id | nil, err
+int l_submit(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  size_t len = 0;
+  const char* blob = luaL_checklstring(L, 2, &len);
+  uint32_t timeout_ms = static_cast<uint32_t>(luaL_optnumber(L, 4, 0) * 1000);
+  std::string args;
+  int base = lua_gettop(L);
+  int n = 0;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "n");
+    n = lua_isnumber(L, -1) ? static_cast<int>(lua_tonumber(L, -1)) : static_cast<int>(lua_objlen(L, 3));
+    lua_pop(L, 1);
+    luaL_checkstack(L, n + 1, "too many arguments");
+    for (int i = 1; i <= n; ++i) lua_rawgeti(L, 3, i);
+  } else if (!lua_isnoneornil(L, 3)) {
+    return luaL_argerror(L, 3, "arguments must be a table (a list of values)");
+  }
+  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args);
+  lua_settop(L, base);
+  if (!st) {
+    lua_pushnil(L);
+    lua_pushstring(L, ("cannot send the arguments: " + st.message()).c_str());
+    return 2;
+  }
+  std::shared_ptr<JobState> job;
+  std::string error;
+  try {
+    job = c.server->submit(std::string(blob, len), std::move(args), timeout_ms);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!job) return luaL_error(L, "%s", error.c_str());
+  (*c.jobs)[job->id] = job;
+  lua_pushnumber(L, static_cast<lua_Number>(job->id));
+  return 1;
+}
+
+std::shared_ptr<JobState> find_job(lua_State* L, LuaCluster& c) {
+  auto id = static_cast<uint64_t>(luaL_checknumber(L, 2));
+  auto it = c.jobs->find(id);
+  if (it == c.jobs->end()) luaL_error(L, "unknown job id %d", static_cast<int>(id));
+  return it->second;
+}
+
+// c:wait(id) -> true, values... | false, {kind, message, traceback, node, job}
+int l_wait(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  auto job = find_job(L, c);
+  c.server->wait(*job);
+  c.jobs->erase(job->id);
+  lua_settop(L, 0);
+  if (job->status == pp::proto::JobStatus::kOk) {
+    lua_pushboolean(L, 1);
+    auto n = pp::lua::push_array_elements(L, job->value);
+    if (!n) {
+      lua_settop(L, 0);
+      lua_pushboolean(L, 0);
+      lua_createtable(L, 0, 5);
+      lua_pushstring(L, "bad result");
+      lua_setfield(L, -2, "kind");
+      lua_pushstring(L, ("the result could not be decoded: " + n.status().message()).c_str());
+      lua_setfield(L, -2, "message");
+      return 2;
+    }
+    return 1 + *n;
+  }
+  lua_pushboolean(L, 0);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, pp::proto::job_status_name(job->status));
+  lua_setfield(L, -2, "kind");
+  lua_pushlstring(L, job->error.data(), job->error.size());
+  lua_setfield(L, -2, "message");
+  lua_pushlstring(L, job->traceback.data(), job->traceback.size());
+  lua_setfield(L, -2, "traceback");
+  lua_pushlstring(L, job->node.data(), job->node.size());
+  lua_setfield(L, -2, "node");
+  lua_pushnumber(L, static_cast<lua_Number>(job->id));
+  lua_setfield(L, -2, "job");
+  return 2;
+}
+
+int l_done(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  auto job = find_job(L, c);
+  std::lock_guard lock(job->sync->mutex);
+  lua_pushboolean(L, job->done);
+  return 1;
+}
+
+int l_wait_all(lua_State* L) {
+  check_cluster(L).server->wait_all();
+  return 0;
+}
+
+int l_ncpus(lua_State* L) {
+  lua_pushinteger(L, check_cluster(L).server->ncpus());
+  return 1;
+}
+
+int l_nodes(lua_State* L) {
+  auto nodes = check_cluster(L).server->active_nodes();
+  lua_createtable(L, 0, static_cast<int>(nodes.size()));
+  for (const auto& [name, workers] : nodes) {
+    lua_pushinteger(L, workers);
+    lua_setfield(L, -2, name.c_str());
+  }
+  return 1;
+}
+
+int l_stats(lua_State* L) {
+  auto stats = check_cluster(L).server->stats();
+  lua_createtable(L, static_cast<int>(stats.size()), 0);
+  int i = 0;
+  for (const auto& s : stats) {
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, s.node.c_str());
+    lua_setfield(L, -2, "node");
+    lua_pushinteger(L, s.workers);
+    lua_setfield(L, -2, "workers");
+    lua_pushnumber(L, static_cast<lua_Number>(s.jobs));
+    lua_setfield(L, -2, "jobs");
+    lua_pushnumber(L, s.job_time);
+    lua_setfield(L, -2, "job_time");
+    lua_pushboolean(L, s.connected);
+    lua_setfield(L, -2, "connected");
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}
+
+int l_stats_table(lua_State* L) {
+  lua_pushstring(L, check_cluster(L).server->stats_table().c_str());
+  return 1;
+}
+
+int l_pack(lua_State* L) {
+  std::string out;
+  pp::Status st = pp::lua::pack(L, 1, out);
+  if (!st) {
+    lua_pushnil(L);
+    lua_pushstring(L, st.message().c_str());
+    return 2;
+  }
+  lua_pushlstring(L, out.data(), out.size());
+  return 1;
+}
+
+int l_unpack(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  pp::Status st = pp::lua::push(L, std::string_view(s, len));
+  if (!st) {
+    lua_pushnil(L);
+    lua_pushstring(L, st.message().c_str());
+    return 2;
+  }
+  return 1;
+}
+
+const luaL_Reg kClusterMethods[] = {
+    {"submit", l_submit}, {"wait", l_wait},   {"done", l_done},   {"wait_all", l_wait_all},
+    {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"stats", l_stats}, {"stats_table", l_stats_table},
+    {"close", l_close},   {nullptr, nullptr}};
+
+const luaL_Reg kFunctions[] = {
+    {"new", l_new}, {"pack", l_pack}, {"unpack", l_unpack}, {nullptr, nullptr}};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State* L) {
+  luaL_newmetatable(L, kClusterMeta);
+  lua_newtable(L);
+  luaL_register(L, nullptr, kClusterMethods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFunctions);
+  lua_pushstring(L, pp::proto::kSoftwareVersion);
+  lua_setfield(L, -2, "version");
+  lua_pushinteger(L, static_cast<lua_Integer>(pp::proto::kDefaultPort));
+  lua_setfield(L, -2, "default_port");
+  return 1;
+}

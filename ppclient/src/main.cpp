@@ -1,0 +1,88 @@
+// ppclient: runs Lua driver scripts against a ppcluster (`ppclient run script.lua`).
+// The script uses `require "pp"`, exactly as under plain luajit.
+#include <lua.hpp>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/proto/constants.hpp"
+#include "core/util/paths.hpp"
+
+extern "C" int luaopen_pp_core(lua_State* L);
+
+namespace {
+
+int traceback(lua_State* L) {
+  const char* msg = lua_tostring(L, 1);
+  if (msg == nullptr) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_isstring(L, -1)) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int run_script(const std::string& script, const std::vector<std::string>& args) {
+  lua_State* L = luaL_newstate();
+  luaL_openlibs(L);
+  std::string prefix = pp::paths::prefix_of(pp::paths::exe_dir());
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  std::string path = pp::paths::lua_path(prefix) + ";" + lua_tostring(L, -1);
+  lua_pop(L, 1);
+  lua_pushstring(L, path.c_str());
+  lua_setfield(L, -2, "path");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_pp_core);
+  lua_setfield(L, -2, "pp.core");
+  lua_pop(L, 2);
+  lua_createtable(L, static_cast<int>(args.size()), 1);
+  lua_pushstring(L, script.c_str());
+  lua_rawseti(L, -2, 0);
+  for (size_t i = 0; i < args.size(); ++i) {
+    lua_pushstring(L, args[i].c_str());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  lua_setglobal(L, "arg");
+  lua_pushcfunction(L, traceback);
+  int rc = luaL_loadfile(L, script.c_str());
+  if (rc == 0) {
+    for (const auto& a : args) lua_pushstring(L, a.c_str());
+    rc = lua_pcall(L, static_cast<int>(args.size()), 0, 1);
+  }
+  if (rc != 0) std::fprintf(stderr, "ppclient: %s\n", lua_tostring(L, -1));
+  lua_close(L);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ppclient: run Lua driver scripts on a ppcluster."};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "print the version and exit");
+  std::string script;
+  std::vector<std::string> args;
+  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\")");
+  run->add_option("script", script, "the script")->required();
+  run->add_option("args", args, "arguments for the script (in `arg` and `...`)");
+  run->allow_extras(false);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (version) {
+    std::printf("ppclient %s (protocol %u)\n", pp::proto::kSoftwareVersion,
+                pp::proto::kProtocolVersion);
+    return 0;
+  }
+  if (!*run) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  return run_script(script, args);
+}
