@@ -136,12 +136,14 @@ done
 CMDLINE="bench/run.sh"
 [ ${#ORIG_ARGS[@]} -gt 0 ] && CMDLINE="$CMDLINE ${ORIG_ARGS[*]}"
 mkdir -p "$(dirname "$REPORT")" || exit 2
-if ! "$PY" "$SCRIPT_DIR/report.py" --results "$RESULTS" --repeat "$REPEAT" \
-        --command "$CMDLINE" --ref-hits "$REF_HITS" --pp-bench "$PP_BENCH" \
-        ${QUICK_FLAG[@]+"${QUICK_FLAG[@]}"} --output "$REPORT"; then
-    log "ERROR: report.py failed; raw results are in $RESULTS"
-    exit 1
-fi
+"$PY" "$SCRIPT_DIR/report.py" --results "$RESULTS" --repeat "$REPEAT" \
+    --command "$CMDLINE" --ref-hits "$REF_HITS" --pp-bench "$PP_BENCH" \
+    ${QUICK_FLAG[@]+"${QUICK_FLAG[@]}"} --output "$REPORT"
+case $? in
+    0) ;;
+    3) log "ERROR: a pi hit count differs from the C reference (marked in the report)"; FAILED=1 ;;
+    *) log "ERROR: report.py failed; raw results are in $RESULTS"; exit 1 ;;
+esac
 log "raw results: $RESULTS"
 log "report: $REPORT"
 exit "$FAILED"

@@ -83,6 +83,14 @@ int traceback_handler(lua_State* L) {
   return 1;
 }
 
+// An error outside any protected call: the state cannot go on. Exit so the node
+// reports the running job and starts a fresh worker.
+int panic_handler(lua_State* L) {
+  const char* msg = lua_tostring(L, -1);
+  PP_ERROR("unprotected Lua error: %s", msg ? msg : "?");
+  _exit(kExitPanic);
+}
+
 class Worker {
  public:
   explicit Worker(const WorkerConfig& cfg) : cfg_(cfg), reader_(proto::kDefaultMaxFrame) {
@@ -121,6 +129,7 @@ bool Worker::init() {
     PP_ERROR("cannot create a Lua state");
     return false;
   }
+  lua_atpanic(L_, panic_handler);
   luaL_openlibs(L_);
   lua_getglobal(L_, "package");
   lua_pushstring(L_, paths::lua_path(cfg_.prefix).c_str());
@@ -246,11 +255,15 @@ void Worker::run_job(const proto::WorkerRun& run) {
                                                             : JobStatus::kLuaError;
         const char* msg = lua_tostring(L_, -1);
         res.error = msg ? msg : "unknown error";
-        lua_getfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
-        const char* tb = lua_tostring(L_, -1);
-        res.traceback = tb ? tb : "";
-        lua_pushnil(L_);
-        lua_setfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
+        // After a memory error the heap is still full of garbage: allocate nothing
+        // more in Lua (the worker restarts right after this result).
+        if (rc == LUA_ERRRUN && !heap_.overflowed) {
+          lua_getfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
+          const char* tb = lua_tostring(L_, -1);
+          res.traceback = tb ? tb : "";
+          lua_pushnil(L_);
+          lua_setfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
+        }
         if (res.status == JobStatus::kMemory) {
           res.error = "the job exceeded the worker's memory limit of " +
                       std::to_string(cfg_.memory_mb) + " MB (" + res.error + ")";

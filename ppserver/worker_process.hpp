@@ -25,5 +25,7 @@ int run_worker_process(const WorkerConfig& config);
 
 // Exit code a worker uses after its Lua heap overflowed (it restarts clean).
 inline constexpr int kExitOutOfMemory = 86;
+// Exit code after an unprotected Lua error (the state is unusable).
+inline constexpr int kExitPanic = 87;
 
 }  // namespace pp::server

@@ -5,12 +5,20 @@
 // caller's std::string: the format needs a dozen tags, and writing them here
 // keeps msgpack-c's large headers out of every worker build.
 //
+// Two choices beyond the header's mapping: -0.0 is sent as a float64 so that
+// it keeps its sign; and every cdata, int64_t/uint64_t included, is refused
+// with a hint to use tonumber(). The Lua C API cannot tell a boxed int64_t
+// from a ctype object or a struct (whose __tostring would run user code), so
+// there is no safe way to read one here.
+//
 // Lua errors: everything used here is raw access (no metamethods run), so the
-// only Lua error still possible is out-of-memory from lua_checkstack; that is
-// the documented exception (callers are inside lua_pcall, or the state panics
-// as it would on any allocation). C++ exceptions (std::bad_alloc from the
-// output string) are caught as std::exception only: a catch (...) would also
-// catch LuaJIT's own error unwinding, which must be allowed to pass through.
+// only Lua error still possible comes from lua_checkstack growing the stack:
+// out of memory or, in LuaJIT releases before 2023, "stack overflow" when the
+// coroutine's stack is already near LuaJIT's limit. That is the documented
+// exception (callers are inside lua_pcall, or the state panics as it would on
+// any allocation). C++ exceptions (std::bad_alloc from the output string) are
+// caught as std::exception only: a catch (...) would also catch LuaJIT's own
+// error unwinding, which must be allowed to pass through.
 #include "core/lua/convert.hpp"
 
 #include <cmath>
@@ -313,7 +321,8 @@ Status pack(lua_State* L, int index, std::string& out) {
   const int top = lua_gettop(L);
   const size_t mark = out.size();
   const int abs = absolute(L, index);
-  if (abs == 0 || abs > top) {
+  const bool pseudo = abs <= LUA_REGISTRYINDEX;  // registry, globals, upvalues
+  if (!pseudo && (abs < 1 || abs > top)) {
     return Status(StatusCode::kInvalid,
                   "pack: stack index " + std::to_string(index) + " is not valid");
   }

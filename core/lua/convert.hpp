@@ -5,8 +5,9 @@
 // the int64 range -> msgpack int, other numbers -> float64; msgpack ints decode to
 // Lua numbers (exact up to 2^53); string <-> str (bin also decodes to a string);
 // a table whose keys are exactly 1..n -> array, an empty table -> empty array,
-// any other table -> map; int64_t/uint64_t cdata -> int.
-// Functions, userdata, threads, other cdata, NaN map keys, nesting deeper than
+// any other table -> map. cdata (including int64_t) is refused: convert it with
+// tonumber() first (the C API cannot tell an int64 from other cdata safely).
+// Functions, userdata, threads, cdata, NaN map keys, nesting deeper than
 // the limit (this also catches cycles) are refused with a Status naming the path
 // of the offending value (for example "args[2].points[7]").
 // Decoding is strict and bounded: at most kMaxDepth nesting, a complete value

@@ -10,11 +10,13 @@
 // So memory use is bounded by a constant factor of the input size.
 //
 // Lua errors: only out-of-memory can still be raised (by lua_checkstack,
-// lua_createtable, lua_pushlstring, lua_rawset); that is the documented
-// exception. Every other Lua error these calls could raise is ruled out first:
-// nil and NaN keys are refused, and sizes stay within LuaJIT's table and string
-// limits. C++ exceptions are caught as std::exception only, so LuaJIT's own
-// error unwinding passes through untouched.
+// lua_createtable, lua_pushlstring, lua_rawset), plus "stack overflow" from
+// lua_checkstack in LuaJIT releases before 2023 when the coroutine's stack is
+// already near LuaJIT's limit; that is the documented exception. Every other
+// Lua error these calls could raise is ruled out first: nil and NaN keys are
+// refused, and sizes stay within LuaJIT's table and string limits. C++
+// exceptions are caught as std::exception only, so LuaJIT's own error
+// unwinding passes through untouched.
 #include "core/lua/convert.hpp"
 
 #include <cmath>
@@ -40,7 +42,6 @@ class Decoder {
       : L_(L), p_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {}
 
   bool at_end() const { return pos_ == size_; }
-  size_t pos() const { return pos_; }
 
   // Decodes one value inside `depth` enclosing containers and pushes it. On
   // failure it may leave partial values on the stack: the caller resets it.

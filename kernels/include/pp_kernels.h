@@ -61,7 +61,7 @@ uint64_t pp_splitmix64(uint64_t *state) PP_NOEXCEPT;
 uint64_t pp_mc_pi_hits(uint64_t samples, uint64_t seed) PP_NOEXCEPT;
 
 /* The number of primes p with lo <= p < hi; 0 when hi <= lo. Any uint64_t bounds work:
-   wide ranges below 2^50 use a segmented sieve (working memory at most about 16 MiB, far
+   wide ranges below 2^50 use a segmented sieve (working memory at most about 20 MiB, far
    less for hi below 1e12), narrow or huge ranges a deterministic Miller-Rabin test per
    odd number. Returns UINT64_MAX if that working memory could not be allocated. */
 uint64_t pp_count_primes(uint64_t lo, uint64_t hi) PP_NOEXCEPT;
@@ -72,7 +72,7 @@ uint64_t pp_count_primes(uint64_t lo, uint64_t hi) PP_NOEXCEPT;
 #endif
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* PP_KERNELS_H_ */

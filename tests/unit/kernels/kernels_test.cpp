@@ -101,7 +101,19 @@ TEST_CASE("kernels.count_primes.known_values") {
   CHECK(pp_count_primes(0, 1000000) == 78498);
   CHECK(pp_count_primes(0, 10000000) == 664579);
   CHECK(pp_count_primes(0, 100000000) == 5761455);
-  CHECK(pp_count_primes(0, 1000000000) == 50847534);  // a range 1e9 wide
+}
+
+// ThreadSanitizer makes every byte store of the sieve costly: a 1e9-wide range takes minutes.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kUnderTsan = true;
+#elif defined(__has_feature)
+constexpr bool kUnderTsan = __has_feature(thread_sanitizer);
+#else
+constexpr bool kUnderTsan = false;
+#endif
+
+TEST_CASE("kernels.count_primes.wide_range" * doctest::skip(kUnderTsan)) {
+  CHECK(pp_count_primes(0, 1000000000) == 50847534);
 }
 
 TEST_CASE("kernels.count_primes.edge_ranges") {
@@ -119,7 +131,7 @@ TEST_CASE("kernels.count_primes.edge_ranges") {
   CHECK(pp_count_primes(kTop, kTop) == 0);
   CHECK(pp_count_primes(kTop - 1, kTop) == 0);
   // The primes just below 2^64 are 2^64 - k for k = 59, 83, 95, 179, 189, 257, 279, 323, 353, 363.
-  CHECK(pp_count_primes(kTop - 58, kTop) == 1);   // 2^64 - 59 only
+  CHECK(pp_count_primes(kTop - 58, kTop) == 1);  // 2^64 - 59 only
   CHECK(pp_count_primes(kTop - 57, kTop) == 0);
   CHECK(pp_count_primes(kTop - 363, kTop) == 10);
   CHECK(pp_count_primes(kTop - 361, kTop) == 9);
@@ -127,8 +139,8 @@ TEST_CASE("kernels.count_primes.edge_ranges") {
 
 TEST_CASE("kernels.count_primes.single_numbers") {
   // Strong pseudoprimes to several small bases, and primes of both sizes.
-  const uint64_t composites[] = {561,     3215031751,          2152302898747, 3474749660383,
-                                 341550071728321, 3825123056546413051, kTop};
+  const uint64_t composites[] = {
+      561, 3215031751, 2152302898747, 3474749660383, 341550071728321, 3825123056546413051, kTop};
   for (const uint64_t composite : composites) {
     CAPTURE(composite);
     CHECK(pp_count_primes(composite, composite + 1) == 0);
@@ -143,7 +155,8 @@ TEST_CASE("kernels.count_primes.single_numbers") {
 TEST_CASE("kernels.count_primes.small_ranges_match_trial_division") {
   constexpr uint64_t kMax = 300;
   uint64_t pi[kMax + 1] = {};  // pi[n]: primes below n
-  for (uint64_t n = 1; n <= kMax; ++n) pi[n] = pi[n - 1] + (is_prime_by_trial_division(n - 1) ? 1 : 0);
+  for (uint64_t n = 1; n <= kMax; ++n)
+    pi[n] = pi[n - 1] + (is_prime_by_trial_division(n - 1) ? 1 : 0);
   for (uint64_t lo = 0; lo <= kMax; ++lo) {
     for (uint64_t hi = lo; hi <= kMax; ++hi) {
       CAPTURE(lo);
@@ -169,15 +182,16 @@ TEST_CASE("kernels.count_primes.narrow_windows_match_wide_ranges") {
   SUBCASE("near 1e12") {
     constexpr uint64_t kLo = 1000000000000ULL;
     uint64_t by_windows = 0;
-    for (uint64_t lo = kLo; lo < kLo + 200000; lo += 20000) by_windows += pp_count_primes(lo, lo + 20000);
+    for (uint64_t lo = kLo; lo < kLo + 200000; lo += 20000)
+      by_windows += pp_count_primes(lo, lo + 20000);
     CHECK(pp_count_primes(kLo, kLo + 200000) == by_windows);
     CHECK(by_windows > 0);
   }
   SUBCASE("just below 2^50, the largest sieved hi") {
     constexpr uint64_t kHi = 1ULL << 50;
     const uint64_t wide = pp_count_primes(kHi - (1 << 20), kHi);
-    const uint64_t narrow = pp_count_primes(kHi - (1 << 20), kHi - (1 << 19)) +
-                            pp_count_primes(kHi - (1 << 19), kHi);
+    const uint64_t narrow =
+        pp_count_primes(kHi - (1 << 20), kHi - (1 << 19)) + pp_count_primes(kHi - (1 << 19), kHi);
     CHECK(wide == narrow);
     CHECK(wide > 0);
   }

@@ -185,6 +185,7 @@ TEST_CASE("lua.convert.refusals") {
   CHECK(pp::lua::pack(lua.L, 2, out).code() == StatusCode::kInvalid);
   CHECK(pp::lua::pack(lua.L, 0, out).code() == StatusCode::kInvalid);
   CHECK(pp::lua::pack(lua.L, -2, out).code() == StatusCode::kInvalid);
+  CHECK(pp::lua::pack(lua.L, -5, out).code() == StatusCode::kInvalid);
   CHECK(out.empty());
   // The brief's example: a function in the second argument.
   lua_settop(lua.L, 0);

@@ -1,0 +1,224 @@
+// Integration: the C++ API against real ppserver processes over real TCP.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "pp/cluster.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using pp::test::ServerProcess;
+
+constexpr char kSecret[] = "integration-test-secret";
+
+pp::ClusterOptions options_for(std::vector<std::string> servers, std::string secret = kSecret) {
+  pp::ClusterOptions o;
+  o.servers = std::move(servers);
+  o.local_workers = 0;
+  o.secret = std::move(secret);
+  o.no_node_timeout = 20s;
+  return o;
+}
+
+const pp::Code kSquare = pp::Code::lua("function(x) return x * x end");
+
+}  // namespace
+
+TEST_CASE("integration.cluster.thousand_jobs_on_a_real_node" * doctest::timeout(60)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  std::vector<pp::Job> jobs;
+  for (int i = 0; i < 1000; ++i) jobs.push_back(cluster.submit(kSquare, i));
+  for (int i = 0; i < 1000; ++i) REQUIRE(jobs[i].get<long long>() == 1LL * i * i);
+  auto stats = cluster.stats();
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].jobs == 1000);
+  CHECK(stats[0].workers == 2);
+  CHECK(cluster.get_ncpus() == 2);
+  CHECK(cluster.stats_table().find("job count") != std::string::npos);
+}
+
+TEST_CASE("integration.cluster.multiple_return_values_and_tables" * doctest::timeout(30)) {
+  ServerProcess node({"-w", "1"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  auto job = cluster.submit(pp::Code::lua("function(a, b) return {sum = a + b, list = {a, b}}, 'x' end"), 2, 3);
+  auto h = job.results();
+  const msgpack::object& arr = h.get();
+  REQUIRE(arr.type == msgpack::type::ARRAY);
+  REQUIRE(arr.via.array.size == 2);
+  auto m = arr.via.array.ptr[0].as<std::map<std::string, msgpack::object>>();
+  CHECK(m.at("sum").as<int>() == 5);
+  CHECK(m.at("list").as<std::vector<int>>() == std::vector<int>{2, 3});
+  CHECK(arr.via.array.ptr[1].as<std::string>() == "x");
+}
+
+TEST_CASE("integration.cluster.wrong_secret_is_refused_and_runs_nothing" * doctest::timeout(30)) {
+  ServerProcess node({"-w", "1"}, kSecret);
+  char marker[] = "/tmp/pp-test-marker-XXXXXX";
+  int fd = mkstemp(marker);
+  close(fd);
+  std::remove(marker);
+  pp::Cluster cluster(options_for({node.address()}, "not-the-secret"));
+  auto job = cluster.submit(
+      pp::Code::lua("function(path) local f = io.open(path, 'w'); f:write('ran'); f:close(); return 1 end"),
+      std::string(marker));
+  try {
+    job.get<int>();
+    FAIL("a job ran with the wrong secret");
+  } catch (const pp::RemoteError& e) {
+    CHECK(std::string(e.what()).find("authentication failed") != std::string::npos);
+  }
+  CHECK(node.wait_for_log("authentication failed", 2s));
+  CHECK(access(marker, F_OK) != 0);  // the code never ran
+  CHECK(node.alive());
+}
+
+TEST_CASE("integration.cluster.lua_error_carries_traceback_and_node" * doctest::timeout(30)) {
+  ServerProcess node({"-w", "1"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  auto code = pp::Code::lua("function(x) return helper(x) end",
+                            {{"helper", "function(x) error('bad input ' .. x) end"}});
+  auto job = cluster.submit(code, 42);
+  try {
+    job.get<int>();
+    FAIL("expected a RemoteError");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.kind() == "lua error");
+    CHECK(e.message().find("bad input 42") != std::string::npos);
+    CHECK(e.traceback().find("stack traceback") != std::string::npos);
+    CHECK(e.traceback().find("helper") != std::string::npos);
+    CHECK(e.node() == node.address());
+    CHECK(e.job_id() == job.id());
+  }
+  CHECK(cluster.submit(kSquare, 3).get<int>() == 9);  // the node carries on
+}
+
+TEST_CASE("integration.cluster.endless_job_is_stopped_by_its_time_limit" * doctest::timeout(60)) {
+  ServerProcess node({"-w", "1", "--job-timeout", "0.5"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  auto endless = cluster.submit(pp::Code::lua("function() while true do end end"));
+  auto after = cluster.submit(kSquare, 12);
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    endless.get<int>();
+    FAIL("the endless job returned");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.kind() == "timeout");
+    CHECK(e.message().find("time limit") != std::string::npos);
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < 20s);
+  CHECK(after.get<int>() == 144);  // the respawned worker serves the next job
+  CHECK(node.wait_for_log("exceeded its time limit", 2s));
+  CHECK(node.alive());
+}
+
+TEST_CASE("integration.cluster.ffi_crash_fails_only_that_job" * doctest::timeout(60)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  std::vector<pp::Job> good;
+  for (int i = 0; i < 50; ++i) good.push_back(cluster.submit(kSquare, i));
+  auto crash = cluster.submit(pp::Code::lua(
+      "function() local ffi = require 'ffi'; return ffi.cast('int*', 0)[0] end"));
+  for (int i = 50; i < 100; ++i) good.push_back(cluster.submit(kSquare, i));
+  try {
+    crash.get<int>();
+    FAIL("the crashing job returned");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.kind() == "crashed");
+    CHECK(e.message().find("signal 11") != std::string::npos);
+  }
+  for (int i = 0; i < 100; ++i) CHECK(good[i].get<int>() == i * i);
+  CHECK(node.wait_for_log("restarting it", 2s));
+  CHECK(node.alive());
+}
+
+TEST_CASE("integration.cluster.memory_bomb_fails_only_that_job" * doctest::timeout(60)) {
+  ServerProcess node({"-w", "1", "--worker-memory", "64"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  auto bomb = cluster.submit(pp::Code::lua(
+      "function() local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(64) .. i end end"));
+  auto after = cluster.submit(kSquare, 5);
+  try {
+    bomb.get<int>();
+    FAIL("the memory bomb returned");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.kind() == "out of memory");
+    CHECK(e.message().find("64 MB") != std::string::npos);
+  }
+  CHECK(after.get<int>() == 25);
+  CHECK(node.alive());
+}
+
+TEST_CASE("integration.cluster.kill9_of_a_node_mid_batch_loses_nothing" * doctest::timeout(120)) {
+  ServerProcess a({"-w", "2"}, kSecret);
+  ServerProcess b({"-w", "2"}, kSecret);
+  pp::Cluster cluster(options_for({a.address(), b.address()}));
+  // Jobs long enough that node b is busy when it dies.
+  auto code = pp::Code::lua(
+      "function(i) local t = os.clock() while os.clock() - t < 0.01 do end return i * 3 end");
+  const int n = 400;
+  std::vector<pp::Job> jobs;
+  for (int i = 0; i < n; ++i) jobs.push_back(cluster.submit(code, i));
+  for (int i = 0; i < 40; ++i) jobs[i].wait();
+  b.kill9();
+  std::set<std::string> nodes_seen;
+  long long sum = 0;
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(jobs[i].get<int>() == i * 3);
+    sum += jobs[i].get<int>();
+    nodes_seen.insert(jobs[i].node());
+  }
+  CHECK(sum == 3LL * n * (n - 1) / 2);
+  CHECK(nodes_seen.size() == 2);  // both contributed before b died
+  uint64_t total = 0;
+  for (const auto& s : cluster.stats()) total += s.jobs;
+  CHECK(total == static_cast<uint64_t>(n));  // exactly one accepted result per job
+}
+
+TEST_CASE("integration.cluster.client_disconnect_stops_its_jobs" * doctest::timeout(60)) {
+  ServerProcess node({"-w", "1"}, kSecret);
+  {
+    pp::Cluster first(options_for({node.address()}));
+    auto endless = first.submit(pp::Code::lua("function() while true do end end"));
+    for (int i = 0; i < 100; ++i) first.submit(kSquare, i);
+    std::this_thread::sleep_for(300ms);  // the endless job is running now
+  }  // the client goes away
+  CHECK(node.wait_for_log("left", 5s));
+  pp::Cluster second(options_for({node.address()}));
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(second.submit(kSquare, 7).get<int>() == 49);  // the only worker was freed
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+}
+
+TEST_CASE("integration.cluster.embedded_default_without_any_node" * doctest::timeout(60)) {
+  pp::ClusterOptions o;
+  o.local_workers = 2;
+  pp::Cluster cluster(o);
+  std::vector<double> xs = {1, 2, 3, 4};
+  auto ys = cluster.map<double>(kSquare, xs);
+  CHECK(ys == std::vector<double>{1, 4, 9, 16});
+  CHECK(cluster.get_active_nodes().count("local") == 1);
+  CHECK(cluster.get_ncpus() == 2);
+}
+
+TEST_CASE("integration.cluster.unreachable_node_fails_jobs_with_a_clear_error" * doctest::timeout(30)) {
+  auto o = options_for({"127.0.0.1:1"});
+  o.no_node_timeout = 1s;
+  pp::Cluster cluster(o);
+  try {
+    cluster.submit(kSquare, 1).get<int>();
+    FAIL("a job ran without nodes");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.kind() == "lost");
+    CHECK(std::string(e.what()).find("127.0.0.1:1") != std::string::npos);
+    CHECK(std::string(e.what()).find("refused") != std::string::npos);
+  }
+}
