@@ -37,12 +37,17 @@ local function describe(fn)
   return string_format("%s:%d", info.short_src or "?", info.linedefined or 0)
 end
 
-local function check_portable(fn, what)
-  local name = debug_getupvalue(fn, 1)
-  if name ~= nil then
-    error(string_format("%s (defined at %s) uses the upvalue '%s', a local variable from " ..
-      "outside the function; jobs run on other machines, so pass the value as an argument " ..
-      "(or a function in depfuncs)", what, describe(fn), name), 4)
+-- Upvalues cannot travel; those named like a dependency function or a module
+-- alias are rebound to it on the node, anything else is refused with advice.
+local function check_portable(fn, what, provided)
+  for i = 1, 255 do
+    local name = debug_getupvalue(fn, i)
+    if name == nil then return end
+    if not (provided and provided[name]) then
+      error(string_format("%s (defined at %s) uses the upvalue '%s', a local variable from " ..
+        "outside the function; jobs run on other machines, so pass the value as an argument " ..
+        "(or a function in depfuncs, a module in modules)", what, describe(fn), name), 4)
+    end
   end
 end
 
@@ -53,8 +58,8 @@ local function global_name_of(fn)
 end
 
 local function build_blob(fn, depfuncs, modules)
-  check_portable(fn, "the job function")
-  local deps, mods = {}, {}
+  local deps, mods, provided = {}, {}, {}
+  local dep_fns = {}
   if depfuncs ~= nil then
     if type(depfuncs) ~= "table" then error("depfuncs must be a table", 3) end
     for k, f in pairs(depfuncs) do
@@ -67,8 +72,8 @@ local function build_blob(fn, depfuncs, modules)
             "name; pass depfuncs as {name = fn}", 3)
         end
       end
-      check_portable(f, "dependency '" .. name .. "'")
-      deps[name] = string_dump(f)
+      dep_fns[name] = f
+      provided[name] = true
     end
   end
   if modules ~= nil then
@@ -78,7 +83,13 @@ local function build_blob(fn, depfuncs, modules)
       local alias = k
       if type(k) == "number" then alias = m:match("([^%.]+)$") end
       mods[alias] = m
+      provided[alias] = true
     end
+  end
+  check_portable(fn, "the job function", provided)
+  for name, f in pairs(dep_fns) do
+    check_portable(f, "dependency '" .. name .. "'", provided)
+    deps[name] = string_dump(f)
   end
   return core.pack{ kind = "bytecode", name = describe(fn), main = string_dump(fn),
                     deps = deps, mods = mods }

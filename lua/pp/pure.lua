@@ -133,7 +133,9 @@ local function first_offset(p, seg_lo)
   return (start - seg_lo) / 2
 end
 
--- The number of primes p with lo <= p < hi: the same segmented odd-only sieve as the native one.
+-- The number of primes p with lo <= p < hi: the native segmented odd-only sieve, always (its base
+-- primes take about sqrt(hi) / 2 bytes, 47 MiB at hi = 2^53; the native side switches to
+-- Miller-Rabin where that would cost more than the range).
 function pure.count_primes(lo, hi)
   lo = check_exact(lo, "count_primes", "lo")
   hi = check_exact(hi, "count_primes", "hi")

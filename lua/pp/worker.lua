@@ -8,6 +8,7 @@ local M = {}
 
 local loadstring, setfenv, setmetatable, pairs, type, require, pcall, tostring =
   loadstring, setfenv, setmetatable, pairs, type, require, pcall, tostring
+local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local G = _G
 
 local function load_function(code, kind, name, env)
@@ -31,6 +32,16 @@ local function load_function(code, kind, name, env)
     return fn
   end
   return nil, "unknown code kind '" .. tostring(kind) .. "'"
+end
+
+-- Upvalues of shipped functions arrive empty; the client allowed only those
+-- named like a dependency or module alias, so bind them to those.
+local function bind_upvalues(fn, env)
+  for i = 1, 255 do
+    local name = getupvalue(fn, i)
+    if name == nil then return end
+    setupvalue(fn, i, env[name])
+  end
 end
 
 function M.prepare(blob)
@@ -57,7 +68,10 @@ function M.prepare(blob)
       env[alias] = mod
     end
   end
-  return load_function(blob.main, kind, blob.name or "job", env)
+  for name in pairs(blob.deps or {}) do bind_upvalues(env[name], env) end
+  local main, err = load_function(blob.main, kind, blob.name or "job", env)
+  if main then bind_upvalues(main, env) end
+  return main, err
 end
 
 return M

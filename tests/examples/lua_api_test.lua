@@ -1,0 +1,69 @@
+-- The Lua driver API as a user meets it (run by `ppclient run`): results,
+-- remote errors with node and traceback, refusal of upvalues, depfuncs,
+-- modules, callbacks, map, wait, stats.
+local pp = require "pp"
+
+local function check(cond, what)
+  if not cond then error("check failed: " .. what, 2) end
+end
+
+local js = pp.server{ ncpus = 2 }
+check(js:get_ncpus() >= 0, "get_ncpus")
+
+local function square(x) return x * x end
+local jobs = {}
+for i = 1, 200 do jobs[i] = js:submit(square, { i }) end
+for i = 1, 200 do check(jobs[i]() == i * i, "result " .. i) end
+
+-- several return values, nil in the middle, tables
+local function multi(a) return a, nil, { k = a, list = { 1, 2, 3 } } end
+local a, b, c = js:submit(multi, { "x" })()
+check(a == "x" and b == nil and c.k == "x" and #c.list == 3, "multiple returns")
+
+-- remote errors carry message, node, job and traceback
+local function failing(x) error("no good: " .. x) end
+local ok, err = pcall(function() return js:submit(failing, { 7 })() end)
+check(not ok and getmetatable(err) == pp.RemoteError, "remote error object")
+check(err.message:find("no good: 7", 1, true) ~= nil, "error message")
+check(err.node == "local", "error node")
+check(err.traceback:find("stack traceback", 1, true) ~= nil, "traceback")
+check(tostring(err):find("job " .. err.job, 1, true) ~= nil, "error text names the job")
+local v, e2 = js:submit(failing, { 8 }):result()
+check(v == nil and e2.kind == "lua error", "result() returns nil, err")
+
+-- upvalues are refused with advice
+local captured = 3
+local ok2, msg = pcall(function() js:submit(function() return captured end) end)
+check(not ok2 and msg:find("upvalue 'captured'", 1, true) and msg:find("argument", 1, true),
+  "upvalue refusal")
+
+-- depfuncs (named) and modules
+local function helper(x) return x + 100 end
+check(js:submit(function(x) return helper(x) end, { 1 }, { helper = helper })() == 101, "depfuncs")
+local function use_native(n) return native.count_primes(0, n) end
+check(js:submit(use_native, { 100 }, nil, { "pp.native" })() == 25, "modules")
+-- a local module or helper captured as an upvalue is rebound on the node
+local kern = require "pp.native"
+local function twice(x) return 2 * x end
+local function local_refs(n) return twice(kern.count_primes(0, n)) end
+check(js:submit(local_refs, { 100 }, { twice = twice }, { kern = "pp.native" })() == 50,
+  "upvalues bound to depfuncs and modules")
+
+-- arguments that cannot travel
+local ok3, msg3 = pcall(function() js:submit(square, { function() end }) end)
+check(not ok3 and msg3:find("cannot send a function", 1, true), "function argument refused")
+
+-- callbacks run by wait(); map keeps order
+local seen = {}
+for i = 1, 5 do js:submit(square, { i }, nil, nil, function(r) seen[#seen + 1] = r end) end
+js:wait()
+check(#seen == 5 and seen[5] == 25, "callbacks")
+local ys = js:map(square, { 1, 2, 3 })
+check(ys[1] == 1 and ys[2] == 4 and ys[3] == 9, "map")
+
+local stats = js:get_stats()
+check(#stats == 1 and stats[1].node == "local" and stats[1].jobs >= 210, "stats")
+check(js:get_active_nodes()["local"] == 2, "active nodes")
+js:print_stats()
+js:destroy()
+print("lua api: all ok")
