@@ -274,7 +274,8 @@ def build(args):
     w("| --- | --- | --- | --- |")
     for key, label in SYSTEMS[:3]:
         ok = res[key]["ok"]
-        w(f"| {label} | {fmt(first(ok, 'rtt_count'))} | {spread(med(ok, 'rtt_median_us'))} | "
+        count = first(ok, "rtt_count") or first(ok, "round_trips")
+        w(f"| {label} | {fmt(count)} | {spread(med(ok, 'rtt_median_us'))} | "
           f"{spread(med(ok, 'rtt_p90_us'))} |")
     w("")
 

@@ -32,7 +32,8 @@ PEER_TIMEOUT=600          # each peer's own limit (seconds); a loaded 2-core box
 OUTER_TIMEOUT=720         # hard limit around every process started here
 
 usage() {
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    # the comment block at the top of this file
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 
 ORIG_ARGS=("$@")
