@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -221,4 +222,41 @@ TEST_CASE("integration.cluster.unreachable_node_fails_jobs_with_a_clear_error" *
     CHECK(std::string(e.what()).find("127.0.0.1:1") != std::string::npos);
     CHECK(std::string(e.what()).find("refused") != std::string::npos);
   }
+}
+
+TEST_CASE("integration.cluster.silent_node_is_dropped_by_heartbeat" * doctest::timeout(120)) {
+  ServerProcess a({"-w", "2"}, kSecret);
+  ServerProcess b({"-w", "2"}, kSecret);
+  auto o = options_for({a.address(), b.address()});
+  o.heartbeat = 200ms;  // silent for 1 s: dropped
+  pp::Cluster cluster(o);
+  auto code = pp::Code::lua(
+      "function(i) local t = os.clock() while os.clock() - t < 0.005 do end return i end");
+  std::vector<pp::Job> jobs;
+  for (int i = 0; i < 300; ++i) jobs.push_back(cluster.submit(code, i));
+  for (int i = 0; i < 20; ++i) jobs[i].wait();
+  ::kill(b.pid(), SIGSTOP);  // a hung machine: the connection stays up, nothing answers
+  for (int i = 0; i < 300; ++i) REQUIRE(jobs[i].get<int>() == i);
+  ::kill(b.pid(), SIGCONT);
+  uint64_t total = 0;
+  for (const auto& s : cluster.stats()) total += s.jobs;
+  CHECK(total == 300);
+  CHECK(cluster.get_active_nodes().count(b.address()) == 0);
+}
+
+TEST_CASE("integration.cluster.local_workers_do_not_starve_remote_nodes" * doctest::timeout(60)) {
+  ServerProcess remote({"-w", "2"}, kSecret);
+  auto o = options_for({remote.address()});
+  o.local_workers = 1;
+  pp::Cluster cluster(o);
+  auto code = pp::Code::lua(
+      "function(i) local t = os.clock() while os.clock() - t < 0.002 do end return i end");
+  std::vector<pp::Job> jobs;
+  for (int i = 0; i < 300; ++i) jobs.push_back(cluster.submit(code, i));
+  cluster.wait();
+  std::map<std::string, uint64_t> by_node;
+  for (const auto& s : cluster.stats()) by_node[s.node] = s.jobs;
+  CHECK(by_node["local"] > 0);
+  CHECK(by_node[remote.address()] > 0);
+  CHECK(by_node["local"] + by_node[remote.address()] == 300);
 }
