@@ -45,7 +45,8 @@ AuthKey derive_key(std::string_view secret) {
 }
 
 std::string cluster_id(std::string_view secret) {
-  return to_hex(keyed_hash("ppcluster cluster id v1", secret, 8));
+  // BLAKE2b's minimum output is 16 bytes; the id shows the first 8.
+  return to_hex(keyed_hash("ppcluster cluster id v1", secret, 16).substr(0, 8));
 }
 
 std::string random_bytes(size_t n) {

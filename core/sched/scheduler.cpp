@@ -78,7 +78,7 @@ std::vector<Assignment> Scheduler::assign() {
 }
 
 Outcome Scheduler::complete(JobId id, NodeId node_id, double job_seconds, bool ok) {
-  if (id == 0 || id > jobs_.size()) return Outcome::kUnknown;
+  if (id == 0 || id > jobs_.size() || node_id >= nodes_.size()) return Outcome::kUnknown;
   Job& j = job(id);
   Node& n = nodes_.at(node_id);
   bool was_here = n.in_flight.erase(id) > 0;

@@ -73,12 +73,9 @@ auto tie_of(const Auth& m) { return std::tie(m.proof); }
 auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
 auto tie_of(const Error& m) { return std::tie(m.code, m.message); }
 auto tie_of(const CodeMsg& m) { return std::tie(m.hash, m.blob); }
-auto tie_of(const Submit& m) {
-  return std::tie(m.job_id, m.hash, m.args, m.attempt, m.timeout_ms);
-}
+auto tie_of(const Submit& m) { return std::tie(m.job_id, m.hash, m.args, m.attempt, m.timeout_ms); }
 auto tie_of(const ResultMsg& m) {
-  return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us,
-                  m.worker);
+  return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us, m.worker);
 }
 auto tie_of(const Cancel& m) { return std::tie(m.job_id); }
 auto tie_of(const StatusMsg& m) { return std::tie(m.queued, m.running, m.workers); }
@@ -192,11 +189,19 @@ std::vector<Message> samples() {
       AuthOk{all_bytes(kProofSize, 200)},
       Error{kMaxU32, "no\0pe"s},
       CodeMsg{all_bytes(kHashSize), all_bytes(1000, 7)},
-      Submit{.job_id = kMaxU64, .hash = all_bytes(kHashSize, 240), .args = "\x00\x91\x00"s,
-             .attempt = kMaxU32, .timeout_ms = 0},
-      ResultMsg{.job_id = kMaxU64, .status = JobStatus::kLuaError, .value = ""s,
-                .error = "boom\0"s, .traceback = "stack traceback:\n\t[C]: in ?"s,
-                .cpu_us = kMaxU64, .wall_us = 1, .worker = kMaxU32},
+      Submit{.job_id = kMaxU64,
+             .hash = all_bytes(kHashSize, 240),
+             .args = "\x00\x91\x00"s,
+             .attempt = kMaxU32,
+             .timeout_ms = 0},
+      ResultMsg{.job_id = kMaxU64,
+                .status = JobStatus::kLuaError,
+                .value = ""s,
+                .error = "boom\0"s,
+                .traceback = "stack traceback:\n\t[C]: in ?"s,
+                .cpu_us = kMaxU64,
+                .wall_us = 1,
+                .worker = kMaxU32},
       Cancel{kMaxU64},
       StatusMsg{.queued = kMaxU32, .running = 0, .workers = 8},
       Heartbeat{},
@@ -205,6 +210,14 @@ std::vector<Message> samples() {
       WorkerCode{all_bytes(kHashSize, 16), ""},
       WorkerRun{.key = kMaxU64, .hash = all_bytes(kHashSize, 32), .args = all_bytes(300)},
   };
+}
+
+// The payload of the sample of type t.
+std::string sample_payload(MsgType t) {
+  for (const Message& m : samples())
+    if (type_of(m) == t) return payload_of(m);
+  FAIL("no sample of type " << type_name(t));
+  return {};
 }
 
 // Writers of values that no field of any message accepts.
@@ -300,8 +313,11 @@ TEST_CASE("proto.codec.roundtrip_code") {
 }
 
 TEST_CASE("proto.codec.roundtrip_submit") {
-  Submit s{.job_id = kMaxU64, .hash = all_bytes(kHashSize, 240), .args = "\x00\x91\x00"s,
-           .attempt = kMaxU32, .timeout_ms = 0};
+  Submit s{.job_id = kMaxU64,
+           .hash = all_bytes(kHashSize, 240),
+           .args = "\x00\x91\x00"s,
+           .attempt = kMaxU32,
+           .timeout_ms = 0};
   Submit d = roundtrip(s);
   CHECK(d.job_id == kMaxU64);
   CHECK(d.hash == s.hash);
@@ -309,7 +325,10 @@ TEST_CASE("proto.codec.roundtrip_submit") {
   CHECK(d.args.size() == 3);
   CHECK(d.attempt == kMaxU32);
   CHECK(d.timeout_ms == 0);
-  Submit z{.job_id = 0, .hash = std::string(kHashSize, '\0'), .args = "", .attempt = 0,
+  Submit z{.job_id = 0,
+           .hash = std::string(kHashSize, '\0'),
+           .args = "",
+           .attempt = 0,
            .timeout_ms = kMaxU32};
   CHECK(tie_of(roundtrip(z)) == tie_of(z));
 }
@@ -318,9 +337,13 @@ TEST_CASE("proto.codec.roundtrip_result") {
   for (int st = 0; st <= static_cast<int>(JobStatus::kLost); ++st) {
     CAPTURE(st);
     ResultMsg r{.job_id = kMaxU64 - static_cast<uint64_t>(st),
-                .status = static_cast<JobStatus>(st), .value = all_bytes(40, 250),
-                .error = "boom\0"s, .traceback = st == 1 ? "tb\n\t[C]: ?" : "",
-                .cpu_us = kMaxU64, .wall_us = 0, .worker = kMaxU32};
+                .status = static_cast<JobStatus>(st),
+                .value = all_bytes(40, 250),
+                .error = "boom\0"s,
+                .traceback = st == 1 ? "tb\n\t[C]: ?" : "",
+                .cpu_us = kMaxU64,
+                .wall_us = 0,
+                .worker = kMaxU32};
     ResultMsg d = roundtrip(r);
     CHECK(d.job_id == r.job_id);
     CHECK(d.status == r.status);
@@ -445,14 +468,14 @@ TEST_CASE("proto.codec.trailing_bytes_rejected") {
 
 TEST_CASE("proto.codec.non_array_payloads_rejected") {
   rejected("");
-  rejected("\xc0");            // nil
-  rejected("\x0b");            // 11, a bare type number
-  rejected("\xa1x");           // "x"
-  rejected("\x80");            // {}
-  rejected("\x81\x0b\xc0");    // {11: nil}
-  rejected("\xc4\x01\x0b");    // bin
-  rejected("\xc3");            // true
-  rejected("\xcb\x40\x26\0\0\0\0\0\0"s);  // 11.0
+  rejected("\xc0");                                            // nil
+  rejected("\x0b");                                            // 11, a bare type number
+  rejected("\xa1x");                                           // "x"
+  rejected("\x80");                                            // {}
+  rejected("\x81\x0b\xc0");                                    // {11: nil}
+  rejected("\xc4\x01\x0b");                                    // bin
+  rejected("\xc3");                                            // true
+  rejected("\xcb\x40\x26\0\0\0\0\0\0"s);                       // 11.0
   CHECK(rejected("\x90").find("array") != std::string::npos);  // []
 }
 
@@ -523,18 +546,19 @@ TEST_CASE("proto.codec.no_field_accepts_alien_values") {
 }
 
 TEST_CASE("proto.codec.wrong_integer_fields_rejected") {
-  std::string submit = payload_of(samples()[5]);
+  std::string submit = sample_payload(MsgType::kSubmit);
   REQUIRE(std::holds_alternative<Submit>(*decode_message(submit)));
   auto str = [](const char* s) { return [s](Packer& pk) { pack_bytes(pk, s, false); }; };
-  rejected(with_field(submit, 1, str("1")));                          // job_id as a string
+  rejected(with_field(submit, 1, str("1")));  // job_id as a string
   rejected(with_field(submit, 1, [](Packer& pk) { pack_bytes(pk, "\x01"); }));
   rejected(with_field(submit, 1, [](Packer& pk) { pk.pack(-1); }));
   rejected(with_field(submit, 4, [](Packer& pk) { pk.pack(uint64_t{1} << 32); }));  // attempt
-  rejected(with_field(submit, 5, [](Packer& pk) { pk.pack(-5); }));   // timeout_ms
+  rejected(with_field(submit, 5, [](Packer& pk) { pk.pack(-5); }));                 // timeout_ms
   rejected(with_field(payload_of(Cancel{1}), 1, str("7")));
-  rejected(with_field(payload_of(samples()[6]), 1, str("1")));         // RESULT job_id
-  rejected(with_field(payload_of(samples()[6]), 6, [](Packer& pk) { pk.pack(-1); }));  // cpu_us
-  rejected(with_field(payload_of(samples()[13]), 1, str("key")));      // WORKER_RUN key
+  rejected(with_field(sample_payload(MsgType::kResult), 1, str("1")));  // RESULT job_id
+  rejected(
+      with_field(sample_payload(MsgType::kResult), 6, [](Packer& pk) { pk.pack(-1); }));  // cpu_us
+  rejected(with_field(sample_payload(MsgType::kWorkerRun), 1, str("key")));  // WORKER_RUN key
   rejected(with_field(payload_of(Error{1, "e"}), 1, [](Packer& pk) { pk.pack(kMaxU64); }));
   rejected(with_field(payload_of(Error{1, "e"}), 2, [](Packer& pk) { pk.pack(5); }));
   std::string status = payload_of(StatusMsg{});
@@ -545,17 +569,19 @@ TEST_CASE("proto.codec.wrong_integer_fields_rejected") {
   CHECK(decode_message(with_field(ready, 3, [](Packer& pk) { pk.pack(kMinI32); })).has_value());
   rejected(with_field(ready, 3, [](Packer& pk) { pk.pack(int64_t{kMinI32} - 1); }));
   rejected(with_field(ready, 3, [](Packer& pk) { pk.pack(int64_t{kMaxI32} + 1); }));
-  rejected(with_field(ready, 1, [](Packer& pk) { pk.pack(-1); }));    // pid
-  rejected(with_field(ready, 2, [](Packer& pk) { pk.pack(7); }));     // luajit
+  rejected(with_field(ready, 1, [](Packer& pk) { pk.pack(-1); }));  // pid
+  rejected(with_field(ready, 2, [](Packer& pk) { pk.pack(7); }));   // luajit
 }
 
 TEST_CASE("proto.codec.hash_must_be_kHashSize") {
   // CODE, SUBMIT, WORKER_CODE and WORKER_RUN carry a hash; its field index in each.
-  const std::vector<std::pair<Message, uint32_t>> carriers = {
-      {samples()[4], 1}, {samples()[5], 2}, {samples()[12], 1}, {samples()[13], 2}};
-  for (const auto& [m, index] : carriers) {
-    std::string p = payload_of(m);
-    CAPTURE(type_name(type_of(m)));
+  const std::vector<std::pair<MsgType, uint32_t>> carriers = {{MsgType::kCode, 1},
+                                                              {MsgType::kSubmit, 2},
+                                                              {MsgType::kWorkerCode, 1},
+                                                              {MsgType::kWorkerRun, 2}};
+  for (const auto& [type, index] : carriers) {
+    std::string p = sample_payload(type);
+    CAPTURE(type_name(type));
     for (size_t n : {size_t{0}, size_t{1}, kHashSize - 1, kHashSize + 1, size_t{32}}) {
       CAPTURE(n);
       rejected(with_field(p, index, [n](Packer& pk) { pack_bytes(pk, all_bytes(n)); }));
@@ -567,7 +593,7 @@ TEST_CASE("proto.codec.hash_must_be_kHashSize") {
 }
 
 TEST_CASE("proto.codec.result_status_out_of_range") {
-  std::string p = payload_of(samples()[6]);
+  std::string p = sample_payload(MsgType::kResult);
   for (uint64_t st : {uint64_t{8}, uint64_t{9}, uint64_t{127}, uint64_t{255}, uint64_t{256},
                       uint64_t{256 + 1}, kMaxU64}) {
     CAPTURE(st);
@@ -724,10 +750,18 @@ TEST_CASE("proto.codec.mutated_frames_never_throw") {
       for (int e = 0; e < edits && !q.empty(); ++e) {
         size_t at = rng() % q.size();
         switch (rng() % 4) {
-          case 0: q[at] = static_cast<char>(q[at] ^ (1 << (rng() % 8))); break;
-          case 1: q[at] = static_cast<char>(rng()); break;
-          case 2: q.erase(at, 1 + rng() % 4); break;
-          default: q.insert(at, 1, static_cast<char>(rng())); break;
+          case 0:
+            q[at] = static_cast<char>(q[at] ^ (1 << (rng() % 8)));
+            break;
+          case 1:
+            q[at] = static_cast<char>(rng());
+            break;
+          case 2:
+            q.erase(at, 1 + rng() % 4);
+            break;
+          default:
+            q.insert(at, 1, static_cast<char>(rng()));
+            break;
         }
       }
       decode_hostile(q, accepted);
@@ -740,21 +774,39 @@ TEST_CASE("proto.codec.random_structured_messages_never_throw") {
   // Arrays of a known type and fields of random kinds: most are refused, some accepted, all
   // without a throw. HELLO bodies get random subsets of its keys.
   static constexpr uint8_t kTypes[] = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 30, 31, 32};
-  static const char* const kKeys[] = {"magic", "protocol", "min_protocol", "software",
-                                      "luajit", "kernel_abi", "role", "node_id",
-                                      "host", "workers", "caps", "nonce"};
+  static const char* const kKeys[] = {"magic",  "protocol",   "min_protocol", "software",
+                                      "luajit", "kernel_abi", "role",         "node_id",
+                                      "host",   "workers",    "caps",         "nonce"};
   std::mt19937 rng(99);
   auto value = [&](Packer& pk) {
     switch (rng() % 9) {
-      case 0: pk.pack(static_cast<uint64_t>(rng() % 10)); break;
-      case 1: pk.pack(static_cast<uint64_t>(rng()) << (rng() % 40)); break;
-      case 2: pk.pack(-static_cast<int64_t>(rng() % 1000) - 1); break;
-      case 3: pack_bytes(pk, all_bytes(kHashSize, rng())); break;
-      case 4: pack_bytes(pk, all_bytes(kNonceSize, rng()), false); break;
-      case 5: pack_bytes(pk, all_bytes(rng() % 40, rng()), rng() % 2); break;
-      case 6: pk.pack_nil(); break;
-      case 7: pk.pack_double(0.5); break;
-      default: pk.pack_array(1).pack(1); break;
+      case 0:
+        pk.pack(static_cast<uint64_t>(rng() % 10));
+        break;
+      case 1:
+        pk.pack(static_cast<uint64_t>(rng()) << (rng() % 40));
+        break;
+      case 2:
+        pk.pack(-static_cast<int64_t>(rng() % 1000) - 1);
+        break;
+      case 3:
+        pack_bytes(pk, all_bytes(kHashSize, rng()));
+        break;
+      case 4:
+        pack_bytes(pk, all_bytes(kNonceSize, rng()), false);
+        break;
+      case 5:
+        pack_bytes(pk, all_bytes(rng() % 40, rng()), rng() % 2);
+        break;
+      case 6:
+        pk.pack_nil();
+        break;
+      case 7:
+        pk.pack_double(0.5);
+        break;
+      default:
+        pk.pack_array(1).pack(1);
+        break;
     }
   };
   size_t accepted = 0;

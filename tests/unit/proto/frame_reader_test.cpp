@@ -39,8 +39,11 @@ std::string payload(std::string_view frame) { return std::string(frame.substr(kH
 std::vector<std::string> message_frames() {
   std::vector<Message> ms = {
       Heartbeat{},
-      Submit{.job_id = UINT64_MAX, .hash = std::string(kHashSize, '\0'), .args = "\0\x91"s,
-             .attempt = 1, .timeout_ms = 0},
+      Submit{.job_id = UINT64_MAX,
+             .hash = std::string(kHashSize, '\0'),
+             .args = "\0\x91"s,
+             .attempt = 1,
+             .timeout_ms = 0},
       Bye{"done"},
       CodeMsg{std::string(kHashSize, 'h'), std::string(3000, '\0')},
       Cancel{7},
@@ -287,23 +290,32 @@ TEST_CASE("proto.frame_reader.random_chunks") {
 }
 
 TEST_CASE("proto.frame_reader.compaction_keeps_buffer_small") {
-  // 100,000 frames (10 MB) stream through 64-byte reads that never line up with frame
-  // boundaries, so the reader is never empty between reads. Consumed bytes must be reclaimed:
-  // once warm, every read lands in the same small region of one buffer.
-  const std::string f = raw_frame(100, 9);
-  std::string stream;
-  for (int i = 0; i < 8; ++i) stream += f;  // 832 bytes: 8 frames, 13 reads
-  FrameReader r(kMaxHandshakeFrame);
+  // 100,000 frames (10 MB) stream through 64-byte reads. Frame sizes (104 or 105 bytes) are
+  // chosen so that no read ends on a frame boundary: the reader always holds part of a frame
+  // and never simply empties. Consumed bytes must still be reclaimed: once warm, every read
+  // lands in the same small region of one buffer.
   const size_t kRead = 64;
+  const size_t kFrames = 100000;
+  std::string stream;
+  std::vector<std::string> frames;
+  for (size_t i = 0; i < kFrames; ++i) {
+    size_t n = (stream.size() + kHeaderSize + 100) % kRead == 0 ? 101 : 100;
+    frames.push_back(raw_frame(n, static_cast<unsigned>(i)));
+    stream += frames.back();
+  }
+  stream += header(100) + std::string(kRead, 'x');  // a next frame's start: the last read is whole
+
+  FrameReader r(kMaxHandshakeFrame);
   uintptr_t lo = UINTPTR_MAX;
   uintptr_t hi = 0;
-  size_t frames = 0;
+  size_t got = 0;
   size_t max_buffered = 0;
-  for (size_t i = 0; frames < 100000; ++i) {
+  for (size_t off = 0; got < kFrames; off += kRead) {
+    REQUIRE(off + kRead <= stream.size());
     std::span<char> dst = r.prepare(kRead);
-    std::copy_n(stream.data() + (i * kRead) % stream.size(), kRead, dst.data());
+    std::copy_n(stream.data() + off, kRead, dst.data());
     r.commit(kRead);
-    if (frames > 100) {
+    if (got > 100) {
       auto at = reinterpret_cast<uintptr_t>(dst.data());
       lo = std::min(lo, at);
       hi = std::max(hi, at);
@@ -313,11 +325,13 @@ TEST_CASE("proto.frame_reader.compaction_keeps_buffer_small") {
       FrameReader::Next n = r.next();
       REQUIRE(n.state != FrameReader::kBad);
       if (n.state == FrameReader::kNeedMore) break;
-      REQUIRE(n.payload == payload(f));
-      ++frames;
+      REQUIRE(got < kFrames);
+      REQUIRE(n.payload == payload(frames[got]));
+      ++got;
     }
+    REQUIRE(r.buffered() > 0);  // never empty between reads
   }
-  CHECK(max_buffered <= f.size() + kRead);
+  CHECK(max_buffered <= 105 + kRead);
   CHECK(hi - lo < 1024);
 }
 

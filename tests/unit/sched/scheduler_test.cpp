@@ -15,6 +15,16 @@
 #include <string>
 #include <vector>
 
+// Job lists print as lists in failure messages.
+template <>
+struct doctest::StringMaker<std::vector<pp::sched::JobId>> {
+  static String convert(const std::vector<pp::sched::JobId>& v) {
+    std::string s = "{";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return (s + "}").c_str();
+  }
+};
+
 namespace pp::sched {
 namespace {
 
@@ -168,7 +178,8 @@ TEST_CASE("sched.scheduler.local_node_never_starves_remote") {
     std::vector<Assignment> as = s.assign();
     CHECK(jobs_on(as, local).size() == 8);
     CHECK(jobs_on(as, remote).size() == 1);
-    for (const Assignment& a : as) REQUIRE(s.complete(a.job, a.node, 0.01, true) == Outcome::kAccepted);
+    for (const Assignment& a : as)
+      REQUIRE(s.complete(a.job, a.node, 0.01, true) == Outcome::kAccepted);
   }
   // With a deep queue each keeps a full window.
   submit_n(s, next, 100);
@@ -289,8 +300,10 @@ TEST_CASE("sched.scheduler.remove_node_many_jobs_sorted") {
   std::mt19937 rng(3);
   std::set<JobId> left;
   for (JobId j = 1; j <= 200; ++j) {
-    if (rng() % 2) CHECK(s.complete(j, big, 0.0, true) == Outcome::kAccepted);
-    else left.insert(j);
+    if (rng() % 2)
+      CHECK(s.complete(j, big, 0.0, true) == Outcome::kAccepted);
+    else
+      left.insert(j);
   }
   std::vector<JobId> back = s.remove_node(big);
   CHECK(back == std::vector<JobId>(left.begin(), left.end()));
@@ -398,7 +411,7 @@ TEST_CASE("sched.scheduler.drain_queue") {
   CHECK(s.unfinished() == 4);
   for (JobId j = 5; j <= 10; ++j) CHECK(s.is_done(j));
   CHECK(s.complete(5, a, 0.1, true) == Outcome::kDuplicate);  // ended; a result is too late
-  CHECK(s.in_flight(a) == 4);  // running jobs are untouched
+  CHECK(s.in_flight(a) == 4);                                 // running jobs are untouched
   for (JobId j = 1; j <= 4; ++j) CHECK(s.complete(j, a, 0.1, true) == Outcome::kAccepted);
   CHECK(s.unfinished() == 0);
   CHECK(s.assign().empty());
@@ -453,15 +466,26 @@ class Simulation {
   void run() {
     add_node();
     add_node();
+    long last_progress = 0;
+    size_t done_before = 0;
     for (long step = 0; done_ < kJobs; ++step) {
-      REQUIRE(step < 2'000'000);
+      if (done_ != done_before) done_before = done_, last_progress = step;
+      // Normal runs accept a result every few dozen steps; a lost job stalls for good.
+      REQUIRE_MESSAGE(step - last_progress < 20000, "no job finished for 20000 steps");
+      steps_ = step;
       uint32_t r = pick(20);
-      if (r == 0) submit_some();
-      else if (r == 1 && pick(3) == 0) add_node();
-      else if (r == 2 && pick(2) == 0) remove_node();
-      else if (r == 3) give_back();
-      else if (r < 9) assign();
-      else deliver();
+      if (r == 0)
+        submit_some();
+      else if (r == 1 && pick(3) == 0)
+        add_node();
+      else if (r == 2 && pick(2) == 0)
+        remove_node();
+      else if (r == 3)
+        give_back();
+      else if (r < 9)
+        assign();
+      else
+        deliver();
       if (s_.active_nodes() == 0) add_node();
       REQUIRE(s_.unfinished() == submitted_ - done_);
     }
@@ -588,21 +612,23 @@ class Simulation {
     for (NodeId n = 0; n < owes_.size(); ++n)
       for (JobId j : owes_[n]) CHECK(s_.complete(j, n, 0.0, true) == Outcome::kDuplicate);
     CHECK(s_.assign().empty());
-    MESSAGE("nodes " << owes_.size() << ", requeued " << requeued_ << ", failures " << failures_);
+    MESSAGE("steps " << steps_ << ", nodes " << owes_.size() << ", requeued " << requeued_
+                     << ", failures " << failures_);
   }
 
   std::mt19937 rng_;
   Scheduler s_;
+  long steps_ = 0;
   JobId next_ = 1;
   size_t submitted_ = 0;
   size_t done_ = 0;
   uint64_t failures_ = 0;
   uint64_t requeued_ = 0;
-  std::vector<std::vector<JobId>> owes_;   // per node: jobs whose result it will still send
+  std::vector<std::vector<JobId>> owes_;  // per node: jobs whose result it will still send
   std::vector<bool> alive_;
-  std::vector<uint32_t> attempts_ = {0};   // per job (index 0 unused): times assigned
+  std::vector<uint32_t> attempts_ = {0};  // per job (index 0 unused): times assigned
   std::vector<uint8_t> accepted_ = {0};
-  std::vector<int> live_holders_ = {0};    // live nodes that owe the job
+  std::vector<int> live_holders_ = {0};  // live nodes that owe the job
 };
 
 TEST_CASE("sched.scheduler.random_simulation") {

@@ -1,0 +1,139 @@
+#include "core/discovery/beacon.hpp"
+
+#include <sodium.h>
+
+#include <msgpack.hpp>
+
+namespace pp::discovery {
+namespace {
+
+struct StringSink {
+  std::string& out;
+  void write(const char* p, size_t n) { out.append(p, n); }
+};
+using Packer = msgpack::packer<StringSink>;
+
+void kv(Packer& pk, const char* k, const std::string& v) {
+  pk.pack(k);
+  pk.pack(v);
+}
+
+std::string mac_of(std::string_view body, const proto::AuthKey& key) {
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.bytes.data()),
+                              key.bytes.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(body.data()),
+                                body.size());
+  crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+std::string str_of(const msgpack::object& o) {
+  if (o.type == msgpack::type::STR) return std::string(o.via.str.ptr, o.via.str.size);
+  if (o.type == msgpack::type::BIN) return std::string(o.via.bin.ptr, o.via.bin.size);
+  throw msgpack::type_error();
+}
+
+bool reference_all(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+}  // namespace
+
+proto::AuthKey beacon_key(std::string_view secret) {
+  // derive_key() of a labelled secret keeps the beacon key independent of the TCP one.
+  return proto::derive_key(std::string("ppcluster beacon key v1:") + std::string(secret));
+}
+
+std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
+  std::string body;
+  StringSink sink{body};
+  Packer pk(sink);
+  const NodeFacts& f = b.facts;
+  pk.pack_map(17);
+  kv(pk, "magic", kBeaconMagic);
+  pk.pack("v"), pk.pack(b.version);
+  pk.pack("kind"), pk.pack(static_cast<uint8_t>(b.kind));
+  pk.pack("seq"), pk.pack(b.seq);
+  kv(pk, "cluster", f.cluster_id);
+  kv(pk, "id", f.node_id);
+  kv(pk, "host", f.host);
+  pk.pack("port"), pk.pack(f.port);
+  pk.pack("workers"), pk.pack(f.workers);
+  pk.pack("speed"), pk.pack(f.speed);
+  pk.pack("load"), pk.pack(f.load);
+  kv(pk, "sw", f.software);
+  pk.pack("proto"), pk.pack(f.protocol);
+  pk.pack("minproto"), pk.pack(f.min_protocol);
+  pk.pack("abi"), pk.pack(f.kernel_abi);
+  kv(pk, "luajit", f.luajit);
+  pk.pack("kernels"), pk.pack(f.kernels);
+  std::string out;
+  StringSink osink{out};
+  Packer opk(osink);
+  opk.pack_array(2);
+  opk.pack_bin(static_cast<uint32_t>(body.size()));
+  opk.pack_bin_body(body.data(), static_cast<uint32_t>(body.size()));
+  std::string mac = mac_of(body, key);
+  opk.pack_bin(static_cast<uint32_t>(mac.size()));
+  opk.pack_bin_body(mac.data(), static_cast<uint32_t>(mac.size()));
+  return out;
+}
+
+Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key) {
+  if (datagram.size() > kMaxBeaconSize) return Status(StatusCode::kTooLarge, "beacon too large");
+  try {
+    msgpack::unpack_limit limit(32, 32, kMaxBeaconSize, kMaxBeaconSize, 0, 4);
+    size_t off = 0;
+    auto outer = msgpack::unpack(datagram.data(), datagram.size(), off, reference_all, nullptr, limit);
+    if (off != datagram.size()) return Status(StatusCode::kInvalid, "trailing bytes");
+    const auto& a = outer.get();
+    if (a.type != msgpack::type::ARRAY || a.via.array.size != 2) {
+      return Status(StatusCode::kInvalid, "not a beacon");
+    }
+    std::string body = str_of(a.via.array.ptr[0]);
+    std::string mac = str_of(a.via.array.ptr[1]);
+    if (sodium_init() < 0 || mac.size() != crypto_auth_hmacsha256_BYTES ||
+        sodium_memcmp(mac.data(), mac_of(body, key).data(), mac.size()) != 0) {
+      return Status(StatusCode::kAuth, "beacon HMAC does not match (forged, garbled, or another secret)");
+    }
+    off = 0;
+    auto inner = msgpack::unpack(body.data(), body.size(), off, reference_all, nullptr, limit);
+    const auto& m = inner.get();
+    if (m.type != msgpack::type::MAP) return Status(StatusCode::kInvalid, "beacon body is not a map");
+    Beacon b;
+    NodeFacts& f = b.facts;
+    std::string magic;
+    for (uint32_t i = 0; i < m.via.map.size; ++i) {
+      std::string k = str_of(m.via.map.ptr[i].key);
+      const auto& v = m.via.map.ptr[i].val;
+      if (k == "magic") magic = str_of(v);
+      else if (k == "v") b.version = v.as<uint32_t>();
+      else if (k == "kind") b.kind = static_cast<BeaconKind>(v.as<uint8_t>());
+      else if (k == "seq") b.seq = v.as<uint64_t>();
+      else if (k == "cluster") f.cluster_id = str_of(v);
+      else if (k == "id") f.node_id = str_of(v);
+      else if (k == "host") f.host = str_of(v);
+      else if (k == "port") f.port = v.as<uint16_t>();
+      else if (k == "workers") f.workers = v.as<uint32_t>();
+      else if (k == "speed") f.speed = v.as<double>();
+      else if (k == "load") f.load = v.as<double>();
+      else if (k == "sw") f.software = str_of(v);
+      else if (k == "proto") f.protocol = v.as<uint32_t>();
+      else if (k == "minproto") f.min_protocol = v.as<uint32_t>();
+      else if (k == "abi") f.kernel_abi = v.as<int32_t>();
+      else if (k == "luajit") f.luajit = str_of(v);
+      else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
+    }
+    if (magic != kBeaconMagic) return Status(StatusCode::kInvalid, "not a ppcluster beacon");
+    if (b.kind != BeaconKind::kAnnounce && b.kind != BeaconKind::kQuery &&
+        b.kind != BeaconKind::kBye) {
+      return Status(StatusCode::kInvalid, "unknown beacon kind");
+    }
+    if (f.node_id.empty()) return Status(StatusCode::kInvalid, "beacon without node id");
+    return b;
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInvalid, std::string("malformed beacon: ") + e.what());
+  }
+}
+
+}  // namespace pp::discovery
