@@ -79,7 +79,8 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   return out;
 }
 
-Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key) {
+Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key,
+                             std::string_view cluster_id) {
   if (datagram.size() > kMaxBeaconSize) return Status(StatusCode::kTooLarge, "beacon too large");
   try {
     msgpack::unpack_limit limit(32, 32, kMaxBeaconSize, kMaxBeaconSize, 0, 4);
@@ -92,10 +93,10 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
     }
     std::string body = str_of(a.via.array.ptr[0]);
     std::string mac = str_of(a.via.array.ptr[1]);
-    if (sodium_init() < 0 || mac.size() != crypto_auth_hmacsha256_BYTES ||
-        sodium_memcmp(mac.data(), mac_of(body, key).data(), mac.size()) != 0) {
-      return Status(StatusCode::kAuth, "beacon HMAC does not match (forged, garbled, or another secret)");
-    }
+    // The cluster id is read before the HMAC is checked only to tell "another
+    // cluster" from "forged" in logs; nothing else is trusted before the check.
+    bool mac_ok = sodium_init() >= 0 && mac.size() == crypto_auth_hmacsha256_BYTES &&
+                  sodium_memcmp(mac.data(), mac_of(body, key).data(), mac.size()) == 0;
     off = 0;
     auto inner = msgpack::unpack(body.data(), body.size(), off, reference_all, nullptr, limit);
     const auto& m = inner.get();
@@ -125,6 +126,13 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
       else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
     }
     if (magic != kBeaconMagic) return Status(StatusCode::kInvalid, "not a ppcluster beacon");
+    if (!cluster_id.empty() && f.cluster_id != cluster_id) {
+      return Status(StatusCode::kNotFound, "beacon of another cluster (" + f.cluster_id + ")");
+    }
+    if (!mac_ok) {
+      return Status(StatusCode::kAuth,
+                    "beacon HMAC does not match (forged, garbled, or another secret)");
+    }
     if (b.kind != BeaconKind::kAnnounce && b.kind != BeaconKind::kQuery &&
         b.kind != BeaconKind::kBye) {
       return Status(StatusCode::kInvalid, "unknown beacon kind");

@@ -54,7 +54,10 @@ struct Beacon {
 proto::AuthKey beacon_key(std::string_view secret);
 
 std::string encode_beacon(const Beacon& b, const proto::AuthKey& key);
-// Fails (kAuth) for a wrong HMAC, (kInvalid) for anything malformed or too large.
-Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key);
+// Fails with kNotFound for a beacon of another cluster (when `cluster_id` is
+// given), kAuth for a wrong HMAC (forged or garbled), kInvalid for anything
+// malformed or too large.
+Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key,
+                             std::string_view cluster_id = {});
 
 }  // namespace pp::discovery
