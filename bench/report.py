@@ -2,11 +2,19 @@
 """Aggregate the raw results of bench/run.sh into docs/BENCHMARKS.md.
 
 Reads <results>/<system>.<round>.json (+ .rc, .err) for the systems
-c_reference, ppcluster, dask, ipyparallel; takes the median of every metric
-over the successful runs; writes a markdown report with the machine, one
-table per measurement, the ratios and the issue's targets for this slice.
-Also prints a short plain-text summary on stdout.  Exit status 3 (report
-still written) when some system's pi hit count differs from --ref-hits.
+c_reference, ppcluster, dask, ipyparallel and the machine baseline pingpong
+(bench/pingpong.c); takes the median of every metric over the successful
+runs; writes a markdown report with the machine, its bare process ping-pong
+per round, one table per measurement, the ratios and the issue's targets for
+this slice.  Also prints a short plain-text summary on stdout.  Exit status 3
+(report still written) when some system's pi hit count differs from --ref-hits.
+
+The report names no path of this machine: run.sh passes display forms
+(relative to the repository root, or <build-dir>), and before writing, any
+absolute path of the repository (--root, default: the parent of bench/) is
+replaced with "." -- with a warning, as it means a caller passed one -- as
+are the build directory outside the repository (<build-dir>), the temp
+directory (<tmp>) and the home directory (~).
 """
 
 import argparse
@@ -15,9 +23,11 @@ import glob
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 
 SYSTEMS = [
     ("ppcluster", "ppcluster"),
@@ -25,6 +35,13 @@ SYSTEMS = [
     ("ipyparallel", "IPython Parallel"),
     ("c_reference", "plain C, 2 threads"),
 ]
+
+# The machine baseline (bench/pingpong.c), run every round next to the systems.
+BASELINE = "pingpong"
+PP_KEY = "pingpong_rtt_us"          # socketpair, median of per-trip time in batches of 100
+PP_TCP_KEY = "pingpong_tcp_rtt_us"  # the same over TCP 127.0.0.1 with TCP_NODELAY
+PP_SAME_KEY = "pingpong_same_cpu_rtt_us"    # socketpair, both processes pinned to one CPU
+PP_CROSS_KEY = "pingpong_cross_cpu_rtt_us"  # socketpair, pinned to two different CPUs
 
 # The issue's targets for this slice.
 TARGET_RTT_US = 100.0
@@ -87,6 +104,17 @@ def good(runs):
             and r["data"].get("ok", True) is not False]
 
 
+def good_by_round(runs):
+    """{round: data} of the successful runs."""
+    return {r["round"]: r["data"] for r in runs if r["rc"] == 0 and r["data"] is not None
+            and r["data"].get("ok", True) is not False}
+
+
+def num(d, key):
+    v = (d or {}).get(key)
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
 def med(datas, key):
     vals = [d[key] for d in datas if isinstance(d.get(key), (int, float))
             and not isinstance(d.get(key), bool)]
@@ -124,7 +152,10 @@ def machine():
             parts = line.split()
             if len(parts) > 1:
                 mem = f"{parts[1]} GiB (free -g total)"
+    vm = any(line.lower().startswith("flags") and " hypervisor" in line
+             for line in read("/proc/cpuinfo").splitlines())
     return {
+        "vm": vm,
         "nproc": sh(["nproc"]) or str(os.cpu_count()),
         "cpu": cpu or platform.processor() or "unknown",
         "memory": mem or "unknown",
@@ -185,6 +216,15 @@ def fmt_ratio(r):
     return "—" if r is None else f"{r:.2f}×"
 
 
+def fmt_times(r):
+    """A multiple with about 3 significant digits: 6.31×, 42.5×, 1,032×."""
+    if r is None:
+        return "—"
+    if r >= 100:
+        return f"{r:,.0f}×"
+    return f"{r:.1f}×" if r >= 10 else f"{r:.2f}×"
+
+
 # ----------------------------------------------------------------- report
 
 def build(args):
@@ -192,6 +232,8 @@ def build(args):
     for key, label in SYSTEMS:
         runs = load_runs(args.results, key)
         res[key] = {"label": label, "runs": runs, "ok": good(runs)}
+    base_runs = load_runs(args.results, BASELINE)
+    base = good_by_round(base_runs)
     pp_missing = os.path.exists(os.path.join(args.results, "ppcluster.missing"))
     m = machine()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -219,7 +261,7 @@ def build(args):
     w(f"- Command: `{args.command}`" + (" (quick mode)" if quick else ""))
     w(f"- Date: {now}")
     w(f"- Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['memory']}, "
-      f"kernel {m['kernel']}, {m['os']}")
+      f"kernel {m['kernel']}, {m['os']}" + (" (virtual machine)" if m["vm"] else ""))
     w(f"- Every system was run {args.repeat} time(s), interleaved round by round; "
       "each cell is the **median over the successful runs**, with (min–max) when "
       "the runs differ. All traffic on 127.0.0.1; 2 workers for every system.")
@@ -264,19 +306,107 @@ def build(args):
         w(f"| {label} | {ver} | {status(key)} | {'; '.join(notes)} |")
     w("")
 
+    # machine baseline
+    cpus = (f"a virtual machine with {m['nproc']} vCPUs" if m["vm"]
+            else f"{m['nproc']} CPUs")
+    w("## Machine baseline")
+    w("")
+    w(f"How long waking another process takes varies a lot over time on this machine "
+      f"({cpus}), so a round-trip time means something only next to a baseline measured "
+      "in the same round: a ppcluster round trip crosses 6 wake-ups (user thread → client "
+      "io thread → node process → worker process and back), 4 of them between processes, "
+      "and `bench/pingpong.c`, run right before `pp_bench` in every round, measures the "
+      "bare cost: one byte bounced between two processes, 2 cross-process wake-ups per "
+      "round trip.")
+    w("")
+    n_it = first(list(base.values()), "iters")
+    n_b = first(list(base.values()), "batch")
+    w(f"Each cell: {fmt(n_it) if n_it else '—'} one-byte round trips after a warm-up, the "
+      f"median per-trip time over batches of {fmt(n_b) if n_b else '—'}, in µs; socketpair "
+      "= two AF_UNIX socketpairs, TCP = one connection over 127.0.0.1 with TCP_NODELAY. "
+      "*Unpinned* leaves the placement to the scheduler, as for the systems measured; the "
+      "pinned runs put both processes on one CPU (a wake-up is a context switch) or on "
+      "two CPUs (every wake-up crosses CPUs), and the unpinned number falls between them, "
+      "depending on where the scheduler had the two processes during the run (the share "
+      "row: unpinned round trips slower than the geometric mean of the two pinned ones)."
+      + ("" if base_runs else " **The ping-pong did not run.**"))
+    w("")
+    pp_by_round = good_by_round(res["ppcluster"]["runs"])
+    rounds = sorted({r["round"] for r in base_runs} | set(pp_by_round),
+                    key=lambda x: (str(type(x)), x))
+    failed_rounds = {r["round"] for r in base_runs} - set(base)
+
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.0f} %"
+
+    # (label, per-round value, formatter); a failed ping-pong run shows as
+    # "failed" in its own rows (the ones starting with "socketpair" / "TCP")
+    def bkey(key):
+        return lambda rnd: num(base.get(rnd), key)
+
+    def pp_ratio(key):
+        return lambda rnd: ratio(num(pp_by_round.get(rnd), "rtt_median_us"),
+                                 num(base.get(rnd), key))
+
+    rows = [
+        ("socketpair, unpinned", bkey(PP_KEY), fmt),
+        ("socketpair, unpinned: share of trips at two-CPU speed",
+         bkey("pingpong_cross_share"), pct),
+        ("socketpair, both on one CPU", bkey(PP_SAME_KEY), fmt),
+        ("socketpair, on two CPUs", bkey(PP_CROSS_KEY), fmt),
+        ("TCP 127.0.0.1, unpinned", bkey(PP_TCP_KEY), fmt),
+        ("TCP 127.0.0.1, both on one CPU", bkey("pingpong_tcp_same_cpu_rtt_us"), fmt),
+        ("TCP 127.0.0.1, on two CPUs", bkey("pingpong_tcp_cross_cpu_rtt_us"), fmt),
+        ("ppcluster round trip (median)", lambda rnd: num(pp_by_round.get(rnd),
+                                                          "rtt_median_us"), fmt),
+        ("ppcluster ÷ socketpair, unpinned", pp_ratio(PP_KEY), fmt_ratio),
+        ("ppcluster ÷ socketpair on two CPUs", pp_ratio(PP_CROSS_KEY), fmt_ratio),
+    ]
+    with_median = len(rounds) > 1
+    w("| µs per round trip | " + " | ".join(f"round {r}" for r in rounds)
+      + (" | median of the rounds |" if with_median else " |"))
+    w("| --- |" + " --- |" * (len(rounds) + (1 if with_median else 0)))
+    for label, get, f in rows:
+        vals = [get(rnd) for rnd in rounds]
+        cells = ["failed" if v is None and rnd in failed_rounds and label.startswith(("s", "T"))
+                 else f(v) for rnd, v in zip(rounds, vals)]
+        known = [v for v in vals if v is not None]
+        if with_median:
+            cells.append(f(statistics.median(known)) if known else "—")
+        w(f"| {label} | " + " | ".join(cells) + " |")
+    w("")
+
     # (a) latency
     w("## (a) Round trip of a trivial job")
     w("")
     w("Submit one trivial job, wait for its result, repeat (after a warm-up); "
-      "median and p90 (nearest rank) in microseconds.")
+      "median and p90 (nearest rank) in microseconds. The last two columns divide the "
+      "system's median by the median bare socketpair ping-pong of the same rounds "
+      "(see *Machine baseline*), unpinned and on two CPUs: how many bare "
+      "process-to-process round trips one job's round trip costs on this machine "
+      "at the time.")
     w("")
-    w("| system | round trips | median µs | p90 µs |")
-    w("| --- | --- | --- | --- |")
+    w("| system | round trips | median µs | p90 µs | ÷ bare process ping-pong "
+      "| ÷ ping-pong on two CPUs |")
+    w("| --- | --- | --- | --- | --- | --- |")
     for key, label in SYSTEMS[:3]:
         ok = res[key]["ok"]
         count = first(ok, "rtt_count") or first(ok, "round_trips")
+        by_r = good_by_round(res[key]["runs"])
+
+        def norm(bkey):
+            # the system's median over the rounds where both it and the baseline
+            # ran, over the baseline's median over those same rounds
+            both = [r for r in by_r if r in base and num(by_r[r], "rtt_median_us") is not None
+                    and num(base[r], bkey) is not None]
+            if not both:
+                return None
+            return ratio(statistics.median(by_r[r]["rtt_median_us"] for r in both),
+                         statistics.median(base[r][bkey] for r in both))
+
         w(f"| {label} | {fmt(count)} | {spread(med(ok, 'rtt_median_us'))} | "
-          f"{spread(med(ok, 'rtt_p90_us'))} |")
+          f"{spread(med(ok, 'rtt_p90_us'))} | {fmt_times(norm(PP_KEY))} | "
+          f"{fmt_times(norm(PP_CROSS_KEY))} |")
     w("")
 
     # (b) throughput
@@ -388,8 +518,9 @@ def build(args):
 
     # failures
     failures = []
-    for key, label in SYSTEMS:
-        for r in res[key]["runs"]:
+    for key, label, runs in ([(k, l, res[k]["runs"]) for k, l in SYSTEMS]
+                             + [(BASELINE, "bare process ping-pong", base_runs)]):
+        for r in runs:
             if r["rc"] != 0 or r["data"] is None or (r["data"] or {}).get("ok") is False:
                 tail = " / ".join(x.strip() for x in r["err_tail"]) or "no stderr"
                 failures.append(f"- {label}, round {r['round']}: exit {r['rc']}: {tail}")
@@ -398,9 +529,47 @@ def build(args):
         w("")
         lines.extend(failures)
         w("")
-    w(f"Raw JSON of every run: `{args.results}` (not committed).")
+    w(f"Raw JSON of every run: `{args.results_label or args.results}` (not committed).")
     w("")
-    return "\n".join(lines), res, (pp_rtt, pp_jobs, pp_pi, c_pi)
+    return "\n".join(lines), res, base
+
+
+# ----------------------------------------------------------------- no local paths
+
+def _path_re(path):
+    # the path as a whole component sequence: not preceded by a path character,
+    # followed by "/" or the end of the path
+    return re.compile(r"(?<![\w./~<>-])" + re.escape(path) + r"(?=/|[^\w.-]|$)")
+
+
+def scrub(text, root, build_dir=None):
+    """Replace absolute paths of this machine; returns (text, [warnings])."""
+    def forms(p):
+        return {os.path.abspath(p), os.path.realpath(p)} - {"/", ""}
+
+    roots = forms(root)
+    reps = [(p, ".", True) for p in roots]
+    if build_dir:
+        for p in forms(build_dir):
+            if not any(p == r or p.startswith(r + "/") for r in roots):
+                reps.append((p, "<build-dir>", False))
+    for t in forms(tempfile.gettempdir()) | forms("/tmp"):
+        reps.append((t, "<tmp>", False))
+    home = os.path.expanduser("~")
+    if home and home != "~":
+        reps.extend((h, "~", False) for h in forms(home))
+    warnings = []
+    for path, repl, is_root in sorted(reps, key=lambda x: -len(x[0])):
+        text, n = _path_re(path).subn(repl, text)
+        if n:
+            warnings.append(
+                f"refusing to write the repository's absolute path {path} into the report "
+                f"({n}×); replaced it with '{repl}'" if is_root else
+                f"replaced {n} occurrence(s) of {path} with '{repl}' in the report")
+    left = sorted(set(re.findall(r"(?<![\w.~<>-])/(?:work|tmp|home|root)/[^\s`|)]*", text)))
+    if left:
+        warnings.append("the report still names absolute paths: " + ", ".join(left[:5]))
+    return text, warnings
 
 
 def main():
@@ -411,13 +580,23 @@ def main():
     p.add_argument("--repeat", type=int, default=0)
     p.add_argument("--command", default="bench/run.sh")
     p.add_argument("--ref-hits", type=int, default=None)
-    p.add_argument("--pp-bench", default="build/bin/pp_bench")
+    p.add_argument("--pp-bench", default="build/bin/pp_bench",
+                   help="pp_bench as shown in the report (relative to the repository root)")
+    p.add_argument("--results-label", default=None,
+                   help="the results directory as shown in the report (default: --results)")
+    p.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                   help="repository root; its absolute path never appears in the report")
+    p.add_argument("--build-dir", default=None,
+                   help="build directory; shown as <build-dir> when outside --root")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
     if not os.path.isdir(args.results):
         print(f"report.py: no such results directory: {args.results}", file=sys.stderr)
         return 2
-    text, res, _ = build(args)
+    text, res, base = build(args)
+    text, warnings = scrub(text, args.root, args.build_dir)
+    for msg in warnings:
+        print(f"report.py: WARNING: {msg}", file=sys.stderr)
     tmp = args.output + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
@@ -441,6 +620,15 @@ def main():
         txt = "".join(f"{'-' if c is None else format(c, '.4g'):>11}" for c in cells)
         print(f"{key:<18}{txt} {str(first(ok, 'hits') or '-'):>10}  "
               f"{len(ok)}/{len(res[key]['runs'])}")
+    bl = list(base.values())
+
+    def g(key):
+        v = med(bl, key)[0]
+        return "-" if v is None else format(v, ".4g")
+
+    print(f"bare ping-pong us  socketpair {g(PP_KEY)} (one CPU {g(PP_SAME_KEY)}, two CPUs "
+          f"{g(PP_CROSS_KEY)}); tcp {g(PP_TCP_KEY)} (one CPU "
+          f"{g('pingpong_tcp_same_cpu_rtt_us')}, two CPUs {g('pingpong_tcp_cross_cpu_rtt_us')})")
     if mismatch:
         print(f"report.py: WARNING: pi hit count differs from the C reference "
               f"({args.ref_hits}): " + "; ".join(mismatch), file=sys.stderr)

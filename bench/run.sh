@@ -6,12 +6,18 @@
 # Runs, N times each and interleaved round by round (so slow drifts of a
 # noisy machine hit every system alike):
 #   * bench/pi_reference.c  -- plain C, 2 threads, Monte Carlo pi (built here)
+#   * bench/pingpong.c      -- bare one-byte ping-pong between two processes
+#                              (socketpair and TCP 127.0.0.1, unpinned and
+#                              pinned to one / two CPUs; built here): the
+#                              machine's wake-up latency in that round
 #   * $BUILD_DIR/bin/pp_bench --json [--quick]   -- ppcluster (built by CMake)
 #   * bench/peers/dask_bench.py        -- Dask distributed, 2 workers
 #   * bench/peers/ipyparallel_bench.py -- IPython Parallel, 2 engines
 # and writes the medians to docs/BENCHMARKS.md (or --report FILE) via
 # bench/report.py.  Raw JSON, stderr logs and exit codes of every run are
-# kept in $BUILD_DIR/bench-results/<timestamp>/.
+# kept in $BUILD_DIR/bench-results/<timestamp>/.  The report names no path of
+# this machine: paths are shown relative to the repository root, or as
+# <build-dir> for a build directory outside it.
 #
 # All traffic stays on 127.0.0.1.  Exit status: 0 when every run of every
 # available system succeeded, 1 when some run failed (the report is still
@@ -36,7 +42,6 @@ usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 
-ORIG_ARGS=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -65,6 +70,17 @@ mkdir -p "$BUILD_DIR" || exit 2
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 case "$REPORT" in /*) ;; *) REPORT="$PWD/$REPORT" ;; esac
 
+# How the build directory is shown in the report: "build" (the default), a
+# path relative to the repository root, or "<build-dir>" when outside it.
+ROOT_P=$(cd "$ROOT" && pwd -P)
+BUILD_P=$(cd "$BUILD_DIR" && pwd -P)
+case "$BUILD_P/" in
+    "$ROOT_P/build/") BUILD_SHOW=build ;;
+    "$ROOT_P/") BUILD_SHOW=. ;;
+    "$ROOT_P/"?*) BUILD_SHOW=${BUILD_P#"$ROOT_P/"} ;;
+    *) BUILD_SHOW="<build-dir>" ;;
+esac
+
 if [ ! -x "$PY" ]; then
     echo "run.sh: $PY not found; the peers need the system python with python3-distributed and python3-ipyparallel" >&2
     exit 2
@@ -83,6 +99,13 @@ PI_REF="$BUILD_DIR/bench-results/pi_reference"
 log "building $PI_REF"
 if ! "$CC" -O2 -ffp-contract=off -pthread -o "$PI_REF" "$SCRIPT_DIR/pi_reference.c"; then
     log "ERROR: could not build bench/pi_reference.c with $CC"
+    exit 2
+fi
+
+PINGPONG="$BUILD_DIR/bench-results/pingpong"
+log "building $PINGPONG"
+if ! "$CC" -O2 -o "$PINGPONG" "$SCRIPT_DIR/pingpong.c"; then
+    log "ERROR: could not build bench/pingpong.c with $CC"
     exit 2
 fi
 
@@ -124,6 +147,8 @@ run_one() {
 
 for round in $(seq 1 "$REPEAT"); do
     run_one c_reference "$round" "$PI_REF"
+    # the machine's bare wake-up latency, right before ppcluster's round trips
+    run_one pingpong "$round" "$PINGPONG"
     if [ "$HAVE_PP" = 1 ]; then
         run_one ppcluster "$round" "$PP_BENCH" --json "${QUICK_FLAG[@]}"
     fi
@@ -134,11 +159,17 @@ for round in $(seq 1 "$REPEAT"); do
 done
 
 # --------------------------------------------------------------------- report
+# The command as run from the repository root, without paths of this machine
+# (--report is left out: it names the file the line is written to).
 CMDLINE="bench/run.sh"
-[ ${#ORIG_ARGS[@]} -gt 0 ] && CMDLINE="$CMDLINE ${ORIG_ARGS[*]}"
+[ "$QUICK" = 1 ] && CMDLINE="$CMDLINE --quick"
+[ "$BUILD_SHOW" != build ] && CMDLINE="$CMDLINE --build-dir $BUILD_SHOW"
+CMDLINE="$CMDLINE --repeat $REPEAT"
 mkdir -p "$(dirname "$REPORT")" || exit 2
 "$PY" "$SCRIPT_DIR/report.py" --results "$RESULTS" --repeat "$REPEAT" \
-    --command "$CMDLINE" --ref-hits "$REF_HITS" --pp-bench "$PP_BENCH" \
+    --command "$CMDLINE" --ref-hits "$REF_HITS" --pp-bench "$BUILD_SHOW/bin/pp_bench" \
+    --results-label "$BUILD_SHOW/bench-results/$STAMP" \
+    --root "$ROOT" --build-dir "$BUILD_DIR" \
     ${QUICK_FLAG[@]+"${QUICK_FLAG[@]}"} --output "$REPORT"
 case $? in
     0) ;;
