@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 
+#include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
 #include "ppserver/node_config.hpp"
+#include "ppserver/node_facts.hpp"
 #include "ppserver/worker_pool.hpp"
 
 namespace pp::server {
@@ -44,6 +46,8 @@ class Node {
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);
+  void start_discovery(uint16_t port);
+  discovery::NodeFacts facts();
 
   NodeConfig config_;
   proto::AuthKey key_;
@@ -55,6 +59,11 @@ class Node {
   asio::steady_timer idle_timer_;
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<discovery::UdpAnnouncer> announcer_;
+  double speed_ = 1.0;
+  LoadMeter load_;
+  uint16_t port_ = 0;
+  std::chrono::steady_clock::time_point started_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;
   uint64_t last_key_ = 0;

@@ -12,7 +12,7 @@
 # br0), address 10.213.X.I/24, lo up and a `default dev eth0` route (255.255.255.255 needs one).
 # The root namespace gets no interface and no address, so nothing can reach a real network.
 # With --avahi each host runs its own dbus-daemon and avahi-daemon over a private /run.
-# State lives in $PPLAB_STATE_ROOT/LAB (default /tmp/pplab/LAB); see state_* below.
+# State lives in $PPLAB_STATE_ROOT/LAB (default /tmp/pplab/LAB); files listed in set_lab.
 set -euo pipefail
 
 STATE_ROOT=${PPLAB_STATE_ROOT:-/tmp/pplab}
@@ -41,11 +41,13 @@ set_host() {
 # Two labs should not share 10.213.X (it would only confuse a reader: each lab is isolated).
 # Start at a hash of the name; claim X atomically with a symlink subnet-X -> LAB.
 claim_subnet() {
-  local x=$(( $(cksum <<<"$LAB" | cut -d' ' -f1) % 254 + 1 )) i owner
-  for ((i = 0; i < 254; i++, x = x % 254 + 1)); do
-    if ln -s "$LAB" "$STATE_ROOT/subnet-$x" 2>/dev/null; then echo "$x" >"$STATE/subnet"; return; fi
-    owner=$(readlink "$STATE_ROOT/subnet-$x" || true)   # a claim whose lab is gone is stale
-    [[ -n $owner && ! -d $STATE_ROOT/$owner ]] && rm -f "$STATE_ROOT/subnet-$x" && ((x--, i--))
+  local x=$(( $(cksum <<<"$LAB" | cut -d' ' -f1) % 254 + 1 )) tries=0 link owner
+  while ((tries < 254)); do
+    link=$STATE_ROOT/subnet-$x
+    if ln -sT "$LAB" "$link" 2>/dev/null; then echo "$x" >"$STATE/subnet"; return; fi
+    owner=$(readlink "$link" || true)
+    if [[ -n $owner && ! -d $STATE_ROOT/$owner ]]; then rm -f "$link"; continue; fi  # stale claim
+    x=$((x % 254 + 1)); tries=$((tries + 1))
   done
   die "no free subnet in $NET.0.0/16"
 }
@@ -97,13 +99,16 @@ EOF
 start_daemons() {
   mkdir -p "$HRUN/dbus" "$HRUN/avahi-daemon"
   write_avahi_conf "$NS" >"$STATE/$HOST/avahi-daemon.conf"
-  ip netns exec "$NS" sh -c '
+  # In the background + `wait`: bash runs a trap (INT/TERM -> clean up) only once a foreground
+  # child has finished, but interrupts `wait` at once. `timeout` bounds a daemon that hangs.
+  timeout 20 ip netns exec "$NS" sh -c '
     mount --bind "$1" /run || exit 1
     dbus-daemon --system --fork || exit 1
     avahi-daemon --daemonize --no-chroot --no-drop-root -f "$2"' sh "$HRUN" \
-    "$STATE/$HOST/avahi-daemon.conf" >>"$STATE/$HOST/daemons.log" 2>&1 \
-    || { record_pids; die "daemons failed in $HOST: $(tail -3 "$STATE/$HOST/daemons.log")"; }
-  record_pids
+    "$STATE/$HOST/avahi-daemon.conf" >>"$STATE/$HOST/daemons.log" 2>&1 &
+  local rc=0; wait $! || rc=$?; record_pids
+  ((rc == 0)) || die "daemons failed in $HOST (status $rc$( ((rc == 124)) && echo ', timed out')):" \
+    "$(tail -3 "$STATE/$HOST/daemons.log")"
 }
 record_pids() {   # both daemons write pid files; record them once, for `down`
   local f comm
