@@ -180,7 +180,21 @@ discovery::NodeFacts Node::facts() {
   return f;
 }
 
+void Node::refresh_mdns() {
+  if (!mdns_) return;
+  mdns_->update();
+  mdns_timer_.expires_after(config_.announce_interval * 3);
+  mdns_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) refresh_mdns();
+  });
+}
+
 void Node::start_discovery(uint16_t /*port*/) {
+  if (config_.mdns) {
+    mdns_ = std::make_unique<discovery::AvahiPublisher>(io_, [this] { return facts(); });
+    mdns_->start();
+    refresh_mdns();
+  }
   if (!config_.broadcast_on) return;
   discovery::UdpAnnouncer::Options o;
   o.port = config_.discovery_port;
@@ -225,6 +239,8 @@ void Node::shutdown(const std::string& why) {
   idle_timer_.cancel();
   if (exit_fd_) exit_fd_->cancel(ignored);
   for (auto& [id, s] : sessions_) s->say_bye("node shutting down: " + why);
+  mdns_timer_.cancel();
+  if (mdns_) mdns_->stop();
   if (announcer_) {
     announcer_->stop();
     double secs = std::chrono::duration<double>(Clock::now() - started_).count();

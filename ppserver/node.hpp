@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "core/discovery/avahi.hpp"
 #include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
@@ -60,6 +61,10 @@ class Node {
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::UdpAnnouncer> announcer_;
+  std::unique_ptr<discovery::AvahiPublisher> mdns_;
+  asio::steady_timer mdns_timer_{io_};
+  discovery::NodeFacts last_facts_;
+  void refresh_mdns();
   double speed_ = 1.0;
   LoadMeter load_;
   uint16_t port_ = 0;

@@ -5,6 +5,7 @@
 
 #include <luajit.h>
 
+#include "core/discovery/avahi.hpp"
 #include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/util/log.hpp"
@@ -34,7 +35,25 @@ std::string incompatibility(const discovery::NodeFacts& f, bool needs_bytecode) 
 
 }  // namespace
 
+// $PP_DISCOVERY: "broadcast", "mdns", or both (the default), comma-separated.
+static bool discovery_method(const char* name) {
+  const char* env = std::getenv("PP_DISCOVERY");
+  if (env == nullptr || *env == '\0') return true;
+  return std::string(env).find(name) != std::string::npos;
+}
+
 void JobServer::start_discovery() {
+  if (discovery_method("mdns")) {
+    mdns_ = std::make_unique<discovery::AvahiBrowser>(
+        io_, proto::cluster_id(secret_),
+        [this](const discovery::NodeFacts& f) { on_found(f, "mdns", false); },
+        [this](const std::string& id) {
+          auto it = seen_.find(id);
+          if (it != seen_.end()) it->second.gone = true;
+        });
+    mdns_->start();
+  }
+  if (!discovery_method("broadcast")) return;
   std::vector<std::string> targets = opt_.discovery_broadcast;
   if (const char* env = std::getenv("PP_BROADCAST"); targets.empty() && env != nullptr) {
     std::string list = env;

@@ -9,6 +9,7 @@
 #include "core/proto/auth.hpp"
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
+#include "core/discovery/avahi.hpp"
 #include "core/discovery/udp.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -303,6 +304,7 @@ void JobServer::check_starvation() {
 void JobServer::shutdown_io() {
   housekeeping_.cancel();
   if (udp_) udp_->stop();
+  if (mdns_) mdns_->stop();
   for (auto& n : nodes_) {
     if (n.link) n.link->close("client finished");
   }
@@ -312,6 +314,7 @@ void JobServer::shutdown_io() {
   for (uint64_t id : ids) finish(id, proto::JobStatus::kLost, "", "the cluster was closed", "", "", 0);
   work_.reset();
   udp_.reset();
+  mdns_.reset();
   // Let the BYE frames leave, then stop.
   auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
   t->async_wait([this, t](const asio::error_code&) {

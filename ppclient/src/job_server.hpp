@@ -27,6 +27,7 @@
 
 namespace pp::discovery {
 class UdpListener;
+class AvahiBrowser;
 }
 
 namespace pp::client {
@@ -149,6 +150,7 @@ class JobServer {
   std::deque<NodeEntry> nodes_;   // stable addresses: links refer to entries
   bool discover_ = false;
   std::unique_ptr<discovery::UdpListener> udp_;
+  std::unique_ptr<discovery::AvahiBrowser> mdns_;
   std::map<std::string, SeenNode> seen_;   // by node id
   std::chrono::steady_clock::time_point no_node_since_;
   bool had_node_ = false;

@@ -18,6 +18,7 @@ cleanup() {
   rm -rf "$OUT"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP   # a killed test still takes its lab down
 
 [[ $(id -u) -eq 0 ]] || skip "the LAN tests build network namespaces and need root"
 

@@ -3,12 +3,14 @@
 # incompatible version is listed with the reason and never connected to.
 source "$(dirname "$0")/common.sh"
 lab_up 4
+FAKES=()
 start_node h1 --no-mdns
 wait_log "$OUT/h1.log" "announcing" 10 || fail "h1 did not start"
 for mode in forged garbled other-cluster incompatible; do
   "$LABSH" exec "$LAB" h2 -- "$BIN/fake_beacon" --secret "$PP_SECRET" --to "$BROADCAST" \
     --mode "$mode" --seconds 6 > "$OUT/fake-$mode.log" 2>&1 &
   PIDS+=($!)
+  FAKES+=($!)
 done
 sleep 0.5
 run_client h4 nodes "$BIN/ppclient" nodes --wait 2 || fail "ppclient nodes failed"
@@ -22,6 +24,6 @@ done
 grep -q "ignoring a beacon from .*HMAC" "$OUT/nodes.log" || fail "forged beacons were not logged"
 run_client h4 client "$BIN/ppclient" run "$SRC/tests/lab/driver.lua" 40 5 1 || fail "client failed"
 grep -q "results: 40 of 40 correct" "$OUT/client.log" || fail "batch failed"
-wait
+wait "${FAKES[@]}"
 grep -q "tcp connections: 0" "$OUT/fake-incompatible.log" || fail "the client connected to the incompatible node: $(cat "$OUT/fake-incompatible.log")"
 echo "PASS: hostile beacons ignored, incompatible node listed and never used"
