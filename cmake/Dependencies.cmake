@@ -6,7 +6,10 @@ find_package(PkgConfig REQUIRED)
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(pp_asio INTERFACE)
 target_include_directories(pp_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(pp_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# Asio chooses aligned_alloc or operator new per translation unit, depending on
+# include order, and recycles handler memory across units: make every unit agree.
+target_compile_definitions(pp_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                           ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(pp_asio INTERFACE Threads::Threads)
 
 # msgpack-cxx: its own CMake config pulls in Boost, so use the headers directly.

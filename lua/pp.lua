@@ -149,12 +149,11 @@ function M.server(opts)
   if type(ncpus) ~= "number" then error("ncpus must be a number or \"autodetect\"", 2) end
   local servers = {}
   for i, s in ipairs(opts.ppservers or {}) do
-    if s == "*" then
-      error("ppservers = {\"*\"} (autodiscovery) is not available in this version; " ..
-        "give nodes as \"host:port\"", 2)
-    end
+    if type(s) ~= "string" then error("ppservers entries must be \"host:port\" or \"*\"", 2) end
     servers[i] = s
   end
+  -- `ppclient run --discover` asks for every node on the LAN when the script names none.
+  if #servers == 0 and os.getenv("PP_DISCOVER") == "1" then servers[1] = "*" end
   local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
                            job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout }
   if not c then error("pp.server: " .. err, 2) end

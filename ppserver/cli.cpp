@@ -53,7 +53,17 @@ Command parse_command_line(int argc, char** argv) {
   app.add_option("-i,--interface", cfg.address, "address to listen on")->capture_default_str();
   app.add_option("-s,--secret", secret_value, "cluster secret (visible in ps: prefer a file)");
   app.add_option("--secret-file", secret_file, "file holding the cluster secret");
-  app.add_flag("-a,--autodiscovery", cfg.autodiscovery, "announce this node on the LAN");
+  app.add_flag("-a,--autodiscovery", cfg.autodiscovery,
+               "announce this node on the LAN (UDP broadcast and mDNS)");
+  app.add_option("-b,--broadcast", cfg.broadcast, "broadcast address for announcements");
+  bool no_broadcast = false, no_mdns = false;
+  app.add_flag("--no-broadcast", no_broadcast, "with -a: announce through mDNS only");
+  app.add_flag("--no-mdns", no_mdns, "with -a: announce by UDP broadcast only");
+  app.add_option("--discovery-port", cfg.discovery_port, "UDP port of discovery")
+      ->capture_default_str();
+  double announce_s = 3.0;
+  app.add_option("--announce-interval", announce_s, "seconds between announcements")
+      ->capture_default_str();
   app.add_flag("-d,--debug", debug, "debug log");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
   app.add_option("-t,--timeout", idle, "exit after this many idle seconds (0: never)");
@@ -111,6 +121,9 @@ Command parse_command_line(int argc, char** argv) {
   }
   if (cfg.workers == 0) cfg.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cfg.idle_exit = std::chrono::seconds(idle);
+  cfg.broadcast_on = !no_broadcast;
+  cfg.mdns = !no_mdns;
+  cfg.announce_interval = std::chrono::milliseconds(static_cast<long long>(announce_s * 1000));
   cfg.job_timeout = std::chrono::milliseconds(static_cast<long long>(job_timeout * 1000));
   cfg.prefix = prefix;
   return RunNode{cfg};

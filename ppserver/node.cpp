@@ -56,6 +56,9 @@ int Node::run() {
   acceptor_.bind(ep);  // throws with a clear message if the port is taken
   acceptor_.listen();
   uint16_t port = acceptor_.local_endpoint().port();
+  port_ = port;
+  started_ = Clock::now();
+  speed_ = calibrate_speed();
   if (config_.report_fd >= 0) {
     std::string line = std::to_string(port) + "\n";
     ssize_t ignored = ::write(config_.report_fd, line.data(), line.size());
@@ -71,9 +74,7 @@ int Node::run() {
   PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,
           config_.address.c_str(), port, config_.workers,
           config_.secret.empty() ? " (no secret: loopback only)" : "");
-  if (config_.autodiscovery) {
-    PP_INFO("autodiscovery (-a) is accepted but not announced yet; clients need host:port");
-  }
+  if (config_.autodiscovery) start_discovery(port);
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (!ec) shutdown(std::string("signal ") + strsignal(sig));
   });
@@ -159,6 +160,56 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
   asio::post(io_, [keep] {});
 }
 
+discovery::NodeFacts Node::facts() {
+  discovery::NodeFacts f;
+  f.cluster_id = proto::cluster_id(config_.secret);
+  f.node_id = node_id_;
+  f.host = host_;
+  f.port = port_;
+  f.workers = static_cast<uint32_t>(config_.workers);
+  f.speed = speed_;
+  std::vector<pid_t> own = pool_ ? pool_->pids() : std::vector<pid_t>{};
+  own.push_back(getpid());
+  f.load = load_.sample(own);
+  f.software = proto::kSoftwareVersion;
+  f.protocol = proto::kProtocolVersion;
+  f.min_protocol = proto::kMinProtocolVersion;
+  f.kernel_abi = pp_kernels_abi_version();
+  f.luajit = LUAJIT_VERSION;
+  f.kernels = {"mc_pi_hits", "count_primes"};
+  return f;
+}
+
+void Node::refresh_mdns() {
+  if (!mdns_) return;
+  mdns_->update();
+  mdns_timer_.expires_after(config_.announce_interval * 3);
+  mdns_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) refresh_mdns();
+  });
+}
+
+void Node::start_discovery(uint16_t /*port*/) {
+  if (config_.mdns) {
+    mdns_ = std::make_unique<discovery::AvahiPublisher>(io_, [this] { return facts(); });
+    mdns_->start();
+    refresh_mdns();
+  }
+  if (!config_.broadcast_on) return;
+  discovery::UdpAnnouncer::Options o;
+  o.port = config_.discovery_port;
+  o.listen_address = config_.address;
+  o.broadcast_override = config_.broadcast;
+  o.interval = config_.announce_interval;
+  announcer_ = std::make_unique<discovery::UdpAnnouncer>(
+      io_, o, discovery::beacon_key(config_.secret), [this] { return facts(); });
+  Status st = announcer_->start();
+  if (!st) {
+    PP_WARN("autodiscovery: %s; broadcast announcing is off", st.message().c_str());
+    announcer_.reset();
+  }
+}
+
 void Node::idle_check() {
   if (sessions_.empty() && Clock::now() - last_activity_ > config_.idle_exit) {
     shutdown("idle for " + std::to_string(config_.idle_exit.count()) + " s");
@@ -188,6 +239,15 @@ void Node::shutdown(const std::string& why) {
   idle_timer_.cancel();
   if (exit_fd_) exit_fd_->cancel(ignored);
   for (auto& [id, s] : sessions_) s->say_bye("node shutting down: " + why);
+  mdns_timer_.cancel();
+  if (mdns_) mdns_->stop();
+  if (announcer_) {
+    announcer_->stop();
+    double secs = std::chrono::duration<double>(Clock::now() - started_).count();
+    PP_INFO("autodiscovery: sent %llu beacon bytes in %.1f s (%.1f bytes/s)",
+            static_cast<unsigned long long>(announcer_->bytes_sent()), secs,
+            secs > 0 ? static_cast<double>(announcer_->bytes_sent()) / secs : 0.0);
+  }
   if (pool_) pool_->stop();
   // Give the BYE frames a moment to leave, then stop the loop.
   auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));

@@ -10,9 +10,12 @@
 #include <optional>
 #include <string>
 
+#include "core/discovery/avahi.hpp"
+#include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
 #include "ppserver/node_config.hpp"
+#include "ppserver/node_facts.hpp"
 #include "ppserver/worker_pool.hpp"
 
 namespace pp::server {
@@ -44,6 +47,8 @@ class Node {
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);
+  void start_discovery(uint16_t port);
+  discovery::NodeFacts facts();
 
   NodeConfig config_;
   proto::AuthKey key_;
@@ -55,6 +60,15 @@ class Node {
   asio::steady_timer idle_timer_;
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<discovery::UdpAnnouncer> announcer_;
+  std::unique_ptr<discovery::AvahiPublisher> mdns_;
+  asio::steady_timer mdns_timer_{io_};
+  discovery::NodeFacts last_facts_;
+  void refresh_mdns();
+  double speed_ = 1.0;
+  LoadMeter load_;
+  uint16_t port_ = 0;
+  std::chrono::steady_clock::time_point started_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;
   uint64_t last_key_ = 0;

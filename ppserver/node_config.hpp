@@ -16,6 +16,11 @@ struct NodeConfig {
   uint16_t port = proto::kDefaultPort;
   std::string secret;                      // empty = none (loopback only)
   bool autodiscovery = false;
+  std::string broadcast;                   // -b: announce here instead of every interface
+  uint16_t discovery_port = 60001;         // UDP (pp::discovery::kDefaultDiscoveryPort)
+  std::chrono::milliseconds announce_interval{3000};
+  bool broadcast_on = true;                // announce by UDP broadcast
+  bool mdns = true;                        // publish through Avahi too, when it runs
   std::chrono::seconds idle_exit{0};       // 0 = never
   std::chrono::milliseconds job_timeout{0};  // 0 = none
   int nice = 10;

@@ -71,6 +71,14 @@ int WorkerPool::ready_workers() const {
   return n;
 }
 
+std::vector<pid_t> WorkerPool::pids() const {
+  std::vector<pid_t> out;
+  for (const auto& w : workers_) {
+    if (w->pid > 0) out.push_back(w->pid);
+  }
+  return out;
+}
+
 size_t WorkerPool::running() const {
   size_t n = 0;
   for (const auto& w : workers_) n += w->pipeline.empty() ? 0 : 1;

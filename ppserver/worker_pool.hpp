@@ -42,6 +42,7 @@ class WorkerPool {
   void stop();
   int size() const { return static_cast<int>(workers_.size()); }
   int ready_workers() const;
+  std::vector<pid_t> pids() const;
   size_t running() const;
   // The ready worker with the shortest pipeline that still has room, or -1.
   int free_worker() const;

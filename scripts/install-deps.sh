@@ -9,7 +9,8 @@ PACKAGES=(
   libavahi-client-dev
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  PACKAGES+=(iproute2 procps)
+  # The LAN tests: network namespaces, and dbus + avahi-daemon inside them.
+  PACKAGES+=(iproute2 procps util-linux dbus avahi-daemon avahi-utils)
 fi
 if [[ "${1:-}" == "--with-bench" ]]; then
   PACKAGES+=(python3 python3-distributed python3-ipyparallel python3-numpy)
@@ -27,4 +28,15 @@ SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO=sudo
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Packages such as avahi-daemon would start their service in this (root) namespace,
+# which would multicast onto the real network: forbid service starts while installing.
+guard=""
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  guard=1
+fi
+status=0
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+[[ -n $guard ]] && $SUDO rm -f /usr/sbin/policy-rc.d
+exit $status

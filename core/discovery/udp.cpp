@@ -55,10 +55,12 @@ std::vector<std::string> broadcast_addresses(const std::string& listen_address) 
 void DropLog::note(const std::string& sender, const std::string& why) {
   ++dropped_;
   auto now = std::chrono::steady_clock::now();
-  auto it = last_.find(sender);
+  // One line a minute per sender and reason: a flood cannot fill the log.
+  std::string key = sender + "|" + why.substr(0, why.find(':'));
+  auto it = last_.find(key);
   if (it != last_.end() && now - it->second < std::chrono::minutes(1)) return;
   if (last_.size() > 1024) last_.clear();
-  last_[sender] = now;
+  last_[key] = now;
   PP_WARN("ignoring a beacon from %s: %s", sender.c_str(), why.c_str());
 }
 
@@ -147,9 +149,10 @@ void UdpAnnouncer::stop() {
 }
 
 UdpListener::UdpListener(asio::io_context& io, uint16_t port, proto::AuthKey key,
-                         std::string cluster_id, OnBeacon on_beacon)
+                         std::string cluster_id, std::vector<std::string> broadcast,
+                         OnBeacon on_beacon)
     : io_(io), port_(port), key_(std::move(key)), cluster_id_(std::move(cluster_id)),
-      on_beacon_(std::move(on_beacon)), listen_(io), query_(io),
+      broadcast_(std::move(broadcast)), on_beacon_(std::move(on_beacon)), listen_(io), query_(io),
       query_id_(proto::random_hex(8)) {}
 
 Status UdpListener::start() {
@@ -169,9 +172,11 @@ void UdpListener::query() {
   q.facts.cluster_id = cluster_id_;
   q.facts.node_id = query_id_;
   std::string wire = encode_beacon(q, key_);
-  for (const auto& a : broadcast_addresses("0.0.0.0")) {
+  auto targets = broadcast_.empty() ? broadcast_addresses("0.0.0.0") : broadcast_;
+  for (const auto& a : targets) {
     asio::error_code ec;
-    query_.send_to(asio::buffer(wire), udp::endpoint(asio::ip::make_address_v4(a), port_), 0, ec);
+    auto ip = asio::ip::make_address_v4(a, ec);
+    if (!ec) query_.send_to(asio::buffer(wire), udp::endpoint(ip, port_), 0, ec);
   }
 }
 

@@ -77,8 +77,9 @@ class UdpListener {
   // Called for every valid announce or bye of the cluster; facts.address is the sender.
   using OnBeacon = std::function<void(const Beacon&)>;
 
+  // `broadcast`: where QUERYs go; empty = every broadcast-capable interface.
   UdpListener(asio::io_context& io, uint16_t port, proto::AuthKey key, std::string cluster_id,
-              OnBeacon on_beacon);
+              std::vector<std::string> broadcast, OnBeacon on_beacon);
   Status start();
   void query();   // broadcasts a QUERY; nodes answer at once
   void stop();
@@ -91,6 +92,7 @@ class UdpListener {
   uint16_t port_;
   proto::AuthKey key_;
   std::string cluster_id_;
+  std::vector<std::string> broadcast_;
   OnBeacon on_beacon_;
   asio::ip::udp::socket listen_;
   asio::ip::udp::socket query_;

@@ -9,6 +9,8 @@
 #include "core/proto/auth.hpp"
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
+#include "core/discovery/avahi.hpp"
+#include "core/discovery/udp.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_link.hpp"
 
@@ -53,6 +55,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (!secret) throw std::runtime_error(secret.status().message());
   secret_ = *secret;
   for (const auto& s : opt_.servers) {
+    if (s == "*") {
+      discover_ = true;
+      continue;
+    }
     NodeEntry e;
     e.name = s;
     if (!split_host_port(s, e.host, e.port)) {
@@ -61,6 +67,7 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     nodes_.push_back(std::move(e));
   }
   int local = opt_.local_workers;
+  // "*" counts as a server: with discovery, local workers only when asked for.
   if (local < 0) local = opt_.servers.empty() ? static_cast<int>(std::thread::hardware_concurrency()) : 0;
   if (local > 0) {
     std::string one_off = proto::random_hex(32);
@@ -73,7 +80,9 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     nodes_.push_back(std::move(e));
     local_secret_ = one_off;
   }
-  if (nodes_.empty()) throw std::invalid_argument("no nodes: give servers or local_workers > 0");
+  if (nodes_.empty() && !discover_) {
+    throw std::invalid_argument("no nodes: give servers, \"*\" or local_workers > 0");
+  }
   no_node_since_ = Clock::now();
   thread_ = std::thread([this] { io_main(); });
 }
@@ -87,6 +96,7 @@ JobServer::~JobServer() {
 
 void JobServer::io_main() {
   start_nodes();
+  if (discover_) start_discovery();
   check_starvation();
   io_.run();
 }
@@ -247,7 +257,11 @@ void JobServer::on_down(NodeLink& link, const std::string& reason, bool permanen
   // Keep the link object alive until this callback chain has unwound.
   auto old = std::move(n->link);
   asio::post(io_, [old] {});
-  if (!permanent && !n->local) {
+  if (n->discovered) {
+    // A discovered node comes back by announcing itself again.
+    auto it = seen_.find(n->node_id);
+    if (it != seen_.end()) it->second.connected = false;
+  } else if (!permanent && !n->local) {
     auto delay = std::chrono::milliseconds(std::min(200 << std::min(n->failures, 5), 5000));
     auto t = std::make_shared<asio::steady_timer>(io_, delay);
     std::string name = n->name;
@@ -265,7 +279,7 @@ void JobServer::check_starvation() {
   // With no node able to take work, jobs wait for one to appear; after
   // no_node_timeout (or at once when every node refused us) they fail with the reasons.
   bool any_ready = sched_.active_nodes() > 0;
-  bool all_refused = true;
+  bool all_refused = !discover_;
   for (const auto& n : nodes_) all_refused = all_refused && n.refused;
   auto now = Clock::now();
   if (any_ready) no_node_since_ = now;
@@ -274,6 +288,7 @@ void JobServer::check_starvation() {
                                   now - no_node_since_ > opt_.no_node_timeout));
   if (give_up) {
     std::string why = "no node could run the job: ";
+    if (discover_) why += "none found by discovery; ";
     for (size_t i = 0; i < nodes_.size(); ++i) {
       why += (i ? "; " : "") + nodes_[i].name + ": " +
              (nodes_[i].last_error.empty() ? "not reachable" : nodes_[i].last_error);
@@ -288,6 +303,8 @@ void JobServer::check_starvation() {
 
 void JobServer::shutdown_io() {
   housekeeping_.cancel();
+  if (udp_) udp_->stop();
+  if (mdns_) mdns_->stop();
   for (auto& n : nodes_) {
     if (n.link) n.link->close("client finished");
   }
@@ -296,6 +313,8 @@ void JobServer::shutdown_io() {
   for (auto& [id, p] : jobs_) ids.push_back(id);
   for (uint64_t id : ids) finish(id, proto::JobStatus::kLost, "", "the cluster was closed", "", "", 0);
   work_.reset();
+  udp_.reset();
+  mdns_.reset();
   // Let the BYE frames leave, then stop.
   auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
   t->async_wait([this, t](const asio::error_code&) {

@@ -11,6 +11,7 @@
 
 #include <asio.hpp>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,14 +20,30 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/discovery/beacon.hpp"
 #include "core/proto/messages.hpp"
 #include "core/sched/scheduler.hpp"
 #include "pp/cluster.hpp"
+
+namespace pp::discovery {
+class UdpListener;
+class AvahiBrowser;
+}
 
 namespace pp::client {
 
 class NodeLink;
 class LocalNode;
+
+// A node seen through discovery, for `ppclient nodes`.
+struct SeenNode {
+  discovery::NodeFacts facts;
+  std::string via;            // "broadcast", "mdns" or "broadcast+mdns"
+  bool compatible = false;
+  std::string why_not;        // when not compatible
+  bool connected = false;
+  bool gone = false;          // said BYE
+};
 
 struct Sync {
   std::mutex mutex;
@@ -64,6 +81,7 @@ class JobServer {
   std::vector<NodeStats> stats() const;
   double elapsed_seconds() const;
   std::string stats_table() const;
+  std::vector<SeenNode> seen_nodes() const;
 
  private:
   struct Pending {
@@ -81,9 +99,13 @@ class JobServer {
     bool refused = false;
     int failures = 0;
     bool local = false;
+    bool discovered = false;
+    std::string node_id;
   };
 
   void io_main();
+  void start_discovery();
+  void on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye);
   void start_nodes();
   void connect(NodeEntry& node);
   void drain_incoming();
@@ -125,7 +147,11 @@ class JobServer {
   sched::Scheduler sched_;
   std::unordered_map<uint64_t, Pending> jobs_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
-  std::vector<NodeEntry> nodes_;
+  std::deque<NodeEntry> nodes_;   // stable addresses: links refer to entries
+  bool discover_ = false;
+  std::unique_ptr<discovery::UdpListener> udp_;
+  std::unique_ptr<discovery::AvahiBrowser> mdns_;
+  std::map<std::string, SeenNode> seen_;   // by node id
   std::chrono::steady_clock::time_point no_node_since_;
   bool had_node_ = false;
 };

@@ -7,8 +7,14 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
 #include "core/proto/constants.hpp"
 #include "core/util/paths.hpp"
+#include "core/util/secret.hpp"
+#include "ppclient/src/job_server.hpp"
 
 extern "C" int luaopen_pp_core(lua_State* L);
 
@@ -57,6 +63,35 @@ int run_script(const std::string& script, const std::vector<std::string>& args) 
   return rc == 0 ? 0 : 1;
 }
 
+int list_nodes(double wait_seconds, const std::string& secret_file) {
+  auto secret = pp::secret::resolve("", secret_file, nullptr);
+  if (!secret) {
+    std::fprintf(stderr, "ppclient: %s\n", secret.status().message().c_str());
+    return 1;
+  }
+  pp::ClusterOptions opt;
+  opt.servers = {"*"};
+  opt.local_workers = 0;
+  opt.secret = *secret;
+  pp::client::JobServer server(opt, /*lua_bytecode=*/true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000)));
+  auto nodes = server.seen_nodes();
+  std::printf("%-20s %-16s %6s %7s %7s %6s %-22s %-16s %-10s %s\n", "host", "address", "port",
+              "workers", "speed", "load", "versions (sw/proto/abi)", "found by", "connected",
+              "compatible");
+  for (const auto& n : nodes) {
+    const auto& f = n.facts;
+    std::string versions = f.software + "/" + std::to_string(f.protocol) + "/" +
+                           std::to_string(f.kernel_abi);
+    std::printf("%-20s %-16s %6u %7u %7.1f %6.2f %-22s %-16s %-10s %s\n", f.host.c_str(),
+                f.address.c_str(), f.port, f.workers, f.speed, f.load, versions.c_str(),
+                n.via.c_str(), n.gone ? "left" : (n.connected ? "yes" : "no"),
+                n.compatible ? "yes" : ("no: runs " + n.why_not).c_str());
+  }
+  if (nodes.empty()) std::printf("(no nodes of this cluster answered within %.1f s)\n", wait_seconds);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +105,13 @@ int main(int argc, char** argv) {
   run->add_option("script", script, "the script")->required();
   run->add_option("args", args, "arguments for the script (in `arg` and `...`)");
   run->allow_extras(false);
+  bool discover = false;
+  run->add_flag("--discover", discover, "use every node found on the LAN when the script names none");
+  auto* nodes = app.add_subcommand("nodes", "list the nodes discovery finds on the LAN");
+  double wait_seconds = 1.5;
+  std::string secret_file;
+  nodes->add_option("--wait", wait_seconds, "seconds to listen")->capture_default_str();
+  nodes->add_option("--secret-file", secret_file, "file holding the cluster secret");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -80,9 +122,11 @@ int main(int argc, char** argv) {
                 pp::proto::kProtocolVersion);
     return 0;
   }
+  if (*nodes) return list_nodes(wait_seconds, secret_file);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
+  if (discover) setenv("PP_DISCOVER", "1", 1);
   return run_script(script, args);
 }

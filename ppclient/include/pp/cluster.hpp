@@ -106,8 +106,13 @@ class Job {
 };
 
 struct ClusterOptions {
-  // Nodes as "host:port" (port defaults to 60000). Empty: local workers only.
+  // Nodes as "host:port" (port defaults to 60000), or "*": every node of the
+  // cluster found on the LAN (UDP broadcast, mDNS). Empty: local workers only.
   std::vector<std::string> servers;
+  uint16_t discovery_port = 60001;
+  // Where discovery QUERYs are broadcast; empty = $PP_BROADCAST (comma-separated),
+  // else every broadcast-capable interface.
+  std::vector<std::string> discovery_broadcast;
   // Local worker processes: -1 = one per core when `servers` is empty, else none.
   int local_workers = -1;
   // The cluster secret; empty = $PP_SECRET, then ~/.ppcluster/secret.
