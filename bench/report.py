@@ -572,6 +572,20 @@ def scrub(text, root, build_dir=None):
     return text, warnings
 
 
+KEEP_RE = re.compile(r"<!-- ([a-z-]+):begin -->.*?<!-- \1:end -->\n?", re.S)
+
+
+def kept_sections(path):
+    """Sections other scripts own (e.g. bench/discovery.sh), carried over unchanged."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+    except OSError:
+        return ""
+    blocks = [m.group(0) for m in KEEP_RE.finditer(old)]
+    return ("\n" + "\n".join(blocks)) if blocks else ""
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -597,6 +611,7 @@ def main():
     text, warnings = scrub(text, args.root, args.build_dir)
     for msg in warnings:
         print(f"report.py: WARNING: {msg}", file=sys.stderr)
+    text += kept_sections(args.output)
     tmp = args.output + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)

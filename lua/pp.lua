@@ -98,8 +98,9 @@ end
 local Job = {}
 Job.__index = Job
 
-local function pack_values(ok, ...)
-  return ok, { n = select("#", ...), ... }
+local function pack_values(ok, node, ...)
+  if not ok then return false, node end
+  return true, { n = select("#", ...), node = node, ... }
 end
 
 local function settle(job)
@@ -107,9 +108,10 @@ local function settle(job)
   local ok, r = pack_values(job._server._c:wait(job.id))
   job._done = true
   if ok then
-    job._values, job._n = r, r.n
+    job._values, job._n, job.node = r, r.n, r.node
   else
-    job._error = setmetatable(r[1], RemoteError)
+    job._error = setmetatable(r, RemoteError)
+    job.node = r.node
   end
   local cb = job._callback
   if cb then
@@ -125,6 +127,7 @@ Job.__call = function(job)
   return unpack(job._values, 1, job._n)
 end
 
+-- job.node: after the job finished, the node that ran it ("host:port" or "local").
 -- job:result(): like job() but returns nil, err instead of raising.
 function Job:result()
   settle(self)

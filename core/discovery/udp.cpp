@@ -105,8 +105,11 @@ void UdpAnnouncer::tick() {
 void UdpAnnouncer::send_to(const std::string& beacon, const udp::endpoint& to) {
   asio::error_code ec;
   socket_.send_to(asio::buffer(beacon), to, 0, ec);
-  if (!ec) bytes_sent_ += beacon.size();
-  else PP_DEBUG("beacon to %s: %s", to.address().to_string().c_str(), ec.message().c_str());
+  if (!ec) {
+    bytes_sent_ += beacon.size();
+  } else {
+    drops_.note(to.address().to_string(), "cannot send a beacon there: " + ec.message());
+  }
 }
 
 void UdpAnnouncer::announce_all(BeaconKind kind) {
@@ -153,6 +156,7 @@ UdpListener::UdpListener(asio::io_context& io, uint16_t port, proto::AuthKey key
                          OnBeacon on_beacon)
     : io_(io), port_(port), key_(std::move(key)), cluster_id_(std::move(cluster_id)),
       broadcast_(std::move(broadcast)), on_beacon_(std::move(on_beacon)), listen_(io), query_(io),
+      requery_(io),
       query_id_(proto::random_hex(8)) {}
 
 Status UdpListener::start() {
@@ -163,7 +167,20 @@ Status UdpListener::start() {
   receive(listen_, listen_from_, listen_buf_);
   receive(query_, query_from_, query_buf_);
   query();
+  schedule_requery();
   return Status::ok();
+}
+
+// Datagrams can be lost: ask again shortly after start (nodes also announce periodically).
+void UdpListener::schedule_requery() {
+  static constexpr int kDelaysMs[] = {200, 800};
+  if (queries_sent_ >= static_cast<int>(std::size(kDelaysMs))) return;
+  requery_.expires_after(std::chrono::milliseconds(kDelaysMs[queries_sent_++]));
+  requery_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopped_) return;
+    query();
+    schedule_requery();
+  });
 }
 
 void UdpListener::query() {
@@ -201,6 +218,7 @@ void UdpListener::receive(udp::socket& s, udp::endpoint& from,
 
 void UdpListener::stop() {
   stopped_ = true;
+  requery_.cancel();
   asio::error_code ignored;
   listen_.close(ignored);
   query_.close(ignored);

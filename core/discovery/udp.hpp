@@ -96,6 +96,9 @@ class UdpListener {
   OnBeacon on_beacon_;
   asio::ip::udp::socket listen_;
   asio::ip::udp::socket query_;
+  asio::steady_timer requery_;
+  int queries_sent_ = 0;
+  void schedule_requery();
   asio::ip::udp::endpoint listen_from_, query_from_;
   std::array<char, kMaxBeaconSize + 1> listen_buf_{}, query_buf_{};
   std::string query_id_;

@@ -145,7 +145,7 @@ std::shared_ptr<JobState> find_job(lua_State* L, LuaCluster& c) {
   return it->second;
 }
 
-// c:wait(id) -> true, values... | false, {kind, message, traceback, node, job}
+// c:wait(id) -> true, node, values... | false, {kind, message, traceback, node, job}
 int l_wait(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   auto job = find_job(L, c);
@@ -154,6 +154,7 @@ int l_wait(lua_State* L) {
   lua_settop(L, 0);
   if (job->status == pp::proto::JobStatus::kOk) {
     lua_pushboolean(L, 1);
+    lua_pushlstring(L, job->node.data(), job->node.size());
     auto n = pp::lua::push_array_elements(L, job->value);
     if (!n) {
       lua_settop(L, 0);
@@ -165,7 +166,7 @@ int l_wait(lua_State* L) {
       lua_setfield(L, -2, "message");
       return 2;
     }
-    return 1 + *n;
+    return 2 + *n;
   }
   lua_pushboolean(L, 0);
   lua_createtable(L, 0, 5);

@@ -14,6 +14,7 @@ local function square(x) return x * x end
 local jobs = {}
 for i = 1, 200 do jobs[i] = js:submit(square, { i }) end
 for i = 1, 200 do check(jobs[i]() == i * i, "result " .. i) end
+check(jobs[1].node == "local", "job.node names the node that ran it")
 
 -- several return values, nil in the middle, tables
 local function multi(a) return a, nil, { k = a, list = { 1, 2, 3 } } end

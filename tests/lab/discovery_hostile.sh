@@ -8,12 +8,12 @@ start_node h1 --no-mdns
 wait_log "$OUT/h1.log" "announcing" 10 || fail "h1 did not start"
 for mode in forged garbled other-cluster incompatible; do
   "$LABSH" exec "$LAB" h2 -- "$BIN/fake_beacon" --secret "$PP_SECRET" --to "$BROADCAST" \
-    --mode "$mode" --seconds 6 > "$OUT/fake-$mode.log" 2>&1 &
+    --mode "$mode" --seconds 8 > "$OUT/fake-$mode.log" 2>&1 &
   PIDS+=($!)
   FAKES+=($!)
 done
 sleep 0.5
-run_client h4 nodes "$BIN/ppclient" nodes --wait 2 || fail "ppclient nodes failed"
+run_client h4 nodes "$BIN/ppclient" nodes --wait 3 || fail "ppclient nodes failed"
 cat "$OUT/nodes.log"
 h1addr=$(sed -n 's/^h1=//p' "$OUT/lab.info")
 grep -q "$h1addr .* yes *yes" "$OUT/nodes.log" || fail "h1 not listed as connected and compatible"
