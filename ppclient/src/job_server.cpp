@@ -90,6 +90,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
 JobServer::~JobServer() {
   asio::post(io_, [this] { shutdown_io(); });
   thread_.join();
+  // Only now: handlers of theirs that were cancelled by stop() may have been queued
+  // until the loop ended; with the loop stopped none of them can run any more.
+  udp_.reset();
+  mdns_.reset();
   std::lock_guard lock(sync_->mutex);
   closed_ = true;
 }
@@ -313,8 +317,6 @@ void JobServer::shutdown_io() {
   for (auto& [id, p] : jobs_) ids.push_back(id);
   for (uint64_t id : ids) finish(id, proto::JobStatus::kLost, "", "the cluster was closed", "", "", 0);
   work_.reset();
-  udp_.reset();
-  mdns_.reset();
   // Let the BYE frames leave, then stop.
   auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
   t->async_wait([this, t](const asio::error_code&) {

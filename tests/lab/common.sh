@@ -13,9 +13,16 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; for f in "$OUT"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
 
 cleanup() {
+  local status=$?
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   "$LABSH" down "$LAB" >/dev/null 2>&1 || true
-  rm -rf "$OUT"
+  # Sanitizer builds: a report from any node or client fails the test.
+  if grep -lE "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$OUT"/*.log 2>/dev/null; then
+    grep -hE -A12 "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$OUT"/*.log | head -60
+    status=1
+  fi
+  [[ -n ${PP_KEEP:-} ]] || rm -rf "$OUT"   # PP_KEEP=1 keeps the logs for a look
+  exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP   # a killed test still takes its lab down
