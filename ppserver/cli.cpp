@@ -69,6 +69,11 @@ Command parse_command_line(int argc, char** argv) {
   app.add_option("-t,--timeout", idle, "exit after this many idle seconds (0: never)");
   app.add_option("--job-timeout", job_timeout, "longest a job may run, seconds (0: no limit)");
   app.add_option("--nice", cfg.nice, "niceness of the workers")->capture_default_str();
+  app.add_option("--cpu-limit", cfg.cpu_limit,
+                 "percent of CPU time each busy worker may use (100: no limit): workers are "
+                 "paused and resumed in 100 ms cycles; --job-timeout counts the paused time")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_option("--worker-memory", cfg.worker_memory_mb, "Lua heap limit per worker, MB (0: none)");
   app.add_option("--max-frame", cfg.max_frame, "largest accepted frame, bytes")
       ->capture_default_str();

@@ -24,6 +24,7 @@ struct NodeConfig {
   std::chrono::seconds idle_exit{0};       // 0 = never
   std::chrono::milliseconds job_timeout{0};  // 0 = none
   int nice = 10;
+  int cpu_limit = 100;                     // % of CPU time per busy worker (100 = no limit)
   size_t worker_memory_mb = 0;             // Lua heap per worker (0 = unlimited)
   size_t max_frame = proto::kDefaultMaxFrame;
   int pipeline = 2;                        // jobs sent ahead to each worker

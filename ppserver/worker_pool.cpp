@@ -1,6 +1,7 @@
 #include "ppserver/worker_pool.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -33,9 +34,12 @@ std::string describe_exit(int status) {
 }  // namespace
 
 WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks)
-    : io_(io), config_(config), cb_(std::move(callbacks)), watchdog_(io) {
-  exe_ = "/proc/self/exe";
-}
+    : io_(io),
+      config_(config),
+      cb_(std::move(callbacks)),
+      watchdog_(io),
+      exe_("/proc/self/exe"),
+      limiter_(io, config.cpu_limit, [this] { return busy_pids(); }) {}
 
 WorkerPool::~WorkerPool() { stop(); }
 
@@ -45,6 +49,12 @@ void WorkerPool::start() {
     workers_.back()->index = i;
     spawn(*workers_.back());
   }
+  if (limiter_.enabled()) {
+    auto on = cpu_limit_on_time(limiter_.percent(), CpuLimiter::kPeriod);
+    PP_INFO("cpu limit: each busy worker runs at most %d%% of the time (%lld ms of every %lld ms)",
+            limiter_.percent(), static_cast<long long>(on.count() / 1000),
+            static_cast<long long>(CpuLimiter::kPeriod.count()));
+  }
   watchdog();
 }
 
@@ -52,6 +62,7 @@ void WorkerPool::stop() {
   if (stopping_) return;
   stopping_ = true;
   watchdog_.cancel();
+  limiter_.stop();  // nothing is left stopped, whatever happens next
   for (auto& t : respawn_timers_) t->cancel();
   for (auto& w : workers_) {
     if (w->stream) w->stream->detach();
@@ -75,6 +86,14 @@ std::vector<pid_t> WorkerPool::pids() const {
   std::vector<pid_t> out;
   for (const auto& w : workers_) {
     if (w->pid > 0) out.push_back(w->pid);
+  }
+  return out;
+}
+
+std::vector<pid_t> WorkerPool::busy_pids() const {
+  std::vector<pid_t> out;
+  for (const auto& w : workers_) {
+    if (w->pid > 0 && w->kill == Kill::kNone && !w->pipeline.empty()) out.push_back(w->pid);
   }
   return out;
 }
@@ -110,6 +129,7 @@ void WorkerPool::spawn(Slot& slot) {
   std::string fd_arg = "3";
   std::string index_arg = std::to_string(slot.index);
   std::string mem_arg = std::to_string(config_.worker_memory_mb);
+  pid_t parent = getpid();
   std::vector<const char*> argv = {"ppserver-worker",   "--worker-fd", fd_arg.c_str(),
                                    "--worker-index",    index_arg.c_str(),
                                    "--worker-memory",   mem_arg.c_str()};
@@ -126,6 +146,10 @@ void WorkerPool::spawn(Slot& slot) {
   if (pid == 0) {
     dup2(fds[1], 3);  // dup2 clears close-on-exec on the copy
     close_range(4, ~0U, 0);
+    // A worker held by the CPU limiter would never see its socket close if the
+    // node died (kill -9): have the kernel kill it with the node instead.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     setpriority(PRIO_PROCESS, 0, config_.nice);
     execv(exe_.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
@@ -153,6 +177,7 @@ void WorkerPool::assign(int index, NodeJob job) {
   slot.stream->send(proto::WorkerRun{job.key, job.hash, job.args});
   if (slot.pipeline.empty()) slot.head_started = Clock::now();
   slot.pipeline.push_back(std::move(job));
+  limiter_.on_busy(slot.pid);  // joins the current phase of the duty cycle
 }
 
 void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
@@ -196,6 +221,7 @@ void WorkerPool::reap(Slot& slot, std::string& how, int& exit_code) {
   for (int i = 0; i < 2000; ++i) {
     pid_t r = waitpid(slot.pid, &st, WNOHANG);
     if (r == slot.pid) {
+      limiter_.forget(slot.pid);  // reaped: the pid may be reused from now on
       how = describe_exit(st);
       if (WIFEXITED(st)) exit_code = WEXITSTATUS(st);
       slot.pid = -1;
@@ -206,6 +232,7 @@ void WorkerPool::reap(Slot& slot, std::string& how, int& exit_code) {
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
   how = "could not be reaped";
+  limiter_.forget(slot.pid);
   slot.pid = -1;
 }
 

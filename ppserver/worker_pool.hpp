@@ -5,8 +5,10 @@
 // wait in the worker's socket), so a worker never waits on the event loop. The
 // pool enforces time limits by killing the worker, turns a worker's death into
 // one outcome for the job it was running (timeout, crash, cancel) and hands jobs
-// that never started back to the node. Dead workers are respawned. Runs on the
-// node's single io_context thread; callbacks are invoked there.
+// that never started back to the node. Dead workers are respawned. With
+// --cpu-limit, a CpuLimiter duty-cycles the busy workers (SIGSTOP / SIGCONT);
+// stopped workers are still killed, reaped and respawned like running ones.
+// Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "core/net/frame_stream.hpp"
+#include "ppserver/cpu_limit.hpp"
 #include "ppserver/job.hpp"
 #include "ppserver/node_config.hpp"
 
@@ -74,6 +77,7 @@ class WorkerPool {
   void kill_worker(Slot& slot, Kill why);
   void watchdog();
   void respawn_later(Slot& slot, std::chrono::milliseconds delay);
+  std::vector<pid_t> busy_pids() const;
 
   asio::io_context& io_;
   const NodeConfig& config_;
@@ -82,6 +86,7 @@ class WorkerPool {
   asio::steady_timer watchdog_;
   std::vector<std::unique_ptr<asio::steady_timer>> respawn_timers_;
   std::string exe_;
+  CpuLimiter limiter_;
   bool stopping_ = false;
 };
 

@@ -1,25 +1,49 @@
 // Scheduler: which job runs on which node. A pure layer: no sockets, no Asio, no
-// clock of its own (time is passed in), so every decision can be replayed in tests.
+// clock of its own (SchedulerOptions::clock is injected), so every decision can be
+// replayed in tests.
 //
 // Jobs wait in one global FIFO queue. Each node has a window (jobs in flight on
-// it, running or in its local queue) sized from its workers so no worker waits on
-// a network round trip; assign() fills the emptiest windows first, so local
-// workers never starve remote nodes. A node that leaves gives its unfinished jobs
-// back to the front of the queue. complete() accepts exactly one result per job
-// and reports any later copy as a duplicate. Not thread-safe: one owner thread.
+// it, running or in its local queue) sized from its workers and measured speed so
+// no worker waits on a network round trip; assign() gives each job to the node
+// that would start it soonest, so local workers never starve remote nodes. A node
+// that leaves gives its unfinished jobs back to the front of the queue.
 //
-//   Scheduler s;
+// Speed: each node starts from its calibration score and then follows an
+// exponentially weighted mean of the job seconds it reports (see expected_seconds()).
+//
+// Which copies have started: the scheduler models each node as running the jobs it
+// was sent in order, its `workers` oldest copies running and the rest waiting in its
+// local queue; a node may also say so itself with started(). A copy not started is
+// one the client may steal back.
+//
+// Stealing: when the global queue is empty and a node has an idle worker,
+// plan_steals() picks not-started jobs from the back of the node with the largest
+// expected backlog. The caller asks that node; it answers per job with stolen()
+// (taken off its queue: the job moves to the thief) or started() (too late: it stays).
+//
+// Backups (the tail): when nothing is queued and nothing is left to steal, assign()
+// may give an idle node a copy (Assignment::backup) of a job running on a node where
+// it is expected to finish later than the copy would; see SchedulerOptions for the
+// trigger. The first result wins; complete() lists the other copies to cancel. Every
+// job yields exactly one accepted result. A job whose copies crash their worker is run
+// again up to max_attempts times, then fails for good. Not thread-safe: one owner thread.
+//
+//   Scheduler s({.clock = [&] { return seconds_since_start(); }});
 //   NodeId n = s.add_node({"host:60000", 4, 1.0});
 //   s.submit(1); s.submit(2);
 //   for (auto a : s.assign()) send(a.node, a.job);
-//   if (s.complete(1, n, 0.02, true) == Outcome::kAccepted) deliver(1);
+//   for (auto st : s.plan_steals()) send_steal(st.from, st.job);
+//   Completion c = s.complete(1, n, 0.02, true);
+//   if (c == Outcome::kAccepted) deliver(1);
+//   for (auto copy : c.cancel) send_cancel(copy.node, copy.job);
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace pp::sched {
@@ -41,34 +65,90 @@ struct NodeStats {
   uint64_t failures = 0;           // accepted results that were errors
   uint64_t requeued = 0;           // jobs taken back from it (it left)
   double job_seconds = 0;          // sum of reported job wall times
+  uint64_t stolen_from = 0;        // jobs taken off its local queue for another node
+  uint64_t stolen_to = 0;          // jobs it received from another node's queue
+  uint64_t backups_won = 0;        // backup copies it ran whose result came first
+  uint64_t backups_lost = 0;       // backup copies it ran that were cancelled
+  uint64_t crashes = 0;            // copies that killed one of its workers
+  double busy_seconds = 0;         // clock time with at least one job in flight there
 };
 
 struct Assignment {
   JobId job;
   NodeId node;
   uint32_t attempt;                // 0 for the first time a job is sent anywhere
+  bool backup = false;             // a second copy of a job still running elsewhere
 };
 
-enum class Outcome { kAccepted, kDuplicate, kUnknown };
+// A planned steal: ask `from` to give up `job` (not started there) for `to`.
+struct Steal {
+  JobId job;
+  NodeId from;
+  NodeId to;
+};
+
+struct Copy {
+  JobId job;
+  NodeId node;
+};
+
+// kRetry: the copy crashed its worker; the job runs again (queued, or its other copy
+// goes on). Nothing is delivered.
+enum class Outcome { kAccepted, kDuplicate, kUnknown, kRetry };
+
+struct Completion {
+  Outcome outcome = Outcome::kUnknown;
+  uint32_t crashes = 0;            // copies of this job that crashed a worker so far
+  bool failed_for_good = false;    // kAccepted after `crashes` == max_attempts crashes
+  std::vector<Copy> cancel;        // other copies of the job still out: cancel them
+  // Compares as its outcome, so `complete(...) == Outcome::kAccepted` reads as before.
+  bool operator==(Outcome o) const { return outcome == o; }
+};
 
 struct SchedulerOptions {
-  int window_per_worker = 4;       // jobs in flight per worker of a node
+  int window_per_worker = 4;       // jobs in flight per worker before any job time is known
   int min_window = 2;
+  // Seconds since any fixed origin. The default (always 0) turns off everything that
+  // needs time: backups never trigger and busy_seconds stays 0.
+  std::function<double()> clock = nullptr;
+  // Client-node round trip. 0 = unknown: windows stay workers * window_per_worker.
+  // Known, and once job times are known, a node's window is
+  //   workers + max(1, ceil(workers * round_trip / expected_seconds))
+  // (enough jobs waiting there to cover one round trip), at most
+  // max(min_window, workers * window_per_worker) and never below workers + 1.
+  double round_trip_seconds = 0;
+  double ewma_alpha = 0.3;         // weight of the newest job time in a node's mean
+  // Backup trigger: nothing queued, nothing stealable, an idle worker on node i, a job
+  // running on node n for e > backup_multiplier * median(recent job seconds), no backup
+  // yet, and with D = max(expected_seconds(n), e) the copy is expected to finish first:
+  //   D * expected_seconds(i) / expected_seconds(n) < D - e.
+  // Among candidates the one expected to finish last is backed up first.
+  double backup_multiplier = 1.5;
+  int max_backups = 8;             // backup copies in flight at once; 0 turns backups off
+  uint32_t max_attempts = 3;       // crashed copies of a job before it fails for good
 };
 
 class Scheduler {
  public:
-  explicit Scheduler(SchedulerOptions options = {}) : options_(options) {}
+  explicit Scheduler(SchedulerOptions options = {});
 
   NodeId add_node(const NodeInfo& info);
-  // The node left: its unfinished jobs go back to the front of the queue.
-  // Returns them (in queue order).
+  // The node left: its unfinished jobs go back to the front of the queue (a job with a
+  // copy on another node goes on there). Returns the requeued jobs in id order.
   std::vector<JobId> remove_node(NodeId node);
   void submit(JobId job);
-  // Fills node windows from the queue.
+  // Fills node windows from the queue; at the tail, may hand out backup copies.
   std::vector<Assignment> assign();
-  // A node's outcome for a job it was given.
-  Outcome complete(JobId job, NodeId node, double job_seconds, bool ok);
+  // Steals to ask for, see the header comment. Each job is planned at most once until
+  // the victim answers (stolen / started) or a node involved leaves.
+  std::vector<Steal> plan_steals();
+  // The victim took `job` off its queue: the job moves to the planned thief (returned,
+  // to be sent) or, if the thief left, to the front of the queue.
+  std::optional<Assignment> stolen(JobId job, NodeId from);
+  // The node started `job` (a report, or its answer to a steal: too late).
+  void started(JobId job, NodeId node);
+  // A node's outcome for a job it was given. crashed: the job killed its worker.
+  Completion complete(JobId job, NodeId node, double job_seconds, bool ok, bool crashed = false);
   // The node could not run the job (without it being the job's fault): queue it again.
   void give_back(JobId job, NodeId node);
   // Ends every queued job (for example when no node is left); returns them.
@@ -76,33 +156,67 @@ class Scheduler {
 
   size_t queued() const { return queue_.size(); }
   size_t unfinished() const { return unfinished_; }
-  size_t in_flight(NodeId node) const { return nodes_.at(node).in_flight.size(); }
+  size_t in_flight(NodeId node) const { return nodes_.at(node).copies.size(); }
   size_t active_nodes() const;
   int active_workers() const;
   size_t window(NodeId node) const;
+  // Expected seconds of one job there: the node's mean job time once it reported one;
+  // before, the cluster's reference time (mean of measured times * calibration speed,
+  // weighted by jobs) / its calibration speed; with nothing measured, 1 / speed.
+  double expected_seconds(NodeId node) const;
+  size_t backups_in_flight() const { return backups_; }
   const NodeStats& stats(NodeId node) const { return nodes_.at(node).stats; }
   size_t node_count() const { return nodes_.size(); }
   bool is_done(JobId job) const;
 
  private:
   enum class JobState : uint8_t { kQueued, kRunning, kDone };
+  static constexpr uint32_t kNone = UINT32_MAX;
   struct Job {
     JobState state = JobState::kQueued;
-    NodeId node = 0;
-    uint32_t attempts = 0;
+    NodeId holders[2] = {kNone, kNone};  // nodes with a copy; [1] only for a backup
+    uint32_t attempts = 0;               // times sent anywhere
+    uint32_t crashes = 0;
+    bool backed_up = false;              // at most one backup per job, ever
+  };
+  struct InFlight {
+    JobId job;
+    double started = -1;                 // clock time it started, -1 = in the node's queue
+    bool backup = false;
+    NodeId steal_to = kNone;             // a planned steal awaits the node's answer
   };
   struct Node {
     NodeInfo info;
     NodeStats stats;
-    std::unordered_set<JobId> in_flight;
+    std::vector<InFlight> copies;        // in the order sent: the node's own order
+    size_t reserved = 0;                 // planned steals towards it
+    double ewma = 0;
+    uint64_t samples = 0;
+    double busy_since = 0;
   };
   Job& job(JobId id);
+  double now() const { return options_.clock ? options_.clock() : 0.0; }
+  bool has_room(const Node& n, size_t window) const;
+  void place(JobId id, NodeId node, bool backup, std::vector<Assignment>& out);
+  InFlight* find_copy(NodeId node, JobId id);
+  bool drop_copy(NodeId node, JobId id);  // false if it held none
+  void promote(Node& n);                  // model: oldest waiting copies start
+  void busy_edge(Node& n, bool was_empty);  // busy time starts / stops
+  void measure(Node& n, double seconds);
+  double reference_seconds(bool* known) const;
+  double median_seconds() const;
+  bool anything_stealable() const;
+  void plan_backups(std::vector<Assignment>& out);
+  void requeue_front(JobId id);
 
   SchedulerOptions options_;
   std::vector<Job> jobs_;          // index id - 1
   std::deque<JobId> queue_;
   std::vector<Node> nodes_;        // NodeId = index; nodes that left stay, inactive
   size_t unfinished_ = 0;
+  size_t backups_ = 0;
+  std::vector<double> recent_;     // last job times, a ring for the median
+  size_t recent_next_ = 0;
 };
 
 }  // namespace pp::sched
