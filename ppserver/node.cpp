@@ -29,6 +29,7 @@ Node::Node(NodeConfig config)
     : config_(std::move(config)),
       key_(proto::derive_key(config_.secret)),
       node_id_(proto::random_hex(8)),
+      cluster_id_(proto::cluster_id(config_.secret)),
       host_(host_name()),
       acceptor_(io_),
       signals_(io_, SIGINT, SIGTERM),
@@ -74,7 +75,7 @@ int Node::run() {
   PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,
           config_.address.c_str(), port, config_.workers,
           config_.secret.empty() ? " (no secret: loopback only)" : "");
-  if (config_.autodiscovery) start_discovery(port);
+  if (config_.autodiscovery) start_discovery();
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (!ec) shutdown(std::string("signal ") + strsignal(sig));
   });
@@ -162,7 +163,7 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
 
 discovery::NodeFacts Node::facts() {
   discovery::NodeFacts f;
-  f.cluster_id = proto::cluster_id(config_.secret);
+  f.cluster_id = cluster_id_;
   f.node_id = node_id_;
   f.host = host_;
   f.port = port_;
@@ -189,7 +190,7 @@ void Node::refresh_mdns() {
   });
 }
 
-void Node::start_discovery(uint16_t /*port*/) {
+void Node::start_discovery() {
   if (config_.mdns) {
     mdns_ = std::make_unique<discovery::AvahiPublisher>(io_, [this] { return facts(); });
     mdns_->start();
@@ -202,7 +203,7 @@ void Node::start_discovery(uint16_t /*port*/) {
   o.broadcast_override = config_.broadcast;
   o.interval = config_.announce_interval;
   announcer_ = std::make_unique<discovery::UdpAnnouncer>(
-      io_, o, discovery::beacon_key(config_.secret), [this] { return facts(); });
+      io_, o, discovery::beacon_key(config_.secret), cluster_id_, [this] { return facts(); });
   Status st = announcer_->start();
   if (!st) {
     PP_WARN("autodiscovery: %s; broadcast announcing is off", st.message().c_str());

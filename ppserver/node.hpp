@@ -47,12 +47,13 @@ class Node {
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);
-  void start_discovery(uint16_t port);
+  void start_discovery();
   discovery::NodeFacts facts();
 
   NodeConfig config_;
   proto::AuthKey key_;
   std::string node_id_;
+  std::string cluster_id_;   // public id derived from the secret (discovery)
   std::string host_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;

@@ -1,32 +1,18 @@
 #include "core/discovery/beacon.hpp"
 
-#include <sodium.h>
-
 #include <msgpack.hpp>
+
+#include "core/proto/msgpack_util.hpp"
 
 namespace pp::discovery {
 namespace {
 
-struct StringSink {
-  std::string& out;
-  void write(const char* p, size_t n) { out.append(p, n); }
-};
-using Packer = msgpack::packer<StringSink>;
+using proto::StringPacker;
+using proto::StringSink;
 
-void kv(Packer& pk, const char* k, const std::string& v) {
+void kv(StringPacker& pk, const char* k, const std::string& v) {
   pk.pack(k);
   pk.pack(v);
-}
-
-std::string mac_of(std::string_view body, const proto::AuthKey& key) {
-  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.bytes.data()),
-                              key.bytes.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(body.data()),
-                                body.size());
-  crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
-  return out;
 }
 
 std::string str_of(const msgpack::object& o) {
@@ -34,8 +20,6 @@ std::string str_of(const msgpack::object& o) {
   if (o.type == msgpack::type::BIN) return std::string(o.via.bin.ptr, o.via.bin.size);
   throw msgpack::type_error();
 }
-
-bool reference_all(msgpack::type::object_type, std::size_t, void*) { return true; }
 
 }  // namespace
 
@@ -47,7 +31,7 @@ proto::AuthKey beacon_key(std::string_view secret) {
 std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   std::string body;
   StringSink sink{body};
-  Packer pk(sink);
+  StringPacker pk(sink);
   const NodeFacts& f = b.facts;
   pk.pack_map(17);
   kv(pk, "magic", kBeaconMagic);
@@ -69,11 +53,11 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   pk.pack("kernels"), pk.pack(f.kernels);
   std::string out;
   StringSink osink{out};
-  Packer opk(osink);
+  StringPacker opk(osink);
   opk.pack_array(2);
   opk.pack_bin(static_cast<uint32_t>(body.size()));
   opk.pack_bin_body(body.data(), static_cast<uint32_t>(body.size()));
-  std::string mac = mac_of(body, key);
+  std::string mac = proto::hmac_sha256(key, body);
   opk.pack_bin(static_cast<uint32_t>(mac.size()));
   opk.pack_bin_body(mac.data(), static_cast<uint32_t>(mac.size()));
   return out;
@@ -85,7 +69,7 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
   try {
     msgpack::unpack_limit limit(32, 32, kMaxBeaconSize, kMaxBeaconSize, 0, 4);
     size_t off = 0;
-    auto outer = msgpack::unpack(datagram.data(), datagram.size(), off, reference_all, nullptr, limit);
+    auto outer = msgpack::unpack(datagram.data(), datagram.size(), off, proto::reference_all, nullptr, limit);
     if (off != datagram.size()) return Status(StatusCode::kInvalid, "trailing bytes");
     const auto& a = outer.get();
     if (a.type != msgpack::type::ARRAY || a.via.array.size != 2) {
@@ -95,10 +79,9 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
     std::string mac = str_of(a.via.array.ptr[1]);
     // The cluster id is read before the HMAC is checked only to tell "another
     // cluster" from "forged" in logs; nothing else is trusted before the check.
-    bool mac_ok = sodium_init() >= 0 && mac.size() == crypto_auth_hmacsha256_BYTES &&
-                  sodium_memcmp(mac.data(), mac_of(body, key).data(), mac.size()) == 0;
+    bool mac_ok = proto::proof_equal(mac, proto::hmac_sha256(key, body));
     off = 0;
-    auto inner = msgpack::unpack(body.data(), body.size(), off, reference_all, nullptr, limit);
+    auto inner = msgpack::unpack(body.data(), body.size(), off, proto::reference_all, nullptr, limit);
     const auto& m = inner.get();
     if (m.type != msgpack::type::MAP) return Status(StatusCode::kInvalid, "beacon body is not a map");
     Beacon b;

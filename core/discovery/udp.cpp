@@ -65,8 +65,9 @@ void DropLog::note(const std::string& sender, const std::string& why) {
 }
 
 UdpAnnouncer::UdpAnnouncer(asio::io_context& io, Options options, proto::AuthKey key,
-                           FactsFn facts)
-    : io_(io), opt_(std::move(options)), key_(std::move(key)), facts_(std::move(facts)),
+                           std::string cluster_id, FactsFn facts)
+    : io_(io), opt_(std::move(options)), key_(std::move(key)), cluster_id_(std::move(cluster_id)),
+      facts_(std::move(facts)),
       socket_(io), timer_(io) {}
 
 Status UdpAnnouncer::start() {
@@ -127,7 +128,7 @@ void UdpAnnouncer::receive() {
         if (stopped_ || ec == asio::error::operation_aborted) return;
         if (!ec) {
           std::string sender = from_.address().to_string();
-          auto b = decode_beacon(std::string_view(buf_.data(), n), key_, facts_().cluster_id);
+          auto b = decode_beacon(std::string_view(buf_.data(), n), key_, cluster_id_);
           if (!b) {
             if (b.status().code() != StatusCode::kNotFound) drops_.note(sender, b.status().message());
           } else if (b->kind == BeaconKind::kQuery) {

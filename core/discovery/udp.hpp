@@ -46,7 +46,10 @@ class UdpAnnouncer {
   };
   using FactsFn = std::function<NodeFacts()>;
 
-  UdpAnnouncer(asio::io_context& io, Options options, proto::AuthKey key, FactsFn facts);
+  // `facts` is asked only when a beacon goes out; received QUERYs are checked
+  // against `cluster_id` alone.
+  UdpAnnouncer(asio::io_context& io, Options options, proto::AuthKey key, std::string cluster_id,
+               FactsFn facts);
   Status start();
   void stop();   // broadcasts BYE (synchronously, best effort)
   uint64_t bytes_sent() const { return bytes_sent_; }
@@ -60,6 +63,7 @@ class UdpAnnouncer {
   asio::io_context& io_;
   Options opt_;
   proto::AuthKey key_;
+  std::string cluster_id_;
   FactsFn facts_;
   asio::ip::udp::socket socket_;
   asio::steady_timer timer_;

@@ -40,6 +40,16 @@ std::string proof(const AuthKey& k, std::string_view label, std::string_view cn,
 
 }  // namespace
 
+std::string hmac_sha256(const AuthKey& k, std::string_view data) {
+  ensure_sodium();
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, u8(k.bytes), k.bytes.size());
+  crypto_auth_hmacsha256_update(&st, u8(data), data.size());
+  crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
 AuthKey derive_key(std::string_view secret) {
   return {keyed_hash("ppcluster auth key v1", secret, 32)};
 }

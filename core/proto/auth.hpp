@@ -25,6 +25,8 @@ std::string client_proof(const AuthKey& k, std::string_view client_nonce,
                          std::string_view server_nonce);
 std::string server_proof(const AuthKey& k, std::string_view client_nonce,
                          std::string_view server_nonce);
+// HMAC-SHA256 of `data` under `key` (kProofSize bytes).
+std::string hmac_sha256(const AuthKey& key, std::string_view data);
 // Constant-time comparison.
 bool proof_equal(std::string_view a, std::string_view b);
 // The kHashSize-byte content hash of a code blob.

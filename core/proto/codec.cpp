@@ -3,15 +3,12 @@
 #include <cstring>
 #include <msgpack.hpp>
 
+#include "core/proto/msgpack_util.hpp"
+
 namespace pp::proto {
 namespace {
 
-// msgpack-c packer target appending to a std::string.
-struct StringSink {
-  std::string& out;
-  void write(const char* p, size_t n) { out.append(p, n); }
-};
-using Packer = msgpack::packer<StringSink>;
+using Packer = StringPacker;
 
 void pack_str(Packer& pk, const std::string& s) {
   pk.pack_str(static_cast<uint32_t>(s.size()));
@@ -218,9 +215,6 @@ bool known_type(uint64_t t) {
       return false;
   }
 }
-
-// Reference str/bin bytes in the payload instead of copying them into the zone.
-bool reference_all(msgpack::type::object_type, std::size_t, void*) { return true; }
 
 }  // namespace
 
