@@ -210,6 +210,9 @@ function Server:get_ncpus() return self._c:ncpus() end
 function Server:get_active_nodes() return self._c:nodes() end
 function Server:get_stats() return self._c:stats() end
 function Server:print_stats() io_write(self._c:stats_table()) end
+-- js:report(): the contribution report as JSON; js:report(path) writes it there
+-- (.json, .html, .svg, else the text table) and returns true, or nil and the reason.
+function Server:report(path) return self._c:report(path) end
 function Server:destroy() self._c:close() end
 
 return M

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/util/log.hpp"
@@ -45,6 +46,7 @@ proto::Hello Node::hello(const std::string& nonce) const {
   h.node_id = node_id_;
   h.host = host_;
   h.workers = static_cast<uint32_t>(config_.workers);
+  h.speed = speed_;
   h.caps = proto::kOwnCaps;
   h.nonce = nonce;
   return h;
@@ -59,7 +61,8 @@ int Node::run() {
   uint16_t port = acceptor_.local_endpoint().port();
   port_ = port;
   started_ = Clock::now();
-  speed_ = calibrate_speed();
+  // A node held to a share of the CPU is that much slower per worker.
+  speed_ = calibrate_speed() * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
   if (config_.report_fd >= 0) {
     std::string line = std::to_string(port) + "\n";
     ssize_t ignored = ::write(config_.report_fd, line.data(), line.size());

@@ -1,5 +1,7 @@
 #include "ppserver/session.hpp"
 
+#include <unordered_set>
+
 #include "core/proto/auth.hpp"
 #include "core/util/log.hpp"
 #include "ppserver/node.hpp"
@@ -90,6 +92,7 @@ void Session::on_frame(std::string_view payload) {
         return;
       }
       if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
+      if (auto* st = std::get_if<proto::Steal>(&*msg)) return on_steal(st->job_ids);
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
       if (auto* b = std::get_if<proto::Bye>(&*msg)) {
         PP_DEBUG("session %s: client said bye (%s)", peer_.c_str(), b->reason.c_str());
@@ -182,6 +185,28 @@ void Session::on_cancel(uint64_t job_id) {
     }
   }
   node_.cancel(id_, job_id);
+}
+
+void Session::on_steal(const std::vector<uint64_t>& job_ids) {
+  // Only jobs still in this session's queue were never started: those are given back.
+  // Anything else (given to a worker, finished, unknown) is "started": its RESULT
+  // comes, or came, the usual way.
+  proto::Stolen answer;
+  std::unordered_set<uint64_t> wanted(job_ids.begin(), job_ids.end());
+  for (auto it = queue_.begin(); it != queue_.end() && !wanted.empty();) {
+    if (wanted.erase(it->client_job_id) > 0) {
+      answer.taken.push_back(it->client_job_id);
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (uint64_t id : job_ids) {
+    if (wanted.erase(id) > 0) answer.started.push_back(id);
+  }
+  PP_DEBUG("session %s: %zu jobs stolen, %zu already started", peer_.c_str(), answer.taken.size(),
+           answer.started.size());
+  stream_->send(answer);
 }
 
 void Session::deliver(proto::ResultMsg&& result) {

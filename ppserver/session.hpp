@@ -44,6 +44,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_auth(const proto::Auth& auth);
   void on_submit(proto::Submit&& submit);
   void on_cancel(uint64_t job_id);
+  void on_steal(const std::vector<uint64_t>& job_ids);
   void refuse(StatusCode code, const std::string& message);
   void fail(const std::string& reason);
   void on_closed(const std::string& reason);

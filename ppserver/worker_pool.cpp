@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -104,9 +105,15 @@ size_t WorkerPool::running() const {
   return n;
 }
 
+size_t WorkerPool::pipeline_depth() const {
+  constexpr double kShortJobSeconds = 0.01;
+  bool short_jobs = job_seconds_ >= 0 && job_seconds_ < kShortJobSeconds;
+  return short_jobs ? static_cast<size_t>(std::max(config_.pipeline, 1)) : 1;
+}
+
 int WorkerPool::free_worker() const {
   int best = -1;
-  size_t best_len = static_cast<size_t>(config_.pipeline);
+  size_t best_len = pipeline_depth();
   for (const auto& w : workers_) {
     if (w->ready && w->kill == Kill::kNone && w->pipeline.size() < best_len) {
       best = w->index;
@@ -204,6 +211,8 @@ void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
   NodeJob job = std::move(slot.pipeline.front());
   slot.pipeline.pop_front();
   slot.head_started = Clock::now();
+  double secs = static_cast<double>(res->wall_us) / 1e6;
+  job_seconds_ = job_seconds_ < 0 ? secs : 0.8 * job_seconds_ + 0.2 * secs;
   if (job.cancelled) {
     res->status = JobStatus::kCancelled;
     res->value.clear();
@@ -321,7 +330,13 @@ void WorkerPool::cancel(uint64_t session_id, std::optional<uint64_t> client_job_
       if (job.session_id != session_id) continue;
       if (client_job_id && job.client_job_id != *client_job_id) continue;
       job.cancelled = true;
-      if (i == 0) kill_worker(*w, Kill::kCancel);
+      if (i == 0) {
+        if (client_job_id) {
+          PP_INFO("job %llu cancelled by its client while running; stopping worker %d",
+                  static_cast<unsigned long long>(*client_job_id), w->index);
+        }
+        kill_worker(*w, Kill::kCancel);
+      }
     }
   }
 }

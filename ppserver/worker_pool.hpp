@@ -49,6 +49,10 @@ class WorkerPool {
   size_t running() const;
   // The ready worker with the shortest pipeline that still has room, or -1.
   int free_worker() const;
+  // Jobs sent ahead to each worker: --pipeline while jobs are known to be short (it
+  // hides the node-worker round trip), otherwise 1, so that jobs wait in the node's
+  // queue, where the client can still steal them, rather than in a worker's socket.
+  size_t pipeline_depth() const;
   void assign(int worker, NodeJob job);
   // Stops one job (client_job_id set) or all of a session's jobs: a running one
   // by killing its worker, a waiting one when its turn comes.
@@ -87,6 +91,7 @@ class WorkerPool {
   std::vector<std::unique_ptr<asio::steady_timer>> respawn_timers_;
   std::string exe_;
   CpuLimiter limiter_;
+  double job_seconds_ = -1;        // moving mean of job wall times here, -1 = none yet
   bool stopping_ = false;
 };
 

@@ -27,7 +27,7 @@ struct Encoder {
   }
   void operator()(const Hello& m) {
     head(MsgType::kHello, 1);
-    pk.pack_map(12);
+    pk.pack_map(13);
     pack_str(pk, "magic"), pack_str(pk, m.magic);
     pack_str(pk, "protocol"), pk.pack(m.protocol);
     pack_str(pk, "min_protocol"), pk.pack(m.min_protocol);
@@ -38,6 +38,7 @@ struct Encoder {
     pack_str(pk, "node_id"), pack_str(pk, m.node_id);
     pack_str(pk, "host"), pack_str(pk, m.host);
     pack_str(pk, "workers"), pk.pack(m.workers);
+    pack_str(pk, "speed"), pk.pack(m.speed);
     pack_str(pk, "caps"), pk.pack(m.caps);
     pack_str(pk, "nonce"), pack_bin(pk, m.nonce);
   }
@@ -64,6 +65,12 @@ struct Encoder {
   void operator()(const StatusMsg& m) {
     head(MsgType::kStatus, 3), pk.pack(m.queued), pk.pack(m.running), pk.pack(m.workers);
   }
+  void ids(const std::vector<uint64_t>& v) {
+    pk.pack_array(static_cast<uint32_t>(v.size()));
+    for (uint64_t id : v) pk.pack(id);
+  }
+  void operator()(const Steal& m) { head(MsgType::kSteal, 1), ids(m.job_ids); }
+  void operator()(const Stolen& m) { head(MsgType::kStolen, 2), ids(m.taken), ids(m.started); }
   void operator()(const Heartbeat&) { head(MsgType::kHeartbeat, 0); }
   void operator()(const Bye& m) { head(MsgType::kBye, 1), pack_str(pk, m.reason); }
   void operator()(const WorkerReady& m) {
@@ -94,6 +101,20 @@ struct Fields {
   }
   int32_t int32() { return take().as<int32_t>(); }
   std::string bytes() { return bytes_of(take()); }
+  std::vector<uint64_t> ids() {
+    const auto& o = take();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size > kMaxStealIds) {
+      throw msgpack::type_error();
+    }
+    std::vector<uint64_t> v;
+    v.reserve(o.via.array.size);
+    for (uint32_t k = 0; k < o.via.array.size; ++k) {
+      const auto& e = o.via.array.ptr[k];
+      if (e.type != msgpack::type::POSITIVE_INTEGER) throw msgpack::type_error();
+      v.push_back(e.via.u64);
+    }
+    return v;
+  }
   std::string hash() {
     std::string h = bytes();
     if (h.size() != kHashSize) throw msgpack::type_error();
@@ -125,6 +146,7 @@ Hello decode_hello(const msgpack::object& map) {
     else if (key == "node_id") h.node_id = Fields::bytes_of(v);
     else if (key == "host") h.host = Fields::bytes_of(v);
     else if (key == "workers") h.workers = v.as<uint32_t>();
+    else if (key == "speed") h.speed = v.as<double>();
     else if (key == "caps") h.caps = v.as<uint32_t>();
     else if (key == "nonce") h.nonce = Fields::bytes_of(v);
   }
@@ -180,6 +202,13 @@ Message decode_fields(MsgType t, Fields& f) {
       s.workers = f.uint<uint32_t>();
       return s;
     }
+    case MsgType::kSteal: return Steal{f.ids()};
+    case MsgType::kStolen: {
+      Stolen s;
+      s.taken = f.ids();
+      s.started = f.ids();
+      return s;
+    }
     case MsgType::kHeartbeat: return Heartbeat{};
     case MsgType::kBye: return Bye{f.bytes()};
     case MsgType::kWorkerReady: {
@@ -209,7 +238,7 @@ Message decode_fields(MsgType t, Fields& f) {
 bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 14: case 15:
-    case 16: case 30: case 31: case 32:
+    case 16: case 17: case 18: case 30: case 31: case 32:
       return true;
     default:
       return false;
@@ -234,7 +263,7 @@ void encode_frame(const Message& m, std::string& out) {
 Result<Message> decode_message(std::string_view payload) {
   try {
     // Messages are shallow; the limits bound what a hostile frame can make us allocate.
-    msgpack::unpack_limit limit(64, 64, payload.size(), payload.size(), 0, 4);
+    msgpack::unpack_limit limit(kMaxStealIds, 64, payload.size(), payload.size(), 0, 4);
     size_t off = 0;
     msgpack::object_handle oh =
         msgpack::unpack(payload.data(), payload.size(), off, reference_all, nullptr, limit);

@@ -38,6 +38,8 @@ enum class MsgType : uint8_t {
   kStatus = 14,
   kHeartbeat = 15,
   kBye = 16,
+  kSteal = 17,
+  kStolen = 18,
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
@@ -50,6 +52,7 @@ enum class Cap : uint32_t {
   kSource = 1u << 1,     // Lua source blobs accepted
   kCancel = 1u << 2,     // CANCEL honoured
   kStatus = 1u << 3,     // STATUS sent
+  kSteal = 1u << 4,      // STEAL answered with STOLEN
 };
 
 struct Caps {
@@ -61,7 +64,11 @@ struct Caps {
 inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kSource) |
                                      static_cast<uint32_t>(Cap::kCancel) |
-                                     static_cast<uint32_t>(Cap::kStatus);
+                                     static_cast<uint32_t>(Cap::kStatus) |
+                                     static_cast<uint32_t>(Cap::kSteal);
+
+// Job ids in one STEAL (and in each list of a STOLEN).
+inline constexpr size_t kMaxStealIds = 1024;
 
 // Why a job did not return a value (RESULT.status).
 enum class JobStatus : uint8_t {

@@ -21,7 +21,7 @@ MsgType type_of(const Message& m) {
       MsgType::kHello,  MsgType::kAuth,      MsgType::kAuthOk,      MsgType::kError,
       MsgType::kCode,   MsgType::kSubmit,    MsgType::kResult,      MsgType::kCancel,
       MsgType::kStatus, MsgType::kHeartbeat, MsgType::kBye,         MsgType::kWorkerReady,
-      MsgType::kWorkerCode, MsgType::kWorkerRun};
+      MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -39,6 +39,8 @@ const char* type_name(MsgType t) {
     case MsgType::kStatus: return "STATUS";
     case MsgType::kHeartbeat: return "HEARTBEAT";
     case MsgType::kBye: return "BYE";
+    case MsgType::kSteal: return "STEAL";
+    case MsgType::kStolen: return "STOLEN";
     case MsgType::kWorkerReady: return "WORKER_READY";
     case MsgType::kWorkerCode: return "WORKER_CODE";
     case MsgType::kWorkerRun: return "WORKER_RUN";

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/proto/constants.hpp"
 
@@ -24,6 +25,7 @@ struct Hello {
   std::string node_id;         // random per process
   std::string host;            // host name
   uint32_t workers = 0;        // nodes only
+  double speed = 0;            // nodes only: calibration score x CPU share (0 = unknown)
   uint32_t caps = 0;
   std::string nonce;           // kNonceSize fresh random bytes
 };
@@ -62,6 +64,15 @@ struct ResultMsg {
 
 struct Cancel { uint64_t job_id = 0; };
 
+// Work stealing: the client asks a node to give back jobs it has not started.
+struct Steal { std::vector<uint64_t> job_ids; };        // at most kMaxStealIds
+// The node's answer, per asked job: taken off its queue (never to run there), or
+// already started / finished there (its RESULT comes or came as usual).
+struct Stolen {
+  std::vector<uint64_t> taken;
+  std::vector<uint64_t> started;
+};
+
 struct StatusMsg {
   uint32_t queued = 0;
   uint32_t running = 0;
@@ -87,7 +98,8 @@ struct WorkerRun {
 };
 
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
-                             StatusMsg, Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun>;
+                             StatusMsg, Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal,
+                             Stolen>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

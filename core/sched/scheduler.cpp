@@ -145,6 +145,7 @@ double Scheduler::expected_seconds(NodeId id) const {
 size_t Scheduler::window(NodeId id) const {
   const Node& n = nodes_.at(id);
   const int w = n.info.workers;
+  if (!options_.adaptive) return static_cast<size_t>(w);
   const size_t legacy = static_cast<size_t>(std::max(options_.min_window, w * options_.window_per_worker));
   bool known = false;
   reference_seconds(&known);
@@ -187,7 +188,7 @@ std::vector<Assignment> Scheduler::assign() {
 
 std::vector<Steal> Scheduler::plan_steals() {
   std::vector<Steal> out;
-  if (!queue_.empty()) return out;
+  if (!queue_.empty() || !options_.adaptive) return out;
   std::vector<NodeId> thieves;
   for (NodeId i = 0; i < nodes_.size(); ++i) {
     const Node& n = nodes_[i];
@@ -360,7 +361,9 @@ bool Scheduler::anything_stealable() const {
 }
 
 void Scheduler::plan_backups(std::vector<Assignment>& out) {
-  if (options_.max_backups <= 0 || !queue_.empty() || anything_stealable()) return;
+  if (!options_.adaptive || options_.max_backups <= 0 || !queue_.empty() || anything_stealable()) {
+    return;
+  }
   const double median = median_seconds();
   if (median <= 0) return;
   const double t = now();

@@ -126,6 +126,9 @@ struct SchedulerOptions {
   double backup_multiplier = 1.5;
   int max_backups = 8;             // backup copies in flight at once; 0 turns backups off
   uint32_t max_attempts = 3;       // crashed copies of a job before it fails for good
+  // false: the plain free-slot policy (what Parallel Python does), for comparison:
+  // windows are exactly the node's workers, no stealing, no backups.
+  bool adaptive = true;
 };
 
 class Scheduler {
@@ -154,6 +157,10 @@ class Scheduler {
   // Ends every queued job (for example when no node is left); returns them.
   std::vector<JobId> drain_queue();
 
+  // The client-node round trip became known or changed (SchedulerOptions::round_trip_seconds).
+  void set_round_trip(double seconds) { options_.round_trip_seconds = seconds; }
+
+  const SchedulerOptions& options() const { return options_; }
   size_t queued() const { return queue_.size(); }
   size_t unfinished() const { return unfinished_; }
   size_t in_flight(NodeId node) const { return nodes_.at(node).copies.size(); }

@@ -2,6 +2,7 @@
 #include "pp/cluster.hpp"
 
 #include <cstdio>
+#include <stdexcept>
 
 #include "core/proto/messages.hpp"
 #include "ppclient/src/job_server.hpp"
@@ -91,5 +92,10 @@ std::map<std::string, int> Cluster::get_active_nodes() const { return server_->a
 std::vector<NodeStats> Cluster::stats() const { return server_->stats(); }
 std::string Cluster::stats_table() const { return server_->stats_table(); }
 void Cluster::print_stats() const { std::fputs(stats_table().c_str(), stdout); }
+std::string Cluster::report_json() const { return client::report::to_json(server_->report()); }
+void Cluster::write_report(const std::string& path) const {
+  Status st = server_->write_report(path);
+  if (!st) throw std::runtime_error(st.message());
+}
 
 }  // namespace pp

@@ -115,9 +115,7 @@ void JobServer::on_found(const discovery::NodeFacts& facts, const std::string& v
 }
 
 std::vector<SeenNode> JobServer::seen_nodes() const {
-  auto promise = std::make_shared<std::promise<std::vector<SeenNode>>>();
-  auto future = promise->get_future();
-  asio::post(const_cast<asio::io_context&>(io_), [this, promise] {
+  return on_io([this] {
     std::vector<SeenNode> out;
     for (const auto& [id, s] : seen_) {
       SeenNode copy = s;
@@ -126,9 +124,8 @@ std::vector<SeenNode> JobServer::seen_nodes() const {
       }
       out.push_back(std::move(copy));
     }
-    promise->set_value(std::move(out));
+    return out;
   });
-  return future.get();
 }
 
 }  // namespace pp::client

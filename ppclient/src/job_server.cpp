@@ -50,7 +50,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
       lua_bytecode_(lua_bytecode),
       work_(io_.get_executor()),
       housekeeping_(io_),
-      created_(Clock::now()) {
+      created_(Clock::now()),
+      sched_(sched::SchedulerOptions{
+          .clock = [this] { return now(); },
+          .adaptive = opt_.scheduling == ClusterOptions::Scheduling::kAdaptive}) {
   auto secret = secret::resolve(opt_.secret, "", nullptr);
   if (!secret) throw std::runtime_error(secret.status().message());
   secret_ = *secret;
@@ -88,6 +91,11 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
 }
 
 JobServer::~JobServer() {
+  // PP_REPORT (set by `ppclient run --report FILE`): the report of the batch, on close.
+  if (const char* path = std::getenv("PP_REPORT"); path != nullptr && *path != '\0') {
+    Status st = write_report(path);
+    if (!st) PP_ERROR("report: %s", st.message().c_str());
+  }
   asio::post(io_, [this] { shutdown_io(); });
   thread_.join();
   // Only now: handlers of theirs that were cancelled by stop() may have been queued
@@ -121,6 +129,7 @@ void JobServer::connect(NodeEntry& n) {
       io_, lo,
       NodeLink::Callbacks{[this](NodeLink& l) { on_ready(l); },
                           [this](NodeLink& l, proto::ResultMsg&& r) { on_result(l, std::move(r)); },
+                          [this](NodeLink& l, proto::Stolen&& st) { on_stolen(l, std::move(st)); },
                           [this](NodeLink& l, const std::string& why, bool permanent) {
                             on_down(l, why, permanent);
                           }});
@@ -163,6 +172,7 @@ void JobServer::drain_incoming() {
     batch.swap(incoming_);
     wake_posted_ = false;
   }
+  if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
   for (auto& p : batch) {
     auto [it, fresh] = code_.try_emplace(p.hash, p.blob);
     if (!fresh) p.blob = it->second;
@@ -175,21 +185,49 @@ void JobServer::drain_incoming() {
 
 void JobServer::pump() {
   for (const auto& a : sched_.assign()) {
-    auto& p = jobs_.at(a.job);
-    for (auto& n : nodes_) {
-      if (n.link && n.link->ready() && n.link->sched_id == a.node) {
-        n.link->submit(a.job, p.hash, p.blob, p.args, a.attempt, p.timeout_ms);
-        break;
-      }
+    send(a, a.backup ? report::Kind::kBackup : report::Kind::kNormal);
+  }
+  // With nothing queued here, idle workers take not-started jobs back from busy nodes.
+  std::map<sched::NodeId, std::vector<uint64_t>> asks;
+  for (const auto& st : sched_.plan_steals()) asks[st.from].push_back(st.job);
+  for (auto& [from, ids] : asks) {
+    NodeLink* link = extra_[from].link;
+    if (link != nullptr && link->can_steal()) {
+      link->steal(ids);
+    } else {
+      for (uint64_t id : ids) sched_.started(id, from);  // it cannot give jobs back
     }
   }
+}
+
+void JobServer::send(const sched::Assignment& a, report::Kind kind) {
+  auto& p = jobs_.at(a.job);
+  NodeLink* link = extra_[a.node].link;
+  if (link == nullptr) {  // not reachable: the scheduler removes it before any new send
+    sched_.give_back(a.job, a.node);
+    return;
+  }
+  if (kind != report::Kind::kNormal) p.special.push_back({a.node, kind});
+  link->submit(a.job, p.hash, p.blob, p.args, a.attempt, p.timeout_ms);
+}
+
+double JobServer::now() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
 }
 
 void JobServer::on_ready(NodeLink& link) {
   NodeEntry* n = entry_of(link);
   const auto& h = link.node_hello();
-  link.sched_id = sched_.add_node({n ? n->name : link.name(), static_cast<int>(h.workers), 1.0});
+  link.sched_id = sched_.add_node({n ? n->name : link.name(), static_cast<int>(h.workers), h.speed});
   link.in_scheduler = true;
+  if (extra_.size() <= link.sched_id) extra_.resize(link.sched_id + 1);
+  extra_[link.sched_id] = NodeExtra{&link, h.host, h.speed > 0 ? h.speed : 1.0, 0};
+  // Windows cover a round trip; twice the handshake's, for the work at both ends.
+  double rtt = std::min(0.5, 2 * link.handshake_seconds());
+  if (rtt > round_trip_) {
+    round_trip_ = rtt;
+    sched_.set_round_trip(rtt);
+  }
   if (n) {
     n->failures = 0;
     n->last_error.clear();
@@ -204,15 +242,90 @@ void JobServer::on_ready(NodeLink& link) {
 }
 
 void JobServer::on_result(NodeLink& link, proto::ResultMsg&& r) {
+  const double t = now();
+  const sched::NodeId node = link.sched_id;
+  extra_[node].cpu_seconds += static_cast<double>(r.cpu_us) / 1e6;
+  const double wall = static_cast<double>(r.wall_us) / 1e6;
+  auto kind_of = [](const std::vector<SpecialCopy>& copies, sched::NodeId on) {
+    for (const auto& c : copies)
+      if (c.node == on) return c.kind;
+    return report::Kind::kNormal;
+  };
   auto it = jobs_.find(r.job_id);
-  if (it == jobs_.end()) return;  // a late copy of a job already finished
-  double wall = static_cast<double>(r.wall_us) / 1e6;
-  bool ok = r.status == proto::JobStatus::kOk;
-  if (sched_.complete(r.job_id, link.sched_id, wall, ok) == sched::Outcome::kAccepted) {
-    finish(r.job_id, r.status, std::move(r.value), std::move(r.error), std::move(r.traceback),
-           link.name(), wall);
+  if (it == jobs_.end()) {
+    // A copy of a job already finished: cancelled, or second to arrive.
+    report::Kind kind = report::Kind::kNormal;
+    if (auto l = losers_.find(r.job_id); l != losers_.end()) {
+      kind = kind_of(l->second, node);
+      std::erase_if(l->second, [node](const SpecialCopy& c) { return c.node == node; });
+      if (l->second.empty()) losers_.erase(l);
+    }
+    if (r.wall_us > 0) {
+      ++duplicates_;
+      record(r.job_id, node, r, t, kind, report::Fate::kLost);
+    }
+    return;
+  }
+  const report::Kind kind = kind_of(it->second.special, node);
+  const bool ok = r.status == proto::JobStatus::kOk;
+  const bool crashed = r.status == proto::JobStatus::kCrashed;
+  sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed);
+  switch (c.outcome) {
+    case sched::Outcome::kRetry:
+      ++resent_;
+      record(r.job_id, node, r, t, kind, report::Fate::kCrashed);
+      PP_WARN("job %llu crashed a worker on %s (%s); running it again (%u of %u attempts)",
+              static_cast<unsigned long long>(r.job_id), link.name().c_str(), r.error.c_str(),
+              c.crashes, sched_.options().max_attempts);
+      break;
+    case sched::Outcome::kAccepted: {
+      report::Fate fate = c.failed_for_good ? report::Fate::kCrashed
+                          : ok              ? report::Fate::kWon
+                                            : report::Fate::kFailed;
+      record(r.job_id, node, r, t, kind, fate);
+      last_result_ = t;
+      std::vector<SpecialCopy> out;
+      for (const auto& copy : c.cancel) {
+        if (NodeLink* l = extra_[copy.node].link) l->cancel(r.job_id);
+        out.push_back({copy.node, kind_of(it->second.special, copy.node)});
+      }
+      if (!out.empty()) losers_[r.job_id] = std::move(out);
+      if (c.failed_for_good) {
+        r.error = "the job crashed its worker " + std::to_string(c.crashes) +
+                  " times, on every attempt; it is not run again. Last: " + r.error;
+      }
+      finish(r.job_id, r.status, std::move(r.value), std::move(r.error), std::move(r.traceback),
+             link.name(), wall);
+      break;
+    }
+    case sched::Outcome::kDuplicate:
+    case sched::Outcome::kUnknown:
+      if (r.wall_us > 0) {
+        ++duplicates_;
+        record(r.job_id, node, r, t, kind, report::Fate::kLost);
+      }
+      break;
   }
   pump();
+}
+
+void JobServer::on_stolen(NodeLink& link, proto::Stolen&& st) {
+  for (uint64_t id : st.started) sched_.started(id, link.sched_id);
+  for (uint64_t id : st.taken) {
+    if (auto a = sched_.stolen(id, link.sched_id)) send(*a, report::Kind::kStolen);
+  }
+  pump();
+}
+
+void JobServer::record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double t,
+                       report::Kind kind, report::Fate fate) {
+  constexpr size_t kMaxExecutions = 1u << 20;
+  if (executions_.size() >= kMaxExecutions) {
+    ++executions_dropped_;
+    return;
+  }
+  double wall = static_cast<double>(r.wall_us) / 1e6;
+  executions_.push_back(report::Execution{job, node, r.worker, t - wall, t, kind, fate});
 }
 
 void JobServer::finish(uint64_t id, proto::JobStatus st, std::string value, std::string error,
@@ -244,7 +357,14 @@ void JobServer::on_down(NodeLink& link, const std::string& reason, bool permanen
   size_t requeued = 0;
   if (link.in_scheduler) {
     requeued = sched_.remove_node(link.sched_id).size();
+    resent_ += requeued;
     link.in_scheduler = false;
+    extra_[link.sched_id].link = nullptr;
+    // Its cancelled copies will not answer any more.
+    for (auto it = losers_.begin(); it != losers_.end();) {
+      std::erase_if(it->second, [&](const SpecialCopy& c) { return c.node == link.sched_id; });
+      it = it->second.empty() ? losers_.erase(it) : std::next(it);
+    }
   }
   {
     std::lock_guard lock(sync_->mutex);
@@ -299,6 +419,8 @@ void JobServer::check_starvation() {
     }
     for (uint64_t id : sched_.drain_queue()) finish(id, proto::JobStatus::kLost, "", why, "", "", 0);
   }
+  // Time passing can make a running job worth a backup copy.
+  if (any_ready && sched_.unfinished() > 0) pump();
   housekeeping_.expires_after(std::chrono::milliseconds(100));
   housekeeping_.async_wait([this](const asio::error_code& ec) {
     if (!ec) check_starvation();
@@ -370,51 +492,87 @@ double JobServer::elapsed_seconds() const {
 
 namespace pp::client {
 
-std::vector<NodeStats> JobServer::stats() const {
-  // Scheduler state belongs to the io thread: read it there.
-  auto promise = std::make_shared<std::promise<std::vector<NodeStats>>>();
-  auto future = promise->get_future();
-  asio::post(const_cast<asio::io_context&>(io_), [this, promise] {
-    std::map<std::string, NodeStats> by_name;
-    std::vector<std::string> order;
-    for (size_t i = 0; i < sched_.node_count(); ++i) {
-      const auto& s = sched_.stats(static_cast<sched::NodeId>(i));
-      auto [it, fresh] = by_name.try_emplace(s.name);
-      if (fresh) order.push_back(s.name);
-      NodeStats& out = it->second;
-      out.node = s.name;
-      out.workers = std::max(out.workers, s.workers);
-      out.connected = out.connected || s.active;
-      out.jobs += s.jobs_done;
-      out.job_time += s.job_seconds;
+report::Report JobServer::build_report() const {
+  report::Report rep;
+  std::map<std::string, uint32_t> row_of;
+  std::vector<uint32_t> row_by_node(sched_.node_count());
+  for (size_t i = 0; i < sched_.node_count(); ++i) {
+    const auto& s = sched_.stats(static_cast<sched::NodeId>(i));
+    auto [it, fresh] = row_of.try_emplace(s.name, static_cast<uint32_t>(rep.nodes.size()));
+    if (fresh) rep.nodes.emplace_back().name = s.name;
+    row_by_node[i] = it->second;
+    report::NodeRow& row = rep.nodes[it->second];  // a node that reconnected: one row
+    if (i < extra_.size()) {
+      row.host = extra_[i].host;
+      row.speed_score = extra_[i].speed;
+      row.cpu_seconds += extra_[i].cpu_seconds;
     }
-    std::vector<NodeStats> v;
-    for (const auto& name : order) v.push_back(by_name[name]);
-    promise->set_value(std::move(v));
-  });
-  if (thread_.get_id() == std::this_thread::get_id()) return {};
-  return future.get();
+    row.workers = std::max(row.workers, s.workers);
+    row.connected = row.connected || s.active;
+    row.jobs_done += s.jobs_done;
+    row.failures += s.failures;
+    row.crashes += s.crashes;
+    row.job_seconds += s.job_seconds;
+    row.busy_seconds += s.busy_seconds;
+    row.stolen_from += s.stolen_from;
+    row.stolen_to += s.stolen_to;
+    row.backups_won += s.backups_won;
+    row.backups_lost += s.backups_lost;
+    row.requeued += s.requeued;
+    rep.batch.jobs += s.jobs_done;
+    rep.batch.job_seconds += s.job_seconds;
+  }
+  rep.executions = executions_;
+  double origin = std::max(0.0, first_submit_);
+  for (auto& e : rep.executions) {
+    e.node = row_by_node.at(e.node);
+    e.start = std::max(0.0, e.start - origin);
+    e.end = std::max(0.0, e.end - origin);
+  }
+  rep.executions_dropped = executions_dropped_;
+  if (first_submit_ >= 0) {
+    double end = sched_.unfinished() > 0 ? now() : last_result_;
+    rep.batch.wall_seconds = std::max(0.0, end - first_submit_);
+  }
+  rep.batch.resent = resent_;
+  rep.batch.duplicates = duplicates_;
+  return rep;
 }
 
-std::string JobServer::stats_table() const {
-  auto nodes = stats();
-  uint64_t total = 0;
-  for (const auto& n : nodes) total += n.jobs;
-  char line[256];
-  std::ostringstream out;
-  out << "Job execution statistics:\n";
-  out << " job count | % of all jobs | job time sum | time per job | job server\n";
-  for (const auto& n : nodes) {
-    double share = total ? 100.0 * static_cast<double>(n.jobs) / static_cast<double>(total) : 0.0;
-    double per = n.jobs ? n.job_time / static_cast<double>(n.jobs) : 0.0;
-    std::snprintf(line, sizeof line, " %9llu | %13.2f | %12.4f | %12.6f | %s%s\n",
-                  static_cast<unsigned long long>(n.jobs), share, n.job_time, per, n.node.c_str(),
-                  n.connected ? "" : " (gone)");
-    out << line;
-  }
-  std::snprintf(line, sizeof line, "Time elapsed since server creation %.4f\n", elapsed_seconds());
-  out << line;
-  return out.str();
+report::Report JobServer::report() const {
+  return on_io([this] { return build_report(); });
 }
+
+Status JobServer::write_report(const std::string& path) const {
+  return report::write_file(report(), path);
+}
+
+std::vector<NodeStats> JobServer::stats() const {
+  report::Report rep = report();
+  std::vector<NodeStats> out;
+  for (const auto& r : rep.nodes) {
+    NodeStats n;
+    n.node = r.name;
+    n.host = r.host;
+    n.workers = r.workers;
+    n.speed_score = r.speed_score;
+    n.connected = r.connected;
+    n.jobs = r.jobs_done;
+    n.job_time = r.job_seconds;
+    n.failures = r.failures;
+    n.crashes = r.crashes;
+    n.cpu_time = r.cpu_seconds;
+    n.busy_time = r.busy_seconds;
+    n.stolen_from = r.stolen_from;
+    n.stolen_to = r.stolen_to;
+    n.backups_won = r.backups_won;
+    n.backups_lost = r.backups_lost;
+    n.requeued = r.requeued;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+std::string JobServer::stats_table() const { return report::to_table(report()); }
 
 }  // namespace pp::client

@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include "core/discovery/beacon.hpp"
 #include "core/proto/messages.hpp"
 #include "core/sched/scheduler.hpp"
+#include "ppclient/src/report.hpp"
 #include "pp/cluster.hpp"
 
 namespace pp::discovery {
@@ -82,14 +84,31 @@ class JobServer {
   double elapsed_seconds() const;
   std::string stats_table() const;
   std::vector<SeenNode> seen_nodes() const;
+  // What each node contributed so far (see report.hpp); taken on the io thread.
+  report::Report report() const;
+  // Writes report() to `path` (format by extension).
+  Status write_report(const std::string& path) const;
 
  private:
+  // A copy sent as a stolen job or as a backup (the others are plain).
+  struct SpecialCopy {
+    sched::NodeId node;
+    report::Kind kind;
+  };
   struct Pending {
     std::shared_ptr<JobState> state;
     std::string hash;
     std::shared_ptr<const std::string> blob;
     std::string args;
     uint32_t timeout_ms = 0;
+    std::vector<SpecialCopy> special;
+  };
+  // Per scheduler node: what the report needs beyond the scheduler's figures.
+  struct NodeExtra {
+    NodeLink* link = nullptr;    // while ready
+    std::string host;
+    double speed = 0;
+    double cpu_seconds = 0;
   };
   struct NodeEntry {
     std::string name, host;
@@ -103,6 +122,17 @@ class JobServer {
     std::string node_id;
   };
 
+  // Runs f on the io thread and returns what it returns (the io thread owns the
+  // scheduler and the node table).
+  template <typename F>
+  auto on_io(F f) const -> decltype(f()) {
+    if (thread_.get_id() == std::this_thread::get_id()) return f();
+    auto promise = std::make_shared<std::promise<decltype(f())>>();
+    auto future = promise->get_future();
+    asio::post(const_cast<asio::io_context&>(io_),
+               [f = std::move(f), promise]() mutable { promise->set_value(f()); });
+    return future.get();
+  }
   void io_main();
   void start_discovery();
   void on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye);
@@ -110,8 +140,14 @@ class JobServer {
   void connect(NodeEntry& node);
   void drain_incoming();
   void pump();
+  void send(const sched::Assignment& a, report::Kind kind);
   void on_ready(NodeLink& link);
   void on_result(NodeLink& link, proto::ResultMsg&& r);
+  void on_stolen(NodeLink& link, proto::Stolen&& st);
+  void record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double now,
+              report::Kind kind, report::Fate fate);
+  double now() const;
+  report::Report build_report() const;
   void on_down(NodeLink& link, const std::string& reason, bool permanent);
   void finish(uint64_t id, proto::JobStatus st, std::string value, std::string error,
               std::string traceback, const std::string& node, double wall);
@@ -152,6 +188,16 @@ class JobServer {
   std::unique_ptr<discovery::UdpListener> udp_;
   std::unique_ptr<discovery::AvahiBrowser> mdns_;
   std::map<std::string, SeenNode> seen_;   // by node id
+  std::vector<NodeExtra> extra_;           // by scheduler node id
+  // Finished jobs whose other copies were cancelled: their kinds, until they answer.
+  std::unordered_map<uint64_t, std::vector<SpecialCopy>> losers_;
+  std::vector<report::Execution> executions_;   // executions_[i].node: scheduler node id
+  uint64_t executions_dropped_ = 0;
+  double first_submit_ = -1;
+  double last_result_ = 0;
+  uint64_t resent_ = 0;
+  uint64_t duplicates_ = 0;
+  double round_trip_ = 0;
   std::chrono::steady_clock::time_point no_node_since_;
   bool had_node_ = false;
 };

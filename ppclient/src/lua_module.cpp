@@ -215,20 +215,52 @@ int l_stats(lua_State* L) {
   auto stats = check_cluster(L).server->stats();
   lua_createtable(L, static_cast<int>(stats.size()), 0);
   int i = 0;
+  auto num = [L](const char* key, double v) {
+    lua_pushnumber(L, static_cast<lua_Number>(v));
+    lua_setfield(L, -2, key);
+  };
   for (const auto& s : stats) {
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 17);
     lua_pushstring(L, s.node.c_str());
     lua_setfield(L, -2, "node");
-    lua_pushinteger(L, s.workers);
-    lua_setfield(L, -2, "workers");
-    lua_pushnumber(L, static_cast<lua_Number>(s.jobs));
-    lua_setfield(L, -2, "jobs");
-    lua_pushnumber(L, s.job_time);
-    lua_setfield(L, -2, "job_time");
+    lua_pushstring(L, s.host.c_str());
+    lua_setfield(L, -2, "host");
     lua_pushboolean(L, s.connected);
     lua_setfield(L, -2, "connected");
+    num("workers", s.workers);
+    num("speed_score", s.speed_score);
+    num("jobs", static_cast<double>(s.jobs));
+    num("job_time", s.job_time);
+    num("failures", static_cast<double>(s.failures));
+    num("crashes", static_cast<double>(s.crashes));
+    num("cpu_time", s.cpu_time);
+    num("busy_time", s.busy_time);
+    num("stolen_from", static_cast<double>(s.stolen_from));
+    num("stolen_to", static_cast<double>(s.stolen_to));
+    num("backups_won", static_cast<double>(s.backups_won));
+    num("backups_lost", static_cast<double>(s.backups_lost));
+    num("requeued", static_cast<double>(s.requeued));
     lua_rawseti(L, -2, ++i);
   }
+  return 1;
+}
+
+// cluster:report([path]): without a path, the report as JSON; with one, writes it
+// (format by extension) and returns true, or nil and the reason.
+int l_report(lua_State* L) {
+  JobServer* server = check_cluster(L).server;
+  if (lua_isnoneornil(L, 2)) {
+    std::string json = pp::client::report::to_json(server->report());
+    lua_pushlstring(L, json.data(), json.size());
+    return 1;
+  }
+  pp::Status st = server->write_report(luaL_checkstring(L, 2));
+  if (!st) {
+    lua_pushnil(L);
+    lua_pushstring(L, st.message().c_str());
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -264,7 +296,7 @@ int l_unpack(lua_State* L) {
 const luaL_Reg kClusterMethods[] = {
     {"submit", l_submit}, {"wait", l_wait},   {"done", l_done},   {"wait_all", l_wait_all},
     {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"stats", l_stats}, {"stats_table", l_stats_table},
-    {"close", l_close},   {nullptr, nullptr}};
+    {"report", l_report}, {"close", l_close}, {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
     {"new", l_new}, {"pack", l_pack}, {"unpack", l_unpack}, {nullptr, nullptr}};

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "core/proto/constants.hpp"
@@ -92,6 +94,36 @@ int list_nodes(double wait_seconds, const std::string& secret_file) {
   return 0;
 }
 
+// `ppclient stats REPORT.json [--report OUT]`: a saved report as the table, or in
+// another format.
+int show_stats(const std::string& in, const std::string& out) {
+  std::FILE* f = std::fopen(in.c_str(), "rb");
+  if (f == nullptr) {
+    std::fprintf(stderr, "ppclient stats: cannot open %s: %s\n", in.c_str(), std::strerror(errno));
+    return 1;
+  }
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  auto rep = pp::client::report::from_json(text);
+  if (!rep) {
+    std::fprintf(stderr, "ppclient stats: %s is not a ppcluster report: %s\n", in.c_str(),
+                 rep.status().message().c_str());
+    return 1;
+  }
+  if (out.empty()) {
+    std::fputs(pp::client::report::to_table(*rep).c_str(), stdout);
+    return 0;
+  }
+  pp::Status st = pp::client::report::write_file(*rep, out);
+  if (!st) {
+    std::fprintf(stderr, "ppclient stats: %s\n", st.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,6 +139,14 @@ int main(int argc, char** argv) {
   run->allow_extras(false);
   bool discover = false;
   run->add_flag("--discover", discover, "use every node found on the LAN when the script names none");
+  std::string report;
+  run->add_option("--report", report,
+                  "write each cluster's contribution report here when it closes "
+                  "(.json, .html, .svg, else a text table)");
+  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
+  std::string stats_in, stats_out;
+  stats->add_option("report", stats_in, "a report written as .json")->required();
+  stats->add_option("--report", stats_out, "write it here instead (.html, .svg, .json, text)");
   auto* nodes = app.add_subcommand("nodes", "list the nodes discovery finds on the LAN");
   double wait_seconds = 1.5;
   std::string secret_file;
@@ -123,10 +163,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*nodes) return list_nodes(wait_seconds, secret_file);
+  if (*stats) return show_stats(stats_in, stats_out);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
   if (discover) setenv("PP_DISCOVER", "1", 1);
+  if (!report.empty()) setenv("PP_REPORT", report.c_str(), 1);
   return run_script(script, args);
 }

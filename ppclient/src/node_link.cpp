@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/util/log.hpp"
 #include "pp_kernels.h"
 
@@ -63,6 +65,7 @@ void NodeLink::on_connected(asio::ip::tcp::socket socket) {
   h.caps = proto::kOwnCaps;
   h.nonce = client_nonce_;
   stream_->send(h);
+  hello_sent_ = Clock::now();
   state_ = State::kHello;
 }
 
@@ -115,6 +118,7 @@ void NodeLink::on_frame(std::string_view payload) {
       break;
     case State::kReady:
       if (auto* r = std::get_if<proto::ResultMsg>(&*msg)) return cb_.on_result(*this, std::move(*r));
+      if (auto* st = std::get_if<proto::Stolen>(&*msg)) return cb_.on_stolen(*this, std::move(*st));
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
       if (std::holds_alternative<proto::StatusMsg>(*msg)) return;
       break;
@@ -145,6 +149,7 @@ void NodeLink::on_hello(const proto::Hello& h) {
                 true);
   }
   node_hello_ = h;
+  handshake_seconds_ = std::chrono::duration<double>(Clock::now() - hello_sent_).count();
   stream_->send(proto::Auth{proto::client_proof(opt_.key, client_nonce_, h.nonce)});
   state_ = State::kAuth;
 }
@@ -165,6 +170,15 @@ void NodeLink::submit(uint64_t job_id, const std::string& hash,
 
 void NodeLink::cancel(uint64_t job_id) {
   if (state_ == State::kReady) stream_->send(proto::Cancel{job_id});
+}
+
+void NodeLink::steal(const std::vector<uint64_t>& job_ids) {
+  if (state_ != State::kReady) return;
+  for (size_t i = 0; i < job_ids.size(); i += proto::kMaxStealIds) {
+    size_t n = std::min(proto::kMaxStealIds, job_ids.size() - i);
+    stream_->send(proto::Steal{{job_ids.begin() + static_cast<long>(i),
+                                job_ids.begin() + static_cast<long>(i + n)}});
+  }
 }
 
 void NodeLink::close(const std::string& reason) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "core/net/frame_stream.hpp"
 #include "core/proto/auth.hpp"
@@ -37,6 +38,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   struct Callbacks {
     std::function<void(NodeLink&)> on_ready;
     std::function<void(NodeLink&, proto::ResultMsg&&)> on_result;
+    std::function<void(NodeLink&, proto::Stolen&&)> on_stolen;
     // `permanent`: refused for a reason a retry will not fix (secret, version).
     std::function<void(NodeLink&, const std::string& reason, bool permanent)> on_down;
   };
@@ -56,6 +58,11 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
               const std::shared_ptr<const std::string>& blob, const std::string& args,
               uint32_t attempt, uint32_t timeout_ms);
   void cancel(uint64_t job_id);
+  // Asks the node to give back jobs it has not started (answered through on_stolen).
+  void steal(const std::vector<uint64_t>& job_ids);
+  bool can_steal() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kSteal); }
+  // Seconds from our HELLO to the node's: one round trip, measured at connection.
+  double handshake_seconds() const { return handshake_seconds_; }
 
  private:
   enum class State { kConnecting, kHello, kAuth, kReady, kDown };
@@ -76,7 +83,9 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   std::shared_ptr<Stream> stream_;
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point hello_sent_;
   std::chrono::steady_clock::time_point last_rx_;
+  double handshake_seconds_ = 0;
   std::string client_nonce_;
   proto::Hello node_hello_;
   std::unordered_set<std::string> sent_code_;

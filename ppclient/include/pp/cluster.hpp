@@ -121,16 +121,31 @@ struct ClusterOptions {
   std::chrono::milliseconds job_timeout{0};
   // Fail jobs when no node has been reachable for this long (0 = wait forever).
   std::chrono::milliseconds no_node_timeout{std::chrono::seconds(60)};
+  // kAdaptive: node windows from measured speeds, work stealing, backup copies at the
+  // tail. kFreeSlot: a job goes to whichever node has an idle worker, nothing more
+  // (what Parallel Python does; for comparisons).
+  enum class Scheduling { kAdaptive, kFreeSlot };
+  Scheduling scheduling = Scheduling::kAdaptive;
   // Heartbeat interval; a node silent for 5 intervals is dropped.
   std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
 };
 
+// What one node contributed (docs/report.md has every figure's definition).
 struct NodeStats {
   std::string node;        // "host:port" or "local"
+  std::string host;        // the node's host name
   int workers = 0;
+  double speed_score = 0;  // the node's calibration score (1.0 = reference machine)
   bool connected = false;
   uint64_t jobs = 0;       // results delivered from this node
   double job_time = 0;     // sum of job wall times on the node, seconds
+  uint64_t failures = 0;   // delivered results that were errors
+  uint64_t crashes = 0;    // executions that killed one of its workers
+  double cpu_time = 0;     // CPU seconds of every execution there, lost copies included
+  double busy_time = 0;    // wall seconds with at least one job there
+  uint64_t stolen_from = 0, stolen_to = 0;    // not-started jobs taken from it / given to it
+  uint64_t backups_won = 0, backups_lost = 0; // backup copies it ran: first / cancelled
+  uint64_t requeued = 0;   // jobs sent elsewhere because it went away
 };
 
 class Cluster {
@@ -173,6 +188,11 @@ class Cluster {
   // Parallel Python's table: per node jobs, share, job-time sum, time per job.
   std::string stats_table() const;
   void print_stats() const;
+  // The contribution report (per-node table, batch figures, timeline of every job) as
+  // JSON, and written to a file: .json, .html, .svg, else the text table. Throws
+  // std::runtime_error when the file cannot be written.
+  std::string report_json() const;
+  void write_report(const std::string& path) const;
 
  private:
   std::unique_ptr<client::JobServer> server_;

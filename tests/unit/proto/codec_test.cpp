@@ -67,7 +67,7 @@ std::string payload_of(const Message& m) {
 // Every field of each message type, for whole-message comparison.
 auto tie_of(const Hello& m) {
   return std::tie(m.magic, m.protocol, m.min_protocol, m.software, m.luajit, m.kernel_abi, m.role,
-                  m.node_id, m.host, m.workers, m.caps, m.nonce);
+                  m.node_id, m.host, m.workers, m.speed, m.caps, m.nonce);
 }
 auto tie_of(const Auth& m) { return std::tie(m.proof); }
 auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
@@ -84,6 +84,8 @@ auto tie_of(const Bye& m) { return std::tie(m.reason); }
 auto tie_of(const WorkerReady& m) { return std::tie(m.pid, m.luajit, m.kernel_abi); }
 auto tie_of(const WorkerCode& m) { return std::tie(m.hash, m.blob); }
 auto tie_of(const WorkerRun& m) { return std::tie(m.key, m.hash, m.args); }
+auto tie_of(const Steal& m) { return std::tie(m.job_ids); }
+auto tie_of(const Stolen& m) { return std::tie(m.taken, m.started); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -176,6 +178,7 @@ Hello sample_hello() {
   h.node_id = "id\0with\0nuls"s;
   h.host = "h\xff\x00st"s;  // not UTF-8: str fields are bytes
   h.workers = kMaxU32;
+  h.speed = 0.25;
   h.caps = kOwnCaps;
   h.nonce = all_bytes(kNonceSize);
   return h;
@@ -209,6 +212,8 @@ std::vector<Message> samples() {
       WorkerReady{.pid = kMaxU32, .luajit = "", .kernel_abi = -1},
       WorkerCode{all_bytes(kHashSize, 16), ""},
       WorkerRun{.key = kMaxU64, .hash = all_bytes(kHashSize, 32), .args = all_bytes(300)},
+      Steal{{1, kMaxU64, 0}},
+      Stolen{{kMaxU64}, {2, 3}},
   };
 }
 
@@ -226,7 +231,7 @@ std::vector<std::pair<const char*, Writer>> alien_values() {
       {"nil", [](Packer& pk) { pk.pack_nil(); }},
       {"true", [](Packer& pk) { pk.pack_true(); }},
       {"float", [](Packer& pk) { pk.pack_double(1.5); }},
-      {"array", [](Packer& pk) { pk.pack_array(1).pack(1); }},
+      {"array", [](Packer& pk) { pk.pack_array(1).pack(std::string("1")); }},
       {"empty map", [](Packer& pk) { pk.pack_map(0); }},
       {"ext", [](Packer& pk) { pk.pack_ext(1, 5).pack_ext_body("x", 1); }},
   };
@@ -276,6 +281,7 @@ TEST_CASE("proto.codec.roundtrip_hello") {
   CHECK(d.node_id.size() == 12);
   CHECK(d.host == h.host);
   CHECK(d.workers == kMaxU32);
+  CHECK(d.speed == 0.25);
   CHECK(d.caps == kOwnCaps);
   CHECK(d.nonce == h.nonce);
 
@@ -406,6 +412,28 @@ TEST_CASE("proto.codec.roundtrip_worker_run") {
   CHECK(d.args == r.args);
 }
 
+TEST_CASE("proto.codec.roundtrip_steal_and_stolen") {
+  std::vector<uint64_t> many;
+  for (uint64_t i = 0; i < kMaxStealIds; ++i) many.push_back(i * 7919 + (i % 3 ? 0 : kMaxU64 / 2));
+  CHECK(roundtrip(Steal{many}).job_ids == many);
+  CHECK(roundtrip(Steal{}).job_ids.empty());
+  Stolen s = roundtrip(Stolen{many, {}});
+  CHECK(s.taken == many);
+  CHECK(s.started.empty());
+  s = roundtrip(Stolen{{}, many});
+  CHECK(s.taken.empty());
+  CHECK(s.started == many);
+
+  // One id too many, a negative id, a nested list: refused.
+  auto too_many = many;
+  too_many.push_back(1);
+  rejected(payload_of(Steal{too_many}));
+  rejected(payload_of(Stolen{{}, too_many}));
+  rejected(packed([](Packer& pk) { pk.pack_array(2).pack(17).pack_array(1).pack(-1); }));
+  rejected(packed([](Packer& pk) { pk.pack_array(2).pack(17).pack_array(1).pack_array(0); }));
+  rejected(packed([](Packer& pk) { pk.pack_array(3).pack(18).pack_array(0).pack(5); }));
+}
+
 TEST_CASE("proto.codec.samples_cover_every_type") {
   std::set<MsgType> seen;
   for (const Message& m : samples()) {
@@ -480,7 +508,7 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 }
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
-  const std::set<uint64_t> known = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 30, 31, 32};
+  const std::set<uint64_t> known = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30, 31, 32};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,
@@ -701,7 +729,7 @@ TEST_CASE("proto.codec.huge_size_claims_rejected") {
       "\xdf\xff\xff\xff\xff"s,  // map32
       "\xdc\xff\xff"s,          // array16
       "\xde\xff\xff"s,          // map16
-      "\xdd\x00\x00\x00\x41"s,  // array32 of 65
+      "\xdd\x00\x00\x04\x01"s,  // array32 of kMaxStealIds + 1
   };
   for (const std::string& c : containers) {
     CAPTURE(hex(c));

@@ -277,6 +277,7 @@ struct SimConfig {
   double detect = 0.5;        // time to notice a dead node
   bool steal = true;
   int max_backups = 8;
+  bool adaptive = true;       // false: the free-slot policy
 };
 
 struct SimResult {
@@ -294,7 +295,8 @@ class Cluster {
       : cfg_(cfg),
         s_({.clock = [this] { return now_; },
             .round_trip_seconds = cfg.rtt,
-            .max_backups = cfg.max_backups}),
+            .max_backups = cfg.max_backups,
+            .adaptive = cfg.adaptive}),
         nodes_(cfg.nodes.size()) {
     res_.accepted.assign(cfg.work.size(), 0);
   }
@@ -546,6 +548,25 @@ TEST_CASE("sched.steal.slow_node") {
     report("slow node, no steals or backups", plain);
     CHECK(plain.makespan > r.makespan + 3);  // what stealing and backups are for
   }
+}
+
+TEST_CASE("sched.freeslot.windows_are_workers_and_the_slow_node_holds_the_tail") {
+  // The comparison policy (Parallel Python's): a job goes to a node with an idle
+  // worker, nothing is queued on nodes, nothing is stolen or copied.
+  SimConfig cfg = slow_node_cluster(0.1);
+  cfg.adaptive = false;
+  Scheduler probe({.adaptive = false});
+  NodeId n = probe.add_node({"n", 4, 1.0});
+  CHECK(probe.window(n) == 4);
+  for (JobId j = 1; j <= 10; ++j) probe.submit(j);
+  CHECK(probe.assign().size() == 4);
+  CHECK(probe.plan_steals().empty());
+  SimResult r = Cluster(cfg).run();
+  report("slow node, free-slot policy", r);
+  CHECK(r.steals == 0);
+  CHECK(r.backups == 0);
+  SimResult adaptive = Cluster(slow_node_cluster(0.1)).run();
+  CHECK(r.makespan > adaptive.makespan + 3);
 }
 
 TEST_CASE("sched.steal.node_dies_mid_batch") {
