@@ -139,10 +139,17 @@ TEST_CASE("integration.cluster.ffi_crash_fails_only_that_job" * doctest::timeout
     bool sanitizer_exit = e.message().find("exited with status") != std::string::npos;
     CHECK((segv || sanitizer_exit));
     CHECK(e.message().find("while running the job") != std::string::npos);
+    // Run again on a fresh worker until it crashed on every executing attempt.
+    CHECK(e.message().find("crashed its worker 3 times") != std::string::npos);
   }
   for (int i = 0; i < 100; ++i) CHECK(good[i].get<int>() == i * i);
   CHECK(node.wait_for_log("restarting it", 2s));
   CHECK(node.alive());
+  auto stats = cluster.stats();
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].crashes == 3);
+  CHECK(stats[0].failures == 1);
+  CHECK(stats[0].jobs == 101);
 }
 
 TEST_CASE("integration.cluster.memory_bomb_fails_only_that_job" * doctest::timeout(60)) {
