@@ -143,7 +143,8 @@ local Server = {}
 Server.__index = Server
 
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
---            job_timeout = seconds, no_node_timeout = seconds }
+--            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
+--            scheduling = "adaptive" | "free-slot" }
 function M.server(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("pp.server expects a table of options", 2) end
@@ -157,8 +158,12 @@ function M.server(opts)
   end
   -- `ppclient run --discover` asks for every node on the LAN when the script names none.
   if #servers == 0 and os.getenv("PP_DISCOVER") == "1" then servers[1] = "*" end
+  if opts.scheduling ~= nil and opts.scheduling ~= "adaptive" and opts.scheduling ~= "free-slot" then
+    error("scheduling must be \"adaptive\" or \"free-slot\"", 2)
+  end
   local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
-                           job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout }
+                           job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout,
+                           encrypt = opts.encrypt == true, scheduling = opts.scheduling }
   if not c then error("pp.server: " .. err, 2) end
   return setmetatable({ _c = c, _pending = {}, _blobs = setmetatable({}, { __mode = "k" }) },
     Server)

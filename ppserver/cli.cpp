@@ -79,6 +79,9 @@ Command parse_command_line(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pipeline", cfg.pipeline, "jobs queued ahead in each worker")
       ->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_flag("--encrypt", cfg.encrypt,
+               "encrypt every session after the handshake (ChaCha20-Poly1305 under keys fresh for "
+               "each connection); without it, sessions are encrypted only when a client asks");
   app.add_flag("--new-secret", make_secret, "write a fresh secret to --secret-file or "
                "~/.ppcluster/secret, then exit");
   app.add_flag("--version", version, "print the version and exit");

@@ -48,6 +48,7 @@ proto::Hello Node::hello(const std::string& nonce) const {
   h.workers = static_cast<uint32_t>(config_.workers);
   h.speed = speed_;
   h.caps = proto::kOwnCaps;
+  if (config_.encrypt) h.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
   h.nonce = nonce;
   return h;
 }

@@ -119,6 +119,8 @@ void Session::on_hello(const proto::Hello& hello) {
   client_nonce_ = hello.nonce;
   server_nonce_ = proto::random_bytes(proto::kNonceSize);
   proto::Hello reply = node_.hello(server_nonce_);
+  encrypted_ = proto::Caps{hello.caps}.has(proto::Cap::kEncrypt) ||
+               proto::Caps{reply.caps}.has(proto::Cap::kEncrypt);
   if (hello.luajit != reply.luajit) {
     // Bytecode does not travel between LuaJIT versions; source still does.
     reply.caps &= ~static_cast<uint32_t>(proto::Cap::kBytecode);
@@ -128,16 +130,23 @@ void Session::on_hello(const proto::Hello& hello) {
 }
 
 void Session::on_auth(const proto::Auth& auth) {
-  std::string expected = proto::client_proof(node_.key(), client_nonce_, server_nonce_);
+  std::string expected =
+      proto::client_proof(node_.key(), client_nonce_, server_nonce_, encrypted_);
   if (!proto::proof_equal(expected, auth.proof)) {
     PP_WARN("refusing %s: authentication failed (wrong secret)", peer_.c_str());
     return refuse(StatusCode::kAuth,
                   "authentication failed: the client's secret does not match this node's");
   }
-  stream_->send(proto::AuthOk{proto::server_proof(node_.key(), client_nonce_, server_nonce_)});
+  stream_->send(
+      proto::AuthOk{proto::server_proof(node_.key(), client_nonce_, server_nonce_, encrypted_)});
+  if (encrypted_) {
+    auto keys = proto::session_keys(node_.key(), client_nonce_, server_nonce_);
+    stream_->encrypt(std::make_unique<proto::FrameCipher>(std::move(keys.node_to_client),
+                                                          std::move(keys.client_to_node)));
+  }
   stream_->set_max_frame(node_.config().max_frame);
   state_ = State::kReady;
-  PP_INFO("client %s connected", peer_.c_str());
+  PP_INFO("client %s connected%s", peer_.c_str(), encrypted_ ? " (encrypted session)" : "");
 }
 
 void Session::on_submit(proto::Submit&& s) {

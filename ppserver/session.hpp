@@ -57,6 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kHello;
   std::string client_nonce_;
   std::string server_nonce_;
+  bool encrypted_ = false;          // either HELLO asked for encryption
   std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
   size_t code_bytes_ = 0;
   std::deque<NodeJob> queue_;

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "core/proto/codec.hpp"
+#include "core/proto/frame_cipher.hpp"
 #include "core/proto/frame_reader.hpp"
 
 namespace pp::net {
@@ -32,7 +33,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   using CloseHandler = std::function<void(const std::string& reason)>;
 
   FrameStream(Socket socket, size_t max_frame)
-      : socket_(std::move(socket)), reader_(max_frame) {}
+      : socket_(std::move(socket)), reader_(max_frame), max_frame_(max_frame) {}
 
   void start(FrameHandler on_frame, CloseHandler on_close) {
     on_frame_ = std::move(on_frame);
@@ -40,14 +41,31 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     read_more();
   }
 
-  void set_max_frame(size_t n) { reader_.set_max_frame(n); }
+  void set_max_frame(size_t n) {
+    max_frame_ = n;
+    reader_.set_max_frame(n + (cipher_ ? proto::FrameCipher::kOverhead : 0));
+  }
+  // From now on frames are sealed on send and opened on receipt (docs/protocol.md,
+  // "Encryption"); frames already queued for sending stay as they were. Called by a
+  // frame handler, it applies to the next received frame.
+  void encrypt(std::unique_ptr<proto::FrameCipher> cipher) {
+    cipher_ = std::move(cipher);
+    set_max_frame(max_frame_);
+  }
+  bool encrypted() const { return cipher_ != nullptr; }
   bool is_open() const { return !closed_; }
   Socket& socket() { return socket_; }
   size_t pending_bytes() const { return pending_.size() + inflight_.size(); }
 
   void send(const proto::Message& m) {
     if (closed_) return;
-    proto::encode_frame(m, pending_);
+    if (cipher_) {
+      scratch_.clear();
+      proto::encode_frame(m, scratch_);
+      cipher_->seal(std::string_view(scratch_).substr(proto::kHeaderSize), pending_);
+    } else {
+      proto::encode_frame(m, pending_);
+    }
     schedule_flush();
   }
 
@@ -99,7 +117,16 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
         close("bad frame: " + next.error);
         return;
       }
-      on_frame_(next.payload);
+      if (cipher_) {
+        auto plain = cipher_->open(next.payload);
+        if (!plain) {
+          close(plain.status().message());
+          return;
+        }
+        on_frame_(*plain);
+      } else {
+        on_frame_(next.payload);
+      }
       if (closed_ || closing_) return;
     }
     read_more();
@@ -151,6 +178,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   proto::FrameReader reader_;
   FrameHandler on_frame_;
   CloseHandler on_close_;
+  size_t max_frame_;
+  std::unique_ptr<proto::FrameCipher> cipher_;
+  std::string scratch_;
   std::string pending_;
   std::string inflight_;
   bool writing_ = false;

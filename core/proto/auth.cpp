@@ -68,12 +68,18 @@ std::string random_bytes(size_t n) {
 
 std::string random_hex(size_t n_bytes) { return to_hex(random_bytes(n_bytes)); }
 
-std::string client_proof(const AuthKey& k, std::string_view cn, std::string_view sn) {
-  return proof(k, "pp-client", cn, sn);
+std::string client_proof(const AuthKey& k, std::string_view cn, std::string_view sn,
+                         bool encrypted) {
+  return proof(k, encrypted ? "pp-client+encrypt" : "pp-client", cn, sn);
 }
 
-std::string server_proof(const AuthKey& k, std::string_view cn, std::string_view sn) {
-  return proof(k, "pp-server", cn, sn);
+std::string server_proof(const AuthKey& k, std::string_view cn, std::string_view sn,
+                         bool encrypted) {
+  return proof(k, encrypted ? "pp-server+encrypt" : "pp-server", cn, sn);
+}
+
+SessionKeys session_keys(const AuthKey& k, std::string_view cn, std::string_view sn) {
+  return {proof(k, "pp-key-client-to-node", cn, sn), proof(k, "pp-key-node-to-client", cn, sn)};
 }
 
 bool proof_equal(std::string_view a, std::string_view b) {

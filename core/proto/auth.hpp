@@ -21,9 +21,19 @@ AuthKey derive_key(std::string_view secret);
 std::string cluster_id(std::string_view secret);
 std::string random_bytes(size_t n);
 std::string random_hex(size_t n_bytes);
+// `encrypted`: the session goes on encrypted (either HELLO asked for it). It changes the
+// proofs' labels, so a peer in the middle that strips the request from a HELLO makes
+// the handshake fail instead of downgrading the session.
 std::string client_proof(const AuthKey& k, std::string_view client_nonce,
-                         std::string_view server_nonce);
+                         std::string_view server_nonce, bool encrypted = false);
 std::string server_proof(const AuthKey& k, std::string_view client_nonce,
+                         std::string_view server_nonce, bool encrypted = false);
+// The two keys of an encrypted session (32 bytes each), fresh for every pair of nonces.
+struct SessionKeys {
+  std::string client_to_node;
+  std::string node_to_client;
+};
+SessionKeys session_keys(const AuthKey& k, std::string_view client_nonce,
                          std::string_view server_nonce);
 // HMAC-SHA256 of `data` under `key` (kProofSize bytes).
 std::string hmac_sha256(const AuthKey& key, std::string_view data);

@@ -53,6 +53,7 @@ enum class Cap : uint32_t {
   kCancel = 1u << 2,     // CANCEL honoured
   kStatus = 1u << 3,     // STATUS sent
   kSteal = 1u << 4,      // STEAL answered with STOLEN
+  kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
 };
 
 struct Caps {

@@ -57,6 +57,9 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   auto secret = secret::resolve(opt_.secret, "", nullptr);
   if (!secret) throw std::runtime_error(secret.status().message());
   secret_ = *secret;
+  if (const char* e = std::getenv("PP_ENCRYPT"); e != nullptr && std::string_view(e) == "1") {
+    opt_.encrypt = true;
+  }
   for (const auto& s : opt_.servers) {
     if (s == "*") {
       discover_ = true;
@@ -125,6 +128,7 @@ void JobServer::connect(NodeEntry& n) {
   lo.key = proto::derive_key(n.local ? local_secret_ : secret_);
   lo.heartbeat = opt_.heartbeat;
   lo.needs_bytecode = lua_bytecode_;
+  lo.encrypt = opt_.encrypt;
   n.link = std::make_shared<NodeLink>(
       io_, lo,
       NodeLink::Callbacks{[this](NodeLink& l) { on_ready(l); },

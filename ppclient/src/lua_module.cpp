@@ -72,6 +72,12 @@ int l_new(lua_State* L) {
       static_cast<long long>(opt_number(L, 1, "job_timeout", 0) * 1000));
   opt.no_node_timeout = std::chrono::milliseconds(
       static_cast<long long>(opt_number(L, 1, "no_node_timeout", 60) * 1000));
+  lua_getfield(L, 1, "encrypt");
+  opt.encrypt = lua_toboolean(L, -1) != 0;
+  lua_pop(L, 1);
+  if (opt_string(L, 1, "scheduling") == "free-slot") {
+    opt.scheduling = pp::ClusterOptions::Scheduling::kFreeSlot;
+  }
   auto* c = static_cast<LuaCluster*>(lua_newuserdata(L, sizeof(LuaCluster)));
   new (c) LuaCluster{};
   luaL_getmetatable(L, kClusterMeta);

@@ -63,6 +63,7 @@ void NodeLink::on_connected(asio::ip::tcp::socket socket) {
   gethostname(host, sizeof host - 1);
   h.host = host;
   h.caps = proto::kOwnCaps;
+  if (opt_.encrypt) h.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
   h.nonce = client_nonce_;
   stream_->send(h);
   hello_sent_ = Clock::now();
@@ -106,9 +107,15 @@ void NodeLink::on_frame(std::string_view payload) {
       break;
     case State::kAuth:
       if (auto* ok = std::get_if<proto::AuthOk>(&*msg)) {
-        std::string expected = proto::server_proof(opt_.key, client_nonce_, node_hello_.nonce);
+        std::string expected =
+            proto::server_proof(opt_.key, client_nonce_, node_hello_.nonce, encrypted_);
         if (!proto::proof_equal(expected, ok->proof)) {
           return down("the node failed to prove it knows the cluster secret", true);
+        }
+        if (encrypted_) {
+          auto keys = proto::session_keys(opt_.key, client_nonce_, node_hello_.nonce);
+          stream_->encrypt(std::make_unique<proto::FrameCipher>(std::move(keys.client_to_node),
+                                                                std::move(keys.node_to_client)));
         }
         state_ = State::kReady;
         stream_->set_max_frame(opt_.max_frame);
@@ -149,8 +156,9 @@ void NodeLink::on_hello(const proto::Hello& h) {
                 true);
   }
   node_hello_ = h;
+  encrypted_ = opt_.encrypt || caps.has(proto::Cap::kEncrypt);
   handshake_seconds_ = std::chrono::duration<double>(Clock::now() - hello_sent_).count();
-  stream_->send(proto::Auth{proto::client_proof(opt_.key, client_nonce_, h.nonce)});
+  stream_->send(proto::Auth{proto::client_proof(opt_.key, client_nonce_, h.nonce, encrypted_)});
   state_ = State::kAuth;
 }
 

@@ -31,6 +31,7 @@ struct LinkOptions {
   int heartbeat_misses = 5;
   size_t max_frame = proto::kDefaultMaxFrame;
   bool needs_bytecode = false;       // the client ships LuaJIT bytecode
+  bool encrypt = false;              // ask for an encrypted session
 };
 
 class NodeLink : public std::enable_shared_from_this<NodeLink> {
@@ -51,6 +52,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   bool ready() const { return state_ == State::kReady; }
   const std::string& name() const { return opt_.name; }
   const proto::Hello& node_hello() const { return node_hello_; }
+  bool encrypted() const { return encrypted_; }
   uint32_t sched_id = 0;             // the scheduler's id for this node while ready
   bool in_scheduler = false;
 
@@ -88,6 +90,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   double handshake_seconds_ = 0;
   std::string client_nonce_;
   proto::Hello node_hello_;
+  bool encrypted_ = false;           // either HELLO asked for encryption
   std::unordered_set<std::string> sent_code_;
 };
 

@@ -126,6 +126,9 @@ struct ClusterOptions {
   // (what Parallel Python does; for comparisons).
   enum class Scheduling { kAdaptive, kFreeSlot };
   Scheduling scheduling = Scheduling::kAdaptive;
+  // Encrypt every session after the handshake (ChaCha20-Poly1305); also on when
+  // $PP_ENCRYPT is 1. A node started with --encrypt encrypts regardless.
+  bool encrypt = false;
   // Heartbeat interval; a node silent for 5 intervals is dropped.
   std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
 };
