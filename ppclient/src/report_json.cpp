@@ -1,11 +1,12 @@
 // The report as JSON (schema in docs/report.md), and the schema that from_json reads
 // with JsonReader straight into a Report.
+#include "ppclient/src/report.hpp"
+
 #include <charconv>
 #include <climits>
 #include <cmath>
 #include <system_error>
 
-#include "ppclient/src/report.hpp"
 #include "ppclient/src/report_json_reader.hpp"
 #include "ppclient/src/report_text.hpp"
 

@@ -51,7 +51,8 @@ TEST_CASE("report.json: round trip of the hand-built and the simulated reports")
 TEST_CASE("report.json: awkward names survive exactly") {
   Report r = sample::hand_built();
   r.nodes[0].name = "quote\" backslash\\ slash/ <a&\"b>";
-  r.nodes[0].host = std::string("nul\0inside\x01\x1F\x7F tab\t nl\n cr\r", 29);
+  static const char kControls[] = "nul\0inside\x01\x1F\x7F tab\t nl\n cr\r";
+  r.nodes[0].host = std::string(kControls, sizeof kControls - 1);
   r.nodes[1].name = "\xC3\xBCn\xC3\xAF" "c\xC3\xB6" "d\xC3\xA9 "   // "ünïcödé "
                     "\xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x9A\x80";         // "東京 🚀"
   r.nodes[1].host = "";
