@@ -44,7 +44,7 @@ TEST_CASE("integration.cluster.thousand_jobs_on_a_real_node" * doctest::timeout(
   CHECK(stats[0].jobs == 1000);
   CHECK(stats[0].workers == 2);
   CHECK(cluster.get_ncpus() == 2);
-  CHECK(cluster.stats_table().find("job count") != std::string::npos);
+  CHECK(cluster.stats_table().find("Job execution statistics") != std::string::npos);
 }
 
 TEST_CASE("integration.cluster.multiple_return_values_and_tables" * doctest::timeout(30)) {
