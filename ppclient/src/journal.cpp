@@ -89,6 +89,17 @@ std::string checksum(std::string_view label, std::string_view data) {
   return out;
 }
 
+// A record's checksum covers its length field and its body (not the length check).
+std::string record_sum(std::string_view len4, std::string_view body) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, u8(kRecordLabel), kRecordLabel.size(), kSum);
+  crypto_generichash_update(&st, u8(len4), len4.size());
+  crypto_generichash_update(&st, u8(body), body.size());
+  std::string out(kSum, '\0');
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(out.data()), kSum);
+  return out;
+}
+
 // The 4-byte check of a record's length field, so a damaged length is recognised
 // as damage instead of sending the reader past the rest of the file.
 std::string length_check(std::string_view len4) { return checksum(kLengthLabel, len4).substr(0, 4); }
@@ -153,9 +164,9 @@ bool sync_dir_of(const std::string& path) {
 Status create_file(const std::string& path, std::string_view batch_key) {
   std::string tmp = path + ".new." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot create journal", tmp);
+  if (fd < 0) return io_error("cannot create journal", path);
   bool ok = write_at(fd, 0, header_bytes(batch_key)) && ::fsync(fd) == 0;
-  Status st = ok ? Status::ok() : io_error("cannot write journal header to", tmp);
+  Status st = ok ? Status::ok() : io_error("cannot write the header of journal", path);
   ::close(fd);
   if (st && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
     st = io_error("cannot create journal", path);
@@ -321,8 +332,7 @@ Status Journal::scan(uint64_t off, uint64_t size) {
     buf.resize(body + kSum);
     if (!read_at(fd_, off + kRecordHead, buf.data(), buf.size())) return io_error("cannot read", path_);
     std::string_view whole(buf);
-    std::string signed_part = std::string(head, 4) + std::string(whole.substr(0, body));
-    bool sum_ok = checksum(kRecordLabel, signed_part) == whole.substr(body);
+    bool sum_ok = record_sum(std::string_view(head, 4), whole.substr(0, body)) == whole.substr(body);
     if (!sum_ok && left == total) break;                         // unverifiable last record
     if (!sum_ok || !parse_body(whole.substr(0, body), &key, nullptr)) {
       damage = sum_ok ? "malformed record" : "checksum mismatch";
@@ -387,8 +397,9 @@ Status Journal::append(std::string_view key, const JournalRecord& rec) {
   }
   put_u16(out, static_cast<uint16_t>(rec.node.size()));
   out += rec.node;
-  std::string signed_part = out.substr(0, 4) + out.substr(kRecordHead);
-  out += checksum(kRecordLabel, signed_part);
+  std::string_view whole(out);
+  std::string sum = record_sum(whole.substr(0, 4), whole.substr(kRecordHead));
+  out += sum;
 
   std::lock_guard lock(mutex_);
   if (!write_at(fd_, end_, out)) {
@@ -433,9 +444,8 @@ std::optional<JournalRecord> Journal::lookup(std::string_view key) const {
   bool ok = read_at(fd_, w.offset, buf.data(), buf.size());
   if (ok) {
     std::string_view v(buf);
-    std::string signed_part = std::string(v.substr(0, 4)) + std::string(v.substr(kRecordHead, w.body));
     ok = get_u32(buf.data()) == w.body &&
-         checksum(kRecordLabel, signed_part) == v.substr(kRecordHead + w.body) &&
+         record_sum(v.substr(0, 4), v.substr(kRecordHead, w.body)) == v.substr(kRecordHead + w.body) &&
          parse_body(v.substr(kRecordHead, w.body), &stored_key, &rec) && stored_key == key;
   }
   if (!ok) {

@@ -16,7 +16,7 @@ JOBS=${PP_CHAOS_JOBS:-5000}
 SLEEP_MS=${PP_CHAOS_SLEEP_MS:-15}
 CLIENT_DEADLINE_S=150     # the batch normally takes 20-60 s; past this the client hangs
 ALL_DOWN_S=5              # the spell with no node at all (the client waits up to 60 s)
-SEED=${PP_CHAOS_SEED:-$((10#${EPOCHREALTIME#*.} % 1000000))}
+SEED=${PP_CHAOS_SEED:-$((10#${EPOCHREALTIME: -6}))}
 RANDOM=$SEED              # bash's RANDOM, drawn only in this shell (subshells reseed it)
 echo "chaos seed $SEED (replay with PP_CHAOS_SEED=$SEED)"
 
@@ -26,7 +26,7 @@ declare -A WORKERS=([h1]=2 [h2]=2 [h3]=1 [h4]=1)
 declare -A RESTART_AT=() LINK_UP_AT=()   # host -> time (ms) of the pending repair
 KILLS=0 CUTS=0 SPELL_KILLS=0 CLIENT_PID=""
 
-now_ms() { NOW=$((${EPOCHREALTIME/./} / 1000)); }
+now_ms() { NOW=$((${EPOCHREALTIME//[.,]/} / 1000)); }   # "." or "," by locale
 rnd() { R=$((RANDOM % $1)); }             # R in [0, $1), without a subshell
 note() { now_ms; echo "chaos $(((NOW - T0) / 1000)).$(((NOW - T0) % 1000 / 100))s: $*"; }
 
