@@ -144,7 +144,7 @@ Server.__index = Server
 
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
---            scheduling = "adaptive" | "free-slot" }
+--            scheduling = "adaptive" | "free-slot", journal = "file" }
 function M.server(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("pp.server expects a table of options", 2) end
@@ -163,7 +163,8 @@ function M.server(opts)
   end
   local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
                            job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout,
-                           encrypt = opts.encrypt == true, scheduling = opts.scheduling }
+                           encrypt = opts.encrypt == true, scheduling = opts.scheduling,
+                           journal = opts.journal }
   if not c then error("pp.server: " .. err, 2) end
   return setmetatable({ _c = c, _pending = {}, _blobs = setmetatable({}, { __mode = "k" }) },
     Server)

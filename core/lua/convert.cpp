@@ -21,11 +21,13 @@
 // error unwinding, which must be allowed to pass through.
 #include "core/lua/convert.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string_view>
 #include <vector>
 
 #include <lua.hpp>
@@ -242,23 +244,49 @@ class Encoder {
     return Status::ok();
   }
 
+  // Entries come out sorted by their encoded keys, so equal tables pack to equal bytes
+  // whatever order Lua's traversal takes (it differs between processes): the bytes can
+  // be hashed (journal keys) and compared.
   Status map_items(int index, uint32_t count, int depth) {
     put_map_header(out_, count);
+    struct Entry {
+      size_t begin, key_end, end;
+    };
+    std::vector<Entry> entries;
+    entries.reserve(count);
+    const size_t base = out_.size();
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
       const int key = lua_gettop(L_) - 1;
-      Status s = map_entry(key, depth);
+      const size_t begin = out_.size();
+      size_t key_end = begin;
+      Status s = map_entry(key, depth, key_end);
       lua_pop(L_, 1);  // the value; the key stays for lua_next
       if (!s) {
         lua_pop(L_, 1);
         return s;
       }
+      entries.push_back({begin, key_end, out_.size()});
+    }
+    if (entries.size() > 1) {
+      const std::string& o = out_;
+      auto key_of = [&o](const Entry& e) {
+        return std::string_view(o).substr(e.begin, e.key_end - e.begin);
+      };
+      std::sort(entries.begin(), entries.end(),
+                [&](const Entry& a, const Entry& b) { return key_of(a) < key_of(b); });
+      std::string sorted;
+      sorted.reserve(out_.size() - base);
+      for (const Entry& e : entries) sorted.append(out_, e.begin, e.end - e.begin);
+      out_.resize(base);
+      out_ += sorted;
     }
     return Status::ok();
   }
 
-  // Encodes the key at `key` and the value just above it.
-  Status map_entry(int key, int depth) {
+  // Encodes the key at `key` and the value just above it; `key_end` is where the
+  // key's bytes end in the output.
+  Status map_entry(int key, int depth, size_t& key_end) {
     PathStep step{PathStep::kNumber};
     switch (lua_type(L_, key)) {
       case LUA_TNUMBER:
@@ -278,6 +306,7 @@ class Encoder {
     }
     Status s = value(key, depth);  // a scalar: cannot fail
     if (!s) return s;
+    key_end = out_.size();
     path_.push_back(step);
     s = value(key + 1, depth);
     path_.pop_back();

@@ -124,6 +124,11 @@ void Scheduler::submit(JobId id) {
   ++unfinished_;
 }
 
+void Scheduler::skip(JobId id) {
+  if (id != jobs_.size() + 1) throw std::invalid_argument("job ids must be dense and in order");
+  jobs_.push_back(Job{.state = JobState::kDone});
+}
+
 double Scheduler::reference_seconds(bool* known) const {
   double sum = 0, weight = 0;
   for (const Node& n : nodes_) {

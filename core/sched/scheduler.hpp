@@ -140,6 +140,9 @@ class Scheduler {
   // copy on another node goes on there). Returns the requeued jobs in id order.
   std::vector<JobId> remove_node(NodeId node);
   void submit(JobId job);
+  // Registers a job that is already finished (its result came from a journal): it keeps
+  // ids dense and is never queued or sent.
+  void skip(JobId job);
   // Fills node windows from the queue; at the tail, may hand out backup copies.
   std::vector<Assignment> assign();
   // Steals to ask for, see the header comment. Each job is planned at most once until

@@ -11,6 +11,7 @@
 #include "core/util/secret.hpp"
 #include "core/discovery/avahi.hpp"
 #include "core/discovery/udp.hpp"
+#include "ppclient/src/journal.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_link.hpp"
 
@@ -60,6 +61,21 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (const char* e = std::getenv("PP_ENCRYPT"); e != nullptr && std::string_view(e) == "1") {
     opt_.encrypt = true;
   }
+  if (opt_.journal.empty()) {
+    if (const char* j = std::getenv("PP_JOURNAL"); j != nullptr) opt_.journal = j;
+  }
+  if (!opt_.journal.empty()) {
+    // One journal per batch script: jobs are told apart by code, arguments and their
+    // place in the batch (Journal::job_key), so a rerun finds what it already did.
+    auto j = Journal::open(opt_.journal, "ppcluster batch journal v1");
+    if (!j) throw std::runtime_error("journal " + opt_.journal + ": " + j.status().message());
+    journal_ = std::move(*j);
+    if (journal_->size() > 0) {
+      PP_INFO("journal %s: %zu finished jobs from earlier runs%s", opt_.journal.c_str(),
+              journal_->size(),
+              journal_->dropped_tail_bytes() > 0 ? " (a torn last record was dropped)" : "");
+    }
+  }
   for (const auto& s : opt_.servers) {
     if (s == "*") {
       discover_ = true;
@@ -94,6 +110,12 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
 }
 
 JobServer::~JobServer() {
+  if (journal_) {
+    std::lock_guard lock(sync_->mutex);
+    PP_INFO("journal %s: %llu results taken from it, %llu added", opt_.journal.c_str(),
+            static_cast<unsigned long long>(journal_hits_),
+            static_cast<unsigned long long>(journal_appended_));
+  }
   // PP_REPORT (set by `ppclient run --report FILE`): the report of the batch, on close.
   if (const char* path = std::getenv("PP_REPORT"); path != nullptr && *path != '\0') {
     Status st = write_report(path);
@@ -159,6 +181,22 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
+  if (journal_) {
+    p.journal_key = Journal::job_key(p.hash, p.args, state->id);
+    if (auto rec = journal_->lookup(p.journal_key)) {
+      // Finished in an earlier run of this batch: its result, without running it.
+      state->done = true;
+      state->status = rec->status;
+      state->value = std::move(rec->value);
+      state->error = std::move(rec->error);
+      state->traceback = std::move(rec->traceback);
+      state->node = rec->node;
+      ++finished_count_;
+      ++journal_hits_;
+      if (track_finished_) finished_ids_.push_back(state->id);
+      p.from_journal = true;
+    }
+  }
   // The blob is shared by all jobs of the same code; the io thread dedups it.
   p.blob = std::make_shared<const std::string>(blob);
   incoming_.push_back(std::move(p));
@@ -178,6 +216,10 @@ void JobServer::drain_incoming() {
   }
   if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
   for (auto& p : batch) {
+    if (p.from_journal) {
+      sched_.skip(p.state->id);
+      continue;
+    }
     auto [it, fresh] = code_.try_emplace(p.hash, p.blob);
     if (!fresh) p.blob = it->second;
     uint64_t id = p.state->id;
@@ -337,6 +379,16 @@ void JobServer::finish(uint64_t id, proto::JobStatus st, std::string value, std:
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   std::shared_ptr<JobState> state = std::move(it->second.state);
+  if (journal_ && st == proto::JobStatus::kOk) {
+    // Kept on disk before anyone sees it: a driver killed from here on loses nothing.
+    Status js = journal_->append(it->second.journal_key, {st, value, error, traceback, node});
+    if (js) {
+      ++journal_appended_;
+    } else {
+      PP_WARN("journal %s: %s (the job will run again on resume)", opt_.journal.c_str(),
+              js.message().c_str());
+    }
+  }
   jobs_.erase(it);
   bool notify;
   {

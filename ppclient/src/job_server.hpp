@@ -36,6 +36,7 @@ namespace pp::client {
 
 class NodeLink;
 class LocalNode;
+class Journal;
 
 // A node seen through discovery, for `ppclient nodes`.
 struct SeenNode {
@@ -102,6 +103,8 @@ class JobServer {
     std::string args;
     uint32_t timeout_ms = 0;
     std::vector<SpecialCopy> special;
+    std::string journal_key;       // with a journal: where its result goes
+    bool from_journal = false;     // finished in an earlier run: never sent
   };
   // Per scheduler node: what the report needs beyond the scheduler's figures.
   struct NodeExtra {
@@ -164,6 +167,9 @@ class JobServer {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   std::unique_ptr<LocalNode> local_;
+  std::unique_ptr<Journal> journal_;   // ClusterOptions::journal; thread-safe itself
+  uint64_t journal_hits_ = 0;          // under sync_->mutex
+  uint64_t journal_appended_ = 0;      // io thread
   asio::steady_timer housekeeping_;
   std::chrono::steady_clock::time_point created_;
 

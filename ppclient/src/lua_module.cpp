@@ -72,6 +72,7 @@ int l_new(lua_State* L) {
       static_cast<long long>(opt_number(L, 1, "job_timeout", 0) * 1000));
   opt.no_node_timeout = std::chrono::milliseconds(
       static_cast<long long>(opt_number(L, 1, "no_node_timeout", 60) * 1000));
+  opt.journal = opt_string(L, 1, "journal");
   lua_getfield(L, 1, "encrypt");
   opt.encrypt = lua_toboolean(L, -1) != 0;
   lua_pop(L, 1);

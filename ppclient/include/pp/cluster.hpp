@@ -126,6 +126,11 @@ struct ClusterOptions {
   // (what Parallel Python does; for comparisons).
   enum class Scheduling { kAdaptive, kFreeSlot };
   Scheduling scheduling = Scheduling::kAdaptive;
+  // A journal file: each successful result is kept there as it arrives, and a job
+  // found there (same code, same arguments, same place in the batch) is not run
+  // again, so a rerun of a batch whose driver died runs only what is missing.
+  // Empty = $PP_JOURNAL, else none.
+  std::string journal;
   // Encrypt every session after the handshake (ChaCha20-Poly1305); also on when
   // $PP_ENCRYPT is 1. A node started with --encrypt encrypts regardless.
   bool encrypt = false;

@@ -129,6 +129,22 @@ TEST_CASE("lua.convert.roundtrip_tables") {
   }
 }
 
+TEST_CASE("lua.convert.maps_pack_canonically") {
+  // Equal tables give equal bytes whatever the insertion order (Lua's traversal order
+  // depends on it, and on a per-process hash seed): entries are sorted by encoded key.
+  Lua lua;
+  const std::string forward = lua.packed(
+      "(function() local t = {} for i = 1, 200 do t['k' .. i] = {i, x = i, [i + 0.5] = true} "
+      "end t[true] = 1 t[-3] = 'n' return t end)()");
+  const std::string backward = lua.packed(
+      "(function() local t = {} t[-3] = 'n' t[true] = 1 for i = 200, 1, -1 do "
+      "local v = {} v[i + 0.5] = true v.x = i v[1] = i t['k' .. i] = v end return t end)()");
+  CHECK(forward == backward);
+  CHECK(lua.packed("{b = 1, a = 2}") == lua.packed("{a = 2, b = 1}"));
+  CHECK(hex(lua.packed("{b = 1, a = 2}")) == "82a16102a16201");  // "a" before "b"
+  check_roundtrip(lua, "{b = 1, a = 2, [1] = 3, [true] = 4}");
+}
+
 TEST_CASE("lua.convert.array_or_map") {
   Lua lua;
   CHECK(hex(lua.packed("{10, 20, 30}")) == "930a141e");

@@ -638,5 +638,24 @@ TEST_CASE("sched.scheduler.random_simulation") {
   }
 }
 
+TEST_CASE("sched.scheduler.skipped_jobs_are_never_sent") {
+  Scheduler s;
+  NodeId n = s.add_node({"n", 2, 1.0});
+  s.submit(1);
+  s.skip(2);  // finished in an earlier run
+  s.submit(3);
+  CHECK(s.unfinished() == 2);
+  CHECK(s.is_done(2));
+  auto a = s.assign();
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].job == 1);
+  CHECK(a[1].job == 3);
+  CHECK(s.complete(2, n, 0.1, true) == Outcome::kDuplicate);
+  CHECK(s.complete(1, n, 0.1, true) == Outcome::kAccepted);
+  CHECK(s.complete(3, n, 0.1, true) == Outcome::kAccepted);
+  CHECK(s.unfinished() == 0);
+  CHECK_THROWS(s.skip(7));  // ids stay dense
+}
+
 }  // namespace
 }  // namespace pp::sched
