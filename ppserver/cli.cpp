@@ -68,6 +68,11 @@ Command parse_command_line(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
   app.add_option("-t,--timeout", idle, "exit after this many idle seconds (0: never)");
   app.add_option("--job-timeout", job_timeout, "longest a job may run, seconds (0: no limit)");
+  double job_cpu = 0;
+  app.add_option("--job-cpu-limit", job_cpu,
+                 "CPU seconds a job may use (0: no limit); checked every 50 ms, then its worker "
+                 "is stopped and the job fails with a time-limit error")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--nice", cfg.nice, "niceness of the workers")->capture_default_str();
   app.add_option("--cpu-limit", cfg.cpu_limit,
                  "percent of CPU time each busy worker may use (100: no limit): workers are "
@@ -133,6 +138,7 @@ Command parse_command_line(int argc, char** argv) {
   cfg.mdns = !no_mdns;
   cfg.announce_interval = std::chrono::milliseconds(static_cast<long long>(announce_s * 1000));
   cfg.job_timeout = std::chrono::milliseconds(static_cast<long long>(job_timeout * 1000));
+  cfg.job_cpu_limit = std::chrono::milliseconds(static_cast<long long>(job_cpu * 1000));
   cfg.prefix = prefix;
   return RunNode{cfg};
 }

@@ -23,6 +23,7 @@ struct NodeConfig {
   bool mdns = true;                        // publish through Avahi too, when it runs
   std::chrono::seconds idle_exit{0};       // 0 = never
   std::chrono::milliseconds job_timeout{0};  // 0 = none
+  std::chrono::milliseconds job_cpu_limit{0};  // CPU time per job, 0 = none
   int nice = 10;
   int cpu_limit = 100;                     // % of CPU time per busy worker (100 = no limit)
   size_t worker_memory_mb = 0;             // Lua heap per worker (0 = unlimited)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -21,6 +22,29 @@ using Clock = std::chrono::steady_clock;
 using proto::JobStatus;
 
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
+
+// User + system CPU seconds of a process (/proc/PID/stat), or -1 if unreadable.
+double process_cpu_seconds(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return -1;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields after the command name (which may hold spaces and parentheses): state is
+  // field 3, utime and stime fields 14 and 15.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                  &stime) != 2) {
+    return -1;
+  }
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(utime + stime) / ticks;
+}
 constexpr auto kStartupLimit = std::chrono::seconds(20);
 
 std::string describe_exit(int status) {
@@ -273,6 +297,12 @@ void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
                     std::to_string(head.timeout.count() / 1000.0).substr(0, 6) +
                     " s; its worker was stopped";
         break;
+      case Kill::kCpuLimit:
+        res.status = JobStatus::kTimeout;
+        res.error = "the job used more than its CPU time limit of " +
+                    std::to_string(config_.job_cpu_limit.count() / 1000.0).substr(0, 6) +
+                    " s; its worker was stopped";
+        break;
       case Kill::kCancel:
         res.status = JobStatus::kCancelled;
         res.error = "cancelled";
@@ -357,6 +387,20 @@ void WorkerPool::watchdog() {
       PP_WARN("job %llu exceeded its time limit on worker %d; stopping the worker",
               static_cast<unsigned long long>(head.client_job_id), w->index);
       kill_worker(*w, Kill::kTimeout);
+      continue;
+    }
+    if (config_.job_cpu_limit.count() > 0) {
+      // Measured from the first tick that sees the job: at most one period late.
+      double cpu = process_cpu_seconds(w->pid);
+      if (cpu < 0) continue;
+      if (w->cpu_job_key != head.key) {
+        w->cpu_job_key = head.key;
+        w->cpu_at_start = cpu;
+      } else if (cpu - w->cpu_at_start > config_.job_cpu_limit.count() / 1000.0) {
+        PP_WARN("job %llu used more than its CPU time limit on worker %d; stopping the worker",
+                static_cast<unsigned long long>(head.client_job_id), w->index);
+        kill_worker(*w, Kill::kCpuLimit);
+      }
     }
   }
   watchdog_.expires_after(kWatchdogPeriod);

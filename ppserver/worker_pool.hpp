@@ -60,7 +60,7 @@ class WorkerPool {
 
  private:
   using Stream = net::FrameStream<asio::local::stream_protocol::socket>;
-  enum class Kill { kNone, kTimeout, kCancel, kStop };
+  enum class Kill { kNone, kTimeout, kCpuLimit, kCancel, kStop };
   struct Slot {
     int index = 0;
     pid_t pid = -1;
@@ -68,6 +68,9 @@ class WorkerPool {
     std::shared_ptr<Stream> stream;
     std::deque<NodeJob> pipeline;
     std::chrono::steady_clock::time_point head_started;
+    // --job-cpu-limit: the worker's CPU seconds when the watchdog first saw the head job.
+    uint64_t cpu_job_key = 0;
+    double cpu_at_start = 0;
     std::chrono::steady_clock::time_point spawned;
     std::unordered_set<std::string> hashes;
     Kill kill = Kill::kNone;

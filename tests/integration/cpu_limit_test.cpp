@@ -271,3 +271,29 @@ TEST_CASE("integration.cpu_limit.out_of_range_percent_is_refused" * doctest::tim
     CHECK(r.output.find("cpu-limit") != std::string::npos);
   }
 }
+
+TEST_CASE("integration.cpu_limit.job_cpu_time_limit" * doctest::timeout(60)) {
+  // --job-cpu-limit counts CPU time, not wall time: a job that spins past it fails with
+  // a clear error; one that sleeps longer than the limit but uses no CPU succeeds; the
+  // node stays up and its worker is replaced.
+  ServerProcess node({"-w", "1", "--job-cpu-limit", "0.3"}, kSecret);
+  pp::Cluster cluster(options_for(node));
+  auto spin = cluster.submit(pp::Code::lua(
+      "function() local t = os.clock() while os.clock() - t < 30 do end return 1 end"));
+  auto sleeper = cluster.submit(pp::Code::lua(R"(function()
+    local ffi = require 'ffi'
+    pcall(ffi.cdef, 'int usleep(unsigned int usec);')
+    ffi.C.usleep(800000)
+    return 2
+  end)"));
+  try {
+    spin.get<int>();
+    FAIL("the spinning job was not stopped");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.kind() == "timeout");
+    CHECK(e.message().find("CPU time limit of 0.3") != std::string::npos);
+  }
+  CHECK(sleeper.get<int>() == 2);
+  CHECK(node.wait_for_log("used more than its CPU time limit", 5s));
+  CHECK(node.alive());
+}
