@@ -46,6 +46,10 @@ int run_script(const std::string& script, const std::vector<std::string>& args) 
   lua_pushcfunction(L, luaopen_pp_core);
   lua_setfield(L, -2, "pp.core");
   lua_pop(L, 2);
+  // A script's os.exit closes the Lua state first (LuaJIT's os.exit(code, true)), so its
+  // clusters shut down and join their io threads: exit() with an io thread still running
+  // races the static destructors.
+  luaL_dostring(L, "local exit = os.exit; os.exit = function(code) return exit(code, true) end");
   lua_createtable(L, static_cast<int>(args.size()), 1);
   lua_pushstring(L, script.c_str());
   lua_rawseti(L, -2, 0);

@@ -100,7 +100,7 @@ if mode == "batch" then
   out:close()
   say("results: %d of %d correct in %.1f s", jobs_n - bad, jobs_n, now() - t0)
   js:print_stats()
-  os.exit(bad == 0 and 0 or 1)
+  if bad > 0 then error(bad .. " bad results", 0) end
 elseif mode == "starve" then
   local no_node_timeout = tonumber(arg[5])
   local js = pp.server{ ppservers = { "*" }, no_node_timeout = no_node_timeout }
