@@ -468,7 +468,7 @@ void JobServer::check_starvation() {
                                   now - no_node_since_ > opt_.no_node_timeout));
   if (give_up) {
     std::string why = "no node could run the job: ";
-    if (discover_) why += "none found by discovery; ";
+    if (discover_ && seen_.empty()) why += "none found by discovery; ";
     for (size_t i = 0; i < nodes_.size(); ++i) {
       why += (i ? "; " : "") + nodes_[i].name + ": " +
              (nodes_[i].last_error.empty() ? "not reachable" : nodes_[i].last_error);

@@ -98,7 +98,8 @@ void NodeLink::on_frame(std::string_view payload) {
   if (auto* err = std::get_if<proto::Error>(&*msg)) {
     bool permanent = err->code == static_cast<uint32_t>(StatusCode::kAuth) ||
                      err->code == static_cast<uint32_t>(StatusCode::kIncompatible);
-    return down("node refused: " + err->message, permanent);
+    return down((permanent ? "node refused: " : "node ended the session: ") + err->message,
+                permanent);
   }
   if (auto* bye = std::get_if<proto::Bye>(&*msg)) return down("node left: " + bye->reason, false);
   switch (state_) {
