@@ -2,8 +2,11 @@
 # Builds the libFuzzer harnesses (tests/fuzz, clang with ASan + UBSan) in build-fuzz/ and runs
 # each for a while over a fresh copy of its seed corpus; fails on any crash, leak, timeout,
 # out-of-memory or broken property. See docs/FUZZING.md.
-#   scripts/fuzz.sh [--seconds N] [--target NAME]...   # default: 20 s for each harness
+#   scripts/fuzz.sh [--seconds N] [--target NAME]... [--keep DIR]
 #   scripts/fuzz.sh --update-corpus                   # regenerate tests/fuzz/corpus
+# Default: 20 s for each harness. --keep DIR keeps each harness's grown corpus in DIR/<target>
+# and starts from it next time (the seeds are added again each run); without it every run
+# starts from the seeds alone.
 # Targets: frame_reader codec beacon lua_convert. $PP_FUZZ_BUILD overrides the build dir.
 # The committed corpus is only read; inputs found while fuzzing stay in a temporary copy, and
 # anything that failed is kept in $BUILD/fuzz-artifacts/<target>/ with the command to replay it.
@@ -15,25 +18,33 @@ ALL_TARGETS=(frame_reader codec beacon lua_convert)
 seconds=20
 targets=()
 update_corpus=""
+keep_dir=""
 while (($#)); do
   case "$1" in
     --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
     --target) targets+=("${2:?--target needs a name}"); shift 2 ;;
+    --keep) keep_dir="${2:?--keep needs a directory}"; shift 2 ;;
     --update-corpus) update_corpus=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --seconds takes a positive integer" >&2; exit 2; }
 ((${#targets[@]})) || targets=("${ALL_TARGETS[@]}")
+if [[ -n $keep_dir ]]; then
+  keep_dir="$(realpath -m "$keep_dir")"
+  [[ "$keep_dir/" == "$ROOT/tests/fuzz/"* ]] && {
+    echo "fuzz.sh: --keep must not point into tests/fuzz (the committed corpus stays as generated)" >&2
+    exit 2; }
+fi
 for t in "${targets[@]}"; do
   [[ " ${ALL_TARGETS[*]} " == *" $t "* ]] || {
     echo "fuzz.sh: unknown target '$t' (one of: ${ALL_TARGETS[*]})" >&2; exit 2; }
 done
 
-# Per input: a limit in seconds, and the largest input tried (beacons a little past the
-# datagram limit, so the size check is reached; the others grow from their seeds).
-declare -A MAX_LEN=([frame_reader]=8192 [codec]=4096 [beacon]=1500 [lua_convert]=4096)
+# The largest input tried per harness: beacons a little past the datagram limit, so the size
+# check is reached; msgpack for Lua past the 8,000 values push_array_elements can push.
+declare -A MAX_LEN=([frame_reader]=8192 [codec]=4096 [beacon]=1500 [lua_convert]=10000)
 
 # clang and libFuzzer's runtime come from scripts/install-deps.sh --with-test-tools.
 if ! command -v clang++ >/dev/null || ! compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null; then
@@ -70,6 +81,7 @@ failed=()
 summary=()
 for t in "${targets[@]}"; do
   corpus="$WORK/corpus-$t"
+  [[ -n $keep_dir ]] && corpus="$keep_dir/$t"
   artifacts="$WORK/artifacts-$t"
   mkdir -p "$corpus" "$artifacts"
   cp "$ROOT/tests/fuzz/corpus/$t/"* "$corpus/"

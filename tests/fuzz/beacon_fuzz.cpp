@@ -42,10 +42,9 @@ bool same(const Beacon& a, const Beacon& b) {
   return a.version == b.version && a.kind == b.kind && a.seq == b.seq &&
          f.cluster_id == g.cluster_id && f.node_id == g.node_id && f.host == g.host &&
          f.address == g.address && f.port == g.port && f.workers == g.workers &&
-         same_double(f.speed, g.speed) && same_double(f.load, g.load) &&
-         f.software == g.software && f.protocol == g.protocol &&
-         f.min_protocol == g.min_protocol && f.kernel_abi == g.kernel_abi &&
-         f.luajit == g.luajit && f.kernels == g.kernels;
+         same_double(f.speed, g.speed) && same_double(f.load, g.load) && f.software == g.software &&
+         f.protocol == g.protocol && f.min_protocol == g.min_protocol &&
+         f.kernel_abi == g.kernel_abi && f.luajit == g.luajit && f.kernels == g.kernels;
 }
 
 void check_refusal(const pp::Status& s) {
@@ -111,7 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!b) {
     // Signed with the right key: whatever is wrong, it is not the HMAC.
     PP_FUZZ_CHECK(b.status().code() != StatusCode::kAuth);
-    if (datagram.size() > kMaxBeaconSize) PP_FUZZ_CHECK(b.status().code() == StatusCode::kTooLarge);
+    PP_FUZZ_CHECK((b.status().code() == StatusCode::kTooLarge) ==
+                  (datagram.size() > kMaxBeaconSize));
   }
   return 0;
 }

@@ -10,7 +10,8 @@
 //    order may differ between two equal tables, sizes may not);
 //  - push_array_elements() agrees with push() on an array: it succeeds exactly
 //    when push() does (for arrays the Lua stack can hold) and pushes the
-//    elements push() put in the table, nils included;
+//    elements push() put in the table, nils included; pack_range() of those
+//    values (how a client packs job arguments) pushes back to the same values;
 // all under ASan/UBSan, so a read past the input or an overflow in a length
 // check is a crash even when the result looks right.
 #include <lua.hpp>
@@ -41,7 +42,7 @@ lua_State* state() {
 
 bool same_number(lua_Number a, lua_Number b) {
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
-  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);   // 0 and -0 differ
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);  // 0 and -0 differ
 }
 
 // Deep equality of the values at absolute indices a and b, by raw access.
@@ -49,17 +50,22 @@ bool deep_equal(lua_State* L, int a, int b) {
   const int type = lua_type(L, a);
   if (type != lua_type(L, b)) return false;
   switch (type) {
-    case LUA_TNIL: return true;
-    case LUA_TBOOLEAN: return lua_toboolean(L, a) == lua_toboolean(L, b);
-    case LUA_TNUMBER: return same_number(lua_tonumber(L, a), lua_tonumber(L, b));
+    case LUA_TNIL:
+      return true;
+    case LUA_TBOOLEAN:
+      return lua_toboolean(L, a) == lua_toboolean(L, b);
+    case LUA_TNUMBER:
+      return same_number(lua_tonumber(L, a), lua_tonumber(L, b));
     case LUA_TSTRING: {
       size_t la = 0, lb = 0;
       const char* sa = lua_tolstring(L, a, &la);
       const char* sb = lua_tolstring(L, b, &lb);
       return std::string_view(sa, la) == std::string_view(sb, lb);
     }
-    case LUA_TTABLE: break;
-    default: return false;   // push() makes nothing else
+    case LUA_TTABLE:
+      break;
+    default:
+      return false;  // push() makes nothing else
   }
   PP_FUZZ_CHECK(lua_checkstack(L, 4));
   size_t keys_a = 0;
@@ -115,6 +121,13 @@ bool check_push(lua_State* L, std::string_view input) {
   return true;
 }
 
+// Whether pushing `count` values (and what nests in them) onto a stack of
+// `top` may run out of room: LuaJIT's lua_checkstack() allows LUAI_MAXCSTACK
+// slots in all, and each level of nesting being decoded holds a few more.
+bool near_stack_limit(int top, int64_t count) {
+  return top + count + 1 + 4 * int64_t{pp::lua::kMaxDepth} > LUAI_MAXCSTACK;
+}
+
 // The element count of the array `input` starts with, or -1 when it does not
 // start with an array header (or the header is cut short).
 int64_t array_count(std::string_view input) {
@@ -135,8 +148,11 @@ void check_array_elements(lua_State* L, std::string_view input, int table) {
   const int64_t count = array_count(input);
   if (!n) {
     check_refusal(L, n.status(), top);
-    // An array push() took is refused only for more values than the stack holds.
-    if (table != 0 && count >= 0) PP_FUZZ_CHECK(count > LUAI_MAXCSTACK);
+    // An array push() took is refused only for want of Lua stack.
+    if (table != 0 && count >= 0) {
+      PP_FUZZ_CHECK(n.status().code() == StatusCode::kTooLarge);
+      PP_FUZZ_CHECK(near_stack_limit(top, count));
+    }
     return;
   }
   PP_FUZZ_CHECK(table != 0 && count == *n);
@@ -146,6 +162,19 @@ void check_array_elements(lua_State* L, std::string_view input, int table) {
     lua_rawgeti(L, table, i);
     PP_FUZZ_CHECK(deep_equal(L, top + i, lua_gettop(L)));
     lua_pop(L, 1);
+  }
+  // The job-arguments path: pack_range() of the values, then push_array_elements() again.
+  std::string packed;
+  PP_FUZZ_CHECK(pp::lua::pack_range(L, top + 1, top + *n, packed).is_ok());
+  PP_FUZZ_CHECK(lua_gettop(L) == top + *n);
+  pp::Result<int> again = pp::lua::push_array_elements(L, packed);
+  if (!again) {
+    check_refusal(L, again.status(), top + *n);
+    PP_FUZZ_CHECK(again.status().code() == StatusCode::kTooLarge);
+    PP_FUZZ_CHECK(near_stack_limit(top + *n, *n));
+  } else {
+    PP_FUZZ_CHECK(*again == *n);
+    for (int i = 1; i <= *n; ++i) PP_FUZZ_CHECK(deep_equal(L, top + i, top + *n + i));
   }
   lua_settop(L, top);
 }

@@ -93,8 +93,8 @@ std::vector<Named> messages() {
   const uint64_t max64 = std::numeric_limits<uint64_t>::max();
   const uint32_t max32 = std::numeric_limits<uint32_t>::max();
   ResultMsg ok{42, JobStatus::kOk, "\x91\x2a", "", "", 1500, 2000, 3};
-  ResultMsg failed{43, JobStatus::kLuaError, "", "job.lua:3: boom", "stack traceback:\n\t[C]: in ?",
-                   10, 20, 1};
+  ResultMsg failed{
+      43, JobStatus::kLuaError, "", "job.lua:3: boom", "stack traceback:\n\t[C]: in ?", 10, 20, 1};
   ResultMsg extreme{max64, JobStatus::kLost, bytes(300), bytes(40, 200), "", max64, max64, max32};
   return {
       {"hello_node", hello},
@@ -131,15 +131,15 @@ void codec_corpus(Corpus& c) {
   const std::string hash = bytes(kHashSize, 0x40);
   c.put("codec", "edge_empty_array", "\x90");
   c.put("codec", "edge_not_array", "\x01");
-  c.put("codec", "edge_unknown_type", packed([](StringPacker& pk) { pk.pack_array(1), pk.pack(99); }));
+  c.put("codec", "edge_unknown_type",
+        packed([](StringPacker& pk) { pk.pack_array(1), pk.pack(99); }));
   c.put("codec", "edge_trailing", payload_of(Heartbeat{}) + "\xc0");
-  c.put("codec", "edge_extra_field", packed([](StringPacker& pk) {
-          pk.pack_array(3), pk.pack(13), pk.pack(1), pk.pack(2);
-        }));
-  c.put("codec", "edge_missing_field", packed([](StringPacker& pk) { pk.pack_array(1), pk.pack(13); }));
-  c.put("codec", "edge_negative_id", packed([](StringPacker& pk) {
-          pk.pack_array(2), pk.pack(13), pk.pack(-1);
-        }));
+  c.put("codec", "edge_extra_field",
+        packed([](StringPacker& pk) { pk.pack_array(3), pk.pack(13), pk.pack(1), pk.pack(2); }));
+  c.put("codec", "edge_missing_field",
+        packed([](StringPacker& pk) { pk.pack_array(1), pk.pack(13); }));
+  c.put("codec", "edge_negative_id",
+        packed([](StringPacker& pk) { pk.pack_array(2), pk.pack(13), pk.pack(-1); }));
   c.put("codec", "edge_short_hash", packed([&](StringPacker& pk) {
           pk.pack_array(3), pk.pack(10), pk.pack_bin(3), pk.pack_bin_body("abc", 3);
           pk.pack_bin(0);
@@ -152,7 +152,8 @@ void codec_corpus(Corpus& c) {
   c.put("codec", "edge_hello_unknown_key", packed([](StringPacker& pk) {
           pk.pack_array(2), pk.pack(1), pk.pack_map(2);
           pk.pack("future"), pk.pack_array(1), pk.pack_map(0);
-          pk.pack("nonce"), pk.pack_bin(kNonceSize), pk.pack_bin_body(bytes(kNonceSize).data(), kNonceSize);
+          pk.pack("nonce"), pk.pack_bin(kNonceSize),
+              pk.pack_bin_body(bytes(kNonceSize).data(), kNonceSize);
         }));
   // Deeper than the codec's nesting limit, and a length that claims far more than is there.
   c.put("codec", "edge_deep", std::string(8, '\x91') + "\xc0");
@@ -175,7 +176,8 @@ void frame_corpus(Corpus& c) {
         frame_of(CodeMsg{bytes(kHashSize), bytes(kMaxHandshakeFrame + 100)}));
   c.put("frame_reader", "edge_empty_frame", be32(0));
   c.put("frame_reader", "edge_after_frame_empty", frame_of(Heartbeat{}) + be32(0));
-  c.put("frame_reader", "edge_over_limit", be32(static_cast<uint32_t>(kDefaultMaxFrame) + 1) + "xx");
+  c.put("frame_reader", "edge_over_limit",
+        be32(static_cast<uint32_t>(kDefaultMaxFrame) + 1) + "xx");
   c.put("frame_reader", "edge_max_length", be32(0xffffffff));
   c.put("frame_reader", "edge_short_header", "\x00\x00\x01"s);
   c.put("frame_reader", "edge_truncated", frame_of(Bye{"truncated"}).substr(0, 9));
@@ -234,7 +236,7 @@ void beacon_corpus(Corpus& c) {
   for (int i = 0; i < 24; ++i) full.facts.kernels.push_back("kernel_" + std::to_string(i));
 
   const std::pair<const char*, Beacon> beacons[] = {
-      {"announce", announce()}, {"query", query}, {"bye", bye},
+      {"announce", announce()},     {"query", query},    {"bye", bye},
       {"foreign_cluster", foreign}, {"odd_values", odd}, {"many_kernels", full}};
   for (const auto& [name, b] : beacons) {
     const std::string datagram = pp::discovery::encode_beacon(b, key);
@@ -249,7 +251,8 @@ void beacon_corpus(Corpus& c) {
   c.put("beacon", "edge_not_array", "\x81\xa1v\x01");
   c.put("beacon", "edge_short_array", "\x91\xc4\x00"s);
   // Bodies that are valid msgpack but not valid beacons (with a good MAC they pass the check).
-  c.put("beacon", "edge_body_no_magic", packed([](StringPacker& pk) { pk.pack_map(1), pk.pack("id"), pk.pack("x"); }));
+  c.put("beacon", "edge_body_no_magic",
+        packed([](StringPacker& pk) { pk.pack_map(1), pk.pack("id"), pk.pack("x"); }));
   c.put("beacon", "edge_body_bad_kind", packed([](StringPacker& pk) {
           pk.pack_map(3), pk.pack("magic"), pk.pack(pp::discovery::kBeaconMagic);
           pk.pack("id"), pk.pack("x"), pk.pack("kind"), pk.pack(9);
@@ -275,7 +278,8 @@ void lua_corpus(Corpus& c) {
         pk.pack(std::numeric_limits<uint64_t>::max()), pk.pack(std::numeric_limits<int64_t>::min());
       }));
   // Non-minimal integer forms (a valid encoding msgpack-c never writes).
-  put("ints_wide_forms", "\x94\xcc\x01\xcd\x00\x02\xce\x00\x00\x00\x03\xd3\xff\xff\xff\xff\xff\xff\xff\xff"s);
+  put("ints_wide_forms",
+      "\x94\xcc\x01\xcd\x00\x02\xce\x00\x00\x00\x03\xd3\xff\xff\xff\xff\xff\xff\xff\xff"s);
   put("floats", packed([](StringPacker& pk) {
         pk.pack_array(7);
         pk.pack(3.141592653589793), pk.pack(-0.0), pk.pack(0.5f), pk.pack(1e308);
@@ -301,7 +305,10 @@ void lua_corpus(Corpus& c) {
         pk.pack(2.5), pk.pack_array(0), pk.pack(-7), pk.pack_map(0);
       }));
   put("array_with_nils", "\x94\x01\xc0\xc0\x04");
-  put("map_nil_value", "\x82\xa1" "a\xc0\xa1" "b\x01");
+  put("map_nil_value",
+      "\x82\xa1"
+      "a\xc0\xa1"
+      "b\x01");
   put("array16", "\xdc\x00\x03\x01\x02\x03"s);
   put("map16", "\xde\x00\x01\xa1k\xa1v"s);
   put("str8_16_32", "\x93\xd9\x01x\xda\x00\x01y\xdb\x00\x00\x00\x01z"s);
@@ -314,11 +321,16 @@ void lua_corpus(Corpus& c) {
   put("edge_ext", "\xd4\x01\x00"s);
   put("edge_reserved_c1", "\xc1");
   put("edge_trailing", "\x01\x02");
-  put("edge_truncated_str", "\xa5" "abc");
+  put("edge_truncated_str",
+      "\xa5"
+      "abc");
   put("edge_huge_array", "\xdd\xff\xff\xff\xff\x00"s);
   put("edge_huge_map", "\xdf\x7f\xff\xff\xff\x00\x00"s);
   put("edge_huge_str", "\xdb\xff\xff\xff\xff");
   put("edge_empty", "");
+  // As many values as LuaJIT's C stack limit (LUAI_MAXCSTACK, 8000): push() takes it as one
+  // table, push_array_elements() must refuse it cleanly.
+  put("edge_stack_limit", "\xdc\x1f\x40"s + std::string(8000, '\xc0'));
 }
 
 }  // namespace
