@@ -11,6 +11,9 @@ PACKAGES=(
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The LAN tests: network namespaces, and dbus + avahi-daemon inside them.
   PACKAGES+=(iproute2 procps util-linux dbus avahi-daemon avahi-utils)
+  # The fuzz build (scripts/fuzz.sh): clang, its runtimes (libFuzzer, ASan, UBSan), and
+  # llvm-symbolizer for readable crash reports.
+  PACKAGES+=(clang libclang-rt-dev llvm)
 fi
 if [[ "${1:-}" == "--with-bench" ]]; then
   PACKAGES+=(python3 python3-distributed python3-ipyparallel python3-numpy)

@@ -25,4 +25,8 @@ if [[ "${1:-}" != "--quick" ]]; then
   TSAN_OPTIONS="halt_on_error=1" PP_TARGETS="ppserver integration_test" \
     run_suite "$ROOT/build-tsan" integration -DPP_TSAN=ON
 fi
+if [[ "${1:-}" != "--quick" ]]; then
+  # A short libFuzzer run of the decoders of hostile input (docs/FUZZING.md).
+  "$ROOT/scripts/fuzz.sh" --seconds 15
+fi
 echo "=== all test suites passed"
