@@ -109,6 +109,8 @@ std::vector<Named> messages() {
       {"result_error", failed},
       {"result_extreme", extreme},
       {"cancel", Cancel{7}},
+      {"steal", Steal{{3, 9, max64}}},
+      {"stolen", Stolen{{3}, {9, max64}}},
       {"status", StatusMsg{5, 2, 4}},
       {"heartbeat", Heartbeat{}},
       {"bye", Bye{"shutting down"}},
