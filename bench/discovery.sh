@@ -80,15 +80,5 @@ cmd="bench/discovery.sh --repeat $REPEAT"
   cat "$OUT/rows"
   echo "<!-- discovery:end -->"
 } > "$OUT/section.md"
-python3 - "$DOC" "$OUT/section.md" <<'PY'
-import re, sys
-doc, section = sys.argv[1], open(sys.argv[2]).read()
-try:
-    text = open(doc).read()
-except OSError:
-    text = "# ppcluster benchmarks\n"
-pat = re.compile(r"<!-- discovery:begin -->.*?<!-- discovery:end -->\n?", re.S)
-text = pat.sub(lambda m: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(doc, "w").write(text)
-PY
+python3 "$ROOT/bench/put_section.py" "$DOC" "$OUT/section.md"
 echo "bench/discovery.sh: wrote the discovery section of docs/BENCHMARKS.md"

@@ -24,10 +24,10 @@ for r in $(seq 1 "$REPEAT"); do
   echo "round $r: plain $(cat "$OUT/plain.$r.json")" >&2
   echo "round $r: encrypted $(cat "$OUT/enc.$r.json")" >&2
 done
-python3 - "$ROOT/docs/BENCHMARKS.md" "$OUT" "$REPEAT" "$(nproc)" \
-  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" <<'PY'
-import glob, json, os, re, statistics, sys, datetime
-doc_path, out, repeat, ncpu, cpu = sys.argv[1:6]
+python3 - "$OUT" "$REPEAT" "$(nproc)" \
+  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" > "$OUT/section.md" <<'PY'
+import glob, json, os, statistics, sys, datetime
+out, repeat, ncpu, cpu = sys.argv[1:5]
 def runs(kind):
     return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, kind + ".*.json")))]
 plain, enc = runs("plain"), runs("enc")
@@ -48,10 +48,8 @@ lines += ["", "Rounds (plain / encrypted): " + "; ".join(
     f"{a['rtt_median_us']:.0f}/{b['rtt_median_us']:.0f} µs, {a['jobs10k_s']:.2f}/{b['jobs10k_s']:.2f} s, "
     f"{a['bulk_mib_s']:.0f}/{b['bulk_mib_s']:.0f} MiB/s" for a, b in zip(plain, enc)) + ".",
     "<!-- encrypt:end -->", ""]
-block = "\n".join(lines)
-print(block)
-doc = open(doc_path).read() if os.path.exists(doc_path) else "# Benchmarks\n\n"
-pat = re.compile(r"<!-- encrypt:begin -->.*?<!-- encrypt:end -->\n?", re.S)
-doc = pat.sub(lambda m: block, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n" + block
-open(doc_path, "w").write(doc)
+print("\n".join(lines))
 PY
+cat "$OUT/section.md"
+python3 "$ROOT/bench/put_section.py" "$ROOT/docs/BENCHMARKS.md" "$OUT/section.md"
+echo "bench/encrypt.sh: wrote the encrypt section of docs/BENCHMARKS.md"

@@ -68,16 +68,5 @@ S=$(start_node slow --cpu-limit 25)
   echo "<!-- hetero:end -->"
 } > "$OUT/block.md"
 cat "$OUT/block.md"
-python3 - "$ROOT/docs/BENCHMARKS.md" "$OUT/block.md" <<'PY'
-import re, sys
-doc_path, block_path = sys.argv[1], sys.argv[2]
-block = open(block_path).read()
-try:
-    doc = open(doc_path).read()
-except FileNotFoundError:
-    doc = "# Benchmarks\n\n"
-pat = re.compile(r"<!-- hetero:begin -->.*?<!-- hetero:end -->\n?", re.S)
-doc = pat.sub(lambda m: block, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n" + block
-open(doc_path, "w").write(doc)
-PY
+python3 "$ROOT/bench/put_section.py" "$ROOT/docs/BENCHMARKS.md" "$OUT/block.md"
 echo "bench/hetero.sh: wrote the hetero section of docs/BENCHMARKS.md"
