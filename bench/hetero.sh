@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # The heterogeneous-cluster benchmark, for docs/BENCHMARKS.md: two full-speed nodes
-# and one held to 25% of a CPU (`ppserver --cpu-limit 25`), one worker each, on
+# and one at a quarter of their speed (`ppserver --cpu-limit`), one worker each, on
 # loopback; a batch of jobs of uneven length under ppcluster's scheduling, under the
 # plain free-slot policy (what Parallel Python does) and on the fast nodes alone;
 # makespans against the ideal (total work / summed node speeds). See hetero_bench.cpp.
-#   bench/hetero.sh [--build-dir DIR] [--repeat N] [--jobs N]
+#   bench/hetero.sh [--build-dir DIR] [--repeat N] [--jobs N] [--min-ms N] [--max-ms N]
 # Writes its section of docs/BENCHMARKS.md (between hetero markers; bench/run.sh
 # keeps it when it rewrites the rest).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build"
 REPEAT=3
-JOBS=150
+JOBS=60
+MIN_MS=20
+MAX_MS=600
 while (($#)); do
   case $1 in
     --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
-    *) echo "usage: bench/hetero.sh [--build-dir DIR] [--repeat N] [--jobs N]" >&2; exit 2 ;;
+    --min-ms) MIN_MS=$2; shift 2 ;;
+    --max-ms) MAX_MS=$2; shift 2 ;;
+    *) echo "usage: bench/hetero.sh [--build-dir DIR] [--repeat N] [--jobs N] [--min-ms N] [--max-ms N]" >&2; exit 2 ;;
   esac
 done
 for b in ppserver hetero_bench; do
@@ -47,22 +51,28 @@ start_node() {  # start_node NAME ARGS...  -> prints 127.0.0.1:PORT
   [[ -n $port ]] || { echo "node $name did not start:" >&2; cat "$OUT/$name.log" >&2; exit 1; }
   echo "127.0.0.1:$port"
 }
-A=$(start_node fast-a)
-B=$(start_node fast-b)
-S=$(start_node slow --cpu-limit 25)
+# This machine's CPUs are shared by all three nodes: "full speed" is 80% of a CPU each, so
+# that the three together (80 + 80 + 20 %) never compete for CPU time and each behaves like
+# a machine of its own; the slow node has a quarter of that.
+A=$(start_node fast-a --cpu-limit 80)
+B=$(start_node fast-b --cpu-limit 80)
+S=$(start_node slow --cpu-limit 20)
 
 "$BUILD/bin/hetero_bench" --fast "$A" --fast "$B" --slow "$S" --repeat "$REPEAT" --jobs "$JOBS" \
+  --min-ms "$MIN_MS" --max-ms "$MAX_MS" \
   > "$OUT/section.md"
 
 {
   echo "<!-- hetero:begin -->"
   echo "## Heterogeneous cluster: a slow node does not stall the batch"
   echo
-  echo "Command: \`bench/hetero.sh --repeat $REPEAT --jobs $JOBS\` ($(date -u +%Y-%m-%d);" \
+  echo "Command: \`bench/hetero.sh --repeat $REPEAT --jobs $JOBS --min-ms $MIN_MS --max-ms $MAX_MS\`" \
+       "($(date -u +%Y-%m-%d);" \
        "$(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))."
-  echo "Three ppserver processes on loopback; medians of $REPEAT rounds, the set-ups interleaved" \
-       "round by round. The machine has $(nproc) CPUs for all three nodes, so the fast nodes" \
-       "also share their CPUs with the slow one: the speeds below are measured that way."
+  echo "Three ppserver processes on loopback, one worker each; medians of $REPEAT rounds, the" \
+       "set-ups interleaved round by round. Full speed is \`--cpu-limit 80\` and the slow node" \
+       "\`--cpu-limit 20\` (a quarter of it), so that the three nodes (1.8 CPUs in all) do not" \
+       "compete for this machine's $(nproc) CPUs and each behaves like a machine of its own."
   echo
   cat "$OUT/section.md"
   echo "<!-- hetero:end -->"
