@@ -84,19 +84,26 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
+void ServerProcess::reaped(int wait_status) {
+  exit_status_ = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+  pid_ = -1;
+}
+
 void ServerProcess::kill9() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+  int st = 0;
+  waitpid(pid_, &st, 0);
+  reaped(st);
 }
 
 void ServerProcess::terminate() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   for (int i = 0; i < 300; ++i) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      reaped(st);
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -45,6 +45,9 @@ class ServerProcess {
   void kill9();
   void terminate();
   bool alive() const;
+  // How the process ended, once terminate() or kill9() has reaped it: its exit
+  // status, or 128 + the signal that ended it; -1 before.
+  int exit_status() const { return exit_status_; }
   std::string log() const;
   // Waits until the log contains `needle` (true) or the time runs out (false).
   bool wait_for_log(const std::string& needle, std::chrono::milliseconds limit) const;
@@ -52,7 +55,10 @@ class ServerProcess {
   size_t count_in_log(const std::string& needle) const;
 
  private:
+  void reaped(int wait_status);
+
   pid_t pid_ = -1;
+  int exit_status_ = -1;
   uint16_t port_ = 0;
   std::string log_path_;
 };

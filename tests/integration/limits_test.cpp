@@ -129,6 +129,18 @@ void check_recovered(const ServerProcess& node, const Baseline& b) {
   CHECK(workers_of(node) == b.workers);
 }
 
+// Stops the node as its owner would (SIGTERM): it must exit cleanly, with no
+// sanitizer report (leaks included, in sanitizer builds) in its log.
+void check_clean_exit(ServerProcess& node) {
+  node.terminate();
+  CHECK(node.exit_status() == 0);
+  std::string log = node.log();
+  for (const char* bad : {"Sanitizer", "runtime error:"}) {
+    INFO("node log: " << log.substr(0, 4000));
+    CHECK(log.find(bad) == std::string::npos);
+  }
+}
+
 // Keeps `per_source` idle connections open from each source address, reopening
 // those the node closes, until stopped; notes the most descriptors the node held.
 class Flood {
@@ -221,6 +233,7 @@ TEST_CASE("integration.limits.idle_flood_from_one_host_is_capped_and_cut" * doct
   INFO("refusal lines: " << refusal_lines);
   CHECK(refusal_lines >= 1);
   CHECK(refusal_lines <= 40);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.idle_flood_from_many_hosts_is_capped_and_cut" *
@@ -242,6 +255,7 @@ TEST_CASE("integration.limits.idle_flood_from_many_hosts_is_capped_and_cut" *
   CHECK(node.wait_for_log("connections already authenticating (--max-handshakes)", 10s));
   check_recovered(node, b);
   CHECK(node.count_in_log("refusing a connection from") <= 40);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.session_cap_refuses_with_a_reason" * doctest::timeout(120)) {
@@ -270,6 +284,7 @@ TEST_CASE("integration.limits.session_cap_refuses_with_a_reason" * doctest::time
         30s));
   }
   check_recovered(node, b);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.slow_loris_is_cut_at_the_handshake_deadline" * doctest::timeout(120)) {
@@ -318,6 +333,7 @@ TEST_CASE("integration.limits.slow_loris_is_cut_at_the_handshake_deadline" * doc
   CHECK(node.wait_for_log("no authentication within 1000 ms", 10s));
   lorises.clear();
   check_recovered(node, b);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.hello_only_clients_are_cut" * doctest::timeout(120)) {
@@ -344,6 +360,7 @@ TEST_CASE("integration.limits.hello_only_clients_are_cut" * doctest::timeout(120
   }
   CHECK(node.wait_for_log("no authentication within 1000 ms", 10s));
   check_recovered(node, b);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.oversized_lengths_and_garbage" * doctest::timeout(120)) {
@@ -384,6 +401,7 @@ TEST_CASE("integration.limits.oversized_lengths_and_garbage" * doctest::timeout(
     CHECK(node.wait_for_log("exceeds the limit of 67108864 bytes", 10s));
   }
   check_recovered(node, b);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.wrong_secret_and_replayed_handshake_are_refused" *
@@ -468,6 +486,7 @@ TEST_CASE("integration.limits.wrong_secret_and_replayed_handshake_are_refused" *
   }
   CHECK(node.count_in_log("authentication failed") >= 4);
   check_recovered(node, b);
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.a_client_that_never_reads_does_not_keep_its_descriptor" *
@@ -491,6 +510,7 @@ TEST_CASE("integration.limits.a_client_that_never_reads_does_not_keep_its_descri
   }
   CHECK(node.wait_for_log("client silent", 60s));
   check_recovered(node, b);  // while `c` is still open, unread
+  check_clean_exit(node);
 }
 
 TEST_CASE("integration.limits.out_of_descriptors_backs_off_and_recovers" * doctest::timeout(150)) {
@@ -530,4 +550,5 @@ TEST_CASE("integration.limits.out_of_descriptors_backs_off_and_recovers" * docte
   }
   check_recovered(node, b);
   CHECK(node.count_in_log("accept failed") <= 20);
+  check_clean_exit(node);
 }
