@@ -87,6 +87,24 @@ Command parse_command_line(int argc, char** argv) {
   app.add_flag("--encrypt", cfg.encrypt,
                "encrypt every session after the handshake (ChaCha20-Poly1305 under keys fresh for "
                "each connection); without it, sessions are encrypted only when a client asks");
+  // Limits against hostile or broken peers (docs/protocol.md, "Limits").
+  double handshake_s = std::chrono::duration<double>(cfg.handshake_timeout).count();
+  app.add_option("--handshake-timeout", handshake_s,
+                 "seconds a connection may take to authenticate, however slowly it sends")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--max-sessions", cfg.max_sessions,
+                 "client connections at once, authenticated or not; more are refused at once")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--max-handshakes", cfg.max_handshakes,
+                 "connections still authenticating at once; more are refused at once")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--max-handshakes-per-address", cfg.max_handshakes_per_source,
+                 "connections still authenticating from one IPv4 address (or IPv6 /64)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   app.add_flag("--new-secret", make_secret, "write a fresh secret to --secret-file or "
                "~/.ppcluster/secret, then exit");
   app.add_flag("--version", version, "print the version and exit");
@@ -139,6 +157,7 @@ Command parse_command_line(int argc, char** argv) {
   cfg.announce_interval = std::chrono::milliseconds(static_cast<long long>(announce_s * 1000));
   cfg.job_timeout = std::chrono::milliseconds(static_cast<long long>(job_timeout * 1000));
   cfg.job_cpu_limit = std::chrono::milliseconds(static_cast<long long>(job_cpu * 1000));
+  cfg.handshake_timeout = std::chrono::milliseconds(static_cast<long long>(handshake_s * 1000));
   cfg.prefix = prefix;
   return RunNode{cfg};
 }

@@ -1,10 +1,15 @@
 #include "ppserver/node.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
+#include "core/proto/codec.hpp"
 #include "core/util/log.hpp"
 #include "pp_kernels.h"
 #include "ppserver/session.hpp"
@@ -24,6 +29,36 @@ std::string host_name() {
   return buf;
 }
 
+// Limited log lines: ten at once, then one every ten seconds per kind.
+constexpr int kNoiseBurst = 10;
+constexpr auto kNoiseInterval = std::chrono::seconds(10);
+
+// Backoff after a failed accept (out of descriptors, of memory): the pending
+// connection stays in the backlog and the listener stays readable, so an
+// immediate retry would spin.
+constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(50);
+constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
+
+// The source a connection is counted against: its IPv4 address, or the /64 of an
+// IPv6 address (what one host is usually given).
+std::string source_of(const asio::ip::address& a) {
+  if (a.is_v4()) return a.to_string();
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+// Tells a refused peer why, if its socket buffer takes the frame at once; never blocks.
+void send_refusal(asio::ip::tcp::socket& sock, const std::string& why) {
+  std::string frame;
+  proto::encode_frame(proto::Error{static_cast<uint32_t>(StatusCode::kTooLarge), why}, frame);
+  ssize_t ignored = ::send(sock.native_handle(), frame.data(), frame.size(),
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)ignored;
+}
+
 }  // namespace
 
 Node::Node(NodeConfig config)
@@ -34,9 +69,15 @@ Node::Node(NodeConfig config)
       host_(host_name()),
       acceptor_(io_),
       signals_(io_, SIGINT, SIGTERM),
-      idle_timer_(io_) {}
+      idle_timer_(io_),
+      accept_timer_(io_),
+      noise_{LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval),
+             LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval)},
+      noise_timer_(io_) {}
 
-Node::~Node() = default;
+Node::~Node() {
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+}
 
 proto::Hello Node::hello(const std::string& nonce) const {
   proto::Hello h;
@@ -59,6 +100,7 @@ int Node::run() {
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
   acceptor_.bind(ep);  // throws with a clear message if the port is taken
   acceptor_.listen();
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   uint16_t port = acceptor_.local_endpoint().port();
   port_ = port;
   started_ = Clock::now();
@@ -79,6 +121,11 @@ int Node::run() {
   PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,
           config_.address.c_str(), port, config_.workers,
           config_.secret.empty() ? " (no secret: loopback only)" : "");
+  PP_INFO("limits: %zu sessions, %zu of them authenticating (%zu per source), %lld ms to "
+          "authenticate, frames of %zu bytes before authentication and %zu after",
+          config_.max_sessions, config_.max_handshakes, config_.max_handshakes_per_source,
+          static_cast<long long>(config_.handshake_timeout.count()), proto::kMaxHandshakeFrame,
+          config_.max_frame);
   if (config_.autodiscovery) start_discovery();
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (!ec) shutdown(std::string("signal ") + strsignal(sig));
@@ -94,23 +141,116 @@ int Node::run() {
 void Node::accept() {
   acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket sock) {
     if (stopping_) return;
-    if (ec) {
-      // Out of descriptors and similar: log, pause briefly, keep serving.
-      PP_WARN("accept failed: %s", ec.message().c_str());
-      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
-      t->async_wait([this, t](const asio::error_code&) { accept(); });
-      return;
-    }
-    if (sessions_.size() >= config_.max_sessions) {
-      PP_WARN("refusing a connection: %zu sessions already", sessions_.size());
-    } else {
-      auto s = std::make_shared<Session>(*this, ++last_session_, std::move(sock));
-      sessions_.emplace(s->id(), s);
-      last_activity_ = Clock::now();
-      s->start();
-    }
+    if (ec) return on_accept_error(ec);
+    accept_backoff_ = std::chrono::milliseconds(0);
+    admit(std::move(sock));
     accept();
   });
+}
+
+void Node::on_accept_error(const asio::error_code& ec) {
+  bool out_of_fds = ec.value() == EMFILE || ec.value() == ENFILE;
+  if (out_of_fds) shed_pending();
+  accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(kAcceptBackoffMin),
+                               std::chrono::milliseconds(kAcceptBackoffMax));
+  warn_limited(Noise::kAccept, "accept failed: " + ec.message() + "; retrying in " +
+                                   std::to_string(accept_backoff_.count()) + " ms" +
+                                   (out_of_fds ? " (waiting connections were closed)" : ""));
+  accept_timer_.expires_after(accept_backoff_);
+  accept_timer_.async_wait([this](const asio::error_code& wait_ec) {
+    if (!wait_ec && !stopping_) accept();
+  });
+}
+
+// Out of descriptors: connections waiting in the backlog would hang there until
+// their peers gave up. Free the reserve descriptor, accept each waiting
+// connection and close it at once, so its peer hears at once; then take the
+// reserve back.
+void Node::shed_pending() {
+  if (reserve_fd_ < 0) return;
+  ::close(reserve_fd_);
+  reserve_fd_ = -1;
+  int listener = acceptor_.native_handle();
+  for (int n = 0; n < 1024; ++n) {
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) break;
+    ::close(fd);
+  }
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void Node::admit(asio::ip::tcp::socket sock) {
+  asio::error_code ec;
+  auto ep = sock.remote_endpoint(ec);
+  if (ec) return;  // the peer is gone already
+  std::string source = source_of(ep.address());
+  std::string why = admission_refusal(source);
+  if (!why.empty()) {
+    warn_limited(Noise::kRefused, "refusing a connection from " + ep.address().to_string() + ":" +
+                                      std::to_string(ep.port()) + ": " + why);
+    send_refusal(sock, "node busy: " + why + "; try again later");
+    return;  // the socket closes here
+  }
+  auto s = std::make_shared<Session>(*this, ++last_session_, std::move(sock), std::move(source));
+  sessions_.emplace(s->id(), s);
+  last_activity_ = Clock::now();
+  s->start();
+}
+
+void Node::report_suppressed() {
+  static constexpr const char* kWhat[] = {"refused connections", "failed handshakes",
+                                          "failed authentications", "failed accepts"};
+  for (size_t k = 0; k < noise_.size(); ++k) {
+    uint64_t n = noise_[k].take_suppressed();
+    if (n > 0) {
+      PP_WARN("%llu similar lines suppressed (%s)", static_cast<unsigned long long>(n), kWhat[k]);
+    }
+  }
+}
+
+// Why a new connection from `source` must be refused; empty when it may come in.
+std::string Node::admission_refusal(const std::string& source) const {
+  if (sessions_.size() >= config_.max_sessions) {
+    return std::to_string(sessions_.size()) + " sessions already (--max-sessions)";
+  }
+  size_t handshakes = 0, from_source = 0;
+  for (const auto& [id, s] : sessions_) {
+    if (s->authenticated()) continue;
+    ++handshakes;
+    if (s->source() == source) ++from_source;
+  }
+  if (handshakes >= config_.max_handshakes) {
+    return std::to_string(handshakes) + " connections already authenticating (--max-handshakes)";
+  }
+  if (from_source >= config_.max_handshakes_per_source) {
+    return std::to_string(from_source) + " connections from " + source +
+           " already authenticating (--max-handshakes-per-address)";
+  }
+  return {};
+}
+
+void Node::warn_limited(Noise kind, const std::string& line) {
+  uint64_t suppressed = 0;
+  if (!noise_[static_cast<size_t>(kind)].allow(Clock::now(), &suppressed)) {
+    // Say how many were held back even if the flood stops now.
+    if (!noise_timer_armed_ && !stopping_) {
+      noise_timer_armed_ = true;
+      noise_timer_.expires_after(kNoiseInterval);
+      noise_timer_.async_wait([this](const asio::error_code& ec) {
+        noise_timer_armed_ = false;
+        if (!ec) report_suppressed();
+      });
+    }
+    return;
+  }
+  if (suppressed == 0) {
+    PP_WARN("%s", line.c_str());
+  } else {
+    PP_WARN("%s (%llu similar lines suppressed)", line.c_str(),
+            static_cast<unsigned long long>(suppressed));
+  }
 }
 
 void Node::dispatch() {
@@ -155,8 +295,10 @@ void Node::cancel(uint64_t session_id, std::optional<uint64_t> client_job_id) {
 void Node::session_closed(uint64_t session_id, const std::string& reason) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end()) return;
-  PP_INFO("client %s left (%s); dropping its queued jobs, stopping its running ones",
-          it->second->peer().c_str(), reason.c_str());
+  if (it->second->authenticated()) {
+    PP_INFO("client %s left (%s); dropping its queued jobs, stopping its running ones",
+            it->second->peer().c_str(), reason.c_str());
+  }
   cancel(session_id, std::nullopt);
   last_activity_ = Clock::now();
   // Erase after the current handler: the session may be inside its own callback.
@@ -242,6 +384,9 @@ void Node::shutdown(const std::string& why) {
   acceptor_.close(ignored);
   signals_.cancel(ignored);
   idle_timer_.cancel();
+  accept_timer_.cancel();
+  noise_timer_.cancel();
+  report_suppressed();
   if (exit_fd_) exit_fd_->cancel(ignored);
   for (auto& [id, s] : sessions_) s->say_bye("node shutting down: " + why);
   mdns_timer_.cancel();

@@ -2,8 +2,15 @@
 // worker pool and the node-wide job dispatch (round robin over sessions with
 // queued jobs, into free worker pipeline slots). One io_context thread; no
 // global state: main() builds one Node and calls run().
+//
+// Admission: a connection is refused at once (an ERROR frame, then close) when
+// the node already has max_sessions sessions, max_handshakes connections still
+// authenticating, or max_handshakes_per_source of them from the same source.
+// Log lines a peer can provoke without the secret (refusals, failed handshakes,
+// accept errors) go through LogLimiters, so a flood cannot fill the log.
 #pragma once
 
+#include <array>
 #include <asio.hpp>
 #include <map>
 #include <memory>
@@ -14,6 +21,7 @@
 #include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
+#include "ppserver/log_limiter.hpp"
 #include "ppserver/node_config.hpp"
 #include "ppserver/node_facts.hpp"
 #include "ppserver/worker_pool.hpp"
@@ -40,8 +48,17 @@ class Node {
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
 
+  // Lines a peer can provoke before it has authenticated, one limiter per kind.
+  enum class Noise { kRefused, kHandshake, kAuth, kAccept };
+  void warn_limited(Noise kind, const std::string& line);
+
  private:
   void accept();
+  void on_accept_error(const asio::error_code& ec);
+  void shed_pending();
+  void admit(asio::ip::tcp::socket socket);
+  std::string admission_refusal(const std::string& source) const;
+  void report_suppressed();
   void on_result(NodeJob&& job, proto::ResultMsg&& result);
   void on_requeue(NodeJob&& job);
   void idle_check();
@@ -59,6 +76,12 @@ class Node {
   asio::ip::tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer idle_timer_;
+  asio::steady_timer accept_timer_;
+  std::chrono::milliseconds accept_backoff_{0};
+  int reserve_fd_ = -1;   // given up to accept-and-close when out of descriptors
+  std::array<LogLimiter, 4> noise_;
+  asio::steady_timer noise_timer_;   // armed while lines are being suppressed
+  bool noise_timer_armed_ = false;
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::UdpAnnouncer> announcer_;

@@ -32,8 +32,11 @@ struct NodeConfig {
   bool encrypt = false;                    // every session encrypted after the handshake
   std::chrono::milliseconds heartbeat{1000};
   int heartbeat_misses = 5;                // silent intervals before a peer counts as dead
-  std::chrono::milliseconds handshake_timeout{5000};
-  size_t max_sessions = 256;
+  // Limits against hostile or broken peers (docs/protocol.md, "Limits").
+  std::chrono::milliseconds handshake_timeout{5000};  // however slowly bytes trickle in
+  size_t max_sessions = 256;               // connections at once, authenticated or not
+  size_t max_handshakes = 64;              // connections not yet authenticated
+  size_t max_handshakes_per_source = 8;    // of those, from one IPv4 address or IPv6 /64
   size_t max_queued_per_session = 1u << 20;
   int exit_with_fd = -1;                   // exit when this fd reaches EOF (embedded nodes)
   int report_fd = -1;                      // write "<port>\n" here once listening

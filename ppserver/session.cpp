@@ -12,6 +12,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxCodeBytes = 256u << 20;
 constexpr size_t kMaxCodeBlobs = 100000;
+// How long a closed session's last frames may take to leave before its socket is
+// closed anyway (a peer that never reads would otherwise hold the descriptor).
+constexpr auto kLinger = std::chrono::seconds(10);
 
 std::string version_clash(const proto::Hello& h) {
   return "the client speaks protocol " + std::to_string(h.protocol) + " (accepts " +
@@ -23,8 +26,8 @@ std::string version_clash(const proto::Hello& h) {
 
 }  // namespace
 
-Session::Session(Node& node, uint64_t id, asio::ip::tcp::socket socket)
-    : node_(node), id_(id), timer_(socket.get_executor()) {
+Session::Session(Node& node, uint64_t id, asio::ip::tcp::socket socket, std::string source)
+    : node_(node), id_(id), source_(std::move(source)), timer_(socket.get_executor()) {
   asio::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -33,26 +36,36 @@ Session::Session(Node& node, uint64_t id, asio::ip::tcp::socket socket)
 }
 
 Session::~Session() {
-  if (!stream_->closing()) stream_->detach();
+  if (!stream_->closing()) {
+    stream_->detach();
+    return;
+  }
+  if (!stream_->is_open()) return;
+  auto linger = std::make_shared<asio::steady_timer>(timer_.get_executor(), kLinger);
+  linger->async_wait([linger, weak = std::weak_ptr<Stream>(stream_)](const asio::error_code&) {
+    if (auto s = weak.lock()) s->detach();
+  });
 }
 
 void Session::start() {
   started_ = last_rx_ = Clock::now();
   stream_->start([this](std::string_view p) { on_frame(p); },
                  [this](const std::string& why) { on_closed(why); });
-  tick();
+  arm_timer();
 }
 
 void Session::tick() {
   auto now = Clock::now();
   const auto& cfg = node_.config();
   if (state_ == State::kClosed) return;
-  if (state_ != State::kReady && now - started_ > cfg.handshake_timeout) {
-    fail("no authentication within " +
-         std::to_string(cfg.handshake_timeout.count()) + " ms");
-    return;
-  }
-  if (state_ == State::kReady) {
+  if (state_ != State::kReady) {
+    // Counted from the connection's arrival, not from its last byte: trickling
+    // bytes does not buy time.
+    if (now >= started_ + cfg.handshake_timeout) {
+      fail("no authentication within " + std::to_string(cfg.handshake_timeout.count()) + " ms");
+      return;
+    }
+  } else {
     if (now - last_rx_ > cfg.heartbeat * cfg.heartbeat_misses) {
       fail("client silent for " + std::to_string((cfg.heartbeat * cfg.heartbeat_misses).count()) +
            " ms");
@@ -60,10 +73,25 @@ void Session::tick() {
     }
     stream_->send(proto::Heartbeat{});
   }
-  timer_.expires_after(state_ == State::kReady ? cfg.heartbeat : std::chrono::milliseconds(250));
+  arm_timer();
+}
+
+// Before authentication the timer waits for the handshake deadline itself;
+// after it, for the next heartbeat.
+void Session::arm_timer() {
+  const auto& cfg = node_.config();
+  if (state_ == State::kReady) {
+    timer_.expires_after(cfg.heartbeat);
+  } else {
+    timer_.expires_at(started_ + cfg.handshake_timeout);
+  }
   timer_.async_wait([self = weak_from_this()](const asio::error_code& ec) {
     if (auto s = self.lock(); s && !ec) s->tick();
   });
+}
+
+void Session::warn_unauthenticated(const std::string& line) {
+  node_.warn_limited(Node::Noise::kHandshake, line);
 }
 
 void Session::on_frame(std::string_view payload) {
@@ -113,7 +141,8 @@ void Session::on_hello(const proto::Hello& hello) {
   }
   if (hello.protocol < proto::kMinProtocolVersion ||
       proto::kProtocolVersion < hello.min_protocol) {
-    PP_WARN("refusing %s: incompatible version: %s", peer_.c_str(), version_clash(hello).c_str());
+    node_.warn_limited(Node::Noise::kAuth,
+                       "refusing " + peer_ + ": incompatible version: " + version_clash(hello));
     return refuse(StatusCode::kIncompatible, "incompatible version: " + version_clash(hello));
   }
   client_nonce_ = hello.nonce;
@@ -133,7 +162,9 @@ void Session::on_auth(const proto::Auth& auth) {
   std::string expected =
       proto::client_proof(node_.key(), client_nonce_, server_nonce_, encrypted_);
   if (!proto::proof_equal(expected, auth.proof)) {
-    PP_WARN("refusing %s: authentication failed (wrong secret)", peer_.c_str());
+    node_.warn_limited(Node::Noise::kAuth,
+                       "refusing " + peer_ + ": authentication failed (wrong secret or replayed "
+                       "proof)");
     return refuse(StatusCode::kAuth,
                   "authentication failed: the client's secret does not match this node's");
   }
@@ -146,6 +177,8 @@ void Session::on_auth(const proto::Auth& auth) {
   }
   stream_->set_max_frame(node_.config().max_frame);
   state_ = State::kReady;
+  authenticated_ = true;
+  arm_timer();  // the handshake deadline gives way to heartbeats
   PP_INFO("client %s connected%s", peer_.c_str(), encrypted_ ? " (encrypted session)" : "");
 }
 
@@ -237,7 +270,11 @@ void Session::refuse(StatusCode code, const std::string& message) {
 }
 
 void Session::fail(const std::string& reason) {
-  PP_WARN("closing session with %s: %s", peer_.c_str(), reason.c_str());
+  if (authenticated_) {
+    PP_WARN("closing session with %s: %s", peer_.c_str(), reason.c_str());
+  } else {
+    warn_unauthenticated("closing unauthenticated connection from " + peer_ + ": " + reason);
+  }
   state_ = State::kClosed;
   stream_->send(proto::Error{static_cast<uint32_t>(StatusCode::kInvalid), reason});
   stream_->close_after_flush();
@@ -245,6 +282,9 @@ void Session::fail(const std::string& reason) {
 }
 
 void Session::on_closed(const std::string& reason) {
+  if (!authenticated_) {
+    warn_unauthenticated("connection from " + peer_ + " closed before authentication: " + reason);
+  }
   state_ = State::kClosed;
   timer_.cancel();
   node_.session_closed(id_, reason);

@@ -7,6 +7,12 @@
 // incompatible version, a missed deadline or a silent peer closes the session
 // with a logged reason; the node carries on. Owned by the Node (shared_ptr);
 // runs on the node's io_context thread.
+//
+// Deadlines: the whole handshake must finish within handshake_timeout of the
+// connection's arrival, however slowly its bytes trickle in; before it, frames
+// are limited to kMaxHandshakeFrame. After it, a client silent for
+// heartbeat_misses heartbeats is dropped. What an unauthenticated peer provokes
+// is logged through the node's rate limits.
 #pragma once
 
 #include <asio.hpp>
@@ -24,12 +30,16 @@ class Node;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Node& node, uint64_t id, asio::ip::tcp::socket socket);
+  // `source` is what the node counts this connection against (its address).
+  Session(Node& node, uint64_t id, asio::ip::tcp::socket socket, std::string source);
   ~Session();
 
   void start();
   uint64_t id() const { return id_; }
   const std::string& peer() const { return peer_; }
+  const std::string& source() const { return source_; }
+  // True once the client has proved it holds the secret (stays true after close).
+  bool authenticated() const { return authenticated_; }
   std::deque<NodeJob>& queue() { return queue_; }
   void deliver(proto::ResultMsg&& result);
   // Says BYE and closes (node shutdown).
@@ -49,12 +59,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void fail(const std::string& reason);
   void on_closed(const std::string& reason);
   void tick();
+  void arm_timer();
+  void warn_unauthenticated(const std::string& line);
 
   Node& node_;
   uint64_t id_;
   std::string peer_;
+  std::string source_;
   std::shared_ptr<Stream> stream_;
   State state_ = State::kHello;
+  bool authenticated_ = false;
   std::string client_nonce_;
   std::string server_nonce_;
   bool encrypted_ = false;          // either HELLO asked for encryption
