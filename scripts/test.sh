@@ -20,10 +20,13 @@ run_suite() {
 
 run_suite "$ROOT/build" ""
 if [[ "${1:-}" != "--quick" ]]; then
+  # Sanitizer builds at -O1 with line tables only: the sanitizers' usual level, and well
+  # over twice as fast to compile as -O2 -g (Asio-heavy files take a minute each at -O2).
+  light=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG")
   ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    run_suite "$ROOT/build-asan" "" -DPP_SANITIZE=ON
+    run_suite "$ROOT/build-asan" "" -DPP_SANITIZE=ON "${light[@]}"
   TSAN_OPTIONS="halt_on_error=1" PP_TARGETS="ppserver integration_test" \
-    run_suite "$ROOT/build-tsan" integration -DPP_TSAN=ON
+    run_suite "$ROOT/build-tsan" integration -DPP_TSAN=ON "${light[@]}"
 fi
 if [[ "${1:-}" != "--quick" ]]; then
   # A short libFuzzer run of the decoders of hostile input (docs/FUZZING.md).
