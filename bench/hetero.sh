@@ -28,10 +28,14 @@ for b in ppserver hetero_bench; do
   [[ -x "$BUILD/bin/$b" ]] || { echo "bench/hetero.sh: $BUILD/bin/$b missing; build first (scripts/build.sh)" >&2; exit 2; }
 done
 OUT=$(mktemp -d /tmp/pp-hetero-XXXXXX)
-PIDS=()
+# start_node runs in a command substitution (a subshell): PIDs go through a file.
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  local pids=""
+  [[ -f "$OUT/pids" ]] && pids=$(cat "$OUT/pids")
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  for p in $pids; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
   rm -rf "$OUT"
 }
 trap cleanup EXIT
@@ -41,7 +45,7 @@ export PP_SECRET="hetero-bench-$$-$RANDOM"
 start_node() {  # start_node NAME ARGS...  -> prints 127.0.0.1:PORT
   local name=$1; shift
   "$BUILD/bin/ppserver" -i 127.0.0.1 -p 0 -w 1 "$@" > "$OUT/$name.log" 2>&1 &
-  PIDS+=($!)
+  echo $! >> "$OUT/pids"
   local port=""
   for _ in $(seq 1 100); do
     port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$OUT/$name.log" | head -1)
