@@ -21,9 +21,9 @@ done
 LABSH="$ROOT/scripts/lab.sh"
 LAB="pb$$"
 OUT=$(mktemp -d /tmp/pp-discobench-XXXXXX)
-PIDS=()
+# node() runs in a command substitution (a subshell): PIDs go through a file.
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -f "$OUT/pids" ]] && for p in $(cat "$OUT/pids"); do kill "$p" 2>/dev/null || true; done
   "$LABSH" down "$LAB" >/dev/null 2>&1 || true
   rm -rf "$OUT"
 }
@@ -34,7 +34,7 @@ export PP_SECRET="bench-secret-$$"
 now() { date +%s.%N; }
 node() {  # node HOST ROUND
   "$LABSH" exec "$LAB" "$1" -- "$BUILD/bin/ppserver" -w 2 -a --no-mdns > "$OUT/$1-$2.log" 2>&1 &
-  PIDS+=($!)
+  echo $! >> "$OUT/pids"
   echo $!
 }
 for r in $(seq 1 "$REPEAT"); do
