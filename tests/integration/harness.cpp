@@ -74,7 +74,13 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string secret) 
   }
   close(report[0]);
   port_ = static_cast<uint16_t>(std::atoi(line.c_str()));
-  if (port_ == 0) throw std::runtime_error("ppserver did not start: " + log());
+  if (port_ == 0) {
+    // The destructor will not run: reap the process and remove the log here.
+    std::string why = log();
+    terminate();
+    std::remove(log_path_.c_str());
+    throw std::runtime_error("ppserver did not start: " + why);
+  }
 }
 
 ServerProcess::~ServerProcess() {
