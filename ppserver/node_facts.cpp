@@ -11,10 +11,8 @@
 #include "pp_kernels.h"
 
 namespace pp::server {
-namespace {
 
-// utime + stime of a process, in clock ticks (0 if it is gone).
-uint64_t process_ticks(pid_t pid) {
+uint64_t process_cpu_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(in, line)) return 0;
@@ -29,8 +27,6 @@ uint64_t process_ticks(pid_t pid) {
   }
   return utime + stime;
 }
-
-}  // namespace
 
 double calibrate_speed() {
   using Clock = std::chrono::steady_clock;
@@ -59,7 +55,7 @@ double LoadMeter::sample(const std::vector<pid_t>& own) {
   for (int i = 0; i < 8; ++i) total += v[i];  // guest time is already in user
   uint64_t busy = total - idle;
   uint64_t own_ticks = 0;
-  for (pid_t p : own) own_ticks += process_ticks(p);
+  for (pid_t p : own) own_ticks += process_cpu_ticks(p);
   if (last_total_ != 0 && total > last_total_) {
     double ncpu = static_cast<double>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     double dt = static_cast<double>(total - last_total_);

@@ -13,6 +13,9 @@ namespace pp::server {
 // Monte Carlo pi samples per microsecond on one core (native kernel, ~20 ms).
 double calibrate_speed();
 
+// utime + stime of a process from /proc, in clock ticks (0 if it is gone).
+uint64_t process_cpu_ticks(pid_t pid);
+
 class LoadMeter {
  public:
   // CPU share used by other processes since the last call, in cores (0..ncores).

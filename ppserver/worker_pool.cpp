@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/util/log.hpp"
+#include "ppserver/node_facts.hpp"
 #include "ppserver/worker_process.hpp"
 
 namespace pp::server {
@@ -22,29 +23,6 @@ using Clock = std::chrono::steady_clock;
 using proto::JobStatus;
 
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
-
-// User + system CPU seconds of a process (/proc/PID/stat), or -1 if unreadable.
-double process_cpu_seconds(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  std::FILE* f = std::fopen(path, "r");
-  if (f == nullptr) return -1;
-  char buf[1024];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  // Fields after the command name (which may hold spaces and parentheses): state is
-  // field 3, utime and stime fields 14 and 15.
-  const char* p = std::strrchr(buf, ')');
-  if (p == nullptr) return -1;
-  unsigned long long utime = 0, stime = 0;
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                  &stime) != 2) {
-    return -1;
-  }
-  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return static_cast<double>(utime + stime) / ticks;
-}
 constexpr auto kStartupLimit = std::chrono::seconds(20);
 
 std::string describe_exit(int status) {
@@ -391,8 +369,8 @@ void WorkerPool::watchdog() {
     }
     if (config_.job_cpu_limit.count() > 0) {
       // Measured from the first tick that sees the job: at most one period late.
-      double cpu = process_cpu_seconds(w->pid);
-      if (cpu < 0) continue;
+      static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
+      double cpu = static_cast<double>(process_cpu_ticks(w->pid)) / ticks_per_second;
       if (w->cpu_job_key != head.key) {
         w->cpu_job_key = head.key;
         w->cpu_at_start = cpu;

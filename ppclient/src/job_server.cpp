@@ -270,10 +270,7 @@ void JobServer::on_ready(NodeLink& link) {
   extra_[link.sched_id] = NodeExtra{&link, h.host, h.speed > 0 ? h.speed : 1.0, 0};
   // Windows cover a round trip; twice the handshake's, for the work at both ends.
   double rtt = std::min(0.5, 2 * link.handshake_seconds());
-  if (rtt > round_trip_) {
-    round_trip_ = rtt;
-    sched_.set_round_trip(rtt);
-  }
+  if (rtt > sched_.options().round_trip_seconds) sched_.set_round_trip(rtt);
   if (n) {
     n->failures = 0;
     n->last_error.clear();
@@ -297,6 +294,12 @@ void JobServer::on_result(NodeLink& link, proto::ResultMsg&& r) {
       if (c.node == on) return c.kind;
     return report::Kind::kNormal;
   };
+  // A copy whose result is not used; it counts as a duplicate if it ran at all.
+  auto lost = [&](report::Kind kind) {
+    if (r.wall_us == 0) return;
+    ++duplicates_;
+    record(r.job_id, node, r, t, kind, report::Fate::kLost);
+  };
   auto it = jobs_.find(r.job_id);
   if (it == jobs_.end()) {
     // A copy of a job already finished: cancelled, or second to arrive.
@@ -306,11 +309,7 @@ void JobServer::on_result(NodeLink& link, proto::ResultMsg&& r) {
       std::erase_if(l->second, [node](const SpecialCopy& c) { return c.node == node; });
       if (l->second.empty()) losers_.erase(l);
     }
-    if (r.wall_us > 0) {
-      ++duplicates_;
-      record(r.job_id, node, r, t, kind, report::Fate::kLost);
-    }
-    return;
+    return lost(kind);
   }
   const report::Kind kind = kind_of(it->second.special, node);
   const bool ok = r.status == proto::JobStatus::kOk;
@@ -346,10 +345,7 @@ void JobServer::on_result(NodeLink& link, proto::ResultMsg&& r) {
     }
     case sched::Outcome::kDuplicate:
     case sched::Outcome::kUnknown:
-      if (r.wall_us > 0) {
-        ++duplicates_;
-        record(r.job_id, node, r, t, kind, report::Fate::kLost);
-      }
+      lost(kind);
       break;
   }
   pump();

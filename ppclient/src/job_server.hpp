@@ -203,7 +203,6 @@ class JobServer {
   double last_result_ = 0;
   uint64_t resent_ = 0;
   uint64_t duplicates_ = 0;
-  double round_trip_ = 0;
   std::chrono::steady_clock::time_point no_node_since_;
   bool had_node_ = false;
 };
