@@ -17,10 +17,14 @@ local type, pairs, ipairs, select, error, tostring, setmetatable, rawget =
 local string_dump, string_format, unpack = string.dump, string.format, unpack
 local debug_getupvalue, debug_getinfo = debug.getupvalue, debug.getinfo
 local io_write = io.write
+local math_min, math_max, math_floor, math_huge = math.min, math.max, math.floor, math.huge
+local table_concat = table.concat
 
 local M = { _VERSION = core.version, DEFAULT_PORT = core.default_port }
 
--- A job failure: names the job, the node, the kind and the Lua traceback.
+-- A job failure: names the job, the node, the kind and the Lua traceback. A job
+-- that raised a value other than a string (error({code = 42})) has it in `value`
+-- (a plain copy: no metatable); `message` is then the value's __tostring, if any.
 local RemoteError = {}
 RemoteError.__index = RemoteError
 RemoteError.__tostring = function(e)
@@ -142,12 +146,59 @@ end
 local Server = {}
 Server.__index = Server
 
+-- The options pp.server knows; anything else is a mistake worth a message.
+local SERVER_OPTIONS = { "ncpus", "ppservers", "secret", "job_timeout", "no_node_timeout",
+                         "encrypt", "scheduling", "journal" }
+
+-- Levenshtein distance between two short strings.
+local function edit_distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math_min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- Raises, at the caller of pp.server, for the first key that is not an option,
+-- naming the nearest option when it is close enough to be a slip.
+local function check_option_names(opts)
+  for k in pairs(opts) do
+    local known = false
+    for _, name in ipairs(SERVER_OPTIONS) do known = known or k == name end
+    if not known then
+      if type(k) ~= "string" then
+        error(string_format("pp.server{...} takes named options (for example " ..
+          "pp.server{ppservers = {...}}), not a value at [%s]", tostring(k)), 3)
+      end
+      local best, best_d = nil, math_huge
+      for _, name in ipairs(SERVER_OPTIONS) do
+        local d = edit_distance(k:lower(), name)
+        if d < best_d then best, best_d = name, d end
+      end
+      local hint = best_d <= math_max(2, math_floor(#k / 3)) and
+        string_format("did you mean '%s'?", best) or
+        "known options: " .. table_concat(SERVER_OPTIONS, ", ")
+      error(string_format("unknown option '%s' in pp.server{...}; %s", k, hint), 3)
+    end
+  end
+end
+
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
 --            scheduling = "adaptive" | "free-slot", journal = "file" }
 function M.server(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("pp.server expects a table of options", 2) end
+  check_option_names(opts)
+  if opts.secret ~= nil and type(opts.secret) ~= "string" then
+    error("secret must be a string, got " .. type(opts.secret), 2)
+  end
   local ncpus = opts.ncpus
   if ncpus == nil or ncpus == "autodetect" then ncpus = -1 end
   if type(ncpus) ~= "number" then error("ncpus must be a number or \"autodetect\"", 2) end
@@ -171,6 +222,8 @@ function M.server(opts)
 end
 
 -- js:submit(fn, args, depfuncs, modules, callback) -> job
+-- The job gets args[1..args.n] when args.n is set (so nil arguments travel:
+-- {1, nil, 3, n = 3}), else args[1..#args].
 function Server:submit(fn, args, depfuncs, modules, callback, timeout)
   if type(fn) ~= "function" then
     error("submit: expected a function, got " .. type(fn), 2)

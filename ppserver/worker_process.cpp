@@ -65,22 +65,71 @@ bool write_all(int fd, const std::string& bytes) {
 }
 
 constexpr char kTracebackKey[] = "pp.worker.traceback";
+constexpr char kErrorValueKey[] = "pp.worker.error_value";
 
-// Message handler for lua_pcall: returns the message as a string and leaves the
-// traceback in the registry (a handler can hand back only one value).
+// The __tostring of the value at 1, or nothing; run under lua_pcall, because a
+// metamethod that fails must not turn into an error in the error handler.
+int call_tostring(lua_State* L) { return luaL_callmeta(L, 1, "__tostring"); }
+
+// Message handler for lua_pcall (a handler can hand back only one value, so the
+// rest goes to the registry): leaves the traceback there, and a raised value that
+// is not a string (error({code = 42})) too, for RESULT.value. Returns the message:
+// a string as raised, else the value's __tostring, else the value itself
+// (take_error reads what it is).
 int traceback_handler(lua_State* L) {
-  if (!lua_isstring(L, 1)) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_isstring(L, -1)) {
-      lua_replace(L, 1);
-    } else {
-      lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-      lua_replace(L, 1);
-    }
+  const bool is_string = lua_isstring(L, 1) != 0;
+  if (is_string) {
+    lua_pushnil(L);  // nothing left from an earlier error
+  } else {
+    lua_pushvalue(L, 1);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, kErrorValueKey);
+  if (!is_string) {
+    lua_pushcfunction(L, call_tostring);
+    lua_pushvalue(L, 1);
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TSTRING) lua_replace(L, 1);
   }
   luaL_traceback(L, L, nullptr, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, kTracebackKey);
   lua_settop(L, 1);
   return 1;
+}
+
+// After a job raised an error (LUA_ERRRUN, the handler's result on top): fills the
+// RESULT's error message, traceback and, for a raised value that is not a string,
+// value (a msgpack array of that one value). Clears what the handler kept.
+void take_error(lua_State* L, proto::ResultMsg& res) {
+  const int message = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, kTracebackKey);
+  const char* tb = lua_tostring(L, -1);
+  res.traceback = tb ? tb : "";
+  lua_getfield(L, LUA_REGISTRYINDEX, kErrorValueKey);
+  const int raised = lua_gettop(L);
+  const bool has_value = !lua_isnil(L, raised);  // error(nil) leaves nothing to send
+  std::string why_not;
+  if (has_value) {
+    res.value = "\x91";  // a msgpack array of one value
+    if (Status st = lua::pack(L, raised, res.value, "error value"); !st) {
+      res.value.clear();
+      why_not = st.message();
+    }
+  }
+  if (lua_type(L, message) != LUA_TSTRING) {  // run_job made a number a string
+    res.error = std::string("(error object is a ") + luaL_typename(L, message) + " value";
+    if (!why_not.empty()) {
+      res.error += " that cannot be sent back: " + why_not;
+    } else if (has_value) {
+      res.error += "; it is in the error's value field";
+    }
+    res.error += ')';
+  } else if (!why_not.empty()) {
+    res.error += " (the error value cannot be sent back: " + why_not + ")";
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kTracebackKey);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kErrorValueKey);
+  lua_settop(L, message);
 }
 
 // An error outside any protected call: the state cannot go on. Exit so the node
@@ -244,7 +293,7 @@ void Worker::run_job(const proto::WorkerRun& run) {
     } else {
       int rc = lua_pcall(L_, *nargs, LUA_MULTRET, handler);
       if (rc == 0) {
-        Status st = lua::pack_range(L_, handler + 1, lua_gettop(L_), res.value);
+        Status st = lua::pack_range(L_, handler + 1, lua_gettop(L_), res.value, "return value");
         if (!st) {
           res.status = JobStatus::kLuaError;
           res.error = "the job returned a value that cannot be sent: " + st.message();
@@ -257,13 +306,7 @@ void Worker::run_job(const proto::WorkerRun& run) {
         res.error = msg ? msg : "unknown error";
         // After a memory error the heap is still full of garbage: allocate nothing
         // more in Lua (the worker restarts right after this result).
-        if (rc == LUA_ERRRUN && !heap_.overflowed) {
-          lua_getfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
-          const char* tb = lua_tostring(L_, -1);
-          res.traceback = tb ? tb : "";
-          lua_pushnil(L_);
-          lua_setfield(L_, LUA_REGISTRYINDEX, kTracebackKey);
-        }
+        if (rc == LUA_ERRRUN && !heap_.overflowed) take_error(L_, res);
         if (res.status == JobStatus::kMemory) {
           res.error = "the job exceeded the worker's memory limit of " +
                       std::to_string(cfg_.memory_mb) + " MB (" + res.error + ")";

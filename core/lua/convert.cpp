@@ -6,10 +6,10 @@
 // keeps msgpack-c's large headers out of every worker build.
 //
 // Two choices beyond the header's mapping: -0.0 is sent as a float64 so that
-// it keeps its sign; and every cdata, int64_t/uint64_t included, is refused
-// with a hint to use tonumber(). The Lua C API cannot tell a boxed int64_t
-// from a ctype object or a struct (whose __tostring would run user code), so
-// there is no safe way to read one here.
+// it keeps its sign; and cdata is sent only when it is an int64_t or uint64_t
+// (asked of the ffi module through int64.hpp, never of the value's own
+// metamethods, which would run user code); any other cdata is refused with a
+// hint to use tonumber().
 //
 // Lua errors: everything used here is raw access (no metamethods run), so the
 // only Lua error still possible comes from lua_checkstack growing the stack:
@@ -31,6 +31,8 @@
 #include <vector>
 
 #include <lua.hpp>
+
+#include "core/lua/int64.hpp"
 
 namespace pp::lua {
 namespace {
@@ -70,6 +72,11 @@ void put_int(std::string& out, int64_t i) {
   if (i >= INT16_MIN) return put_tagged(out, 0xd1, static_cast<uint16_t>(i));
   if (i >= INT32_MIN) return put_tagged(out, 0xd2, static_cast<uint32_t>(i));
   put_tagged(out, 0xd3, static_cast<uint64_t>(i));
+}
+
+void put_uint(std::string& out, uint64_t u) {
+  if (u <= static_cast<uint64_t>(INT64_MAX)) return put_int(out, static_cast<int64_t>(u));
+  put_tagged(out, 0xcf, u);
 }
 
 // Integers in the int64 range go out as msgpack ints, everything else
@@ -155,7 +162,8 @@ void append_step(std::string& s, const PathStep& step) {
 
 class Encoder {
  public:
-  Encoder(lua_State* L, std::string& out, const char* root) : L_(L), out_(out), root_(root) {}
+  // Messages call the value `name`, or "<name> <position>" once a position is set.
+  Encoder(lua_State* L, std::string& out, const char* name) : L_(L), out_(out), name_(name) {}
 
   // Encodes the value at absolute stack index `index`, which sits inside
   // `depth` enclosing containers. Leaves the Lua stack as it found it.
@@ -178,18 +186,34 @@ class Encoder {
       case LUA_TNONE:
         return fail(StatusCode::kInvalid, "no value to send (invalid stack index)");
       case kLuaTypeCdata:
-        return fail(StatusCode::kInvalid, "cannot send a cdata value",
-                    "; convert it with tonumber()");
+        return cdata(index);
       default:  // function, userdata, light userdata, thread
         return fail(StatusCode::kInvalid,
                     std::string("cannot send a ") + lua_typename(L_, type) + " value");
     }
   }
 
-  void push_step(const PathStep& step) { path_.push_back(step); }
-  void pop_step() { path_.pop_back(); }
+  // The position of the value being encoded in a list of values (1-based).
+  void set_position(int position) { position_ = position; }
 
  private:
+  Status cdata(int index) {
+    Result<detail::CdataInt> v = detail::read_cdata_int(L_, index);
+    if (!v) return fail(v.status().code(), "cannot send a cdata value: " + v.status().message());
+    switch (v->kind) {
+      case detail::CdataInt::kSigned:
+        put_int(out_, static_cast<int64_t>(v->bits));
+        return Status::ok();
+      case detail::CdataInt::kUnsigned:
+        put_uint(out_, v->bits);
+        return Status::ok();
+      case detail::CdataInt::kOther:
+        break;
+    }
+    return fail(StatusCode::kInvalid, "cannot send a cdata value",
+                "; only int64_t and uint64_t cdata travel: convert others with tonumber()");
+  }
+
   Status string(int index) {
     size_t len = 0;
     const char* s = lua_tolstring(L_, index, &len);
@@ -313,10 +337,13 @@ class Encoder {
     return s;
   }
 
+  // "<what> (<name>)", or "<what> (<name>, at <path>)" inside a table.
   Status fail(StatusCode code, std::string what, const char* suffix = "") const {
-    what += " (at ";
-    what += root_;
+    what += " (";
+    what += name_;
+    if (position_ > 0) what += ' ' + std::to_string(position_);
     const size_t n = path_.size();
+    if (n > 0) what += ", at ";
     for (size_t i = 0; i < n; ++i) {
       if (n > kMaxPathSteps && i == kMaxPathSteps / 2) {
         what += "...";
@@ -331,7 +358,8 @@ class Encoder {
 
   lua_State* L_;
   std::string& out_;
-  const char* root_;
+  const char* name_;
+  int position_ = 0;
   std::vector<PathStep> path_;
 };
 
@@ -346,7 +374,7 @@ Status out_of_memory() { return Status(StatusCode::kTooLarge, "out of memory"); 
 
 }  // namespace
 
-Status pack(lua_State* L, int index, std::string& out) {
+Status pack(lua_State* L, int index, std::string& out, const char* name) {
   const int top = lua_gettop(L);
   const size_t mark = out.size();
   const int abs = absolute(L, index);
@@ -356,7 +384,7 @@ Status pack(lua_State* L, int index, std::string& out) {
                   "pack: stack index " + std::to_string(index) + " is not valid");
   }
   try {
-    Encoder encoder(L, out, "value");
+    Encoder encoder(L, out, name);
     Status s = encoder.value(abs, 0);
     if (!s) {
       out.resize(mark);
@@ -370,7 +398,7 @@ Status pack(lua_State* L, int index, std::string& out) {
   }
 }
 
-Status pack_range(lua_State* L, int first, int last, std::string& out) {
+Status pack_range(lua_State* L, int first, int last, std::string& out, const char* item) {
   const int top = lua_gettop(L);
   const size_t mark = out.size();
   first = absolute(L, first);
@@ -384,11 +412,10 @@ Status pack_range(lua_State* L, int first, int last, std::string& out) {
     put_array_header(out, static_cast<uint32_t>(n));
     // The enclosing array counts as one level, so what pack_range writes is
     // always within the depth that push_array_elements accepts.
-    Encoder encoder(L, out, "args");
+    Encoder encoder(L, out, item);
     for (int i = 0; i < n; ++i) {
-      encoder.push_step({PathStep::kIndex, static_cast<double>(i + 1)});
+      encoder.set_position(i + 1);
       Status s = encoder.value(first + i, 1);
-      encoder.pop_step();
       if (!s) {
         out.resize(mark);
         lua_settop(L, top);

@@ -2,14 +2,18 @@
 // (job arguments in, results out) and by the client's Lua module (the reverse).
 //
 // Mapping: nil <-> nil; boolean <-> bool; a number with an exact integer value in
-// the int64 range -> msgpack int, other numbers -> float64; msgpack ints decode to
-// Lua numbers (exact up to 2^53); string <-> str (bin also decodes to a string);
-// a table whose keys are exactly 1..n -> array, an empty table -> empty array,
-// any other table -> map. cdata (including int64_t) is refused: convert it with
-// tonumber() first (the C API cannot tell an int64 from other cdata safely).
-// Functions, userdata, threads, cdata, NaN map keys, nesting deeper than
-// the limit (this also catches cycles) are refused with a Status naming the path
-// of the offending value (for example "args[2].points[7]").
+// the int64 range -> msgpack int, other numbers -> float64; string <-> str (bin
+// also decodes to a string); a table whose keys are exactly 1..n -> array, an
+// empty table -> empty array, any other table -> map.
+// 64-bit integers: int64_t and uint64_t cdata -> msgpack int. A msgpack int that
+// a double holds exactly decodes to a Lua number (so 5LL comes back as 5); one
+// that it does not becomes int64_t cdata, or uint64_t cdata above the int64
+// range (so 2LL^62+1 and 0xffffffffffffffffULL come back exactly). msgpack ints
+// carry no C type: a uint64_t at most 2^63-1 comes back as int64_t. As a map key
+// such an int becomes the nearest number (a cdata key would compare by identity).
+// Functions, userdata, threads, other cdata, NaN map keys, nesting deeper than
+// the limit (this also catches cycles) are refused with a Status naming the
+// value and the path inside it (for example "(argument 2, at .points[7])").
 // Decoding is strict and bounded: at most kMaxDepth nesting, a complete value
 // with no trailing bytes, and no ext types.
 // Functions never raise Lua errors and never throw; they leave the Lua stack
@@ -28,11 +32,14 @@ namespace pp::lua {
 
 inline constexpr int kMaxDepth = 64;
 
-// Appends the msgpack encoding of the value at stack `index` to `out`.
-Status pack(lua_State* L, int index, std::string& out);
+// Appends the msgpack encoding of the value at stack `index` to `out`. Errors
+// call the value `name` ("error value" -> "... (error value, at .code)").
+Status pack(lua_State* L, int index, std::string& out, const char* name = "value");
 // Appends a msgpack array holding the values at stack indices first..last
-// (inclusive; an empty array when last < first).
-Status pack_range(lua_State* L, int first, int last, std::string& out);
+// (inclusive; an empty array when last < first). Errors call the i-th value
+// "<item> i" ("argument" -> "... (argument 2, at .f)").
+Status pack_range(lua_State* L, int first, int last, std::string& out,
+                  const char* item = "value");
 // Decodes exactly one msgpack value and pushes it (pushes nothing on failure).
 Status push(lua_State* L, std::string_view bytes);
 // Decodes a msgpack array and pushes its elements in order, returning how many

@@ -9,6 +9,10 @@
 // kMaxDepth, and the Lua stack is grown with lua_checkstack before each push.
 // So memory use is bounded by a constant factor of the input size.
 //
+// Integers: every width but the 64-bit ones fits a double, so only 0xcf and
+// 0xd3 check exactness; an int that a double cannot hold becomes int64_t or
+// uint64_t cdata (int64.hpp), except as a map key (see convert.hpp).
+//
 // Lua errors: only out-of-memory can still be raised (by lua_checkstack,
 // lua_createtable, lua_pushlstring, lua_rawset), plus "stack overflow" from
 // lua_checkstack in LuaJIT releases before 2023 when the coroutine's stack is
@@ -19,6 +23,7 @@
 // unwinding passes through untouched.
 #include "core/lua/convert.hpp"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +31,8 @@
 #include <exception>
 
 #include <lua.hpp>
+
+#include "core/lua/int64.hpp"
 
 namespace pp::lua {
 namespace {
@@ -35,6 +42,11 @@ namespace {
 // input of at least 64 MiB to reach anyway).
 constexpr uint32_t kMaxElements = uint32_t{1} << 26;
 constexpr uint32_t kMaxStringBytes = 0x7fff0000;
+
+// Whether a double holds `m` exactly: its significant bits span at most 53.
+bool exact_in_double(uint64_t m) {
+  return m <= (uint64_t{1} << 53) || (m >> std::countr_zero(m)) < (uint64_t{1} << 53);
+}
 
 class Decoder {
  public:
@@ -70,12 +82,11 @@ class Decoder {
       case 0xcc: return read(1, n) ? number(static_cast<double>(n)) : truncated();
       case 0xcd: return read(2, n) ? number(static_cast<double>(n)) : truncated();
       case 0xce: return read(4, n) ? number(static_cast<double>(n)) : truncated();
-      case 0xcf: return read(8, n) ? number(static_cast<double>(n)) : truncated();
+      case 0xcf: return read(8, n) ? uint64(n) : truncated();
       case 0xd0: return read(1, n) ? number(static_cast<int8_t>(n)) : truncated();
       case 0xd1: return read(2, n) ? number(static_cast<int16_t>(n)) : truncated();
       case 0xd2: return read(4, n) ? number(static_cast<int32_t>(n)) : truncated();
-      case 0xd3:
-        return read(8, n) ? number(static_cast<double>(static_cast<int64_t>(n))) : truncated();
+      case 0xd3: return read(8, n) ? int64(static_cast<int64_t>(n)) : truncated();
       case 0xdc: return read(2, n) ? array(n, depth + 1) : truncated();
       case 0xdd: return read(4, n) ? array(n, depth + 1) : truncated();
       case 0xde: return read(2, n) ? map(n, depth + 1) : truncated();
@@ -127,6 +138,25 @@ class Decoder {
   Status number(double d) {
     lua_pushnumber(L_, d);
     return Status::ok();
+  }
+  Status uint64(uint64_t u) {
+    if (exact_in_double(u) || in_key_) return number(static_cast<double>(u));
+    return cdata_int(u, u <= static_cast<uint64_t>(INT64_MAX));
+  }
+  Status int64(int64_t i) {
+    if (i >= 0) return uint64(static_cast<uint64_t>(i));
+    if (exact_in_double(0 - static_cast<uint64_t>(i)) || in_key_) {
+      return number(static_cast<double>(i));
+    }
+    return cdata_int(static_cast<uint64_t>(i), true);
+  }
+  Status cdata_int(uint64_t bits, bool is_signed) {
+    Status s = detail::push_cdata_int(L_, bits, is_signed);
+    if (!s) {
+      return Status(s.code(), "cannot decode the 64-bit integer at byte " +
+                                  std::to_string(tag_at_) + ": " + s.message());
+    }
+    return s;
   }
   Status float32(uint32_t bits) {
     float f;
@@ -194,7 +224,10 @@ class Decoder {
       if (at < size_ && is_container(p_[at])) {
         return invalid("msgpack map key is an array or map", at);
       }
-      if (!(s = value(depth))) return s;
+      in_key_ = true;
+      s = value(depth);
+      in_key_ = false;
+      if (!s) return s;
       if (lua_isnil(L_, -1)) return invalid("msgpack map key is nil", at);
       if (lua_type(L_, -1) == LUA_TNUMBER && std::isnan(lua_tonumber(L_, -1))) {
         return invalid("msgpack map key is NaN", at);
@@ -234,6 +267,7 @@ class Decoder {
   size_t size_;
   size_t pos_ = 0;
   size_t tag_at_ = 0;  // where the value being decoded starts, for messages
+  bool in_key_ = false;  // decoding a map key (always a scalar)
 };
 
 Status out_of_memory() { return Status(StatusCode::kTooLarge, "out of memory"); }

@@ -54,7 +54,9 @@ struct Submit {
 struct ResultMsg {
   uint64_t job_id = 0;
   JobStatus status = JobStatus::kOk;
-  std::string value;           // msgpack array of returned values when ok
+  std::string value;           // msgpack array of returned values when ok; for a Lua
+                               // error, of the one value raised when it was not a string
+                               // (empty otherwise)
   std::string error;           // message when not ok
   std::string traceback;       // Lua traceback when status is kLuaError
   uint64_t cpu_us = 0;

@@ -7,6 +7,7 @@
 #include <lua.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -35,9 +36,12 @@ LuaCluster& check_cluster(lua_State* L) {
   return *c;
 }
 
+// Whole strings: a secret may hold NUL bytes.
 std::string opt_string(lua_State* L, int t, const char* key) {
   lua_getfield(L, t, key);
-  std::string out = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+  size_t len = 0;
+  const char* s = lua_isstring(L, -1) ? lua_tolstring(L, -1, &len) : nullptr;
+  std::string out = s != nullptr ? std::string(s, len) : std::string();
   lua_pop(L, 1);
   return out;
 }
@@ -107,6 +111,50 @@ int l_close(lua_State* L) {
   return 0;
 }
 
+// The largest positive integer key of the table at `t` (0 if none).
+double largest_index(lua_State* L, int t) {
+  double largest = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TNUMBER) continue;
+    const double k = lua_tonumber(L, -1);
+    if (k > largest && k == std::floor(k)) largest = k;
+  }
+  return largest;
+}
+
+// How many arguments the table at 3 holds: args.n when given (so holes travel as
+// nil), else #args. Pushes an error message and returns -1 when n is wrong.
+int argument_count(lua_State* L) {
+  lua_getfield(L, 3, "n");
+  const int type = lua_type(L, -1);
+  const double n = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (type == LUA_TNIL) return static_cast<int>(lua_objlen(L, 3));
+  constexpr char kWhat[] = "args.n must be the number of arguments, a whole number >= 0";
+  if (type != LUA_TNUMBER) {
+    lua_pushfstring(L, "%s; got a %s", kWhat, lua_typename(L, type));
+    return -1;
+  }
+  if (!(n >= 0) || n != std::floor(n)) {
+    lua_pushfstring(L, "%s; got %f", kWhat, n);
+    return -1;
+  }
+  const double largest = largest_index(L, 3);
+  if (largest > n) {
+    lua_pushfstring(L, "args.n is %f but args[%f] is set; n must count every argument", n,
+                    largest);
+    return -1;
+  }
+  if (n > LUAI_MAXCSTACK) {
+    lua_pushfstring(L, "args.n is %f: more arguments than a Lua function can take; pass a "
+                    "list as one argument instead", n);
+    return -1;
+  }
+  return static_cast<int>(n);
+}
+
 // c:submit(blob, args_table_or_nil, timeout_seconds) -> id | nil, err
 int l_submit(lua_State* L) {
   LuaCluster& c = check_cluster(L);
@@ -117,19 +165,27 @@ int l_submit(lua_State* L) {
   int base = lua_gettop(L);
   int n = 0;
   if (lua_istable(L, 3)) {
-    lua_getfield(L, 3, "n");
-    n = lua_isnumber(L, -1) ? static_cast<int>(lua_tonumber(L, -1)) : static_cast<int>(lua_objlen(L, 3));
-    lua_pop(L, 1);
-    luaL_checkstack(L, n + 1, "too many arguments");
+    n = argument_count(L);
+    if (n < 0) {
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
+    if (!lua_checkstack(L, n + 1)) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "%d arguments are more than a Lua function can take; pass a list "
+                      "as one argument instead", n);
+      return 2;
+    }
     for (int i = 1; i <= n; ++i) lua_rawgeti(L, 3, i);
   } else if (!lua_isnoneornil(L, 3)) {
     return luaL_argerror(L, 3, "arguments must be a table (a list of values)");
   }
-  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args);
+  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args, "argument");
   lua_settop(L, base);
   if (!st) {
     lua_pushnil(L);
-    lua_pushstring(L, ("cannot send the arguments: " + st.message()).c_str());
+    lua_pushstring(L, st.message().c_str());
     return 2;
   }
   std::shared_ptr<JobState> job;
@@ -152,7 +208,17 @@ std::shared_ptr<JobState> find_job(lua_State* L, LuaCluster& c) {
   return it->second;
 }
 
-// c:wait(id) -> true, node, values... | false, {kind, message, traceback, node, job}
+// Sets field `value` of the table on top to the one value a job raised (RESULT.value
+// of a Lua error: a msgpack array of it), if there is one and it decodes.
+void set_error_value(lua_State* L, const JobState& job) {
+  if (job.value.empty()) return;
+  const int table = lua_gettop(L);
+  auto n = pp::lua::push_array_elements(L, job.value);
+  if (n && *n == 1) lua_setfield(L, table, "value");
+  lua_settop(L, table);
+}
+
+// c:wait(id) -> true, node, values... | false, {kind, message, traceback, node, job, value}
 int l_wait(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   auto job = find_job(L, c);
@@ -169,7 +235,9 @@ int l_wait(lua_State* L) {
       lua_createtable(L, 0, 5);
       lua_pushstring(L, "bad result");
       lua_setfield(L, -2, "kind");
-      lua_pushstring(L, ("the result could not be decoded: " + n.status().message()).c_str());
+      lua_pushstring(L, ("the result of job " + std::to_string(job->id) +
+                         " could not be decoded: " + n.status().message())
+                            .c_str());
       lua_setfield(L, -2, "message");
       return 2;
     }
@@ -187,6 +255,7 @@ int l_wait(lua_State* L) {
   lua_setfield(L, -2, "node");
   lua_pushnumber(L, static_cast<lua_Number>(job->id));
   lua_setfield(L, -2, "job");
+  set_error_value(L, *job);
   return 2;
 }
 

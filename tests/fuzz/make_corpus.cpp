@@ -279,6 +279,14 @@ void lua_corpus(Corpus& c) {
         pk.pack(-30000), pk.pack(4000000000u), pk.pack(-2000000000), pk.pack(uint64_t{1} << 53);
         pk.pack(std::numeric_limits<uint64_t>::max()), pk.pack(std::numeric_limits<int64_t>::min());
       }));
+  // 64-bit ints a double cannot hold (they decode to int64_t / uint64_t cdata; as a map
+  // key, to the nearest number).
+  put("ints_beyond_double", packed([](StringPacker& pk) {
+        pk.pack_array(4);
+        pk.pack((uint64_t{1} << 53) + 1), pk.pack(-(int64_t{1} << 53) - 1);
+        pk.pack(std::numeric_limits<uint64_t>::max() - 1);
+        pk.pack_map(1), pk.pack((uint64_t{1} << 62) + 1), pk.pack(true);
+      }));
   // Non-minimal integer forms (a valid encoding msgpack-c never writes).
   put("ints_wide_forms",
       "\x94\xcc\x01\xcd\x00\x02\xce\x00\x00\x00\x03\xd3\xff\xff\xff\xff\xff\xff\xff\xff"s);

@@ -102,6 +102,57 @@ TEST_CASE("integration.cluster.lua_error_carries_traceback_and_node" * doctest::
   CHECK(cluster.submit(kSquare, 3).get<int>() == 9);  // the node carries on
 }
 
+TEST_CASE("integration.cluster.raised_table_is_the_error_value" * doctest::timeout(30)) {
+  // error({code = 42}) comes back as that table (its __tostring, if any, is the message),
+  // not as "(error object is a table value)" alone.
+  ServerProcess node({"-w", "1"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  auto plain = cluster.submit(pp::Code::lua("function() error({code = 42, why = 'no'}) end"));
+  try {
+    plain.get<int>();
+    FAIL("expected a RemoteError");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.message() == "(error object is a table value; it is in the error's value field)");
+    REQUIRE(!e.value_msgpack().empty());
+    auto h = msgpack::unpack(e.value_msgpack().data(), e.value_msgpack().size());
+    auto m = h.get().as<std::map<std::string, msgpack::object>>();
+    CHECK(m.at("code").as<int>() == 42);
+    CHECK(m.at("why").as<std::string>() == "no");
+  }
+  auto shown = cluster.submit(pp::Code::lua(
+      "function() error(setmetatable({code = 7}, {__tostring = function(t) "
+      "return 'code ' .. t.code end})) end"));
+  try {
+    shown.get<int>();
+    FAIL("expected a RemoteError");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.message() == "code 7");
+    CHECK(e.value_msgpack() == std::string("\x81\xa4" "code\x07", 7));
+  }
+  auto text = cluster.submit(pp::Code::lua("function() error('plain text') end"));
+  try {
+    text.get<int>();
+    FAIL("expected a RemoteError");
+  } catch (const pp::RemoteError& e) {
+    CHECK(e.message().find("plain text") != std::string::npos);
+    CHECK(e.value_msgpack().empty());
+  }
+}
+
+TEST_CASE("integration.cluster.int64_arguments_and_results_are_exact" * doctest::timeout(30)) {
+  // A 64-bit integer a double cannot hold reaches the job as int64_t/uint64_t cdata and
+  // comes back exactly (before, the job saw the nearest double).
+  ServerProcess node({"-w", "1"}, kSecret);
+  pp::Cluster cluster(options_for({node.address()}));
+  const int64_t big = (int64_t{1} << 62) + 1;
+  CHECK(cluster.submit(pp::Code::lua("function(x) return x + 1 end"), big).get<int64_t>() ==
+        big + 1);
+  CHECK(cluster.submit(pp::Code::lua("function(x) return x - 1 end"), UINT64_MAX)
+            .get<uint64_t>() == UINT64_MAX - 1);
+  CHECK(cluster.submit(pp::Code::lua("function(x) return tostring(x) end"), INT64_MIN + 1)
+            .get<std::string>() == "-9223372036854775807LL");
+}
+
 TEST_CASE("integration.cluster.endless_job_is_stopped_by_its_time_limit" * doctest::timeout(60)) {
   ServerProcess node({"-w", "1", "--job-timeout", "0.5"}, kSecret);
   pp::Cluster cluster(options_for({node.address()}));

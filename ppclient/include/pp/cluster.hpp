@@ -59,21 +59,25 @@ class Code {
 class RemoteError : public std::runtime_error {
  public:
   RemoteError(std::string what, std::string kind, std::string message, std::string traceback,
-              std::string node, uint64_t job_id)
+              std::string node, uint64_t job_id, std::string value_msgpack = {})
       : std::runtime_error(std::move(what)),
         kind_(std::move(kind)),
         message_(std::move(message)),
         traceback_(std::move(traceback)),
         node_(std::move(node)),
+        value_msgpack_(std::move(value_msgpack)),
         job_id_(job_id) {}
   const std::string& kind() const { return kind_; }   // "lua error", "timeout", "crashed", ...
   const std::string& message() const { return message_; }
   const std::string& traceback() const { return traceback_; }
   const std::string& node() const { return node_; }
   uint64_t job_id() const { return job_id_; }
+  // The value the job raised, as one msgpack value, when it was not a string
+  // (error({code = 42}) gives a map); empty otherwise.
+  const std::string& value_msgpack() const { return value_msgpack_; }
 
  private:
-  std::string kind_, message_, traceback_, node_;
+  std::string kind_, message_, traceback_, node_, value_msgpack_;
   uint64_t job_id_;
 };
 

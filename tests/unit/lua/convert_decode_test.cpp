@@ -49,7 +49,7 @@ TEST_CASE("lua.convert.decode_widths") {
                                                     {"cdffff", 65535},
                                                     {"ceffffffff", 4294967295.0},
                                                     {"cf0020000000000000", 0x1p53},
-                                                    {"cfffffffffffffffff", 0x1p64},
+                                                    {"cffffffffffffff800", 0x1p64 - 0x1p11},
                                                     {"d080", -128},
                                                     {"d18000", -32768},
                                                     {"d280000000", -2147483648.0},

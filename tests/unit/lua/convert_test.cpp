@@ -163,26 +163,28 @@ TEST_CASE("lua.convert.array_or_map") {
 TEST_CASE("lua.convert.refusals") {
   Lua lua;
   const std::pair<const char*, const char*> cases[] = {
-      {"{1, 2, {x = {io.stdout}}}", "cannot send a userdata value (at value[3].x[1])"},
-      {"coroutine.create(print)", "cannot send a thread value (at value)"},
-      {"{n = 1LL}", "cannot send a cdata value (at value.n); convert it with tonumber()"},
+      {"{1, 2, {x = {io.stdout}}}", "cannot send a userdata value (value, at [3].x[1])"},
+      {"coroutine.create(print)", "cannot send a thread value (value)"},
+      {"{n = require('ffi').new('int32_t', 1)}",
+       "cannot send a cdata value (value, at .n); only int64_t and uint64_t cdata travel: "
+       "convert others with tonumber()"},
       {"{[{}] = 1}",
-       "cannot send a table with a table key (keys must be strings, numbers or booleans) (at "
-       "value)"},
+       "cannot send a table with a table key (keys must be strings, numbers or booleans) "
+       "(value)"},
       {"{a = {[print] = 1}}",
-       "cannot send a table with a function key (keys must be strings, numbers or booleans) (at "
-       "value.a)"},
+       "cannot send a table with a function key (keys must be strings, numbers or booleans) "
+       "(value, at .a)"},
       {"{['a b'] = {[2.5] = {[true] = {x1 = {[-3] = print}}}}}",
-       "cannot send a function value (at value[\"a b\"][2.5][true].x1[-3])"},
+       "cannot send a function value (value, at [\"a b\"][2.5][true].x1[-3])"},
       {"{[('k'):rep(40)] = print}",
-       "cannot send a function value (at value[\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\"])"},
-      {"{['\\0\"'] = print}", "cannot send a function value (at value[\"\\x00\\x22\"])"},
+       "cannot send a function value (value, at [\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\"])"},
+      {"{['\\0\"'] = print}", "cannot send a function value (value, at [\"\\x00\\x22\"])"},
       {"(function() local t = {} t.self = t return t end)()",
-       "cannot send tables nested more than 64 deep (is the table cyclic?) (at "
-       "value.self.self.self.self.self.self....self.self.self.self.self.self)"},
+       "cannot send tables nested more than 64 deep (is the table cyclic?) (value, at "
+       ".self.self.self.self.self.self....self.self.self.self.self.self)"},
       {"nest(65)",
-       "cannot send tables nested more than 64 deep (is the table cyclic?) (at "
-       "value[1][1][1][1][1][1]...[1][1][1][1][1][1])"}};
+       "cannot send tables nested more than 64 deep (is the table cyclic?) (value, at "
+       "[1][1][1][1][1][1]...[1][1][1][1][1][1])"}};
   for (const auto& [expr, want] : cases) {
     INFO(expr);
     lua.eval("return " + std::string(expr));
@@ -197,18 +199,32 @@ TEST_CASE("lua.convert.refusals") {
   }
   lua_pushlightuserdata(lua.L, &lua);
   std::string out;
-  CHECK(pp::lua::pack(lua.L, 1, out).message() == "cannot send a userdata value (at value)");
+  CHECK(pp::lua::pack(lua.L, 1, out).message() == "cannot send a userdata value (value)");
   CHECK(pp::lua::pack(lua.L, 2, out).code() == StatusCode::kInvalid);
   CHECK(pp::lua::pack(lua.L, 0, out).code() == StatusCode::kInvalid);
   CHECK(pp::lua::pack(lua.L, -2, out).code() == StatusCode::kInvalid);
   CHECK(pp::lua::pack(lua.L, -5, out).code() == StatusCode::kInvalid);
   CHECK(out.empty());
-  // The brief's example: a function in the second argument.
-  lua_settop(lua.L, 0);
+}
+
+TEST_CASE("lua.convert.refusals_name_the_value") {
+  // Messages name what is being sent, as the caller calls it: a function in the
+  // second argument, a return value, a raised error value.
+  Lua lua;
+  std::string out;
   lua.eval("return 1, {f = print}");
-  const pp::Status s = pp::lua::pack_range(lua.L, 1, 2, out);
-  CHECK(s.message() == "cannot send a function value (at args[2].f)");
+  pp::Status s = pp::lua::pack_range(lua.L, 1, 2, out, "argument");
+  CHECK(s.message() == "cannot send a function value (argument 2, at .f)");
   CHECK(lua.top() == 2);
+  CHECK(out.empty());
+  s = pp::lua::pack_range(lua.L, 1, 2, out);
+  CHECK(s.message() == "cannot send a function value (value 2, at .f)");
+  lua_settop(lua.L, 0);
+  lua.eval("return print, 2");
+  s = pp::lua::pack_range(lua.L, 1, 2, out, "return value");
+  CHECK(s.message() == "cannot send a function value (return value 1)");
+  s = pp::lua::pack(lua.L, 1, out, "error value");
+  CHECK(s.message() == "cannot send a function value (error value)");
   CHECK(out.empty());
 }
 
