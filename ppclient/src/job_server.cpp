@@ -272,9 +272,10 @@ void JobServer::send(const sched::Assignment& a, report::Kind kind) {
     return;
   }
   // Sent, a frame over the node's limit would end the session: the job fails instead.
+  const std::string whose = link->name() == "local" ? "the local node's"
+                                                   : "node " + link->name() + "'s";
   std::string why = proto::job_too_large(a.job, p.blob->size(), p.args.size(),
-                                         link->node_max_frame(), "node " + link->name() + "'s",
-                                         " (ppserver --max-frame)");
+                                         link->node_max_frame(), whose, " (ppserver --max-frame)");
   if (!why.empty()) {
     sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
     if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
