@@ -91,6 +91,7 @@ proto::Hello Node::hello(const std::string& nonce) const {
   h.caps = proto::kOwnCaps;
   if (config_.encrypt) h.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
   h.nonce = nonce;
+  h.max_frame = config_.max_frame;
   return h;
 }
 
@@ -284,7 +285,16 @@ void Node::on_result(NodeJob&& job, proto::ResultMsg&& result) {
 
 void Node::on_requeue(NodeJob&& job) {
   auto it = sessions_.find(job.session_id);
-  if (it == sessions_.end() || job.cancelled) return;
+  if (it == sessions_.end()) return;
+  if (job.cancelled) {
+    // Cancelled before it started: its one RESULT says so (docs/protocol.md).
+    proto::ResultMsg r;
+    r.job_id = job.client_job_id;
+    r.status = proto::JobStatus::kCancelled;
+    r.error = "cancelled";
+    it->second->deliver(std::move(r));
+    return;
+  }
   it->second->queue().push_front(std::move(job));
 }
 

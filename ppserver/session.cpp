@@ -3,6 +3,8 @@
 #include <unordered_set>
 
 #include "core/proto/auth.hpp"
+#include "core/proto/frame_limit.hpp"
+#include "core/util/byte_count.hpp"
 #include "core/util/log.hpp"
 #include "ppserver/node.hpp"
 
@@ -50,7 +52,8 @@ Session::~Session() {
 void Session::start() {
   started_ = last_rx_ = Clock::now();
   stream_->start([this](std::string_view p) { on_frame(p); },
-                 [this](const std::string& why) { on_closed(why); });
+                 [this](const std::string& why) { on_closed(why); },
+                 [this](const std::string& why, uint64_t length) { on_bad_frame(why, length); });
   arm_timer();
 }
 
@@ -122,6 +125,13 @@ void Session::on_frame(std::string_view payload) {
       if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
       if (auto* st = std::get_if<proto::Steal>(&*msg)) return on_steal(st->job_ids);
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
+      if (auto* e = std::get_if<proto::Error>(&*msg)) {
+        // The client ends the session and says why; answering would reach no one.
+        PP_WARN("client %s ended the session: %s", peer_.c_str(), e->message.c_str());
+        state_ = State::kClosed;
+        stream_->close("client sent ERROR: " + e->message);
+        return;
+      }
       if (auto* b = std::get_if<proto::Bye>(&*msg)) {
         PP_DEBUG("session %s: client said bye (%s)", peer_.c_str(), b->reason.c_str());
         state_ = State::kClosed;
@@ -146,6 +156,7 @@ void Session::on_hello(const proto::Hello& hello) {
     return refuse(StatusCode::kIncompatible, "incompatible version: " + version_clash(hello));
   }
   client_nonce_ = hello.nonce;
+  client_max_frame_ = proto::frame_limit_of(hello);
   server_nonce_ = proto::random_bytes(proto::kNonceSize);
   proto::Hello reply = node_.hello(server_nonce_);
   encrypted_ = proto::Caps{hello.caps}.has(proto::Cap::kEncrypt) ||
@@ -182,23 +193,28 @@ void Session::on_auth(const proto::Auth& auth) {
   PP_INFO("client %s connected%s", peer_.c_str(), encrypted_ ? " (encrypted session)" : "");
 }
 
+void Session::reject(uint64_t job_id, std::string why) {
+  proto::ResultMsg r;
+  r.job_id = job_id;
+  r.status = proto::JobStatus::kRejected;
+  r.error = std::move(why);
+  stream_->send(r);
+}
+
 void Session::on_submit(proto::Submit&& s) {
   auto code = code_.find(s.hash);
   if (code == code_.end()) {
-    proto::ResultMsg r;
-    r.job_id = s.job_id;
-    r.status = proto::JobStatus::kRejected;
-    r.error = "the node has no code with this hash: CODE must precede SUBMIT";
-    stream_->send(r);
-    return;
+    return reject(s.job_id, "the node has no code with this hash: CODE must precede SUBMIT");
   }
   if (queue_.size() >= node_.config().max_queued_per_session) {
-    proto::ResultMsg r;
-    r.job_id = s.job_id;
-    r.status = proto::JobStatus::kRejected;
-    r.error = "the node's queue for this client is full";
-    stream_->send(r);
-    return;
+    return reject(s.job_id, "the node's queue for this client is full");
+  }
+  // A job id names one job of this session until its RESULT: a second SUBMIT of a live
+  // id is refused and the first goes on (docs/protocol.md, "Valid frames, wrong session").
+  if (!live_.insert(s.job_id).second) {
+    return reject(s.job_id, "job " + std::to_string(s.job_id) +
+                                " is already queued or running in this session; the first "
+                                "SUBMIT goes on, this one is not run");
   }
   NodeJob job;
   job.session_id = id_;
@@ -222,6 +238,7 @@ void Session::on_cancel(uint64_t job_id) {
       r.status = proto::JobStatus::kCancelled;
       r.error = "cancelled";
       queue_.erase(it);
+      live_.erase(job_id);
       stream_->send(r);
       return;
     }
@@ -238,6 +255,7 @@ void Session::on_steal(const std::vector<uint64_t>& job_ids) {
   for (auto it = queue_.begin(); it != queue_.end() && !wanted.empty();) {
     if (wanted.erase(it->client_job_id) > 0) {
       answer.taken.push_back(it->client_job_id);
+      live_.erase(it->client_job_id);
       it = queue_.erase(it);
     } else {
       ++it;
@@ -252,7 +270,24 @@ void Session::on_steal(const std::vector<uint64_t>& job_ids) {
 }
 
 void Session::deliver(proto::ResultMsg&& result) {
-  if (state_ == State::kReady) stream_->send(result);
+  if (state_ != State::kReady) return;
+  live_.erase(result.job_id);
+  // The client said in its HELLO how large a frame it takes; a bigger RESULT would end
+  // the session, so the job fails instead, saying why.
+  size_t bytes = result.value.size() + result.error.size() + result.traceback.size();
+  if (!proto::fits_frame(bytes, proto::kResultEnvelope, client_max_frame_)) {
+    PP_WARN("job %llu of %s: its result (%zu bytes) is too large for the client",
+            static_cast<unsigned long long>(result.job_id), peer_.c_str(), bytes);
+    const char* what = result.status == proto::JobStatus::kOk
+                           ? "its return values are"
+                           : "its error message and traceback are";
+    result.error = proto::too_large(result.job_id, what, bytes, "the client's", client_max_frame_,
+                                    "");
+    result.status = proto::JobStatus::kRejected;
+    result.value.clear();
+    result.traceback.clear();
+  }
+  stream_->send(result);
 }
 
 void Session::say_bye(const std::string& reason) {
@@ -269,14 +304,25 @@ void Session::refuse(StatusCode code, const std::string& message) {
   node_.session_closed(id_, message);
 }
 
-void Session::fail(const std::string& reason) {
+// A frame the stream could not take: over the limit (`length` announced), empty, or
+// not opening. The peer hears why, naming the limit and the option that sets it.
+void Session::on_bad_frame(const std::string& why, uint64_t length) {
+  const size_t limit = node_.config().max_frame;
+  if (length == 0) return fail(why);
+  if (!authenticated_) return fail(why + " before authentication", StatusCode::kTooLarge);
+  fail("bad frame: frame of " + with_commas(length) + " bytes exceeds this node's frame limit of " +
+           with_commas(limit) + " bytes (ppserver --max-frame)",
+       StatusCode::kTooLarge);
+}
+
+void Session::fail(const std::string& reason, StatusCode code) {
   if (authenticated_) {
     PP_WARN("closing session with %s: %s", peer_.c_str(), reason.c_str());
   } else {
     warn_unauthenticated("closing unauthenticated connection from " + peer_ + ": " + reason);
   }
   state_ = State::kClosed;
-  stream_->send(proto::Error{static_cast<uint32_t>(StatusCode::kInvalid), reason});
+  stream_->send(proto::Error{static_cast<uint32_t>(code), reason});
   stream_->close_after_flush();
   node_.session_closed(id_, reason);
 }

@@ -5,7 +5,10 @@
 // once per connection) and its queue of jobs not yet given to a worker, and sends
 // results back. A malformed, oversized or unexpected frame, a wrong secret, an
 // incompatible version, a missed deadline or a silent peer closes the session
-// with a logged reason; the node carries on. Owned by the Node (shared_ptr);
+// with a logged reason, told to the peer in an ERROR first; the node carries on.
+// Frames that are valid but wrong for this session (a live job id submitted again,
+// CANCEL or STEAL of ids it does not hold) are answered as docs/protocol.md says,
+// and only ever touch this session's own jobs. Owned by the Node (shared_ptr);
 // runs on the node's io_context thread.
 //
 // Deadlines: the whole handshake must finish within handshake_timeout of the
@@ -20,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/net/frame_stream.hpp"
 #include "ppserver/job.hpp"
@@ -55,8 +59,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_submit(proto::Submit&& submit);
   void on_cancel(uint64_t job_id);
   void on_steal(const std::vector<uint64_t>& job_ids);
+  void reject(uint64_t job_id, std::string why);
+  void on_bad_frame(const std::string& why, uint64_t length);
   void refuse(StatusCode code, const std::string& message);
-  void fail(const std::string& reason);
+  void fail(const std::string& reason, StatusCode code = StatusCode::kInvalid);
   void on_closed(const std::string& reason);
   void tick();
   void arm_timer();
@@ -75,6 +81,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
   size_t code_bytes_ = 0;
   std::deque<NodeJob> queue_;
+  // Ids of this client's jobs from SUBMIT to RESULT (queued or running): one job per id.
+  std::unordered_set<uint64_t> live_;
+  uint64_t client_max_frame_ = proto::kDefaultMaxFrame;   // from the client's HELLO
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_rx_;

@@ -2,10 +2,15 @@
 // Asio stream socket (TCP to peers, a Unix socketpair to worker processes).
 //
 // Reading: every complete frame payload is handed to the frame handler in order;
-// a bad frame (length 0 or above the limit) or an I/O error closes the stream and
-// calls the close handler once, with the reason. Writing: send() encodes into a
-// pending buffer and schedules one flush per turn of the event loop, so a burst of
-// messages costs one write system call. Owned by shared_ptr; callbacks run on the
+// an I/O error closes the stream and calls the close handler once, with the reason.
+// A bad frame (length 0 or above the limit, or one that fails to open) goes to the
+// bad-frame handler, whose owner tells the peer why and closes; without one, the
+// stream itself sends ERROR with the reason, closes after it, and calls the close
+// handler (docs/protocol.md, "Framing": the peer always hears why). Writing: send()
+// encodes into a pending buffer and schedules one flush per turn of the event loop,
+// so a burst of messages costs one write system call. A failed write closes the
+// stream only after frames already received are handled, so a peer's last ERROR is
+// read before the connection is given up. Owned by shared_ptr; callbacks run on the
 // io_context's single thread, and no method may be called from another thread.
 //
 //   auto fs = std::make_shared<FrameStream<tcp::socket>>(std::move(sock), max_frame);
@@ -31,13 +36,17 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
  public:
   using FrameHandler = std::function<void(std::string_view payload)>;
   using CloseHandler = std::function<void(const std::string& reason)>;
+  // `length`: what the bad frame's header announced (0 when it was empty or did not
+  // open); above the limit when that was the fault.
+  using BadFrameHandler = std::function<void(const std::string& reason, uint64_t length)>;
 
   FrameStream(Socket socket, size_t max_frame)
       : socket_(std::move(socket)), reader_(max_frame), max_frame_(max_frame) {}
 
-  void start(FrameHandler on_frame, CloseHandler on_close) {
+  void start(FrameHandler on_frame, CloseHandler on_close, BadFrameHandler on_bad = nullptr) {
     on_frame_ = std::move(on_frame);
     on_close_ = std::move(on_close);
+    on_bad_ = std::move(on_bad);
     read_more();
   }
 
@@ -114,13 +123,13 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
       auto next = reader_.next();
       if (next.state == proto::FrameReader::kNeedMore) break;
       if (next.state == proto::FrameReader::kBad) {
-        close("bad frame: " + next.error);
+        bad_frame("bad frame: " + next.error, next.length);
         return;
       }
       if (cipher_) {
         auto plain = cipher_->open(next.payload);
         if (!plain) {
-          close(plain.status().message());
+          bad_frame(plain.status().message(), 0);
           return;
         }
         on_frame_(*plain);
@@ -132,8 +141,24 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     read_more();
   }
 
+  // Nothing after a bad frame can be read as frames: the owner (or the stream) tells
+  // the peer why, and the stream ends.
+  void bad_frame(const std::string& reason, uint64_t length) {
+    if (on_bad_) {
+      auto cb = std::move(on_bad_);
+      on_bad_ = nullptr;
+      cb(reason, length);
+    } else {
+      send(proto::Error{static_cast<uint32_t>(StatusCode::kInvalid), reason});
+      auto cb = std::move(on_close_);
+      close_after_flush();
+      if (cb) cb(reason);
+    }
+    if (!closed_ && !closing_) close(reason);
+  }
+
   void schedule_flush() {
-    if (flush_scheduled_ || writing_) return;
+    if (flush_scheduled_ || writing_ || write_failed_) return;
     flush_scheduled_ = true;
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
       self->flush_scheduled_ = false;
@@ -155,7 +180,13 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
                         self->inflight_.clear();
                         if (self->closed_) return;
                         if (ec) {
-                          self->close("write failed: " + ec.message());
+                          // Frames the peer sent before it went (its ERROR with the
+                          // reason) may be waiting to be read: handle those first.
+                          self->write_failed_ = true;
+                          asio::post(self->socket_.get_executor(),
+                                     [self, why = "write failed: " + ec.message()] {
+                                       self->close(why);
+                                     });
                           return;
                         }
                         self->write_pending();
@@ -178,12 +209,14 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   proto::FrameReader reader_;
   FrameHandler on_frame_;
   CloseHandler on_close_;
+  BadFrameHandler on_bad_;
   size_t max_frame_;
   std::unique_ptr<proto::FrameCipher> cipher_;
   std::string scratch_;
   std::string pending_;
   std::string inflight_;
   bool writing_ = false;
+  bool write_failed_ = false;
   bool flush_scheduled_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -27,7 +27,7 @@ struct Encoder {
   }
   void operator()(const Hello& m) {
     head(MsgType::kHello, 1);
-    pk.pack_map(13);
+    pk.pack_map(14);
     pack_str(pk, "magic"), pack_str(pk, m.magic);
     pack_str(pk, "protocol"), pk.pack(m.protocol);
     pack_str(pk, "min_protocol"), pk.pack(m.min_protocol);
@@ -41,6 +41,7 @@ struct Encoder {
     pack_str(pk, "speed"), pk.pack(m.speed);
     pack_str(pk, "caps"), pk.pack(m.caps);
     pack_str(pk, "nonce"), pack_bin(pk, m.nonce);
+    pack_str(pk, "max_frame"), pk.pack(m.max_frame);
   }
   void operator()(const Auth& m) { head(MsgType::kAuth, 1), pack_bin(pk, m.proof); }
   void operator()(const AuthOk& m) { head(MsgType::kAuthOk, 1), pack_bin(pk, m.proof); }
@@ -149,6 +150,7 @@ Hello decode_hello(const msgpack::object& map) {
     else if (key == "speed") h.speed = v.as<double>();
     else if (key == "caps") h.caps = v.as<uint32_t>();
     else if (key == "nonce") h.nonce = Fields::bytes_of(v);
+    else if (key == "max_frame") h.max_frame = v.as<uint64_t>();
   }
   if (h.nonce.size() != kNonceSize) throw msgpack::type_error();
   return h;

@@ -21,6 +21,14 @@ inline constexpr size_t kHeaderSize = 4;
 inline constexpr size_t kDefaultMaxFrame = 64u << 20;
 // Before authentication only HELLO and AUTH are allowed, and they are small.
 inline constexpr size_t kMaxHandshakeFrame = 4096;
+// The largest payload a 4-byte length can announce: no peer can take a bigger frame.
+inline constexpr size_t kMaxWireFrame = 0xFFFFFFFFu;
+// The most a CODE / SUBMIT / RESULT payload adds to the bytes it carries (array and
+// type, ids, hash, length prefixes, counters): a job fits a peer's frame limit when its
+// blob / arguments / values plus this do. Checked against the codec in proto_test.
+inline constexpr size_t kCodeEnvelope = 32;
+inline constexpr size_t kSubmitEnvelope = 64;
+inline constexpr size_t kResultEnvelope = 64;
 
 inline constexpr size_t kNonceSize = 32;
 inline constexpr size_t kProofSize = 32;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/proto/constants.hpp"
+#include "core/util/byte_count.hpp"
 
 namespace pp::proto {
 
@@ -39,10 +40,10 @@ FrameReader::Next FrameReader::next() {
   }
   const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + begin_);
   uint32_t len = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
-  if (len == 0) return {kBad, {}, "empty frame"};
+  if (len == 0) return {kBad, {}, "empty frame", 0};
   if (len > max_frame_) {
-    return {kBad, {}, "frame of " + std::to_string(len) + " bytes exceeds the limit of " +
-                          std::to_string(max_frame_) + " bytes"};
+    return {kBad, {}, "frame of " + with_commas(len) + " bytes exceeds the limit of " +
+                          with_commas(max_frame_) + " bytes", len};
   }
   if (avail < kHeaderSize + len) {
     // Make room for the rest of this frame in one go, so reads land in place.

@@ -25,6 +25,7 @@ class FrameReader {
     State state;
     std::string_view payload;   // when kComplete
     std::string error;          // when kBad
+    uint64_t length = 0;        // when kBad: the length the header announced (0: empty frame)
   };
 
   explicit FrameReader(size_t max_frame) : max_frame_(max_frame) {}

@@ -28,7 +28,15 @@ struct Hello {
   double speed = 0;            // nodes only: calibration score x CPU share (0 = unknown)
   uint32_t caps = 0;
   std::string nonce;           // kNonceSize fresh random bytes
+  // Largest frame the sender accepts after authentication (a node's --max-frame);
+  // 0 = not said (a peer older than this field): take kDefaultMaxFrame.
+  uint64_t max_frame = 0;
 };
+
+// The frame limit a peer announced in its HELLO (kDefaultMaxFrame when it said none).
+inline uint64_t frame_limit_of(const Hello& h) {
+  return h.max_frame > 0 ? h.max_frame : kDefaultMaxFrame;
+}
 
 struct Auth { std::string proof; };      // client -> node
 struct AuthOk { std::string proof; };    // node -> client

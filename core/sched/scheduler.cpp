@@ -356,6 +356,23 @@ std::vector<JobId> Scheduler::drain_queue() {
   return out;
 }
 
+std::vector<Copy> Scheduler::abandon(JobId id) {
+  std::vector<Copy> out;
+  Job& j = job(id);
+  if (j.state == JobState::kDone) return out;
+  if (j.state == JobState::kQueued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  const NodeId holders[2] = {j.holders[0], j.holders[1]};
+  for (NodeId h : holders) {
+    if (h == kNone) continue;
+    out.push_back({id, h});
+    drop_copy(h, id);
+  }
+  j.holders[0] = j.holders[1] = kNone;
+  j.state = JobState::kDone;
+  --unfinished_;
+  return out;
+}
+
 bool Scheduler::anything_stealable() const {
   for (const Node& n : nodes_) {
     if (!n.stats.active) continue;

@@ -159,6 +159,10 @@ class Scheduler {
   void give_back(JobId job, NodeId node);
   // Ends every queued job (for example when no node is left); returns them.
   std::vector<JobId> drain_queue();
+  // Ends one job without a result from any node (the caller gives up on it: it cannot
+  // be sent, or its nodes kept dropping it): off the queue, its copies dropped. Returns
+  // the copies still out, for the caller to cancel.
+  std::vector<Copy> abandon(JobId job);
 
   // The client-node round trip became known or changed (SchedulerOptions::round_trip_seconds).
   void set_round_trip(double seconds) { options_.round_trip_seconds = seconds; }

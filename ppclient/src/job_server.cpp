@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/proto/auth.hpp"
+#include "core/proto/frame_limit.hpp"
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
 #include "core/discovery/avahi.hpp"
@@ -19,6 +20,10 @@ namespace pp::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Times a job may be lost with its node (the connection dropped before its RESULT)
+// before it is given up: no job bounces between reconnects for ever.
+constexpr uint32_t kMaxDrops = 5;
 
 bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
   port = proto::kDefaultPort;
@@ -148,6 +153,7 @@ void JobServer::connect(NodeEntry& n) {
   lo.host = n.host;
   lo.port = n.port;
   lo.key = proto::derive_key(n.local ? local_secret_ : secret_);
+  lo.has_secret = n.local || !secret_.empty();
   lo.heartbeat = opt_.heartbeat;
   lo.needs_bytecode = lua_bytecode_;
   lo.encrypt = opt_.encrypt;
@@ -197,6 +203,18 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
       p.from_journal = true;
     }
   }
+  // No node can take a frame a 4-byte length cannot announce: such a job fails here.
+  if (std::string why = proto::job_too_large(state->id, blob.size(), p.args.size(),
+                                             proto::kMaxWireFrame, "the protocol's", "");
+      !why.empty() && !p.from_journal) {
+    state->done = true;
+    state->status = proto::JobStatus::kRejected;
+    state->error = std::move(why);
+    ++finished_count_;
+    if (track_finished_) finished_ids_.push_back(state->id);
+    p.refused = true;
+    p.args.clear();
+  }
   // The blob is shared by all jobs of the same code; the io thread dedups it.
   p.blob = std::make_shared<const std::string>(blob);
   incoming_.push_back(std::move(p));
@@ -216,7 +234,7 @@ void JobServer::drain_incoming() {
   }
   if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
   for (auto& p : batch) {
-    if (p.from_journal) {
+    if (p.from_journal || p.refused) {
       sched_.skip(p.state->id);
       continue;
     }
@@ -251,6 +269,16 @@ void JobServer::send(const sched::Assignment& a, report::Kind kind) {
   NodeLink* link = extra_[a.node].link;
   if (link == nullptr) {  // not reachable: the scheduler removes it before any new send
     sched_.give_back(a.job, a.node);
+    return;
+  }
+  // Sent, a frame over the node's limit would end the session: the job fails instead.
+  const std::string whose = link->name() == "local" ? "the local node's"
+                                                   : "node " + link->name() + "'s";
+  std::string why = proto::job_too_large(a.job, p.blob->size(), p.args.size(),
+                                         link->node_max_frame(), whose, " (ppserver --max-frame)");
+  if (!why.empty()) {
+    sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
+    if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
     return;
   }
   if (kind != report::Kind::kNormal) p.special.push_back({a.node, kind});
@@ -408,7 +436,8 @@ void JobServer::on_down(NodeLink& link, const std::string& reason, bool permanen
   // Jobs in flight there go back to the queue and on to other nodes.
   size_t requeued = 0;
   if (link.in_scheduler) {
-    requeued = sched_.remove_node(link.sched_id).size();
+    std::vector<uint64_t> back = sched_.remove_node(link.sched_id);
+    requeued = back.size() - count_drops(back, n ? n->name : link.name(), reason);
     resent_ += requeued;
     link.in_scheduler = false;
     extra_[link.sched_id].link = nullptr;
@@ -449,6 +478,36 @@ void JobServer::on_down(NodeLink& link, const std::string& reason, bool permanen
     });
   }
   pump();
+}
+
+// Jobs requeued because their node went away: each loss counts, and a job lost
+// kMaxDrops times fails with the last reason instead of being sent again.
+// Returns how many were given up.
+size_t JobServer::count_drops(const std::vector<uint64_t>& requeued, const std::string& node,
+                              const std::string& reason) {
+  size_t given_up = 0;
+  for (uint64_t id : requeued) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || ++it->second.drops < kMaxDrops) continue;
+    ++given_up;
+    give_up(id, proto::JobStatus::kLost,
+            "job " + std::to_string(id) + " was sent " + std::to_string(kMaxDrops) +
+                " times and each time its node went away before answering; it is not sent "
+                "again (at most " + std::to_string(kMaxDrops) + " such losses). Last: node " +
+                node + ": " + reason);
+  }
+  if (given_up > 0) {
+    PP_WARN("%zu jobs given up: each was lost with its node %u times", given_up, kMaxDrops);
+  }
+  return given_up;
+}
+
+// Ends a job the client will not send again, through the normal failure path.
+void JobServer::give_up(uint64_t id, proto::JobStatus st, std::string error) {
+  for (const sched::Copy& c : sched_.abandon(id)) {
+    if (c.node < extra_.size() && extra_[c.node].link != nullptr) extra_[c.node].link->cancel(id);
+  }
+  finish(id, st, "", std::move(error), "", "", 0);
 }
 
 void JobServer::check_starvation() {

@@ -105,6 +105,8 @@ class JobServer {
     std::vector<SpecialCopy> special;
     std::string journal_key;       // with a journal: where its result goes
     bool from_journal = false;     // finished in an earlier run: never sent
+    bool refused = false;          // failed at submit (cannot fit any frame): never sent
+    uint8_t drops = 0;             // times its node went away before answering
   };
   // Per scheduler node: what the report needs beyond the scheduler's figures.
   struct NodeExtra {
@@ -152,6 +154,9 @@ class JobServer {
   double now() const;
   report::Report build_report() const;
   void on_down(NodeLink& link, const std::string& reason, bool permanent);
+  size_t count_drops(const std::vector<uint64_t>& requeued, const std::string& node,
+                     const std::string& reason);
+  void give_up(uint64_t id, proto::JobStatus st, std::string error);
   void finish(uint64_t id, proto::JobStatus st, std::string value, std::string error,
               std::string traceback, const std::string& node, double wall);
   void check_starvation();

@@ -65,6 +65,7 @@ void NodeLink::on_connected(asio::ip::tcp::socket socket) {
   h.caps = proto::kOwnCaps;
   if (opt_.encrypt) h.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
   h.nonce = client_nonce_;
+  h.max_frame = opt_.max_frame;
   stream_->send(h);
   hello_sent_ = Clock::now();
   state_ = State::kHello;
@@ -95,12 +96,7 @@ void NodeLink::on_frame(std::string_view payload) {
   last_rx_ = Clock::now();
   auto msg = proto::decode_message(payload);
   if (!msg) return down("malformed frame from node: " + msg.status().message(), false);
-  if (auto* err = std::get_if<proto::Error>(&*msg)) {
-    bool permanent = err->code == static_cast<uint32_t>(StatusCode::kAuth) ||
-                     err->code == static_cast<uint32_t>(StatusCode::kIncompatible);
-    return down((permanent ? "node refused: " : "node ended the session: ") + err->message,
-                permanent);
-  }
+  if (auto* err = std::get_if<proto::Error>(&*msg)) return on_error(*err);
   if (auto* bye = std::get_if<proto::Bye>(&*msg)) return down("node left: " + bye->reason, false);
   switch (state_) {
     case State::kHello:
@@ -163,6 +159,20 @@ void NodeLink::on_hello(const proto::Hello& h) {
   state_ = State::kAuth;
 }
 
+// The node ends the session and says why (docs/protocol.md, ERROR): that reason is
+// what the user sees, in the log and in the failure of jobs no node could run.
+void NodeLink::on_error(const proto::Error& err) {
+  bool auth = err.code == static_cast<uint32_t>(StatusCode::kAuth);
+  bool permanent = auth || err.code == static_cast<uint32_t>(StatusCode::kIncompatible);
+  if (auth && !opt_.has_secret) {
+    return down("node refused: it requires the cluster secret and this client has none; give "
+                "it with pp.server{secret = ...} (C++: ClusterOptions::secret), $PP_SECRET, or "
+                "the file ~/.ppcluster/secret (`ppclient nodes --secret-file FILE`)",
+                true);
+  }
+  down((permanent ? "node refused: " : "node ended the session: ") + err.message, permanent);
+}
+
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       const std::shared_ptr<const std::string>& blob, const std::string& args,
                       uint32_t attempt, uint32_t timeout_ms) {
@@ -208,7 +218,9 @@ void NodeLink::down(const std::string& reason, bool permanent) {
   resolver_.cancel();
   asio::error_code ignored;
   connecting_.close(ignored);
-  if (stream_) stream_->detach();
+  // No handler runs from here on, but what is queued (an ERROR telling the node why a
+  // frame of its was refused) still leaves.
+  if (stream_) stream_->close_after_flush();
   cb_.on_down(*this, reason, permanent);
 }
 

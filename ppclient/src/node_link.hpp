@@ -29,7 +29,8 @@ struct LinkOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds heartbeat{1000};
   int heartbeat_misses = 5;
-  size_t max_frame = proto::kDefaultMaxFrame;
+  size_t max_frame = proto::kDefaultMaxFrame;   // largest frame taken from the node
+  bool has_secret = true;            // false: the key is the empty secret's (none found)
   bool needs_bytecode = false;       // the client ships LuaJIT bytecode
   bool encrypt = false;              // ask for an encrypted session
 };
@@ -63,6 +64,8 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   // Asks the node to give back jobs it has not started (answered through on_stolen).
   void steal(const std::vector<uint64_t>& job_ids);
   bool can_steal() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kSteal); }
+  // The largest frame the node takes (its HELLO's max_frame): what may be sent to it.
+  uint64_t node_max_frame() const { return proto::frame_limit_of(node_hello_); }
   // Seconds from our HELLO to the node's: one round trip, measured at connection.
   double handshake_seconds() const { return handshake_seconds_; }
 
@@ -73,6 +76,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   void on_connected(asio::ip::tcp::socket socket);
   void on_frame(std::string_view payload);
   void on_hello(const proto::Hello& hello);
+  void on_error(const proto::Error& error);
   void down(const std::string& reason, bool permanent);
   void tick();
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -80,6 +81,39 @@ TEST_CASE("integration.cluster.wrong_secret_is_refused_and_runs_nothing" * docte
   CHECK(node.wait_for_log("authentication failed", 2s));
   CHECK(access(marker, F_OK) != 0);  // the code never ran
   CHECK(node.alive());
+}
+
+TEST_CASE("integration.cluster.client_without_a_secret_is_told_how_to_give_one" *
+          doctest::timeout(30)) {
+  ServerProcess node({"-w", "1"}, kSecret);
+  // No secret anywhere the client looks: none given, no $PP_SECRET, no ~/.ppcluster/secret.
+  char home[] = "/tmp/pp-test-home-XXXXXX";
+  REQUIRE(mkdtemp(home) != nullptr);
+  const char* old_home = std::getenv("HOME");
+  const char* old_secret = std::getenv("PP_SECRET");
+  std::string saved_home = old_home ? old_home : "", saved_secret = old_secret ? old_secret : "";
+  setenv("HOME", home, 1);
+  unsetenv("PP_SECRET");
+  std::string message;
+  {
+    pp::Cluster cluster(options_for({node.address()}, ""));
+    try {
+      cluster.submit(kSquare, 2).get<int>();
+    } catch (const pp::RemoteError& e) {
+      message = e.what();
+    }
+  }
+  if (old_home) setenv("HOME", saved_home.c_str(), 1);
+  if (old_secret) setenv("PP_SECRET", saved_secret.c_str(), 1);
+  rmdir(home);
+  INFO(message);
+  CHECK(message.find("this client has none") != std::string::npos);
+  CHECK(message.find("does not match") == std::string::npos);
+  for (const char* way : {"pp.server{secret = ...}", "$PP_SECRET", "~/.ppcluster/secret",
+                          "--secret-file"}) {
+    CHECK(message.find(way) != std::string::npos);
+  }
+  CHECK(node.wait_for_log("authentication failed", 2s));
 }
 
 TEST_CASE("integration.cluster.lua_error_carries_traceback_and_node" * doctest::timeout(30)) {

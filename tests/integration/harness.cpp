@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/proto/auth.hpp"
 #include "core/proto/codec.hpp"
 #include "core/proto/constants.hpp"
 
@@ -324,6 +325,22 @@ bool RawConnection::wait_closed(std::chrono::milliseconds limit) {
     ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
   }
   return true;
+}
+
+std::optional<proto::Hello> handshake(RawConnection& c, const std::string& secret,
+                                      proto::Hello hello) {
+  hello.role = "client";
+  hello.nonce = proto::random_bytes(proto::kNonceSize);
+  if (hello.luajit.empty()) hello.luajit = "LuaJIT harness";
+  if (!c.send(hello)) return std::nullopt;
+  auto m = c.receive(std::chrono::seconds(20));
+  auto* node = m ? std::get_if<proto::Hello>(&*m) : nullptr;
+  if (node == nullptr) return std::nullopt;
+  proto::Hello answer = *node;
+  c.send(proto::Auth{proto::client_proof(proto::derive_key(secret), hello.nonce, answer.nonce)});
+  auto ok = c.receive(std::chrono::seconds(20));
+  if (!ok || !std::holds_alternative<proto::AuthOk>(*ok)) return std::nullopt;
+  return answer;
 }
 
 RecordingProxy::RecordingProxy(uint16_t target_port) {

@@ -122,6 +122,12 @@ class RawConnection {
   proto::FrameReader reader_{1 << 20};
 };
 
+// Runs a client's half of the handshake by hand (HELLO, then AUTH under `secret`) and
+// returns the node's HELLO once it answered AUTH_OK (nullopt otherwise). `hello` is what
+// the client says of itself (role and nonce are filled in), e.g. its max_frame.
+std::optional<proto::Hello> handshake(RawConnection& c, const std::string& secret,
+                                      proto::Hello hello = {});
+
 // Listens on 127.0.0.1 (port()), forwards the first connection it gets to
 // 127.0.0.1:target_port, and records the bytes each way.
 class RecordingProxy {

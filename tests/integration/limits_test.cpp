@@ -373,7 +373,7 @@ TEST_CASE("integration.limits.oversized_lengths_and_garbage" * doctest::timeout(
     REQUIRE(c.send_bytes(std::string(header, 4)));
     CHECK(c.wait_closed(20s));
   }
-  CHECK(node.wait_for_log("exceeds the limit of 4096 bytes", 10s));
+  CHECK(node.wait_for_log("exceeds the limit of 4,096 bytes", 10s));
   std::mt19937 rng(20240611);
   for (int i = 0; i < 20; ++i) {
     RawConnection c(node.port());
@@ -399,7 +399,7 @@ TEST_CASE("integration.limits.oversized_lengths_and_garbage" * doctest::timeout(
     REQUIRE(authenticate(c, kSecret));
     REQUIRE(c.send_bytes(std::string("\x04\x00\x00\x01", 4)));
     CHECK(c.wait_closed(20s));
-    CHECK(node.wait_for_log("exceeds the limit of 67108864 bytes", 10s));
+    CHECK(node.wait_for_log("exceeds this node's frame limit of 67,108,864 bytes", 10s));
   }
   check_recovered(node, b);
   check_clean_exit(node);

@@ -67,7 +67,7 @@ std::string payload_of(const Message& m) {
 // Every field of each message type, for whole-message comparison.
 auto tie_of(const Hello& m) {
   return std::tie(m.magic, m.protocol, m.min_protocol, m.software, m.luajit, m.kernel_abi, m.role,
-                  m.node_id, m.host, m.workers, m.speed, m.caps, m.nonce);
+                  m.node_id, m.host, m.workers, m.speed, m.caps, m.nonce, m.max_frame);
 }
 auto tie_of(const Auth& m) { return std::tie(m.proof); }
 auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
@@ -181,6 +181,7 @@ Hello sample_hello() {
   h.speed = 0.25;
   h.caps = kOwnCaps;
   h.nonce = all_bytes(kNonceSize);
+  h.max_frame = kMaxU64;
   return h;
 }
 
@@ -284,6 +285,7 @@ TEST_CASE("proto.codec.roundtrip_hello") {
   CHECK(d.speed == 0.25);
   CHECK(d.caps == kOwnCaps);
   CHECK(d.nonce == h.nonce);
+  CHECK(d.max_frame == kMaxU64);
 
   Hello empty;  // defaults, empty strings, the other int32 extreme
   empty.kernel_abi = kMaxI32;
@@ -658,6 +660,9 @@ TEST_CASE("proto.codec.hello_body_must_be_a_well_typed_map") {
     });
   };
   CHECK(decode_message(hello("workers", [](Packer& pk) { pk.pack(3); })).has_value());
+  rejected(hello("max_frame", [](Packer& pk) { pk.pack(-1); }));
+  rejected(hello("max_frame", [](Packer& pk) { pk.pack_double(1000000.5); }));
+  rejected(hello("max_frame", [](Packer& pk) { pack_bytes(pk, "1000000", false); }));
   rejected(hello("workers", [](Packer& pk) { pk.pack(-3); }));
   rejected(hello("protocol", [](Packer& pk) { pack_bytes(pk, "1", false); }));
   rejected(hello("caps", [](Packer& pk) { pk.pack(uint64_t{1} << 32); }));
@@ -690,6 +695,20 @@ TEST_CASE("proto.codec.hello_unknown_keys_skipped") {
   CHECK(d.magic == kMagic);
   CHECK(d.workers == 12);
   CHECK(d.nonce == h.nonce);
+}
+
+TEST_CASE("proto.codec.hello_max_frame_defaults_for_older_peers") {
+  // A peer older than the field says nothing: its limit is the default one.
+  Result<Message> r = decode_message(packed([](Packer& pk) {
+    pk.pack_array(2).pack(1);
+    pack_hello_map(pk, {{"nonce", [](Packer& q) { pack_bytes(q, all_bytes(kNonceSize)); }}});
+  }));
+  REQUIRE(r.has_value());
+  CHECK(std::get<Hello>(*r).max_frame == 0);
+  CHECK(frame_limit_of(std::get<Hello>(*r)) == kDefaultMaxFrame);
+  Hello h = sample_hello();
+  h.max_frame = 1000000;
+  CHECK(frame_limit_of(roundtrip(h)) == 1000000);
 }
 
 TEST_CASE("proto.codec.hello_missing_magic_not_defaulted") {

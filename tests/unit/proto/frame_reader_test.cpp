@@ -15,6 +15,7 @@
 
 #include "core/proto/codec.hpp"
 #include "core/proto/constants.hpp"
+#include "core/util/byte_count.hpp"
 
 namespace pp::proto {
 namespace {
@@ -189,6 +190,7 @@ TEST_CASE("proto.frame_reader.zero_length_is_bad") {
   CHECK(n.state == FrameReader::kBad);
   CHECK_FALSE(n.error.empty());
   CHECK(n.payload.empty());
+  CHECK(n.length == 0);  // bad, but not for its size
   CHECK(r.next().state == FrameReader::kBad);  // stays bad: the stream is unusable
 }
 
@@ -199,7 +201,8 @@ TEST_CASE("proto.frame_reader.length_ffffffff_is_bad") {
     r.feed(header(0xFFFFFFFFu));  // the header alone is enough to refuse it
     FrameReader::Next n = r.next();
     CHECK(n.state == FrameReader::kBad);
-    CHECK(n.error.find("4294967295") != std::string::npos);
+    CHECK(n.error.find("4,294,967,295") != std::string::npos);
+    CHECK(n.length == 0xFFFFFFFFu);
     r.feed("more bytes");
     CHECK(r.next().state == FrameReader::kBad);
   }
@@ -212,8 +215,9 @@ TEST_CASE("proto.frame_reader.just_above_limit_is_bad") {
     r.feed(header(static_cast<uint32_t>(limit + 1)));
     FrameReader::Next n = r.next();
     CHECK(n.state == FrameReader::kBad);
-    CHECK(n.error.find(std::to_string(limit + 1)) != std::string::npos);
-    CHECK(n.error.find(std::to_string(limit)) != std::string::npos);
+    CHECK(n.error.find("of " + with_commas(limit + 1) + " bytes") != std::string::npos);
+    CHECK(n.error.find("limit of " + with_commas(limit) + " bytes") != std::string::npos);
+    CHECK(n.length == limit + 1);
   }
 }
 

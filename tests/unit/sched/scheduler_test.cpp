@@ -418,6 +418,31 @@ TEST_CASE("sched.scheduler.drain_queue") {
   CHECK(s.stats(a).jobs_done == 4);
 }
 
+TEST_CASE("sched.scheduler.abandon_ends_one_job") {
+  Scheduler s;
+  NodeId a = s.add_node(node("a", 1));
+  JobId next = 1;
+  submit_n(s, next, 6);
+  CHECK(jobs_of(s.assign()) == range(1, 4));
+  // Queued: it leaves the queue, and the others keep their order.
+  CHECK(s.abandon(5).empty());
+  CHECK(s.is_done(5));
+  CHECK(s.queued() == 1);
+  // In flight: its copy is dropped and named, and the window has room for the next job.
+  std::vector<Copy> out = s.abandon(2);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].job == 2);
+  CHECK(out[0].node == a);
+  CHECK(s.in_flight(a) == 3);
+  CHECK(jobs_of(s.assign()) == std::vector<JobId>{6});
+  CHECK(s.abandon(2).empty());  // once
+  CHECK(s.complete(2, a, 0.1, true) == Outcome::kDuplicate);  // a late result is not taken
+  CHECK(s.unfinished() == 4);
+  CHECK(s.stats(a).jobs_done == 0);  // given up by the client, not a result of the node
+  for (JobId j : {1, 3, 4, 6}) CHECK(s.complete(j, a, 0.1, true) == Outcome::kAccepted);
+  CHECK(s.unfinished() == 0);
+}
+
 TEST_CASE("sched.scheduler.all_nodes_gone") {
   Scheduler s;
   NodeId a = s.add_node(node("a", 1));

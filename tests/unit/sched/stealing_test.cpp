@@ -172,6 +172,22 @@ JobId setup_tail(Scheduler& s, double& t, NodeId& a, NodeId& b) {
   return on_b;
 }
 
+TEST_CASE("sched.backup.abandon_drops_both_copies") {
+  double t = 0;
+  Scheduler s({.clock = [&] { return t; }});
+  NodeId a, b;
+  JobId slow = setup_tail(s, t, a, b);
+  REQUIRE(s.assign().size() == 1);  // the backup of `slow` on a
+  REQUIRE(s.backups_in_flight() == 1);
+  std::vector<Copy> out = s.abandon(slow);
+  REQUIRE(out.size() == 2);
+  CHECK(((out[0].node == a && out[1].node == b) || (out[0].node == b && out[1].node == a)));
+  CHECK(s.backups_in_flight() == 0);
+  CHECK(s.in_flight(a) + s.in_flight(b) == 0);
+  CHECK(s.unfinished() == 0);
+  CHECK(s.complete(slow, b, 1.0, true) == Outcome::kDuplicate);
+}
+
 TEST_CASE("sched.backup.first_result_wins") {
   for (bool backup_first : {true, false}) {
     CAPTURE(backup_first);
