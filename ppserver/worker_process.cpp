@@ -301,8 +301,6 @@ void Worker::run_job(const proto::WorkerRun& run) {
       res.error = "bad job arguments: " + nargs.status().message();
     } else {
       int rc = lua_pcall(L_, *nargs, LUA_MULTRET, handler);
-      lua_rawgeti(L_, LUA_REGISTRYINDEX, globals_ref_);   // the job's table was the thread's
-      lua_replace(L_, LUA_GLOBALSINDEX);
       if (rc == 0) {
         Status st = lua::pack_range(L_, handler + 1, lua_gettop(L_), res.value);
         if (!st) {
@@ -327,6 +325,8 @@ void Worker::run_job(const proto::WorkerRun& run) {
         if (res.status == JobStatus::kMemory) res.error = memory_message(res.error);
       }
     }
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, globals_ref_);   // the job's table was the thread's
+    lua_replace(L_, LUA_GLOBALSINDEX);
   }
   lua_settop(L_, top);
   res.wall_us = now_us(CLOCK_MONOTONIC) - wall0;
