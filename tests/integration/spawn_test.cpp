@@ -223,6 +223,17 @@ TEST_CASE("integration.spawn.crash_with_a_background_process" * doctest::timeout
   CHECK(sleeper.gone(3s));
 }
 
+TEST_CASE("integration.spawn.node_shutdown_stops_what_running_jobs_started" *
+          doctest::timeout(60)) {
+  ServerProcess node({"-w", "1"}, kSecret);
+  pp::Cluster cluster(options_for(node));
+  Sleeper sleeper;
+  auto spinning = cluster.submit(kSpawnAndSpin, sleeper.arg());
+  REQUIRE(sleeper.running(10s));
+  node.terminate();
+  CHECK(sleeper.gone(3s));
+}
+
 TEST_CASE("integration.spawn.finished_jobs_leave_no_process_or_descriptor" *
           doctest::timeout(90)) {
   ServerProcess node({"-w", "1"}, kSecret);
