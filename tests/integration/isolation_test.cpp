@@ -47,7 +47,7 @@ std::string error_of(pp::Cluster& cluster, const std::string& source) {
 // What a job sees of the state earlier jobs may have left, as one line.
 constexpr char kLookAround[] = R"(function()
   local ffi = require 'ffi'
-  local p = io.popen('pwd')
+  local p = io.popen('pwd -P')
   local pwd = p:read('*l')
   p:close()
   local n = 0
