@@ -123,6 +123,7 @@ Command parse_command_line(int argc, char** argv) {
   std::string prefix = paths::prefix_of(paths::exe_dir());
   if (wcfg.fd >= 0) {
     wcfg.memory_mb = cfg.worker_memory_mb;
+    wcfg.max_frame = cfg.max_frame;   // the node passes its own --max-frame
     wcfg.prefix = prefix;
     return RunWorker{wcfg};
   }

@@ -50,6 +50,14 @@ std::string source_of(const asio::ip::address& a) {
   return asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
+// Descriptors of the node are its own: none is meant for a process a job starts.
+// (Asio opens sockets without close-on-exec; a worker closes everything above
+// its socket before it starts, this covers anything else the node might run.)
+void set_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
 // Tells a refused peer why, if its socket buffer takes the frame at once; never blocks.
 void send_refusal(asio::ip::tcp::socket& sock, const std::string& why) {
   std::string frame;
@@ -101,6 +109,7 @@ int Node::run() {
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
   acceptor_.bind(ep);  // throws with a clear message if the port is taken
   acceptor_.listen();
+  set_cloexec(acceptor_.native_handle());
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   uint16_t port = acceptor_.local_endpoint().port();
   port_ = port;
@@ -183,6 +192,7 @@ void Node::shed_pending() {
 }
 
 void Node::admit(asio::ip::tcp::socket sock) {
+  set_cloexec(sock.native_handle());
   asio::error_code ec;
   auto ep = sock.remote_endpoint(ec);
   if (ec) return;  // the peer is gone already
@@ -254,26 +264,38 @@ void Node::warn_limited(Noise kind, const std::string& line) {
   }
 }
 
+// The next session to get a worker: of those with queued jobs, the one with the
+// fewest jobs in workers, ties broken round robin. One client's burst cannot
+// starve another, and as a freed worker usually goes back to the client it just
+// served, clients sharing the node rarely cost a worker reset.
+Session* Node::next_session() {
+  Session* best = nullptr;
+  size_t best_assigned = 0;
+  auto it = sessions_.upper_bound(rr_cursor_);
+  for (size_t n = 0; n < sessions_.size(); ++n, ++it) {
+    if (it == sessions_.end()) it = sessions_.begin();
+    if (it->second->queue().empty()) continue;
+    size_t assigned = pool_->assigned(it->first);
+    if (best == nullptr || assigned < best_assigned) {
+      best = it->second.get();
+      best_assigned = assigned;
+      if (assigned == 0) break;
+    }
+  }
+  return best;
+}
+
 void Node::dispatch() {
   if (!pool_ || sessions_.empty()) return;
   for (;;) {
-    int w = pool_->free_worker();
+    Session* s = next_session();
+    if (s == nullptr) return;
+    int w = pool_->free_worker(s->id());
     if (w < 0) return;
-    // Round robin over sessions so one client's burst cannot starve another.
-    auto it = sessions_.upper_bound(rr_cursor_);
-    bool found = false;
-    for (size_t n = 0; n < sessions_.size(); ++n, ++it) {
-      if (it == sessions_.end()) it = sessions_.begin();
-      auto& q = it->second->queue();
-      if (q.empty()) continue;
-      NodeJob job = std::move(q.front());
-      q.pop_front();
-      rr_cursor_ = it->first;
-      pool_->assign(w, std::move(job));
-      found = true;
-      break;
-    }
-    if (!found) return;
+    NodeJob job = std::move(s->queue().front());
+    s->queue().pop_front();
+    rr_cursor_ = s->id();
+    pool_->assign(w, std::move(job));
   }
 }
 
@@ -379,6 +401,7 @@ void Node::idle_check() {
 }
 
 void Node::watch_exit_fd() {
+  set_cloexec(config_.exit_with_fd);
   exit_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, config_.exit_with_fd);
   exit_fd_->async_wait(asio::posix::stream_descriptor::wait_read,
                        [this](const asio::error_code& ec) {

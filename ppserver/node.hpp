@@ -1,7 +1,8 @@
 // Node: the ppserver process. Owns the TCP acceptor, the client sessions, the
-// worker pool and the node-wide job dispatch (round robin over sessions with
-// queued jobs, into free worker pipeline slots). One io_context thread; no
-// global state: main() builds one Node and calls run().
+// worker pool and the node-wide job dispatch (to the session with queued jobs and
+// the fewest jobs in workers, round robin among equals, into free worker pipeline
+// slots). One io_context thread; no global state: main() builds one Node and
+// calls run().
 //
 // Admission: a connection is refused at once (an ERROR frame, then close) when
 // the node already has max_sessions sessions, max_handshakes connections still
@@ -61,6 +62,7 @@ class Node {
   void report_suppressed();
   void on_result(NodeJob&& job, proto::ResultMsg&& result);
   void on_requeue(NodeJob&& job);
+  Session* next_session();
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);

@@ -25,6 +25,11 @@ using proto::JobStatus;
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
 constexpr auto kStartupLimit = std::chrono::seconds(20);
 
+// A worker leads a process group of its own: stopping it stops what its job started.
+void kill_group(pid_t worker) {
+  if (worker > 0) ::kill(-worker, SIGKILL);
+}
+
 std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
@@ -70,7 +75,7 @@ void WorkerPool::stop() {
   for (auto& w : workers_) {
     if (w->stream) w->stream->detach();
     if (w->pid > 0) {
-      ::kill(w->pid, SIGKILL);
+      kill_group(w->pid);
       int st = 0;
       while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR) {
       }
@@ -113,17 +118,34 @@ size_t WorkerPool::pipeline_depth() const {
   return short_jobs ? static_cast<size_t>(std::max(config_.pipeline, 1)) : 1;
 }
 
-int WorkerPool::free_worker() const {
+int WorkerPool::free_worker(uint64_t session_id) const {
+  // Rank: pipeline length first (an idle worker beats a reset), then the client.
+  auto rank_of = [session_id](const Slot& w) {
+    int client = w.last_session == session_id ? 0 : w.last_session == 0 ? 1 : 2;
+    return w.pipeline.size() * 3 + static_cast<size_t>(client);
+  };
   int best = -1;
-  size_t best_len = pipeline_depth();
+  size_t best_rank = pipeline_depth() * 3;
   for (const auto& w : workers_) {
-    if (w->ready && w->kill == Kill::kNone && w->pipeline.size() < best_len) {
+    if (!w->ready || w->kill != Kill::kNone || w->pipeline.size() >= pipeline_depth()) continue;
+    size_t rank = rank_of(*w);
+    if (rank < best_rank) {
       best = w->index;
-      best_len = w->pipeline.size();
-      if (best_len == 0) break;
+      best_rank = rank;
+      if (rank == 0) break;
     }
   }
   return best;
+}
+
+size_t WorkerPool::assigned(uint64_t session_id) const {
+  auto it = assigned_.find(session_id);
+  return it == assigned_.end() ? 0 : it->second;
+}
+
+void WorkerPool::left_pipeline(const NodeJob& job) {
+  auto it = assigned_.find(job.session_id);
+  if (it != assigned_.end() && --it->second == 0) assigned_.erase(it);
 }
 
 void WorkerPool::spawn(Slot& slot) {
@@ -138,10 +160,12 @@ void WorkerPool::spawn(Slot& slot) {
   std::string fd_arg = "3";
   std::string index_arg = std::to_string(slot.index);
   std::string mem_arg = std::to_string(config_.worker_memory_mb);
+  std::string frame_arg = std::to_string(config_.max_frame);
   pid_t parent = getpid();
-  std::vector<const char*> argv = {"ppserver-worker",   "--worker-fd", fd_arg.c_str(),
+  std::vector<const char*> argv = {"ppserver-worker",   "--worker-fd",     fd_arg.c_str(),
                                    "--worker-index",    index_arg.c_str(),
-                                   "--worker-memory",   mem_arg.c_str()};
+                                   "--worker-memory",   mem_arg.c_str(),
+                                   "--max-frame",       frame_arg.c_str()};
   if (log::debug_enabled()) argv.push_back("-d");
   argv.push_back(nullptr);
   pid_t pid = fork();
@@ -153,6 +177,9 @@ void WorkerPool::spawn(Slot& slot) {
     return;
   }
   if (pid == 0) {
+    // A process group of its own (set on both sides of fork, so a kill of the
+    // group never races the child); the worker makes the socket close-on-exec.
+    setpgid(0, 0);
     dup2(fds[1], 3);  // dup2 clears close-on-exec on the copy
     close_range(4, ~0U, 0);
     // A worker held by the CPU limiter would never see its socket close if the
@@ -163,11 +190,13 @@ void WorkerPool::spawn(Slot& slot) {
     execv(exe_.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
   }
+  setpgid(pid, pid);
   close(fds[1]);
   slot.pid = pid;
   slot.ready = false;
   slot.kill = Kill::kNone;
   slot.hashes.clear();
+  slot.last_session = 0;
   slot.spawned = Clock::now();
   asio::local::stream_protocol::socket sock(io_, asio::local::stream_protocol(), fds[0]);
   slot.stream = std::make_shared<Stream>(std::move(sock), config_.max_frame + 4096);
@@ -179,6 +208,15 @@ void WorkerPool::spawn(Slot& slot) {
 
 void WorkerPool::assign(int index, NodeJob job) {
   Slot& slot = *workers_.at(static_cast<size_t>(index));
+  if (slot.last_session != job.session_id) {
+    if (slot.last_session != 0) {
+      slot.stream->send(proto::WorkerReset{});
+      slot.hashes.clear();
+      PP_DEBUG("worker %d reset for another client", slot.index);
+    }
+    slot.last_session = job.session_id;
+  }
+  ++assigned_[job.session_id];
   if (!slot.hashes.contains(job.hash)) {
     slot.stream->send(proto::WorkerCode{job.hash, *job.blob});
     slot.hashes.insert(job.hash);
@@ -212,6 +250,7 @@ void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
   }
   NodeJob job = std::move(slot.pipeline.front());
   slot.pipeline.pop_front();
+  left_pipeline(job);
   slot.head_started = Clock::now();
   double secs = static_cast<double>(res->wall_us) / 1e6;
   job_seconds_ = job_seconds_ < 0 ? secs : 0.8 * job_seconds_ + 0.2 * secs;
@@ -239,7 +278,7 @@ void WorkerPool::reap(Slot& slot, std::string& how, int& exit_code) {
       return;
     }
     if (r < 0 && errno != EINTR) break;
-    if (i == 200) ::kill(slot.pid, SIGKILL);  // closed its socket but lingers
+    if (i == 200) kill_group(slot.pid);  // closed its socket but lingers
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
   how = "could not be reaped";
@@ -252,12 +291,15 @@ void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
   std::string how;
   int exit_code = -1;
   pid_t pid = slot.pid;
+  // Whatever its job started goes with it, before the pid (the group's id) is reaped.
+  kill_group(pid);
   reap(slot, how, exit_code);
   slot.ready = false;
   slot.stream.reset();
   bool started_ok = Clock::now() - slot.spawned > std::chrono::seconds(1) || !slot.pipeline.empty();
   std::deque<NodeJob> pipeline = std::move(slot.pipeline);
   slot.pipeline.clear();
+  for (const NodeJob& job : pipeline) left_pipeline(job);
   // The head was running unless the worker restarted cleanly after a memory error.
   if (!pipeline.empty() && exit_code != kExitOutOfMemory) {
     NodeJob head = std::move(pipeline.front());
@@ -327,7 +369,7 @@ void WorkerPool::respawn_later(Slot& slot, std::chrono::milliseconds delay) {
 void WorkerPool::kill_worker(Slot& slot, Kill why) {
   if (slot.pid <= 0) return;
   if (slot.kill == Kill::kNone) slot.kill = why;
-  ::kill(slot.pid, SIGKILL);
+  kill_group(slot.pid);
   // The socket's EOF then drives on_worker_closed().
 }
 

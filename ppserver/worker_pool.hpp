@@ -8,6 +8,13 @@
 // that never started back to the node. Dead workers are respawned. With
 // --cpu-limit, a CpuLimiter duty-cycles the busy workers (SIGSTOP / SIGCONT);
 // stopped workers are still killed, reaped and respawned like running ones.
+//
+// Each worker is the leader of a process group of its own, and a worker is always
+// stopped with its whole group, so processes its job started go with it
+// (job_processes.hpp). A worker serves one client at a time: before a job of
+// another client it gets WORKER_RESET (a fresh Lua state), and free_worker()
+// prefers workers whose last client is the one asking, so clients sharing a node
+// rarely cause a reset.
 // Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
@@ -20,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -48,7 +56,11 @@ class WorkerPool {
   std::vector<pid_t> pids() const;
   size_t running() const;
   // The ready worker with the shortest pipeline that still has room, or -1.
-  int free_worker() const;
+  // Among equals, one that last ran a job of `session_id`, else one that has run
+  // nothing yet, else any (it is reset first).
+  int free_worker(uint64_t session_id) const;
+  // Jobs of `session_id` given to workers and not finished.
+  size_t assigned(uint64_t session_id) const;
   // Jobs sent ahead to each worker: --pipeline while jobs are known to be short (it
   // hides the node-worker round trip), otherwise 1, so that jobs wait in the node's
   // queue, where the client can still steal them, rather than in a worker's socket.
@@ -73,6 +85,7 @@ class WorkerPool {
     double cpu_at_start = 0;
     std::chrono::steady_clock::time_point spawned;
     std::unordered_set<std::string> hashes;
+    uint64_t last_session = 0;   // client of the last job given to it; 0 = none yet
     Kill kill = Kill::kNone;
     int quick_deaths = 0;
   };
@@ -82,6 +95,7 @@ class WorkerPool {
   void on_worker_closed(Slot& slot, const std::string& why);
   void reap(Slot& slot, std::string& how, int& exit_code);
   void kill_worker(Slot& slot, Kill why);
+  void left_pipeline(const NodeJob& job);
   void watchdog();
   void respawn_later(Slot& slot, std::chrono::milliseconds delay);
   std::vector<pid_t> busy_pids() const;
@@ -95,6 +109,7 @@ class WorkerPool {
   std::string exe_;
   CpuLimiter limiter_;
   double job_seconds_ = -1;        // moving mean of job wall times here, -1 = none yet
+  std::unordered_map<uint64_t, size_t> assigned_;   // session -> jobs in pipelines
   bool stopping_ = false;
 };
 

@@ -1,11 +1,13 @@
 #include "ppserver/worker_process.hpp"
 
+#include <fcntl.h>
 #include <lua.hpp>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <clocale>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -14,9 +16,11 @@
 #include "core/lua/convert.hpp"
 #include "core/proto/codec.hpp"
 #include "core/proto/frame_reader.hpp"
+#include "core/util/byte_count.hpp"
 #include "core/util/log.hpp"
 #include "core/util/paths.hpp"
 #include "pp_kernels.h"
+#include "ppserver/job_processes.hpp"
 
 namespace pp::server {
 namespace {
@@ -140,9 +144,19 @@ int panic_handler(lua_State* L) {
   _exit(kExitPanic);
 }
 
+// What a RESULT frame holds beyond its value, error and traceback (array and
+// field headers, ids and times), with room for the node's rewrite of the job id.
+constexpr size_t kResultOverhead = 128;
+
+std::string cut_to(const std::string& text, size_t keep) {
+  if (text.size() <= keep) return text;
+  return text.substr(0, keep) + "... (" + std::to_string(text.size() - keep) +
+         " more bytes cut: over the node's frame limit)";
+}
+
 class Worker {
  public:
-  explicit Worker(const WorkerConfig& cfg) : cfg_(cfg), reader_(proto::kDefaultMaxFrame) {
+  explicit Worker(const WorkerConfig& cfg) : cfg_(cfg), reader_(cfg.max_frame + 4096) {
     heap_.limit = cfg.memory_mb << 20;
   }
   ~Worker() {
@@ -153,9 +167,15 @@ class Worker {
   int loop();
 
  private:
+  bool open_state();
+  bool reset();
   bool handle(std::string_view payload);
   void run_job(const proto::WorkerRun& run);
+  bool after_job();
   int prepared_function(const std::string& hash, std::string& error);
+  void push_job_function(int ref);
+  std::string memory_message(const std::string& detail) const;
+  void fit_frame(proto::ResultMsg& res) const;
   bool send(const proto::Message& m) {
     out_.clear();
     proto::encode_frame(m, out_);
@@ -167,12 +187,37 @@ class Worker {
   lua_State* L_ = nullptr;
   proto::FrameReader reader_;
   std::string out_;
+  std::string start_dir_;                                 // restored on reset
   std::unordered_map<std::string, std::string> blobs_;   // hash -> code blob
   std::unordered_map<std::string, int> prepared_;        // hash -> registry ref
   int prepare_ref_ = LUA_NOREF;
+  int globals_ref_ = LUA_NOREF;                           // the worker's own globals
+  int exit_code_ = 2;
 };
 
 bool Worker::init() {
+  // Nothing a job starts may hold the node's socket: a process left running would
+  // keep it open, and the node would not see this worker die.
+  int flags = fcntl(cfg_.fd, F_GETFD);
+  if (flags < 0 || fcntl(cfg_.fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
+    PP_ERROR("cannot make the node's socket close-on-exec: %s", strerror(errno));
+    return false;
+  }
+  if (!adopt_orphans()) {
+    PP_WARN("cannot adopt orphaned processes (%s): a process a job starts in the "
+            "background may outlive the job", strerror(errno));
+  }
+  char dir[4096];
+  if (getcwd(dir, sizeof dir) != nullptr) start_dir_ = dir;
+  if (!open_state()) return false;
+  proto::WorkerReady ready;
+  ready.pid = static_cast<uint32_t>(getpid());
+  ready.luajit = LUAJIT_VERSION;
+  ready.kernel_abi = pp_kernels_abi_version();
+  return send(ready);
+}
+
+bool Worker::open_state() {
   L_ = lua_newstate(limited_alloc, &heap_);
   if (L_ == nullptr) {
     PP_ERROR("cannot create a Lua state");
@@ -195,11 +240,24 @@ bool Worker::init() {
   lua_getfield(L_, -1, "prepare");
   prepare_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
   lua_pop(L_, 1);
-  proto::WorkerReady ready;
-  ready.pid = static_cast<uint32_t>(getpid());
-  ready.luajit = LUAJIT_VERSION;
-  ready.kernel_abi = pp_kernels_abi_version();
-  return send(ready);
+  lua_pushvalue(L_, LUA_GLOBALSINDEX);
+  globals_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
+  return true;
+}
+
+// Before a job of another client: nothing of the last client's may remain. A new
+// Lua state drops its globals, modules, FFI declarations and allocations; the
+// working directory and locale are what the worker started with.
+bool Worker::reset() {
+  lua_close(L_);
+  L_ = nullptr;
+  blobs_.clear();
+  prepared_.clear();
+  if (!start_dir_.empty() && chdir(start_dir_.c_str()) != 0) {
+    PP_WARN("cannot return to %s: %s", start_dir_.c_str(), strerror(errno));
+  }
+  std::setlocale(LC_ALL, "C");
+  return open_state();
 }
 
 int Worker::loop() {
@@ -216,7 +274,7 @@ int Worker::loop() {
         PP_ERROR("bad frame from node: %s", next.error.c_str());
         return 2;
       }
-      if (!handle(next.payload)) return heap_.overflowed ? kExitOutOfMemory : 2;
+      if (!handle(next.payload)) return heap_.overflowed ? kExitOutOfMemory : exit_code_;
     }
   }
 }
@@ -234,8 +292,9 @@ bool Worker::handle(std::string_view payload) {
   if (auto* run = std::get_if<proto::WorkerRun>(&*msg)) {
     run_job(*run);
     // A Lua state that ran out of memory is not trusted further: restart clean.
-    return !heap_.overflowed;
+    return !heap_.overflowed && after_job();
   }
+  if (std::holds_alternative<proto::WorkerReset>(*msg)) return reset();
   PP_ERROR("unexpected %s from node", proto::type_name(proto::type_of(*msg)));
   return false;
 }
@@ -285,7 +344,7 @@ void Worker::run_job(const proto::WorkerRun& run) {
   } else {
     lua_pushcfunction(L_, traceback_handler);
     int handler = lua_gettop(L_);
-    lua_rawgeti(L_, LUA_REGISTRYINDEX, ref);
+    push_job_function(ref);
     auto nargs = lua::push_array_elements(L_, run.args);
     if (!nargs) {
       res.status = JobStatus::kRejected;
@@ -307,17 +366,92 @@ void Worker::run_job(const proto::WorkerRun& run) {
         // After a memory error the heap is still full of garbage: allocate nothing
         // more in Lua (the worker restarts right after this result).
         if (rc == LUA_ERRRUN && !heap_.overflowed) take_error(L_, res);
-        if (res.status == JobStatus::kMemory) {
-          res.error = "the job exceeded the worker's memory limit of " +
-                      std::to_string(cfg_.memory_mb) + " MB (" + res.error + ")";
-        }
+        if (res.status == JobStatus::kMemory) res.error = memory_message(res.error);
       }
     }
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, globals_ref_);   // the job's table was the thread's
+    lua_replace(L_, LUA_GLOBALSINDEX);
   }
   lua_settop(L_, top);
   res.wall_us = now_us(CLOCK_MONOTONIC) - wall0;
   res.cpu_us = now_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  fit_frame(res);
   if (!send(res)) _exit(3);
+}
+
+// Pushes the job's main function with an environment of its own: a new global
+// table whose misses go to the code's environment (lua/pp/worker.lua). Its
+// dependency functions get the same table; code compiled by loadstring() and new
+// coroutines too, as it is the thread's global table until the job returns.
+void Worker::push_job_function(int ref) {
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, ref);   // { code_env, main, deps... }
+  int prepared = lua_gettop(L_);
+  lua_createtable(L_, 0, 1);
+  int env = lua_gettop(L_);
+  lua_createtable(L_, 0, 1);
+  lua_rawgeti(L_, prepared, 1);
+  lua_setfield(L_, -2, "__index");
+  lua_setmetatable(L_, env);
+  lua_pushvalue(L_, env);
+  lua_setfield(L_, env, "_G");
+  for (int i = static_cast<int>(lua_objlen(L_, prepared)); i >= 2; --i) {
+    lua_rawgeti(L_, prepared, i);
+    lua_pushvalue(L_, env);
+    lua_setfenv(L_, -2);
+    if (i > 2) lua_pop(L_, 1);   // main (i == 2) stays on top
+  }
+  lua_pushvalue(L_, env);
+  lua_replace(L_, LUA_GLOBALSINDEX);
+  lua_replace(L_, prepared);
+  lua_settop(L_, prepared);
+}
+
+std::string Worker::memory_message(const std::string& detail) const {
+  if (cfg_.memory_mb == 0) {
+    return "the worker ran out of memory with no memory limit set (the machine, or LuaJIT, "
+           "could not allocate more) (" + detail + ")";
+  }
+  return "the job exceeded the worker's memory limit of " + std::to_string(cfg_.memory_mb) +
+         " MB (ppserver --worker-memory) (" + detail + ")";
+}
+
+// The node forwards a RESULT as it is, so it must fit in one frame of the node's
+// limit: a value too large fails the job, saying so; an error too long is cut.
+void Worker::fit_frame(proto::ResultMsg& res) const {
+  size_t limit = cfg_.max_frame > kResultOverhead ? cfg_.max_frame - kResultOverhead : 0;
+  if (res.value.size() + res.error.size() + res.traceback.size() <= limit) return;
+  if (res.status == JobStatus::kOk) {
+    res.status = JobStatus::kRejected;   // as for arguments over a limit (client side)
+    res.error = "the job's result is " + with_commas(res.value.size()) +
+                " bytes packed, more than this node's frame limit of " +
+                with_commas(cfg_.max_frame) +
+                " bytes (ppserver --max-frame); return less (write large outputs to a file), "
+                "or start the node with a larger --max-frame";
+    res.value.clear();
+    return;
+  }
+  res.value.clear();
+  size_t room = limit > 512 ? limit - 512 : 0;
+  res.error = cut_to(res.error, room / 2);
+  res.traceback = cut_to(res.traceback, room / 4);
+}
+
+// After each job: processes it left running are stopped, and a full collection
+// closes the pipes of io.popen handles it forgot. A job that started nothing
+// costs one system call here.
+bool Worker::after_job() {
+  switch (stop_left_processes()) {
+    case LeftProcesses::kNone:
+      return true;
+    case LeftProcesses::kStopped:
+      lua_gc(L_, LUA_GCCOLLECT, 0);
+      return true;
+    case LeftProcesses::kFailed:
+      break;
+  }
+  PP_ERROR("cannot stop the processes the last job left running; restarting the worker");
+  exit_code_ = kExitStrayProcesses;
+  return false;
 }
 
 }  // namespace

@@ -83,6 +83,7 @@ struct Encoder {
   void operator()(const WorkerRun& m) {
     head(MsgType::kWorkerRun, 3), pk.pack(m.key), pack_bin(pk, m.hash), pack_bin(pk, m.args);
   }
+  void operator()(const WorkerReset&) { head(MsgType::kWorkerReset, 0); }
 };
 
 // Strict field extraction; throws msgpack::type_error, caught in decode_message.
@@ -233,6 +234,7 @@ Message decode_fields(MsgType t, Fields& f) {
       r.args = f.bytes();
       return r;
     }
+    case MsgType::kWorkerReset: return WorkerReset{};
   }
   throw msgpack::type_error();
 }
@@ -240,7 +242,7 @@ Message decode_fields(MsgType t, Fields& f) {
 bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 14: case 15:
-    case 16: case 17: case 18: case 30: case 31: case 32:
+    case 16: case 17: case 18: case 30: case 31: case 32: case 33:
       return true;
     default:
       return false;

@@ -52,6 +52,7 @@ enum class MsgType : uint8_t {
   kWorkerReady = 30,
   kWorkerCode = 31,
   kWorkerRun = 32,
+  kWorkerReset = 33,
 };
 
 // Capabilities settled in HELLO; logic asks caps.has(...), never a version.

@@ -21,7 +21,8 @@ MsgType type_of(const Message& m) {
       MsgType::kHello,  MsgType::kAuth,      MsgType::kAuthOk,      MsgType::kError,
       MsgType::kCode,   MsgType::kSubmit,    MsgType::kResult,      MsgType::kCancel,
       MsgType::kStatus, MsgType::kHeartbeat, MsgType::kBye,         MsgType::kWorkerReady,
-      MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen};
+      MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
+      MsgType::kWorkerReset};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -44,6 +45,7 @@ const char* type_name(MsgType t) {
     case MsgType::kWorkerReady: return "WORKER_READY";
     case MsgType::kWorkerCode: return "WORKER_CODE";
     case MsgType::kWorkerRun: return "WORKER_RUN";
+    case MsgType::kWorkerReset: return "WORKER_RESET";
   }
   return "?";
 }

@@ -106,10 +106,13 @@ struct WorkerRun {
   std::string hash;
   std::string args;
 };
+// Before a job of another client: the worker starts a fresh Lua state and forgets
+// every code blob it had.
+struct WorkerReset {};
 
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
                              StatusMsg, Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal,
-                             Stolen>;
+                             Stolen, WorkerReset>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

@@ -1,15 +1,106 @@
 -- pp.worker: the Lua side of a node's worker process.
 --
+-- Jobs are kept apart. Every job runs in a global table of its own, made fresh
+-- for it by the C++ side (ppserver/worker_process.cpp) and chained to, in turn:
+--   the code's environment  its dependency functions and modules (one per code);
+--   the base                the standard library as read-only views, shared by
+--                           every job of this Lua state (built once, never copied).
+-- Setting a global therefore lasts one job, and no job can change `string`,
+-- `math`, ... (or the strings' metatable) for the jobs after it. Modules are
+-- loaded by the real `require` with the worker's own globals, and stay loaded:
+-- that is what persists between jobs of one client. Before a job of another
+-- client runs here, the node has the worker close this whole Lua state and open
+-- a fresh one (WORKER_RESET), so nothing reaches another client's jobs.
+--
 -- prepare(blob) turns a decoded code blob (docs/protocol.md, "code blob") into
--- the job function, with its dependency functions and modules installed in a
--- private environment shared by the jobs of that code on this worker.
--- Returns the function, or nil and a message saying what is wrong.
+-- { code_env, main, dep_1, ..., dep_n }: the functions whose environment the C++
+-- side points at each new job table. Returns that, or nil and a message.
 local M = {}
 
-local loadstring, setfenv, setmetatable, pairs, type, require, pcall, tostring =
-  loadstring, setfenv, setmetatable, pairs, type, require, pcall, tostring
+local loadstring, setfenv, getfenv, setmetatable, getmetatable =
+  loadstring, setfenv, getfenv, setmetatable, getmetatable
+local pairs, ipairs, next, type, require, pcall, tostring, error = pairs, ipairs, next, type,
+  require, pcall, tostring, error
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local G = _G
+
+-- Library tables jobs see only through read-only views.
+local LIBRARIES = { "string", "table", "math", "io", "os", "coroutine", "debug", "bit", "jit",
+  "ffi" }
+
+local library_of = {}   -- view -> library
+local view_of = {}      -- library -> view
+
+local function read_only(name, t)
+  local view = setmetatable({}, {
+    __index = t,
+    __newindex = function(_, key)
+      error("the standard library is shared by every job on a node and cannot be changed " ..
+        "(setting " .. name .. "." .. tostring(key) .. "); keep your own version in a local " ..
+        "variable or pass it in depfuncs", 2)
+    end,
+    __metatable = false,
+  })
+  library_of[view] = t
+  view_of[t] = view
+  return view
+end
+
+-- next and pairs that see through the views, so iterating a library still works.
+-- The view, not the library, is the iteration state: a job never gets hold of it.
+local function job_next(t, k)
+  return next(library_of[t] or t, k)
+end
+
+local function job_pairs(t)
+  if library_of[t] ~= nil then return job_next, t, nil end
+  return pairs(t)
+end
+
+-- Modules load with the worker's own globals (so their globals stay theirs and
+-- they see the real library); a job gets the read-only view of a library.
+local function job_require(name)
+  local env = getfenv(0)
+  setfenv(0, G)
+  local ok, mod = pcall(require, name)
+  setfenv(0, env)
+  if not ok then error(mod, 2) end
+  return view_of[mod] or mod
+end
+
+-- getfenv as a job expects it: levels counted from the caller, and the job's own
+-- table wherever the worker's globals would show.
+local function job_getfenv(f)
+  if f == nil then f = 1 end
+  if type(f) == "number" and f > 0 then f = f + 1 end
+  local env = getfenv(f)
+  if env == G then return getfenv(0) end
+  return env
+end
+
+local function build_base()
+  local base = {}
+  for k, v in pairs(G) do base[k] = v end
+  for _, name in ipairs(LIBRARIES) do
+    local ok, lib = pcall(require, name)   -- (ffi is loaded on first require)
+    if ok and type(lib) == "table" then
+      local view = read_only(name, lib)
+      -- (ffi is not a global: jobs reach it, and its view, through require)
+      if G[name] == lib then base[name] = view end
+    end
+  end
+  base._G = nil   -- each job's own table (set by the C++ side)
+  base.next, base.pairs, base.require, base.getfenv = job_next, job_pairs, job_require,
+    job_getfenv
+  -- ("").rep and friends use the real string table; the metatable itself is not
+  -- handed out, so it cannot be changed either.
+  local string_mt = getmetatable("")
+  string_mt.__metatable = read_only("getmetatable('')", { __index = base.string })
+  return base
+end
+
+local base = build_base()
+local code_env_mt = { __index = base, __metatable = false }
 
 local function load_function(code, kind, name, env)
   if type(code) ~= "string" then
@@ -44,10 +135,24 @@ local function bind_upvalues(fn, env)
   end
 end
 
+local function load_modules(mods, env)
+  if type(mods) ~= "table" then return nil, "code blob 'mods' is not a map" end
+  for alias, modname in pairs(mods) do
+    local ok, mod = pcall(require, modname)
+    if not ok then
+      return nil, "module '" .. tostring(modname) .. "' is not available on this node: " ..
+        tostring(mod)
+    end
+    env[alias] = view_of[mod] or mod
+  end
+  return true
+end
+
 function M.prepare(blob)
   if type(blob) ~= "table" then return nil, "code blob is not a map" end
   local kind = blob.kind
-  local env = setmetatable({}, { __index = G })
+  local env = setmetatable({}, code_env_mt)
+  local prepared = { env, false }
   if blob.deps ~= nil then
     if type(blob.deps) ~= "table" then return nil, "code blob 'deps' is not a map" end
     for name, code in pairs(blob.deps) do
@@ -55,23 +160,19 @@ function M.prepare(blob)
       local fn, err = load_function(code, kind, name, env)
       if not fn then return nil, "dependency '" .. name .. "': " .. err end
       env[name] = fn
+      prepared[#prepared + 1] = fn
     end
   end
   if blob.mods ~= nil then
-    if type(blob.mods) ~= "table" then return nil, "code blob 'mods' is not a map" end
-    for alias, modname in pairs(blob.mods) do
-      local ok, mod = pcall(require, modname)
-      if not ok then
-        return nil, "module '" .. tostring(modname) .. "' is not available on this node: " ..
-          tostring(mod)
-      end
-      env[alias] = mod
-    end
+    local ok, err = load_modules(blob.mods, env)
+    if not ok then return nil, err end
   end
   for name in pairs(blob.deps or {}) do bind_upvalues(env[name], env) end
   local main, err = load_function(blob.main, kind, blob.name or "job", env)
-  if main then bind_upvalues(main, env) end
-  return main, err
+  if not main then return nil, err end
+  bind_upvalues(main, env)
+  prepared[2] = main
+  return prepared
 end
 
 return M

@@ -117,6 +117,7 @@ std::vector<Named> messages() {
       {"worker_ready", WorkerReady{1234, "LuaJIT 2.1.0-beta3", -1}},
       {"worker_code", WorkerCode{hash, "return function(x) return x * 2 end"}},
       {"worker_run", WorkerRun{99, hash, "\x91\xcb\x40\x09\x21\xfb\x54\x44\x2d\x18"}},
+      {"worker_reset", WorkerReset{}},
   };
 }
 

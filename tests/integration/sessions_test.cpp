@@ -77,7 +77,8 @@ class RawClient {
     auto m = next();
     REQUIRE(m.has_value());
     auto* r = std::get_if<pp::proto::ResultMsg>(&*m);
-    REQUIRE_MESSAGE(r != nullptr, "got " << pp::proto::type_name(pp::proto::type_of(*m)));
+    const char* type = pp::proto::type_name(pp::proto::type_of(*m));
+    REQUIRE_MESSAGE(r != nullptr, "got " << std::string(type));
     return *r;
   }
   // Hangs up at once, mid-batch.
@@ -225,6 +226,13 @@ TEST_CASE("integration.two_clients.cancel_and_steal_of_the_others_ids_do_nothing
   CHECK(stolen->taken.empty());  // none of them is B's to take
   CHECK(stolen->started.size() == 30);
 
+  // B stays a live session (the node drops a client silent for 5 s) while A's jobs run.
+  REQUIRE(wait_until(
+      [&] {
+        b.conn().send(pp::proto::Heartbeat{});
+        return ready_count(jobs) == jobs.size();
+      },
+      90s));
   for (int i = 0; i < 30; ++i) CHECK(jobs[static_cast<size_t>(i)].get<int>() == i * i);
   CHECK(node.count_in_log("cancelled by its client") == 0);
   b.submit(1, 4, 0.0);  // B's own job 1 is its own

@@ -86,6 +86,7 @@ auto tie_of(const WorkerCode& m) { return std::tie(m.hash, m.blob); }
 auto tie_of(const WorkerRun& m) { return std::tie(m.key, m.hash, m.args); }
 auto tie_of(const Steal& m) { return std::tie(m.job_ids); }
 auto tie_of(const Stolen& m) { return std::tie(m.taken, m.started); }
+auto tie_of(const WorkerReset&) { return std::tie(); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -215,6 +216,7 @@ std::vector<Message> samples() {
       WorkerRun{.key = kMaxU64, .hash = all_bytes(kHashSize, 32), .args = all_bytes(300)},
       Steal{{1, kMaxU64, 0}},
       Stolen{{kMaxU64}, {2, 3}},
+      WorkerReset{},
   };
 }
 
@@ -414,6 +416,11 @@ TEST_CASE("proto.codec.roundtrip_worker_run") {
   CHECK(d.args == r.args);
 }
 
+TEST_CASE("proto.codec.roundtrip_worker_reset") {
+  roundtrip(WorkerReset{});
+  CHECK(payload_of(WorkerReset{}) == "\x91\x21");  // [33]: a type and no fields
+}
+
 TEST_CASE("proto.codec.roundtrip_steal_and_stolen") {
   std::vector<uint64_t> many;
   for (uint64_t i = 0; i < kMaxStealIds; ++i) many.push_back(i * 7919 + (i % 3 ? 0 : kMaxU64 / 2));
@@ -510,7 +517,8 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 }
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
-  const std::set<uint64_t> known = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30, 31, 32};
+  const std::set<uint64_t> known = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30, 31, 32,
+                                    33};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,
