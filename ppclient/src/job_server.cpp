@@ -67,7 +67,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (!opt_.journal.empty()) {
     // One journal per batch script: jobs are told apart by code, arguments and their
     // place in the batch (Journal::job_key), so a rerun finds what it already did.
-    auto j = Journal::open(opt_.journal, "ppcluster batch journal v1");
+    // Its keys are unique within a run, so what it appends need not stay in memory.
+    JournalOptions jo;
+    jo.index_appends = false;
+    auto j = Journal::open(opt_.journal, "ppcluster batch journal v1", jo);
     if (!j) throw std::runtime_error("journal " + opt_.journal + ": " + j.status().message());
     journal_ = std::move(*j);
     if (journal_->size() > 0) {

@@ -6,8 +6,11 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <sstream>
 #include <string>
@@ -46,42 +49,62 @@ long driver_bytes() {
 #endif
 }
 
-}  // namespace
-
-TEST_CASE("integration.memory.driver_levels_off_over_a_long_stream" * doctest::timeout(170)) {
-  ServerProcess node({"-w", "2"}, kSecret);
+pp::ClusterOptions options_for(const ServerProcess& node) {
   pp::ClusterOptions o;
   o.servers = {node.address()};
   o.local_workers = 0;
   o.secret = kSecret;
   o.no_node_timeout = 60s;
-  pp::Cluster cluster(o);
-  const pp::Code inc = pp::Code::lua("function(x) return x + 1 end");
+  return o;
+}
 
+// Streams kJobs trivial jobs with kInFlight outstanding, consuming each result as it
+// comes (in order) and sampling the driver's memory every kSampleEvery jobs.
+struct Stream {
+  long consumed = 0, wrong = 0;
+  long baseline = 0;   // memory after kWarmUp jobs
+  long peak = 0;       // the most at any later sample
+  std::string samples;
+};
+
+Stream stream(pp::Cluster& cluster) {
+  const pp::Code inc = pp::Code::lua("function(x) return x + 1 end");
   std::deque<pp::Job> window;
-  long consumed = 0, wrong = 0, baseline = 0, peak = 0;
+  Stream s;
   std::ostringstream samples;
   auto consume_one = [&] {
-    const long expected = consumed + 1;
-    if (window.front().get<long>() != expected) ++wrong;
+    const long expected = s.consumed + 1;
+    if (window.front().get<long>() != expected) ++s.wrong;
     window.pop_front();
-    if (++consumed % kSampleEvery != 0) return;
+    if (++s.consumed % kSampleEvery != 0) return;
     const long now = driver_bytes();
-    samples << consumed << ": " << now / 1024 << " KiB\n";
-    if (consumed == kWarmUp) baseline = now;
-    if (consumed > kWarmUp) peak = std::max(peak, now);
+    samples << s.consumed << ": " << now / 1024 << " KiB\n";
+    if (s.consumed == kWarmUp) s.baseline = now;
+    if (s.consumed > kWarmUp) s.peak = std::max(s.peak, now);
   };
   for (long i = 0; i < kJobs; ++i) {
     window.push_back(cluster.submit(inc, i));
     if (window.size() >= kInFlight) consume_one();
   }
   while (!window.empty()) consume_one();
+  s.samples = samples.str();
+  return s;
+}
 
-  INFO("driver memory every " << kSampleEvery << " jobs:\n" << samples.str());
-  CHECK(wrong == 0);
-  CHECK(consumed == kJobs);
-  REQUIRE(baseline > 0);
-  CHECK(peak - baseline < kMaxGrowthBytes);
+void check_levels_off(const Stream& s) {
+  INFO("driver memory every " << kSampleEvery << " jobs:\n" << s.samples);
+  CHECK(s.wrong == 0);
+  CHECK(s.consumed == kJobs);
+  REQUIRE(s.baseline > 0);
+  CHECK(s.peak - s.baseline < kMaxGrowthBytes);
+}
+
+}  // namespace
+
+TEST_CASE("integration.memory.driver_levels_off_over_a_long_stream" * doctest::timeout(170)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::Cluster cluster(options_for(node));
+  check_levels_off(stream(cluster));
   // The report still counts every job; its timeline keeps a bounded sample.
   auto report = pp::client::report::from_json(cluster.report_json());
   REQUIRE_MESSAGE(report.has_value(), report.status().to_string());
@@ -93,4 +116,22 @@ TEST_CASE("integration.memory.driver_levels_off_over_a_long_stream" * doctest::t
                                          pp::client::report::ExecutionSample::kLast +
                                          pp::client::report::ExecutionSample::kNotable);
   CHECK(report->dropped_to > report->dropped_from);
+}
+
+// With a journal every result also goes to disk; the driver keeps no entry per job.
+TEST_CASE("integration.memory.driver_levels_off_with_a_journal" * doctest::timeout(170)) {
+  // The journal (about 20 MB) goes in a private directory, removed even on failure.
+  struct JournalDir {
+    std::string path = "/tmp/pp-memory-test-XXXXXX";
+    JournalDir() { REQUIRE(mkdtemp(path.data()) != nullptr); }
+    ~JournalDir() {
+      std::remove((path + "/batch.ppj").c_str());
+      rmdir(path.c_str());
+    }
+  } dir;
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::ClusterOptions o = options_for(node);
+  o.journal = dir.path + "/batch.ppj";
+  pp::Cluster cluster(o);
+  check_levels_off(stream(cluster));
 }
