@@ -3,9 +3,10 @@
 // A cluster userdata wraps a JobServer; jobs are named by integer ids. Arguments
 // and results cross as msgpack (core/lua/convert.hpp). The cluster keeps each job's
 // state until its result is taken (wait) or its handle is collected: submit also
-// returns a small handle userdata whose __gc forgets the job, so a driver that
-// drops job objects without calling them holds nothing for them. Loaded by `require "pp"`
-// from plain luajit (lib/lua/5.1/pp/core.so) and preloaded by `ppclient run`.
+// returns a small handle userdata whose __gc forgets the job, so a driver that drops
+// job objects without calling them holds nothing for them (the job still runs).
+// Loaded by `require "pp"` from plain luajit (lib/lua/5.1/pp/core.so) and preloaded
+// by `ppclient run`.
 // Lua errors are raised only for misuse (wrong types), never across threads.
 #include <lua.hpp>
 

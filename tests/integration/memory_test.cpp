@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +22,9 @@
 #include "tests/integration/harness.hpp"
 
 #ifdef PP_TEST_SANITIZED
-#include <sanitizer/allocator_interface.h>
+// From the sanitizers' allocator interface (clang ships its header, GCC does not; both
+// runtimes, AddressSanitizer's and ThreadSanitizer's, export the function).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 namespace {
