@@ -274,10 +274,17 @@ void lane_labels(std::string& out, const Report& r, const Layout& l) {
   }
 }
 
+// Whether the report says when its dropped executions ran (reports from before the
+// sample, or with no finite times, do not).
+bool has_dropped_range(const Report& r) {
+  return r.executions_dropped > 0 && r.dropped_to >= r.dropped_from &&
+         (r.dropped_from != 0 || r.dropped_to != 0);
+}
+
 // A report whose executions are a sample: the stretch where executions were left out
 // is shaded across every lane (so its gaps are not read as idle workers).
 void shade_dropped(std::string& out, const Report& r, const Layout& l) {
-  if (r.executions_dropped == 0 || !(r.dropped_to >= r.dropped_from) || l.lanes.empty()) return;
+  if (!has_dropped_range(r) || l.lanes.empty()) return;
   double x0 = x_of(l, r.dropped_from), x1 = x_of(l, r.dropped_to);
   std::string title = format("%llu executions that ran between %s and %s s are not drawn",
                              static_cast<unsigned long long>(r.executions_dropped),
@@ -294,7 +301,7 @@ std::string sample_note(const Report& r) {
   const unsigned long long kept = r.executions.size(), dropped = r.executions_dropped;
   std::string note = format("This timeline shows a sample: %llu of %llu executions. ", kept,
                             kept + dropped);
-  if (r.dropped_to >= r.dropped_from && (r.dropped_from != 0 || r.dropped_to != 0)) {
+  if (has_dropped_range(r)) {
     note += format("Outside the shaded stretch (%s\xE2\x80\x93%s s) every execution is drawn; "
                    "inside it %llu are not (stolen, backup, lost, failed and crashed copies are "
                    "kept first). ",
