@@ -241,9 +241,11 @@ function Server:submit(fn, args, depfuncs, modules, callback, timeout)
   else
     blob = build_blob(fn, depfuncs, modules)
   end
-  local id, err = self._c:submit(blob, args, timeout)
-  if not id then error("submit: " .. err, 2) end
-  local job = setmetatable({ id = id, _server = self, _callback = callback }, Job)
+  local id, handle = self._c:submit(blob, args, timeout)
+  if not id then error("submit: " .. handle, 2) end
+  -- The handle lives as long as the job object: when both are collected, the driver
+  -- forgets the job (and its result, if it was never taken).
+  local job = setmetatable({ id = id, _handle = handle, _server = self, _callback = callback }, Job)
   if callback then self._pending[#self._pending + 1] = job end
   return job
 end

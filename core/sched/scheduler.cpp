@@ -14,8 +14,19 @@ constexpr double kMaxWeight = 32;     // jobs one node counts for in the referen
 Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 
 Scheduler::Job& Scheduler::job(JobId id) {
-  if (id == 0 || id > jobs_.size()) throw std::out_of_range("unknown job id");
-  return jobs_[id - 1];
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) throw std::out_of_range("no unfinished job with this id");
+  return it->second;
+}
+
+Scheduler::Job* Scheduler::find_job(JobId id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+void Scheduler::finish_job(JobId id) {
+  jobs_.erase(id);
+  --unfinished_;
 }
 
 NodeId Scheduler::add_node(const NodeInfo& info) {
@@ -118,15 +129,16 @@ std::vector<JobId> Scheduler::remove_node(NodeId id) {
 }
 
 void Scheduler::submit(JobId id) {
-  if (id != jobs_.size() + 1) throw std::invalid_argument("job ids must be dense and in order");
-  jobs_.push_back(Job{});
+  if (id != last_id_ + 1) throw std::invalid_argument("job ids must be dense and in order");
+  last_id_ = id;
+  jobs_.emplace(id, Job{});
   queue_.push_back(id);
   ++unfinished_;
 }
 
 void Scheduler::skip(JobId id) {
-  if (id != jobs_.size() + 1) throw std::invalid_argument("job ids must be dense and in order");
-  jobs_.push_back(Job{.state = JobState::kDone});
+  if (id != last_id_ + 1) throw std::invalid_argument("job ids must be dense and in order");
+  last_id_ = id;   // done from the start: it never enters the table
 }
 
 double Scheduler::reference_seconds(bool* known) const {
@@ -253,8 +265,8 @@ std::optional<Assignment> Scheduler::stolen(JobId id, NodeId from) {
   NodeId thief = c->steal_to;
   drop_copy(from, id);
   nodes_[from].stats.stolen_from++;
-  Job& j = job(id);
-  if (j.state == JobState::kDone || j.holders[0] != kNone) return std::nullopt;
+  Job* j = find_job(id);
+  if (j == nullptr || j->holders[0] != kNone) return std::nullopt;
   if (thief == kNone || !nodes_[thief].stats.active) {
     requeue_front(id);
     return std::nullopt;
@@ -298,17 +310,18 @@ double Scheduler::median_seconds() const {
 
 Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, bool ok, bool crashed) {
   Completion c;
-  if (id == 0 || id > jobs_.size() || node_id >= nodes_.size()) return c;
-  Job& j = job(id);
+  if (id == 0 || id > last_id_ || node_id >= nodes_.size()) return c;
+  Job* live = find_job(id);
+  if (live == nullptr) {   // finished: no copy of it is left anywhere
+    c.outcome = Outcome::kDuplicate;
+    return c;
+  }
+  Job& j = *live;
   Node& n = nodes_[node_id];
   InFlight* mine = find_copy(node_id, id);
   const bool was_backup = mine != nullptr && mine->backup;
   if (mine != nullptr) drop_copy(node_id, id);
   c.crashes = j.crashes;
-  if (j.state == JobState::kDone) {
-    c.outcome = Outcome::kDuplicate;
-    return c;
-  }
   if (crashed) {
     c.crashes = ++j.crashes;
     n.stats.crashes++;
@@ -331,8 +344,7 @@ Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, boo
     drop_copy(h, id);
   }
   if (was_backup) n.stats.backups_won++;
-  j.state = JobState::kDone;
-  --unfinished_;
+  finish_job(id);
   n.stats.jobs_done++;
   n.stats.job_seconds += job_seconds;
   if (!ok) n.stats.failures++;
@@ -341,35 +353,30 @@ Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, boo
 }
 
 void Scheduler::give_back(JobId id, NodeId node_id) {
-  Job& j = job(id);
-  if (j.state != JobState::kRunning || !drop_copy(node_id, id)) return;
-  if (j.holders[0] == kNone) requeue_front(id);
+  Job* j = find_job(id);
+  if (j == nullptr || j->state != JobState::kRunning || !drop_copy(node_id, id)) return;
+  if (j->holders[0] == kNone) requeue_front(id);
 }
 
 std::vector<JobId> Scheduler::drain_queue() {
   std::vector<JobId> out(queue_.begin(), queue_.end());
   queue_.clear();
-  for (JobId id : out) {
-    job(id).state = JobState::kDone;
-    --unfinished_;
-  }
+  for (JobId id : out) finish_job(id);
   return out;
 }
 
 std::vector<Copy> Scheduler::abandon(JobId id) {
   std::vector<Copy> out;
-  Job& j = job(id);
-  if (j.state == JobState::kDone) return out;
-  if (j.state == JobState::kQueued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
-  const NodeId holders[2] = {j.holders[0], j.holders[1]};
+  Job* j = find_job(id);
+  if (j == nullptr) return out;   // finished (or never submitted): nothing to end
+  if (j->state == JobState::kQueued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  const NodeId holders[2] = {j->holders[0], j->holders[1]};
   for (NodeId h : holders) {
     if (h == kNone) continue;
     out.push_back({id, h});
     drop_copy(h, id);
   }
-  j.holders[0] = j.holders[1] = kNone;
-  j.state = JobState::kDone;
-  --unfinished_;
+  finish_job(id);
   return out;
 }
 
@@ -435,7 +442,7 @@ int Scheduler::active_workers() const {
 }
 
 bool Scheduler::is_done(JobId id) const {
-  return id >= 1 && id <= jobs_.size() && jobs_[id - 1].state == JobState::kDone;
+  return id >= 1 && id <= last_id_ && !jobs_.contains(id);
 }
 
 }  // namespace pp::sched

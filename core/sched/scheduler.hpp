@@ -28,6 +28,10 @@
 // job yields exactly one accepted result. A job whose copies crash their worker is run
 // again up to max_attempts times, then fails for good. Not thread-safe: one owner thread.
 //
+// Memory: the job table holds unfinished jobs only. A finished job leaves it at once
+// (it is done if its id was submitted and is no longer there), so a stream of any
+// length costs what its unfinished jobs cost, not a record per job ever submitted.
+//
 //   Scheduler s({.clock = [&] { return seconds_since_start(); }});
 //   NodeId n = s.add_node({"host:60000", 4, 1.0});
 //   s.submit(1); s.submit(2);
@@ -44,6 +48,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace pp::sched {
@@ -170,6 +175,8 @@ class Scheduler {
   const SchedulerOptions& options() const { return options_; }
   size_t queued() const { return queue_.size(); }
   size_t unfinished() const { return unfinished_; }
+  // Jobs the job table holds: the unfinished ones only (see Memory above).
+  size_t table_size() const { return jobs_.size(); }
   size_t in_flight(NodeId node) const { return nodes_.at(node).copies.size(); }
   size_t active_nodes() const;
   int active_workers() const;
@@ -184,7 +191,7 @@ class Scheduler {
   bool is_done(JobId job) const;
 
  private:
-  enum class JobState : uint8_t { kQueued, kRunning, kDone };
+  enum class JobState : uint8_t { kQueued, kRunning };   // a finished job leaves the table
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Job {
     JobState state = JobState::kQueued;
@@ -208,7 +215,9 @@ class Scheduler {
     uint64_t samples = 0;
     double busy_since = 0;
   };
-  Job& job(JobId id);
+  Job& job(JobId id);                     // an unfinished job; throws for any other id
+  Job* find_job(JobId id);                // nullptr once finished, or never submitted
+  void finish_job(JobId id);              // it is done: leaves the table
   double now() const { return options_.clock ? options_.clock() : 0.0; }
   bool has_room(const Node& n, size_t window) const;
   void place(JobId id, NodeId node, bool backup, std::vector<Assignment>& out);
@@ -224,7 +233,8 @@ class Scheduler {
   void requeue_front(JobId id);
 
   SchedulerOptions options_;
-  std::vector<Job> jobs_;          // index id - 1
+  std::unordered_map<JobId, Job> jobs_;   // unfinished jobs only (see Memory above)
+  JobId last_id_ = 0;              // ids 1..last_id_ were submitted or skipped
   std::deque<JobId> queue_;
   std::vector<Node> nodes_;        // NodeId = index; nodes that left stay, inactive
   size_t unfinished_ = 0;

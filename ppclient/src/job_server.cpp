@@ -72,7 +72,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (!opt_.journal.empty()) {
     // One journal per batch script: jobs are told apart by code, arguments and their
     // place in the batch (Journal::job_key), so a rerun finds what it already did.
-    auto j = Journal::open(opt_.journal, "ppcluster batch journal v1");
+    // Its keys are unique within a run, so what it appends need not stay in memory.
+    JournalOptions jo;
+    jo.index_appends = false;
+    auto j = Journal::open(opt_.journal, "ppcluster batch journal v1", jo);
     if (!j) throw std::runtime_error("journal " + opt_.journal + ": " + j.status().message());
     journal_ = std::move(*j);
     if (journal_->size() > 0) {
@@ -389,13 +392,8 @@ void JobServer::on_stolen(NodeLink& link, proto::Stolen&& st) {
 
 void JobServer::record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double t,
                        report::Kind kind, report::Fate fate) {
-  constexpr size_t kMaxExecutions = 1u << 20;
-  if (executions_.size() >= kMaxExecutions) {
-    ++executions_dropped_;
-    return;
-  }
   double wall = static_cast<double>(r.wall_us) / 1e6;
-  executions_.push_back(report::Execution{job, node, r.worker, t - wall, t, kind, fate});
+  executions_.add(report::Execution{job, node, r.worker, t - wall, t, kind, fate});
 }
 
 void JobServer::finish(uint64_t id, proto::JobStatus st, std::string value, std::string error,
@@ -633,14 +631,18 @@ report::Report JobServer::build_report() const {
     rep.batch.jobs += s.jobs_done;
     rep.batch.job_seconds += s.job_seconds;
   }
-  rep.executions = executions_;
+  rep.executions = executions_.kept();
   double origin = std::max(0.0, first_submit_);
   for (auto& e : rep.executions) {
     e.node = row_by_node.at(e.node);
     e.start = std::max(0.0, e.start - origin);
     e.end = std::max(0.0, e.end - origin);
   }
-  rep.executions_dropped = executions_dropped_;
+  rep.executions_dropped = executions_.dropped();
+  if (rep.executions_dropped > 0) {
+    rep.dropped_from = std::max(0.0, executions_.dropped_from() - origin);
+    rep.dropped_to = std::max(0.0, executions_.dropped_to() - origin);
+  }
   if (first_submit_ >= 0) {
     double end = sched_.unfinished() > 0 ? now() : last_result_;
     rep.batch.wall_seconds = std::max(0.0, end - first_submit_);

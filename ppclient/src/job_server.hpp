@@ -24,6 +24,7 @@
 #include "core/discovery/beacon.hpp"
 #include "core/proto/messages.hpp"
 #include "core/sched/scheduler.hpp"
+#include "ppclient/src/execution_sample.hpp"
 #include "ppclient/src/report.hpp"
 #include "pp/cluster.hpp"
 
@@ -202,8 +203,9 @@ class JobServer {
   std::vector<NodeExtra> extra_;           // by scheduler node id
   // Finished jobs whose other copies were cancelled: their kinds, until they answer.
   std::unordered_map<uint64_t, std::vector<SpecialCopy>> losers_;
-  std::vector<report::Execution> executions_;   // executions_[i].node: scheduler node id
-  uint64_t executions_dropped_ = 0;
+  // For the timeline: a bounded sample (the figures come from sched_ and extra_, which
+  // count everything). Execution::node holds the scheduler's node id here.
+  report::ExecutionSample executions_;
   double first_submit_ = -1;
   double last_result_ = 0;
   uint64_t resent_ = 0;

@@ -410,7 +410,12 @@ Status Journal::append(std::string_view key, const JournalRecord& rec) {
     }
     return st;
   }
-  index_[std::string(key)] = Where{end_, static_cast<uint32_t>(body_size)};
+  const Where where{end_, static_cast<uint32_t>(body_size)};
+  if (opt_.index_appends) {
+    index_[std::string(key)] = where;
+  } else if (auto it = index_.find(std::string(key)); it != index_.end()) {
+    it->second = where;
+  }
   end_ += out.size();
   ++records_;
   ++unsynced_;

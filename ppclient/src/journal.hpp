@@ -76,6 +76,12 @@ struct JournalOptions {
   // A corrupted record before the end: keep what precedes it and drop the rest
   // instead of refusing to open.
   bool salvage = false;
+  // Keep the keys this process appends in the in-memory index, so lookup() and
+  // contains() see them. The job server turns it off: its keys are unique within a
+  // run (they include the job's ordinal), so it never looks up what it appended, and
+  // an index entry per finished job (about 100 bytes) would grow without bound over a
+  // long batch. Off, a key already in the index still points to its newest record.
+  bool index_appends = true;
 };
 
 class Journal {
@@ -109,7 +115,7 @@ class Journal {
   std::optional<JournalRecord> lookup(std::string_view key) const;
   bool contains(std::string_view key) const;
   // Appends and hands the record to the kernel (see Durability). A key already
-  // present is allowed; lookup then returns the newer record. On a failed or short
+  // present is allowed; lookup then returns the newer record (see index_appends). On a failed or short
   // write the file is cut back to its previous end, so it stays well-formed.
   Status append(std::string_view key, const JournalRecord& record);
   // fdatasync now, if anything was appended since the last one.

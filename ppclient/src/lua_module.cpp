@@ -1,8 +1,12 @@
 // pp.core: the C side of the Lua driver API (lua/pp.lua builds on it).
 //
 // A cluster userdata wraps a JobServer; jobs are named by integer ids. Arguments
-// and results cross as msgpack (core/lua/convert.hpp). Loaded by `require "pp"`
-// from plain luajit (lib/lua/5.1/pp/core.so) and preloaded by `ppclient run`.
+// and results cross as msgpack (core/lua/convert.hpp). The cluster keeps each job's
+// state until its result is taken (wait) or its handle is collected: submit also
+// returns a small handle userdata whose __gc forgets the job, so a driver that drops
+// job objects without calling them holds nothing for them (the job still runs).
+// Loaded by `require "pp"` from plain luajit (lib/lua/5.1/pp/core.so) and preloaded
+// by `ppclient run`.
 // Lua errors are raised only for misuse (wrong types), never across threads.
 #include <lua.hpp>
 
@@ -24,10 +28,21 @@ using pp::client::JobServer;
 using pp::client::JobState;
 
 constexpr char kClusterMeta[] = "pp.core.cluster";
+constexpr char kHandleMeta[] = "pp.core.job";
+
+// Jobs whose result has not been taken yet, by id.
+using JobTable = std::unordered_map<uint64_t, std::shared_ptr<JobState>>;
 
 struct LuaCluster {
   JobServer* server = nullptr;   // owned; deleted by close or __gc
-  std::unordered_map<uint64_t, std::shared_ptr<JobState>>* jobs = nullptr;
+  std::shared_ptr<JobTable> jobs;   // reset by close or __gc (Lua never runs a destructor)
+};
+
+// One job's handle: when Lua collects it, the job leaves the table (if the cluster is
+// still open). Holds the table weakly, so handles may outlive their cluster.
+struct JobHandle {
+  std::weak_ptr<JobTable> jobs;
+  uint64_t id = 0;
 };
 
 LuaCluster& check_cluster(lua_State* L) {
@@ -89,8 +104,8 @@ int l_new(lua_State* L) {
   lua_setmetatable(L, -2);
   std::string error;
   try {
+    c->jobs = std::make_shared<JobTable>();
     c->server = new JobServer(opt, /*lua_bytecode=*/true);
-    c->jobs = new std::unordered_map<uint64_t, std::shared_ptr<JobState>>();
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -105,9 +120,8 @@ int l_new(lua_State* L) {
 int l_close(lua_State* L) {
   auto* c = static_cast<LuaCluster*>(luaL_checkudata(L, 1, kClusterMeta));
   delete c->server;
-  delete c->jobs;
   c->server = nullptr;
-  c->jobs = nullptr;
+  c->jobs.reset();
   return 0;
 }
 
@@ -155,7 +169,22 @@ int argument_count(lua_State* L) {
   return static_cast<int>(n);
 }
 
-// c:submit(blob, args_table_or_nil, timeout_seconds) -> id | nil, err
+int l_handle_gc(lua_State* L) {
+  auto* h = static_cast<JobHandle*>(luaL_checkudata(L, 1, kHandleMeta));
+  if (auto jobs = h->jobs.lock()) jobs->erase(h->id);
+  h->~JobHandle();
+  return 0;
+}
+
+void push_handle(lua_State* L, const std::shared_ptr<JobTable>& jobs, uint64_t id) {
+  auto* h = static_cast<JobHandle*>(lua_newuserdata(L, sizeof(JobHandle)));
+  new (h) JobHandle{jobs, id};
+  luaL_getmetatable(L, kHandleMeta);
+  lua_setmetatable(L, -2);
+}
+
+// c:submit(blob, args_table_or_nil, timeout_seconds) -> id, handle | nil, err
+// Keep the handle as long as the job may still be waited for.
 int l_submit(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   size_t len = 0;
@@ -198,7 +227,8 @@ int l_submit(lua_State* L) {
   if (!job) return luaL_error(L, "%s", error.c_str());
   (*c.jobs)[job->id] = job;
   lua_pushnumber(L, static_cast<lua_Number>(job->id));
-  return 1;
+  push_handle(L, c.jobs, job->id);
+  return 2;
 }
 
 std::shared_ptr<JobState> find_job(lua_State* L, LuaCluster& c) {
@@ -264,6 +294,12 @@ int l_done(lua_State* L) {
   auto job = find_job(L, c);
   std::lock_guard lock(job->sync->mutex);
   lua_pushboolean(L, job->done);
+  return 1;
+}
+
+// c:held() -> jobs whose state the cluster still keeps (handles alive, result not taken).
+int l_held(lua_State* L) {
+  lua_pushnumber(L, static_cast<lua_Number>(check_cluster(L).jobs->size()));
   return 1;
 }
 
@@ -372,7 +408,7 @@ int l_unpack(lua_State* L) {
 const luaL_Reg kClusterMethods[] = {
     {"submit", l_submit}, {"wait", l_wait},   {"done", l_done},   {"wait_all", l_wait_all},
     {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"stats", l_stats}, {"stats_table", l_stats_table},
-    {"report", l_report}, {"close", l_close}, {nullptr, nullptr}};
+    {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
     {"new", l_new}, {"pack", l_pack}, {"unpack", l_unpack}, {nullptr, nullptr}};
@@ -385,6 +421,10 @@ extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State*
   luaL_register(L, nullptr, kClusterMethods);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, kHandleMeta);
+  lua_pushcfunction(L, l_handle_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   lua_newtable(L);

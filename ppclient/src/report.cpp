@@ -316,7 +316,7 @@ std::string to_table(const Report& report) {
   out += format("Re-sent jobs (their node went away or crashed): %llu\n", ull(b.resent));
   out += format("Duplicate executions (result not used): %llu\n", ull(b.duplicates));
   if (report.executions_dropped) {
-    out += format("Executions not recorded (beyond the recording cap): %llu\n",
+    out += format("Executions left out of the timeline's sample (the figures count them): %llu\n",
                   ull(report.executions_dropped));
   }
   return out;

@@ -71,11 +71,16 @@ struct Batch {
   bool operator==(const Batch&) const = default;
 };
 
+// The figures (batch, nodes) count every execution; `executions` may be a sample of
+// them (the job server keeps a bounded one, see execution_sample.hpp), for the timeline.
 struct Report {
   Batch batch;
   std::vector<NodeRow> nodes;
   std::vector<Execution> executions;
-  uint64_t executions_dropped = 0;   // beyond the recording cap
+  uint64_t executions_dropped = 0;   // executions not in `executions` (not kept in the sample)
+  // With executions_dropped > 0: the dropped ones all ran within [dropped_from,
+  // dropped_to] (seconds since the batch started); outside it `executions` is complete.
+  double dropped_from = 0, dropped_to = 0;
 
   bool operator==(const Report&) const = default;
 };

@@ -44,7 +44,7 @@ void batch_table(std::string& out, const Report& r) {
   row("Re-sent jobs (their node went away or crashed)", u(b.resent));
   row("Duplicate executions (result not used)", u(b.duplicates));
   if (r.executions_dropped) {
-    row("Executions not recorded (beyond the cap)", u(r.executions_dropped));
+    row("Executions left out of the timeline's sample (counted above)", u(r.executions_dropped));
   }
   out += "</table>\n";
 }
@@ -124,7 +124,13 @@ std::string to_html(const Report& r) {
 
   svg.clear();
   h = detail::draw_timeline(svg, r, 4, false);
-  out += "<h2>Timeline: one lane per worker</h2>\n";
+  out += "<h2>Timeline: one lane per worker";
+  if (r.executions_dropped) {
+    out += format(" (a sample: %llu of %llu executions)",
+                  static_cast<unsigned long long>(r.executions.size()),
+                  static_cast<unsigned long long>(r.executions.size() + r.executions_dropped));
+  }
+  out += "</h2>\n";
   out += detail::svg_open(detail::kSvgWidth, h, " role=\"img\" aria-label=\"timeline\"");
   out += svg + "</svg>\n";
 

@@ -138,6 +138,10 @@ std::string to_json(const Report& r) {
   out += r.executions.empty() ? "],\n" : "\n  ],\n";
   out += "  \"executions_dropped\": ";
   put_uint(out, r.executions_dropped);
+  out += ",\n  \"dropped_from\": ";
+  put_double(out, r.dropped_from);
+  out += ",\n  \"dropped_to\": ";
+  put_double(out, r.dropped_to);
   out += "\n}\n";
   return out;
 }
@@ -149,8 +153,11 @@ namespace {
 using detail::format;
 using detail::JsonReader;
 
-constexpr const char* kRootKeys[] = {"format", "version", "batch", "nodes", "executions",
-                                     "executions_dropped"};
+// The last two are optional (reports written before the timeline kept a sample lack them).
+constexpr const char* kRootKeys[] = {"format",     "version",          "batch",
+                                     "nodes",      "executions",       "executions_dropped",
+                                     "dropped_from", "dropped_to"};
+constexpr size_t kRequiredRootKeys = 6;
 constexpr const char* kBatchKeys[] = {"wall_seconds", "jobs", "job_seconds", "resent",
                                       "duplicates"};
 constexpr const char* kNodeKeys[] = {
@@ -183,10 +190,12 @@ Status read_object(JsonReader& in, const char* const (&names)[N], uint32_t& seen
   });
 }
 
-// Every key is one that to_json writes: a missing one is an error.
+// Every key is one that to_json writes: a missing one is an error (of the first
+// `required` ones; the rest are optional).
 template <size_t N>
-Status require_all(JsonReader& in, size_t start, const char* const (&names)[N], uint32_t seen) {
-  for (size_t i = 0; i < N; ++i) {
+Status require_all(JsonReader& in, size_t start, const char* const (&names)[N], uint32_t seen,
+                   size_t required = N) {
+  for (size_t i = 0; i < required; ++i) {
     if (!(seen & (1u << i))) return in.fail_at(start, format("missing key \"%s\"", names[i]));
   }
   return Status::ok();
@@ -309,7 +318,9 @@ Status read_report(JsonReader& in, Report& r) {
         return in.array([&](size_t) { return read_node(in, r.nodes.emplace_back()); });
       case 4:
         return in.array([&](size_t) { return read_execution(in, r.executions.emplace_back()); });
-      default: return read_count(in, r.executions_dropped);
+      case 5: return read_count(in, r.executions_dropped);
+      case 6: return in.real(r.dropped_from);
+      default: return in.real(r.dropped_to);
     }
   });
   if (!st) return st;
@@ -317,7 +328,7 @@ Status read_report(JsonReader& in, Report& r) {
     return in.fail_at(start, format("not a ppcluster report (it has no \"format\": \"%s\")",
                                     kFormat));
   }
-  return require_all(in, start, kRootKeys, seen);
+  return require_all(in, start, kRootKeys, seen, kRequiredRootKeys);
 }
 
 }  // namespace

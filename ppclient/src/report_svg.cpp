@@ -274,6 +274,45 @@ void lane_labels(std::string& out, const Report& r, const Layout& l) {
   }
 }
 
+// Whether the report says when its dropped executions ran (reports from before the
+// sample, or with no finite times, do not).
+bool has_dropped_range(const Report& r) {
+  return r.executions_dropped > 0 && r.dropped_to >= r.dropped_from &&
+         (r.dropped_from != 0 || r.dropped_to != 0);
+}
+
+// A report whose executions are a sample: the stretch where executions were left out
+// is shaded across every lane (so its gaps are not read as idle workers).
+void shade_dropped(std::string& out, const Report& r, const Layout& l) {
+  if (!has_dropped_range(r) || l.lanes.empty()) return;
+  double x0 = x_of(l, r.dropped_from), x1 = x_of(l, r.dropped_to);
+  std::string title = format("%llu executions that ran between %s and %s s are not drawn",
+                             static_cast<unsigned long long>(r.executions_dropped),
+                             seconds_text(r.dropped_from).c_str(),
+                             seconds_text(r.dropped_to).c_str());
+  out += "<g><title>" + xml_text(title) + "</title>";
+  rect(out, x0, l.top - 2, std::max(x1 - x0, 1.0), l.bottom - l.top + 4, "#8a8f98",
+       " fill-opacity=\"0.22\" stroke=\"#8a8f98\" stroke-dasharray=\"3 2\"");
+  out += "</g>\n";
+}
+
+// What a sampled timeline leaves out, for the note under it.
+std::string sample_note(const Report& r) {
+  const unsigned long long kept = r.executions.size(), dropped = r.executions_dropped;
+  std::string note = format("This timeline shows a sample: %llu of %llu executions. ", kept,
+                            kept + dropped);
+  if (has_dropped_range(r)) {
+    note += format("Outside the shaded stretch (%s\xE2\x80\x93%s s) every execution is drawn; "
+                   "inside it %llu are not (stolen, backup, lost, failed and crashed copies are "
+                   "kept first). ",
+                   seconds_text(r.dropped_from).c_str(), seconds_text(r.dropped_to).c_str(),
+                   dropped);
+  } else {
+    note += format("%llu are not drawn. ", dropped);
+  }
+  return note + "The figures above count every execution.";
+}
+
 std::string copy_title(const Report& r, const Execution& e) {
   std::string s = format("job %llu \xC2\xB7 %s w%u \xC2\xB7 %s\xE2\x80\x93%s s (%s s)",
                          static_cast<unsigned long long>(e.job),
@@ -401,8 +440,10 @@ double draw_timeline(std::string& out, const Report& r, double y, bool heading) 
   y = legend(out, y);
   Layout l = lay_out(r, y + 6);
   lane_labels(out, r, l);
+  shade_dropped(out, r, l);
   axis(out, l);
   std::vector<std::string> notes;
+  if (r.executions_dropped) notes.push_back(sample_note(r));
   if (r.executions.size() > kTimelineDetailLimit) {
     notes.push_back(draw_merged(out, r, l));
   } else {
@@ -410,12 +451,7 @@ double draw_timeline(std::string& out, const Report& r, double y, bool heading) 
       if (e.node < r.nodes.size()) draw_execution(out, r, l, e);
     }
   }
-  if (r.executions.empty()) notes.push_back("No executions were recorded.");
-  if (r.executions_dropped) {
-    notes.push_back(format("%llu further executions beyond the recording cap were not "
-                           "recorded and are not shown.",
-                           static_cast<unsigned long long>(r.executions_dropped)));
-  }
+  if (r.executions.empty() && !r.executions_dropped) notes.push_back("No executions were recorded.");
   if (l.unknown_node) {
     notes.push_back(l.unknown_node == 1
                         ? std::string("1 execution names no node of this report and is not shown.")

@@ -80,5 +80,23 @@ os.remove(tmp .. ".html")
 os.remove(tmp)
 local okw, errw = js:report("/nonexistent-dir/x/report.json")
 check(okw == nil and type(errw) == "string" and errw:find("nonexistent-dir", 1, true), "report error: " .. tostring(errw))
+-- job objects dropped without being called: once collected, the driver keeps nothing
+-- of them (their results included); ones still held stay, and give their result
+collectgarbage()
+collectgarbage()
+local held_before = js._c:held()
+local kept = {}
+for round = 1, 10 do
+  for i = 1, 300 do js:submit(square, { i }) end
+  kept[round] = js:submit(square, { round })
+  js:wait()
+  collectgarbage()
+  collectgarbage()
+end
+check(js._c:held() == held_before + #kept, "dropped jobs are forgotten: held " .. js._c:held() ..
+  ", expected " .. held_before + #kept)
+for round = 1, #kept do check(kept[round]() == round * round, "a kept job still answers") end
+check(js._c:held() == held_before, "jobs called are forgotten")
+
 js:destroy()
 print("lua api: all ok")

@@ -200,8 +200,9 @@ class Cluster {
   // Parallel Python's table: per node jobs, share, job-time sum, time per job.
   std::string stats_table() const;
   void print_stats() const;
-  // The contribution report (per-node table, batch figures, timeline of every job) as
-  // JSON, and written to a file: .json, .html, .svg, else the text table. Throws
+  // The contribution report (per-node table, batch figures, timeline of the jobs; over
+  // 20,000 executions the timeline keeps the first and last 10,000, see docs/report.md)
+  // as JSON, and written to a file: .json, .html, .svg, else the text table. Throws
   // std::runtime_error when the file cannot be written.
   std::string report_json() const;
   void write_report(const std::string& path) const;

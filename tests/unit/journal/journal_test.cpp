@@ -147,6 +147,39 @@ TEST_CASE("journal.reopen: records persist across close and open; appends contin
   CHECK(j->records() == 15);
 }
 
+TEST_CASE("journal.index_appends: off, appends reach the file but not the memory index") {
+  TempDir dir;
+  JournalOptions lean;
+  lean.index_appends = false;
+  {
+    auto j = open_ok(dir.file("j"));
+    fill(*j, 0, 10);   // an earlier run
+  }
+  {
+    auto j = open_ok(dir.file("j"), "batch-1", lean);
+    expect_records(*j, 10);          // what earlier runs left is found
+    fill(*j, 10, 1010);              // this run's jobs: on disk only
+    CHECK(j->size() == 10);
+    CHECK(j->records() == 1010);
+    CHECK_FALSE(j->contains(key_of(500)));
+    JournalRecord newer = record_of(99);
+    REQUIRE(j->append(key_of(3), newer));   // a key already indexed follows its newest record
+    auto r = j->lookup(key_of(3));
+    REQUIRE(r.has_value());
+    CHECK(same(*r, newer));
+  }
+  auto j = open_ok(dir.file("j"));   // the next run finds every record
+  CHECK(j->size() == 1010);
+  for (uint64_t i : {0, 10, 500, 1009}) {
+    auto r = j->lookup(key_of(i));
+    REQUIRE(r.has_value());
+    CHECK(same(*r, record_of(i)));
+  }
+  auto r = j->lookup(key_of(3));
+  REQUIRE(r.has_value());
+  CHECK(same(*r, record_of(99)));
+}
+
 TEST_CASE("journal.duplicate_key: the newer record wins, also after reopening") {
   TempDir dir;
   {

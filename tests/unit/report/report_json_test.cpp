@@ -92,6 +92,9 @@ TEST_CASE("report.json: extreme numbers round trip exactly") {
   r.executions[0].job = std::numeric_limits<uint64_t>::max();
   r.executions[0].worker = std::numeric_limits<uint32_t>::max();
   r.executions[1].start = 1e-7;
+  r.executions_dropped = std::numeric_limits<uint64_t>::max();
+  r.dropped_from = 0.1 + 0.2;
+  r.dropped_to = 1e300;
   auto back = from_json(to_json(r));
   REQUIRE_MESSAGE(back.has_value(), back.status().to_string());
   CHECK(*back == r);
@@ -105,7 +108,8 @@ TEST_CASE("report.json: documented keys, derived figures written and ignored on 
                         "\"busy_seconds\"", "\"derived\"", "\"share\"",
                         "\"throughput_per_worker\"", "\"relative_speed\"", "\"mean_job_seconds\"",
                         "\"executions\"", "\"kind\": \"stolen\"", "\"fate\": \"crashed\"",
-                        "\"executions_dropped\": 0"}) {
+                        "\"executions_dropped\": 0", "\"dropped_from\": 0",
+                        "\"dropped_to\": 0"}) {
     CHECK_MESSAGE(text.find(k) != std::string::npos, k);
   }
   std::string edited = replaced(text, "\"speedup\": 9.2", "\"speedup\": 1234");
@@ -125,6 +129,9 @@ TEST_CASE("report.json: keys in any order, unknown keys skipped, BOM and whitesp
   REQUIRE_MESSAGE(back.has_value(), back.status().to_string());
   CHECK(back->executions_dropped == 3);
   CHECK(back->batch.wall_seconds == 100);
+  // dropped_from and dropped_to are optional: reports written before the sample lack them.
+  CHECK(back->dropped_from == 0);
+  CHECK(back->dropped_to == 0);
 }
 
 TEST_CASE("report.json: escapes, including surrogate pairs, decode to UTF-8") {
@@ -173,6 +180,9 @@ TEST_CASE("report.json: malformed input is refused with a message that says why"
       {replaced(good, "\"worker\": 2", "\"worker\": 2, \"worker\": 2"), "duplicate key"},
       {replaced(good, "\"cpu_seconds\": 1.5, ", ""), "missing key \"cpu_seconds\""},
       {replaced(good, "\"executions_dropped\": 0", "\"executions_dropped\": 0,"), "expected"},
+      {replaced(good, "\"dropped_to\": 0", "\"dropped_to\": \"soon\""), "expected a number"},
+      {replaced(good, "\"dropped_from\": 0", "\"dropped_from\": 0, \"dropped_from\": 1"),
+       "duplicate key"},
       {replaced(good, "\"alpha\"", "\"al\\xpha\""), "unknown escape"},
       {replaced(good, "\"alpha\"", "\"\\ud800\""), "unpaired surrogate"},
       {replaced(good, "\"alpha\"", "\"\\udc00\""), "unpaired surrogate"},

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ppclient/src/execution_sample.hpp"
 #include "tests/unit/report/report_sample.hpp"
 
 using namespace pp::client::report;
@@ -290,10 +291,44 @@ TEST_CASE("report.svg: odd reports draw without crashing and say what is missing
   odd.nodes[0].job_seconds = std::numeric_limits<double>::quiet_NaN();
   for (const std::string& doc : {to_svg(odd), to_html(odd)}) {
     CHECK(check_markup(doc) == "");
-    CHECK(doc.find("77 further executions beyond the recording cap") != std::string::npos);
+    CHECK(doc.find("This timeline shows a sample: 10 of 87 executions. 77 are not drawn.") !=
+          std::string::npos);
     CHECK(doc.find("1 execution names no node of this report") != std::string::npos);
     CHECK(doc.find("nan") == std::string::npos);
     CHECK(doc.find("inf") == std::string::npos);
     CHECK(doc.size() < 1024 * 1024);
+  }
+}
+
+TEST_CASE("report.svg: a timeline drawn from a sample shades what it left out and says so") {
+  const Report full = sample::simulated(3000);
+  ExecutionSample s(400, 400, 10);
+  for (const Execution& e : full.executions) s.add(e);
+  Report r = full;
+  r.executions = s.kept();
+  r.executions_dropped = s.dropped();
+  r.dropped_from = s.dropped_from();
+  r.dropped_to = s.dropped_to();
+  REQUIRE(r.executions_dropped > 0);
+  const std::string total = std::to_string(full.executions.size());
+  const std::string kept = std::to_string(r.executions.size());
+  std::string svg = to_svg(r);
+  CHECK(check_markup(svg) == "");
+  CHECK(drawn_copies(svg) == r.executions.size());
+  CHECK(svg.find("This timeline shows a sample: " + kept + " of " + total + " executions.") !=
+        std::string::npos);
+  CHECK(svg.find("Outside the shaded stretch") != std::string::npos);
+  CHECK(svg.find("The figures above count every execution.") != std::string::npos);
+  std::string shade = group_of(svg, std::to_string(r.executions_dropped) + " executions that ran between");
+  CHECK(shade.find("stroke-dasharray") != std::string::npos);
+  std::string html = to_html(r);
+  CHECK(check_markup(html) == "");
+  CHECK(html.find("<h2>Timeline: one lane per worker (a sample: " + kept + " of " + total +
+                  " executions)</h2>") != std::string::npos);
+  CHECK(html.find("Executions left out of the timeline's sample (counted above)") != std::string::npos);
+  // The same report in full says nothing of the kind.
+  for (const std::string& doc : {to_svg(full), to_html(full)}) {
+    CHECK(doc.find("sample") == std::string::npos);
+    CHECK(doc.find("stroke-dasharray") == std::string::npos);
   }
 }

@@ -121,9 +121,10 @@ TEST_CASE("report.table: one row per node with its figures, then the batch lines
   CHECK(t.find("Re-sent jobs (their node went away or crashed): 3") != std::string::npos);
   CHECK(t.find("Duplicate executions (result not used): 4") != std::string::npos);
   CHECK(t.find("Wall time (first submit to last result): 15.0 s") != std::string::npos);
-  CHECK(t.find("beyond the recording cap") == std::string::npos);
+  CHECK(t.find("timeline's sample") == std::string::npos);
   r.executions_dropped = 12;
-  CHECK(to_table(r).find("beyond the recording cap): 12") != std::string::npos);
+  CHECK(to_table(r).find("Executions left out of the timeline's sample (the figures count them): 12") !=
+        std::string::npos);
 }
 
 TEST_CASE("report.table: columns line up and lines stay within 120 columns") {

@@ -619,6 +619,7 @@ class Simulation {
   void finish() {
     CHECK(s_.unfinished() == 0);
     CHECK(s_.queued() == 0);
+    CHECK(s_.table_size() == 0);
     uint64_t jobs_done = 0, failures = 0, requeued = 0;
     for (NodeId n = 0; n < owes_.size(); ++n) {
       jobs_done += s_.stats(n).jobs_done;
