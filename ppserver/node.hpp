@@ -35,8 +35,10 @@ class Node {
   explicit Node(NodeConfig config);
   ~Node();
 
-  // Listens and serves until a signal, the idle limit, or the exit fd ends it.
-  // Returns the process exit code.
+  // Listens and serves until a signal (SIGINT, SIGTERM or SIGHUP: each says BYE
+  // to the clients, stops the workers and logs "shutting down"), the idle limit,
+  // or the exit fd ends it. Returns the process exit code (0 for all of these);
+  // throws std::runtime_error when it cannot listen.
   int run();
 
   // Used by sessions.
@@ -53,6 +55,7 @@ class Node {
   void warn_limited(Noise kind, const std::string& line);
 
  private:
+  void listen();
   void accept();
   void on_accept_error(const asio::error_code& ec);
   void shed_pending();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -36,15 +37,47 @@ Result<std::string> read_file(const std::string& path, std::string* note) {
 }
 
 Result<std::string> resolve(const std::string& explicit_value, const std::string& file,
-                            std::string* note) {
+                            std::string* note, std::string* read_from) {
+  if (read_from != nullptr) read_from->clear();
   if (!explicit_value.empty()) return explicit_value;
-  if (!file.empty()) return read_file(file, note);
+  if (!file.empty()) {
+    if (read_from != nullptr) *read_from = file;
+    return read_file(file, note);
+  }
   if (const char* env = std::getenv("PP_SECRET"); env != nullptr && *env != '\0') {
     return std::string(env);
   }
   std::string def = default_path();
-  if (!def.empty() && access(def.c_str(), F_OK) == 0) return read_file(def, note);
+  if (!def.empty() && access(def.c_str(), F_OK) == 0) {
+    if (read_from != nullptr) *read_from = def;
+    return read_file(def, note);
+  }
   return std::string();
+}
+
+Status check_private(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return Status::ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+  std::string who = (st.st_mode & 007) != 0 ? "every user of this machine" : "its group";
+  return Status(StatusCode::kInvalid,
+                "secret file " + path + " has mode " + mode + ": " + who +
+                    " can read it, and with it run code on every node of the cluster; "
+                    "make it private with:  chmod 600 " + path);
+}
+
+std::string weakness(std::string_view secret) {
+  if (secret.empty() || secret.size() >= kMinSecretBytes) return "";
+  return "the cluster secret is only " + std::to_string(secret.size()) + " byte" +
+         (secret.size() == 1 ? "" : "s") + " long, easy to guess; use at least " +
+         std::to_string(kMinSecretBytes) + " (ppserver --new-secret writes a random one)";
+}
+
+std::string default_sources() {
+  std::string def = default_path();
+  return "the PP_SECRET environment variable, else the file " +
+         (def.empty() ? std::string("~/.ppcluster/secret") : def);
 }
 
 Result<std::string> create(const std::string& path, const std::string& random_hex) {
