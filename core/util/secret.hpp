@@ -25,7 +25,8 @@ Result<std::string> read_file(const std::string& path, std::string* note = nullp
 Result<std::string> resolve(const std::string& explicit_value, const std::string& file,
                             std::string* note = nullptr, std::string* read_from = nullptr);
 // Fails (naming the file, its mode and `chmod 600 FILE`) when users other than
-// the owner may read the secret file at `path`.
+// the owner may read the secret file at `path`: by its mode, or by its POSIX ACL,
+// where one entry for this process's own user is allowed (systemd credentials).
 Status check_private(const std::string& path);
 // A warning for a secret shorter than kMinSecretBytes; "" when it is long enough
 // (or there is none).

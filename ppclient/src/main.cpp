@@ -179,63 +179,93 @@ pp::Status check_report_path(const std::string& path) {
                                              "; give a file in a directory you can write");
 }
 
+// Numeric options of ppclient (see core/util/number_range.hpp).
+constexpr pp::NumberRange kWaitRange{0.1, 600, false, "seconds"};
+constexpr pp::NumberRange kPortRange{1, 65535, true, ""};
+
+// `ppclient run SCRIPT [ARGS...]`.
+struct RunArgs {
+  std::string script;
+  std::vector<std::string> args;
+  bool discover = false;
+  std::string report;
+};
+
+CLI::App* add_run(CLI::App& app, RunArgs& a) {
+  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\")");
+  run->add_option("script", a.script, "the script")->required();
+  run->add_option("args", a.args, "arguments for the script (in `arg` and `...`)");
+  run->allow_extras(false);
+  run->add_flag("--discover", a.discover,
+                "use every node found on the LAN when the script names none");
+  run->add_option("--report", a.report,
+                  "write each cluster's contribution report here when it closes "
+                  "(.json, .html, .svg, else a text table)");
+  return run;
+}
+
 // What `ppclient run` does after its options: the script, with Ctrl-C stopping
 // the batch (sigint.hpp) and nothing left to race the SIGINT thread's exit.
-int run_batch(const std::string& script, const std::vector<std::string>& args, bool discover,
-              const std::string& report) {
-  if (!report.empty()) {
-    if (pp::Status st = check_report_path(report); !st) {
+int run_batch(const RunArgs& a) {
+  if (!a.report.empty()) {
+    if (pp::Status st = check_report_path(a.report); !st) {
       std::fprintf(stderr, "ppclient run: %s\n", st.message().c_str());
       return pp::kExitUsage;
     }
-    setenv("PP_REPORT", report.c_str(), 1);
+    setenv("PP_REPORT", a.report.c_str(), 1);
   }
-  if (discover) setenv("PP_DISCOVER", "1", 1);
+  if (a.discover) setenv("PP_DISCOVER", "1", 1);
   pp::client::install_sigint_handler();
-  int rc = run_script(script, args);
+  int rc = run_script(a.script, a.args);
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }
 
-// Numeric options of ppclient (see core/util/number_range.hpp).
-constexpr pp::NumberRange kWaitRange{0.1, 600, false, "seconds"};
-constexpr pp::NumberRange kPortRange{1, 65535, true, ""};
+// `ppclient stats REPORT.json [--report OUT]`.
+struct StatsArgs {
+  std::string in, out;
+};
+
+CLI::App* add_stats(CLI::App& app, StatsArgs& a) {
+  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
+  stats->add_option("report", a.in, "a report written as .json")->required();
+  stats->add_option("--report", a.out, "write it here instead (.html, .svg, .json, text)");
+  return stats;
+}
+
+// `ppclient nodes [--wait S] [--secret-file F] [--discovery-port P]`.
+struct NodesArgs {
+  double wait_seconds = 1.5;
+  std::string secret_file;
+  uint16_t discovery_port = pp::ClusterOptions{}.discovery_port;
+};
+
+CLI::App* add_nodes(CLI::App& app, NodesArgs& a) {
+  auto* nodes = app.add_subcommand("nodes", "list the nodes discovery finds on the LAN");
+  pp::add_number(*nodes, "--wait", a.wait_seconds, kWaitRange, "seconds to listen")
+      ->capture_default_str();
+  nodes->add_option("--secret-file", a.secret_file, "file holding the cluster secret");
+  pp::add_number(*nodes, "--discovery-port", a.discovery_port, kPortRange,
+                 "UDP port of discovery (as the nodes' --discovery-port)")
+      ->capture_default_str();
+  return nodes;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ppclient: run Lua driver scripts on a ppcluster.\n"
-               "Exit status: the script's (0, or 1 for an error), 2 usage error, "
-               "130 interrupted (Ctrl-C)."};
+               "Exit status: the script's (0, 1 for an error, n after os.exit(n)), "
+               "2 usage error, 130 interrupted (Ctrl-C)."};
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "print the version and exit");
-  std::string script;
-  std::vector<std::string> args;
-  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\")");
-  run->add_option("script", script, "the script")->required();
-  run->add_option("args", args, "arguments for the script (in `arg` and `...`)");
-  run->allow_extras(false);
-  bool discover = false;
-  run->add_flag("--discover", discover, "use every node found on the LAN when the script names none");
-  std::string report;
-  run->add_option("--report", report,
-                  "write each cluster's contribution report here when it closes "
-                  "(.json, .html, .svg, else a text table)");
-  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
-  std::string stats_in, stats_out;
-  stats->add_option("report", stats_in, "a report written as .json")->required();
-  stats->add_option("--report", stats_out, "write it here instead (.html, .svg, .json, text)");
-  auto* nodes = app.add_subcommand("nodes", "list the nodes discovery finds on the LAN");
-  double wait_seconds = 1.5;
-  std::string secret_file;
-  pp::add_number(*nodes, "--wait", wait_seconds, kWaitRange, "seconds to listen")
-      ->capture_default_str();
-  nodes->add_option("--secret-file", secret_file, "file holding the cluster secret");
-  uint16_t discovery_port = pp::ClusterOptions{}.discovery_port;
-  pp::add_number(*nodes, "--discovery-port", discovery_port, kPortRange,
-                 "UDP port of discovery (as the nodes' --discovery-port)")
-      ->capture_default_str();
+  RunArgs run_args;
+  StatsArgs stats_args;
+  NodesArgs nodes_args;
+  CLI::App* run = add_run(app, run_args);
+  CLI::App* stats = add_stats(app, stats_args);
+  CLI::App* nodes = add_nodes(app, nodes_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -246,11 +276,13 @@ int main(int argc, char** argv) {
                 pp::proto::kProtocolVersion);
     return 0;
   }
-  if (*nodes) return list_nodes(wait_seconds, secret_file, discovery_port);
-  if (*stats) return show_stats(stats_in, stats_out);
+  if (*nodes) {
+    return list_nodes(nodes_args.wait_seconds, nodes_args.secret_file, nodes_args.discovery_port);
+  }
+  if (*stats) return show_stats(stats_args.in, stats_args.out);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  return run_batch(script, args, discover, report);
+  return run_batch(run_args);
 }
