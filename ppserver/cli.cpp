@@ -26,9 +26,9 @@ constexpr NumberRange kWorkers{1, 1024, true, "workers", "one per core"};
 constexpr NumberRange kPort{0, 65535, true, ""};
 constexpr NumberRange kDiscoveryPort{1, 65535, true, ""};
 constexpr NumberRange kAnnounce{0.1, 3600, false, "seconds"};
-constexpr NumberRange kIdleExit{1, 31536000, true, "seconds", "never"};   // a year
+constexpr NumberRange kIdleExit{1, 31536000, true, "seconds", "never"};          // a year
 constexpr NumberRange kJobSeconds{0.01, 2592000, false, "seconds", "no limit"};  // 30 days
-constexpr NumberRange kNice{0, 19, true, ""};   // workers never above the node's priority
+constexpr NumberRange kNice{0, 19, true, ""};  // workers never above the node's priority
 constexpr NumberRange kCpuLimit{1, 100, true, "percent"};
 // A worker's own state and a small job need a few MB of Lua heap; 1 TiB is no limit in
 // practice.
@@ -107,7 +107,8 @@ void add_work_options(CLI::App& app, Args& a) {
       ->capture_default_str();
   add_number(app, "--worker-memory", a.cfg.worker_memory_mb, limit::kWorkerMemory,
              "Lua heap limit per worker");
-  add_number(app, "--pipeline", a.cfg.pipeline, limit::kPipeline, "jobs queued ahead in each worker")
+  add_number(app, "--pipeline", a.cfg.pipeline, limit::kPipeline,
+             "jobs queued ahead in each worker")
       ->capture_default_str();
 }
 
@@ -170,7 +171,8 @@ Result<std::string> resolve_interface(const std::string& given) {
   std::string v4, v6;
   for (addrinfo* i = list; i != nullptr; i = i->ai_next) {
     char host[NI_MAXHOST];
-    if (getnameinfo(i->ai_addr, i->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) {
+    if (getnameinfo(i->ai_addr, i->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) !=
+        0) {
       continue;
     }
     std::string& slot = i->ai_family == AF_INET ? v4 : v6;
@@ -196,18 +198,20 @@ Exit new_secret(const std::string& file) {
   }
   std::printf("wrote a new cluster secret to %s (mode 600).\n", path.c_str());
   if (path == def) {
-    std::printf("Copy this file to the same place on every node and client machine;\n"
-                "ppserver and ppclient read it from there by default.\n");
+    std::printf(
+        "Copy this file to the same place on every node and client machine;\n"
+        "ppserver and ppclient read it from there by default.\n");
     return {0};
   }
-  std::printf("Nodes and clients do not read it unless told to: by default they read %s.\n"
-              "Point them at it:\n"
-              "  nodes:    ppserver --secret-file %s ...\n"
-              "  clients:  PP_SECRET=\"$(cat %s)\" ppclient run script.lua\n"
-              "            ppclient nodes --secret-file %s\n"
-              "or copy it to %s on every node and client machine.\n",
-              secret::default_sources().c_str(), path.c_str(), path.c_str(), path.c_str(),
-              def.empty() ? "~/.ppcluster/secret" : def.c_str());
+  std::printf(
+      "Nodes and clients do not read it unless told to: by default they read %s.\n"
+      "Point them at it:\n"
+      "  nodes:    ppserver --secret-file %s ...\n"
+      "  clients:  PP_SECRET=\"$(cat %s)\" ppclient run script.lua\n"
+      "            ppclient nodes --secret-file %s\n"
+      "or copy it to %s on every node and client machine.\n",
+      secret::default_sources().c_str(), path.c_str(), path.c_str(), path.c_str(),
+      def.empty() ? "~/.ppcluster/secret" : def.c_str());
   return {0};
 }
 
@@ -268,8 +272,9 @@ NodeConfig node_config(Args& a, std::string prefix) {
 }  // namespace
 
 Command parse_command_line(int argc, char** argv) {
-  CLI::App app{"ppserver: a ppcluster compute node. Runs LuaJIT jobs sent by ppclient drivers.\n"
-               "Exit status: 0 done, 1 could not start or failed, 2 usage error."};
+  CLI::App app{
+      "ppserver: a ppcluster compute node. Runs LuaJIT jobs sent by ppclient drivers.\n"
+      "Exit status: 0 done, 1 could not start or failed, 2 usage error."};
   Args a;
   add_network_options(app, a);
   add_discovery_options(app, a);

@@ -29,8 +29,7 @@ Result<double> parse_in_range(std::string_view text, const NumberRange& range) {
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
   double v = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (digits.empty() || end != digits.data() + digits.size() ||
-      ec == std::errc::invalid_argument) {
+  if (digits.empty() || end != digits.data() + digits.size() || ec == std::errc::invalid_argument) {
     return fail(shown + " is not a number");
   }
   // Out of a double's range ("1e999"): no finite value, like an infinity.

@@ -96,7 +96,7 @@ int list_nodes(double wait_seconds, const std::string& secret_file, uint16_t por
   auto secret = pp::secret::resolve("", secret_file, nullptr);
   if (!secret) {
     std::fprintf(stderr, "ppclient: %s\n", secret.status().message().c_str());
-    return 1;
+    return pp::kExitUsage;
   }
   pp::ClusterOptions opt;
   opt.servers = {"*"};
@@ -173,7 +173,8 @@ pp::Status check_report_path(const std::string& path) {
   std::string why = std::strerror(errno);
   if (errno == ENOENT) {
     auto slash = path.find_last_of('/');
-    why = "the directory " + path.substr(0, slash == 0 ? 1 : slash) + " does not exist";
+    std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+    why = "the directory " + dir + " does not exist";
   }
   return pp::Status(pp::StatusCode::kIo, "--report " + path + ": cannot write there: " + why +
                                              "; give a file in a directory you can write");

@@ -65,24 +65,26 @@ TEST_CASE("integration.messages.nodes_without_the_secret_say_why_and_how_many" *
   TempDir home;
   // A discovery port of this test's own, so other nodes on this machine do not count.
   std::string port = std::to_string(std::random_device{}() % 10000 + 50000);
-  ServerProcess node({"-w", "1", "-a", "--no-mdns", "--discovery-port", port,
-                      "--announce-interval", "0.2"},
-                     kSecret);
+  ServerProcess node(
+      {"-w", "1", "-a", "--no-mdns", "--discovery-port", port, "--announce-interval", "0.2"},
+      kSecret);
   auto none = run(home, "", "ppclient nodes --wait 2 --discovery-port " + port);
   CHECK(none.status == 0);
   CHECK(has(none, "(no nodes of this cluster answered within 2.0 s)"));
-  CHECK(has(none, "This client has no secret, so it sees only nodes started without one; "
-                  "nodes with a secret are ignored (heard 1 such node)"));
+  CHECK(has(none,
+            "This client has no secret, so it sees only nodes started without one; "
+            "nodes with a secret are ignored (heard 1 such node)"));
   CHECK(has(none, "Give the cluster's secret with --secret-file FILE"));
   CHECK(has(none, "PP_SECRET"));
   CHECK(has(none, home.path() + "/.ppcluster/secret"));
 
   std::string wrong = home.file("wrong", "another-secret-of-another-cluster", 0600);
-  auto other = run(home, "", "ppclient nodes --wait 2 --discovery-port " + port +
-                                 " --secret-file " + wrong);
+  auto other =
+      run(home, "", "ppclient nodes --wait 2 --discovery-port " + port + " --secret-file " + wrong);
   CHECK(other.status == 0);
-  CHECK(has(other, "Nodes of other clusters (started with another secret) are ignored "
-                   "(heard 1 such node)"));
+  CHECK(has(other,
+            "Nodes of other clusters (started with another secret) are ignored "
+            "(heard 1 such node)"));
 }
 
 TEST_CASE("integration.messages.new_secret_says_where_programs_look" * doctest::timeout(60)) {
@@ -91,9 +93,10 @@ TEST_CASE("integration.messages.new_secret_says_where_programs_look" * doctest::
   auto named = run(home, "", "ppserver --new-secret --secret-file " + f);
   CHECK(named.status == 0);
   CHECK(has(named, "wrote a new cluster secret to " + f));
-  CHECK(has(named, "Nodes and clients do not read it unless told to: by default they read "
-                   "the PP_SECRET environment variable, else the file " +
-                       home.path() + "/.ppcluster/secret"));
+  CHECK(has(named,
+            "Nodes and clients do not read it unless told to: by default they read "
+            "the PP_SECRET environment variable, else the file " +
+                home.path() + "/.ppcluster/secret"));
   CHECK(has(named, "ppserver --secret-file " + f));
   CHECK(has(named, "PP_SECRET=\"$(cat " + f + ")\" ppclient run"));
   CHECK(!has(named, "read it from there by default"));
@@ -104,8 +107,7 @@ TEST_CASE("integration.messages.new_secret_says_where_programs_look" * doctest::
   CHECK(has(by_default, "read it from there by default"));
 }
 
-TEST_CASE("integration.messages.short_secret_is_warned_by_node_and_client" *
-          doctest::timeout(90)) {
+TEST_CASE("integration.messages.short_secret_is_warned_by_node_and_client" * doctest::timeout(90)) {
   TempDir home;
   auto node = run(home, "", "ppserver -i 127.0.0.1 -p 0 -w 1 -t 1 -s x");
   CHECK(node.status == 0);
@@ -155,12 +157,13 @@ TEST_CASE("integration.messages.unwritable_report_path_fails_before_the_batch" *
   std::string script = home.file("batch.lua", "io.open('" + marker + "', 'w'):close()\n", 0644);
   auto missing_dir = run(home, "", "ppclient run --report /nonexistent-pp-dir/x.json " + script);
   CHECK(missing_dir.status == 2);
-  CHECK(has(missing_dir, "--report /nonexistent-pp-dir/x.json: cannot write there: the directory "
-                         "/nonexistent-pp-dir does not exist"));
+  CHECK(has(missing_dir,
+            "--report /nonexistent-pp-dir/x.json: cannot write there: the directory "
+            "/nonexistent-pp-dir does not exist"));
   auto a_directory = run(home, "", "ppclient run --report " + home.path() + " " + script);
   CHECK(a_directory.status == 2);
   CHECK(has(a_directory, "cannot write there: Is a directory"));
-  CHECK(!std::filesystem::exists(marker));   // the script never ran
+  CHECK(!std::filesystem::exists(marker));  // the script never ran
 
   auto fine = run(home, "", "ppclient run --report " + home.path() + "/r.json " + script);
   CHECK(fine.status == 0);

@@ -39,9 +39,11 @@ const BadValue kBadValues[] = {
      "--max-frame: 18446744073709551615 is out of range: give 65536 to 1073741824 bytes"},
     {"--max-frame 134217728000", "--max-frame: 134217728000 is out of range"},
     {"--max-frame -1", "--max-frame: -1 is out of range"},
-    {"--worker-memory -1", "--worker-memory: -1 is out of range: give 0 (no limit) or 16 to 1048576 MB"},
+    {"--worker-memory -1",
+     "--worker-memory: -1 is out of range: give 0 (no limit) or 16 to 1048576 MB"},
     {"--worker-memory 4", "--worker-memory: 4 is out of range"},
-    {"--job-timeout -1", "--job-timeout: -1 is out of range: give 0 (no limit) or 0.01 to 2592000 seconds"},
+    {"--job-timeout -1",
+     "--job-timeout: -1 is out of range: give 0 (no limit) or 0.01 to 2592000 seconds"},
     {"--job-timeout nan", "--job-timeout: 'nan' is not a finite number"},
     {"--job-timeout inf", "--job-timeout: 'inf' is not a finite number"},
     {"--job-timeout 1e999", "--job-timeout: '1e999' is not a finite number"},
@@ -68,8 +70,7 @@ const BadValue kBadValues[] = {
 
 }  // namespace
 
-TEST_CASE("integration.options.bad_values_exit_2_naming_option_and_range" *
-          doctest::timeout(300)) {
+TEST_CASE("integration.options.bad_values_exit_2_naming_option_and_range" * doctest::timeout(300)) {
   for (const auto& bad : kBadValues) {
     CAPTURE(bad.args);
     auto r = ppserver(std::string("-i 127.0.0.1 -p 0 ") + bad.args);
@@ -95,12 +96,36 @@ TEST_CASE("integration.options.edges_of_every_range_start_a_node_that_serves" *
               .get<int>() == 1000);
   }
   SUBCASE("upper edges") {
-    ServerProcess node({"-w", "1", "--max-frame", "1073741824", "--worker-memory", "1048576",
-                        "--job-timeout", "2592000", "--job-cpu-limit", "2592000", "-t",
-                        "31536000", "--nice", "19", "--cpu-limit", "100", "--pipeline", "64",
-                        "--handshake-timeout", "3600", "--max-sessions", "100000",
-                        "--max-handshakes", "100000", "--max-handshakes-per-address", "100000",
-                        "--discovery-port", "65535", "--announce-interval", "3600"});
+    ServerProcess node({"-w",
+                        "1",
+                        "--max-frame",
+                        "1073741824",
+                        "--worker-memory",
+                        "1048576",
+                        "--job-timeout",
+                        "2592000",
+                        "--job-cpu-limit",
+                        "2592000",
+                        "-t",
+                        "31536000",
+                        "--nice",
+                        "19",
+                        "--cpu-limit",
+                        "100",
+                        "--pipeline",
+                        "64",
+                        "--handshake-timeout",
+                        "3600",
+                        "--max-sessions",
+                        "100000",
+                        "--max-handshakes",
+                        "100000",
+                        "--max-handshakes-per-address",
+                        "100000",
+                        "--discovery-port",
+                        "65535",
+                        "--announce-interval",
+                        "3600"});
     CHECK(node.wait_for_log("and 1073741824 after", 5s));
     pp::ClusterOptions o;
     o.servers = {node.address()};
@@ -110,11 +135,10 @@ TEST_CASE("integration.options.edges_of_every_range_start_a_node_that_serves" *
     CHECK(cluster.submit(pp::Code::lua("function(x) return x * x end"), 7).get<int>() == 49);
   }
   SUBCASE("the shortest limits, the lowest CPU share, and an exponent") {
-    ServerProcess node({"-w", "1", "--cpu-limit", "1", "--job-timeout", "0.01",
-                        "--job-cpu-limit", "0.01", "--handshake-timeout", "0.05",
-                        "--max-frame", "1e6", "-t", "1"});
+    ServerProcess node({"-w", "1", "--cpu-limit", "1", "--job-timeout", "0.01", "--job-cpu-limit",
+                        "0.01", "--handshake-timeout", "0.05", "--max-frame", "1e6", "-t", "1"});
     CHECK(node.wait_for_log("and 1000000 after", 5s));
-    CHECK(node.wait_exit(15s));   // -t 1: idle for a second, then done
+    CHECK(node.wait_exit(15s));  // -t 1: idle for a second, then done
     CHECK(node.exit_status() == 0);
     CHECK(node.log().find("shutting down: idle for 1 s") != std::string::npos);
   }
@@ -148,7 +172,7 @@ TEST_CASE("integration.options.usage_errors_exit_2_help_and_version_exit_0" *
   CHECK(ppclient("--version").status == 0);
   CHECK(ppclient("run --help").status == 0);
   CHECK(ppclient("--no-such-option").status == 2);
-  CHECK(ppclient("run").status == 2);   // the script is missing
+  CHECK(ppclient("run").status == 2);  // the script is missing
   CHECK(ppclient("no-such-command").status == 2);
   auto wait = ppclient("nodes --wait abc");
   CHECK(wait.status == 2);

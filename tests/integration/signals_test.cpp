@@ -200,13 +200,13 @@ TEST_CASE("integration.signals.sigint_stops_ppclient_run_and_frees_the_node" *
   CHECK(wait_until([&] { return client.output().find("submitted") != std::string::npos; }, 20s));
   REQUIRE(wait_until([&] { return workers_busy(node.pid(), 2); }, 20s));
   auto embedded = pp::test::children_of(client.pid());
-  CHECK(embedded.size() == 1);   // the local node (ncpus = 1)
+  CHECK(embedded.size() == 1);  // the local node (ncpus = 1)
 
   auto t0 = Clock::now();
   REQUIRE(kill(client.pid(), SIGINT) == 0);
-  REQUIRE(client.wait_exit(10s));   // its jobs would run for a minute
+  REQUIRE(client.wait_exit(10s));  // its jobs would run for a minute
   CHECK(client.exit_status() == 130);
-  CHECK(!client.killed_by_signal());   // it exited with 130 after stopping the batch
+  CHECK(!client.killed_by_signal());  // it exited with 130 after stopping the batch
   CHECK(client.output().find("interrupted: stopping the batch") != std::string::npos);
   CHECK(client.output().find("finished") == std::string::npos);
   MESSAGE("ppclient ended " << std::chrono::duration<double>(Clock::now() - t0).count()
@@ -229,7 +229,7 @@ TEST_CASE("integration.signals.sigint_twice_exits_130_and_the_embedded_node_foll
   CHECK(wait_until([&] { return client.output().find("submitted") != std::string::npos; }, 20s));
   auto embedded = pp::test::children_of(client.pid());
   REQUIRE(kill(client.pid(), SIGINT) == 0);
-  kill(client.pid(), SIGINT);   // may find it gone already
+  kill(client.pid(), SIGINT);  // may find it gone already
   REQUIRE(client.wait_exit(10s));
   CHECK(client.exit_status() == 130);
   CHECK(!client.killed_by_signal());

@@ -23,7 +23,7 @@ TEST_CASE("util.number_range.values_inside_the_range") {
   CHECK(*pp::parse_in_range("1e6", kFrame) == 1e6);
   CHECK(*pp::parse_in_range("+70000", kFrame) == 70000);
   CHECK(*pp::parse_in_range("0.01", kSeconds) == doctest::Approx(0.01));
-  CHECK(*pp::parse_in_range("0", kSeconds) == 0);      // "no limit", below lo
+  CHECK(*pp::parse_in_range("0", kSeconds) == 0);  // "no limit", below lo
   CHECK(*pp::parse_in_range("-0", kSeconds) == 0);
   CHECK(*pp::parse_in_range("0", kPort) == 0);
   CHECK(*pp::parse_in_range("65535", kPort) == 65535);
@@ -33,7 +33,8 @@ TEST_CASE("util.number_range.messages_name_the_value_and_the_range") {
   CHECK(error_of("0", kFrame) == "0 is out of range: give 65536 to 1073741824 bytes");
   CHECK(error_of("18446744073709551615", kFrame) ==
         "18446744073709551615 is out of range: give 65536 to 1073741824 bytes");
-  CHECK(error_of("-1", kSeconds) == "-1 is out of range: give 0 (no limit) or 0.01 to 2592000 seconds");
+  CHECK(error_of("-1", kSeconds) ==
+        "-1 is out of range: give 0 (no limit) or 0.01 to 2592000 seconds");
   CHECK(error_of("0.001", kSeconds) ==
         "0.001 is out of range: give 0 (no limit) or 0.01 to 2592000 seconds");
   CHECK(error_of("70000", kPort) == "70000 is out of range: give 0 to 65535");

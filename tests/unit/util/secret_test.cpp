@@ -91,27 +91,36 @@ TEST_CASE("util.secret.acl_entries_decide_who_else_reads") {
   // systemd's LoadCredential=: mode 0400 plus one entry for the service's own user,
   // which makes the mode's group bits show the mask (r--).
   SecretFile cred("0123456789abcdef0123", 0400);
-  if (!set_acl(cred.path, {{kUserObj, 4, kNoId}, {kUser, 4, geteuid()}, {kGroupObj, 0, kNoId},
-                           {kMask, 4, kNoId}, {kOther, 0, kNoId}})) {
+  if (!set_acl(cred.path, {{kUserObj, 4, kNoId},
+                           {kUser, 4, geteuid()},
+                           {kGroupObj, 0, kNoId},
+                           {kMask, 4, kNoId},
+                           {kOther, 0, kNoId}})) {
     MESSAGE("no POSIX ACLs on /tmp here; the ACL cases are not checked");
     return;
   }
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat(cred.path.c_str(), &st) == 0);
-  CHECK((st.st_mode & 070) != 0);   // the mask, not the owning group's bits
+  CHECK((st.st_mode & 070) != 0);  // the mask, not the owning group's bits
   CHECK(pp::secret::check_private(cred.path).is_ok());
 
   SecretFile other_user("0123456789abcdef0123", 0400);
-  REQUIRE(set_acl(other_user.path, {{kUserObj, 4, kNoId}, {kUser, 4, geteuid() + 4242},
-                                    {kGroupObj, 0, kNoId}, {kMask, 4, kNoId}, {kOther, 0, kNoId}}));
+  REQUIRE(set_acl(other_user.path, {{kUserObj, 4, kNoId},
+                                    {kUser, 4, geteuid() + 4242},
+                                    {kGroupObj, 0, kNoId},
+                                    {kMask, 4, kNoId},
+                                    {kOther, 0, kNoId}}));
   auto st2 = pp::secret::check_private(other_user.path);
-  CHECK(st2.message().find("has an access control list: user " +
-                           std::to_string(geteuid() + 4242) + " can read it") != std::string::npos);
+  CHECK(st2.message().find("has an access control list: user " + std::to_string(geteuid() + 4242) +
+                           " can read it") != std::string::npos);
   CHECK(st2.message().find("setfacl -b " + other_user.path + " && chmod 600") != std::string::npos);
 
   // A named entry the mask shuts out reads nothing.
   SecretFile masked("0123456789abcdef0123", 0400);
-  REQUIRE(set_acl(masked.path, {{kUserObj, 6, kNoId}, {kUser, 4, geteuid() + 4242},
-                                {kGroupObj, 4, kNoId}, {kMask, 0, kNoId}, {kOther, 0, kNoId}}));
+  REQUIRE(set_acl(masked.path, {{kUserObj, 6, kNoId},
+                                {kUser, 4, geteuid() + 4242},
+                                {kGroupObj, 4, kNoId},
+                                {kMask, 0, kNoId},
+                                {kOther, 0, kNoId}}));
   CHECK(pp::secret::check_private(masked.path).is_ok());
 }
