@@ -11,7 +11,9 @@ namespace pp::server {
 
 struct RunNode { NodeConfig config; };
 struct RunWorker { WorkerConfig config; };
-struct Exit { int code = 0; };   // --help, --version, --new-secret, or an error (already printed)
+// --help, --version, --new-secret, or an error (already printed): 0, 1 when a
+// file could not be written, kExitUsage (2) for a bad option, value or secret.
+struct Exit { int code = 0; };
 
 using Command = std::variant<RunNode, RunWorker, Exit>;
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "core/proto/codec.hpp"
 #include "core/util/log.hpp"
@@ -76,7 +77,7 @@ Node::Node(NodeConfig config)
       cluster_id_(proto::cluster_id(config_.secret)),
       host_(host_name()),
       acceptor_(io_),
-      signals_(io_, SIGINT, SIGTERM),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP),
       idle_timer_(io_),
       accept_timer_(io_),
       noise_{LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval),
@@ -103,12 +104,34 @@ proto::Hello Node::hello(const std::string& nonce) const {
   return h;
 }
 
+// Opens the listening socket; a failure throws, naming the address, the port and
+// the likely cause.
+void Node::listen() {
+  const std::string where = config_.address + ":" + std::to_string(config_.port);
+  asio::error_code ec;
+  auto address = asio::ip::make_address(config_.address, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": not an IP address");
+  asio::ip::tcp::endpoint ep(address, config_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) return;
+  std::string why = ec.message();
+  if (ec == asio::error::address_in_use) {
+    why += ": another process (perhaps another ppserver) listens there; stop it, or choose "
+           "another port with -p";
+  } else if (ec.value() == EADDRNOTAVAIL) {
+    why += ": " + config_.address + " is not an address of this machine; give one of its "
+           "addresses with -i (0.0.0.0: every interface)";
+  } else if (ec == asio::error::access_denied) {
+    why += ": ports below 1024 need privileges; choose a port of 1024 or above with -p";
+  }
+  throw std::runtime_error("cannot listen on " + where + ": " + why);
+}
+
 int Node::run() {
-  asio::ip::tcp::endpoint ep(asio::ip::make_address(config_.address), config_.port);
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-  acceptor_.bind(ep);  // throws with a clear message if the port is taken
-  acceptor_.listen();
+  listen();
   set_cloexec(acceptor_.native_handle());
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   uint16_t port = acceptor_.local_endpoint().port();
@@ -287,16 +310,35 @@ Session* Node::next_session() {
 
 void Node::dispatch() {
   if (!pool_ || sessions_.empty()) return;
-  for (;;) {
-    Session* s = next_session();
-    if (s == nullptr) return;
-    int w = pool_->free_worker(s->id());
-    if (w < 0) return;
-    NodeJob job = std::move(s->queue().front());
-    s->queue().pop_front();
-    rr_cursor_ = s->id();
-    pool_->assign(w, std::move(job));
+  while (dispatch_one()) {
   }
+}
+
+// Gives one queued job to a worker; false when none can go now. An idle worker
+// goes to the client with the fewest jobs in workers (round robin among equals).
+// With no idle worker, a job may wait in a worker's pipeline behind its own
+// client's job, but not while some client with queued jobs has no worker at all:
+// that client takes the next worker to go idle.
+bool Node::dispatch_one() {
+  Session* s = next_session();
+  if (s == nullptr) return false;
+  int w = pool_->idle_worker(s->id());
+  if (w < 0) {
+    if (pool_->assigned(s->id()) == 0) return false;
+    auto it = sessions_.upper_bound(rr_cursor_);
+    for (size_t n = 0; n < sessions_.size() && w < 0; ++n, ++it) {
+      if (it == sessions_.end()) it = sessions_.begin();
+      if (it->second->queue().empty()) continue;
+      w = pool_->pipeline_slot(it->first);
+      s = it->second.get();
+    }
+    if (w < 0) return false;
+  }
+  NodeJob job = std::move(s->queue().front());
+  s->queue().pop_front();
+  rr_cursor_ = s->id();
+  pool_->assign(w, std::move(job));
+  return true;
 }
 
 void Node::on_result(NodeJob&& job, proto::ResultMsg&& result) {

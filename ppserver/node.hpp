@@ -1,8 +1,8 @@
 // Node: the ppserver process. Owns the TCP acceptor, the client sessions, the
 // worker pool and the node-wide job dispatch (to the session with queued jobs and
-// the fewest jobs in workers, round robin among equals, into free worker pipeline
-// slots). One io_context thread; no global state: main() builds one Node and
-// calls run().
+// the fewest jobs in workers, round robin among equals; idle workers first, then
+// pipeline slots behind the same client's jobs). One io_context thread; no
+// global state: main() builds one Node and calls run().
 //
 // Admission: a connection is refused at once (an ERROR frame, then close) when
 // the node already has max_sessions sessions, max_handshakes connections still
@@ -36,8 +36,10 @@ class Node {
   explicit Node(NodeConfig config);
   ~Node();
 
-  // Listens and serves until a signal, the idle limit, or the exit fd ends it.
-  // Returns the process exit code.
+  // Listens and serves until a signal (SIGINT, SIGTERM or SIGHUP: each says BYE
+  // to the clients, stops the workers and logs "shutting down"), the idle limit,
+  // or the exit fd ends it. Returns the process exit code (0 for all of these);
+  // throws std::runtime_error when it cannot listen.
   int run();
 
   // Used by sessions.
@@ -54,6 +56,7 @@ class Node {
   void warn_limited(Noise kind, const std::string& line);
 
  private:
+  void listen();
   void accept();
   void on_accept_error(const asio::error_code& ec);
   void shed_pending();
@@ -63,6 +66,7 @@ class Node {
   void on_result(NodeJob&& job, proto::ResultMsg&& result);
   void on_requeue(NodeJob&& job);
   Session* next_session();
+  bool dispatch_one();
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);

@@ -118,22 +118,29 @@ size_t WorkerPool::pipeline_depth() const {
   return short_jobs ? static_cast<size_t>(std::max(config_.pipeline, 1)) : 1;
 }
 
-int WorkerPool::free_worker(uint64_t session_id) const {
-  // Rank: pipeline length first (an idle worker beats a reset), then the client.
-  auto rank_of = [session_id](const Slot& w) {
-    int client = w.last_session == session_id ? 0 : w.last_session == 0 ? 1 : 2;
-    return w.pipeline.size() * 3 + static_cast<size_t>(client);
-  };
+int WorkerPool::idle_worker(uint64_t session_id) const {
   int best = -1;
-  size_t best_rank = pipeline_depth() * 3;
+  int best_rank = 3;
   for (const auto& w : workers_) {
-    if (!w->ready || w->kill != Kill::kNone || w->pipeline.size() >= pipeline_depth()) continue;
-    size_t rank = rank_of(*w);
+    if (!w->ready || w->kill != Kill::kNone || !w->pipeline.empty()) continue;
+    int rank = w->last_session == session_id ? 0 : w->last_session == 0 ? 1 : 2;
     if (rank < best_rank) {
       best = w->index;
       best_rank = rank;
       if (rank == 0) break;
     }
+  }
+  return best;
+}
+
+int WorkerPool::pipeline_slot(uint64_t session_id) const {
+  int best = -1;
+  size_t best_len = pipeline_depth();
+  for (const auto& w : workers_) {
+    if (!w->ready || w->kill != Kill::kNone || w->pipeline.empty()) continue;
+    if (w->pipeline.back().session_id != session_id || w->pipeline.size() >= best_len) continue;
+    best = w->index;
+    best_len = w->pipeline.size();
   }
   return best;
 }

@@ -12,9 +12,9 @@
 // Each worker is the leader of a process group of its own, and a worker is always
 // stopped with its whole group, so processes its job started go with it
 // (job_processes.hpp). A worker serves one client at a time: before a job of
-// another client it gets WORKER_RESET (a fresh Lua state), and free_worker()
-// prefers workers whose last client is the one asking, so clients sharing a node
-// rarely cause a reset.
+// another client it gets WORKER_RESET (a fresh Lua state); idle_worker() prefers
+// workers whose last client is the one asking and pipeline_slot() queues a job
+// only behind the same client's, so clients sharing a node rarely cause a reset.
 // Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
@@ -55,10 +55,14 @@ class WorkerPool {
   int ready_workers() const;
   std::vector<pid_t> pids() const;
   size_t running() const;
-  // The ready worker with the shortest pipeline that still has room, or -1.
-  // Among equals, one that last ran a job of `session_id`, else one that has run
-  // nothing yet, else any (it is reset first).
-  int free_worker(uint64_t session_id) const;
+  // A ready worker with nothing to do, or -1: one that last ran a job of
+  // `session_id`, else one that has run nothing yet, else any (it is reset first).
+  int idle_worker(uint64_t session_id) const;
+  // A busy worker whose pipeline has room and ends with a job of `session_id`, or
+  // -1. A job never waits behind another client's job: that would cost a reset
+  // for the sake of a pipeline slot, and could lock two clients into taking turns
+  // on every worker.
+  int pipeline_slot(uint64_t session_id) const;
   // Jobs of `session_id` given to workers and not finished.
   size_t assigned(uint64_t session_id) const;
   // Jobs sent ahead to each worker: --pipeline while jobs are known to be short (it

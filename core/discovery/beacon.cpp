@@ -64,7 +64,7 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
 }
 
 Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key,
-                             std::string_view cluster_id) {
+                             std::string_view cluster_id, Beacon* claimed) {
   if (datagram.size() > kMaxBeaconSize) return Status(StatusCode::kTooLarge, "beacon too large");
   try {
     msgpack::unpack_limit limit(32, 32, kMaxBeaconSize, kMaxBeaconSize, 0, 4);
@@ -109,6 +109,9 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
       else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
     }
     if (magic != kBeaconMagic) return Status(StatusCode::kInvalid, "not a ppcluster beacon");
+    if (claimed != nullptr && ((!cluster_id.empty() && f.cluster_id != cluster_id) || !mac_ok)) {
+      *claimed = b;
+    }
     if (!cluster_id.empty() && f.cluster_id != cluster_id) {
       return Status(StatusCode::kNotFound, "beacon of another cluster (" + f.cluster_id + ")");
     }

@@ -56,8 +56,9 @@ proto::AuthKey beacon_key(std::string_view secret);
 std::string encode_beacon(const Beacon& b, const proto::AuthKey& key);
 // Fails with kNotFound for a beacon of another cluster (when `cluster_id` is
 // given), kAuth for a wrong HMAC (forged or garbled), kInvalid for anything
-// malformed or too large.
+// malformed or too large. For kNotFound and kAuth, `claimed` (if given) gets what
+// the beacon says of itself, unverified: only for counting what was heard.
 Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key,
-                             std::string_view cluster_id = {});
+                             std::string_view cluster_id = {}, Beacon* claimed = nullptr);
 
 }  // namespace pp::discovery

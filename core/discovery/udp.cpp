@@ -11,6 +11,10 @@ namespace {
 
 using asio::ip::udp;
 
+// Distinct foreign node ids remembered, for a count in messages (a flood of
+// forged beacons cannot grow the set beyond this).
+constexpr size_t kMaxUnverified = 4096;
+
 Status open_broadcast_socket(udp::socket& s, uint16_t port, bool reuse) {
   asio::error_code ec;
   s.open(udp::v4(), ec);
@@ -205,9 +209,16 @@ void UdpListener::receive(udp::socket& s, udp::endpoint& from,
     if (stopped_ || ec == asio::error::operation_aborted) return;
     if (!ec) {
       std::string sender = from.address().to_string();
-      auto b = decode_beacon(std::string_view(buf.data(), n), key_, cluster_id_);
+      Beacon claimed;
+      auto b = decode_beacon(std::string_view(buf.data(), n), key_, cluster_id_, &claimed);
       if (!b) {
         if (b.status().code() != StatusCode::kNotFound) drops_.note(sender, b.status().message());
+        bool node_of_another_cluster = b.status().code() == StatusCode::kNotFound ||
+                                       b.status().code() == StatusCode::kAuth;
+        if (node_of_another_cluster && claimed.kind == BeaconKind::kAnnounce &&
+            unverified_.size() < kMaxUnverified) {
+          unverified_.insert(claimed.facts.node_id);
+        }
       } else if (b->kind != BeaconKind::kQuery) {
         b->facts.address = sender;
         on_beacon_(*b);

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ class UdpListener {
   Status start();
   void query();   // broadcasts a QUERY; nodes answer at once
   void stop();
+  // Nodes heard whose announces this listener could not use: another cluster's,
+  // or signed under another secret (distinct node ids as claimed, unverified).
+  size_t unverified_nodes() const { return unverified_.size(); }
 
  private:
   void receive(asio::ip::udp::socket& s, asio::ip::udp::endpoint& from,
@@ -107,6 +111,7 @@ class UdpListener {
   std::array<char, kMaxBeaconSize + 1> listen_buf_{}, query_buf_{};
   std::string query_id_;
   DropLog drops_;
+  std::set<std::string> unverified_;   // at most kMaxUnverified ids
   bool stopped_ = false;
 };
 

@@ -128,4 +128,8 @@ std::vector<SeenNode> JobServer::seen_nodes() const {
   });
 }
 
+size_t JobServer::unverified_nodes() const {
+  return on_io([this] { return udp_ ? udp_->unverified_nodes() : size_t{0}; });
+}
+
 }  // namespace pp::client

@@ -60,9 +60,14 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
       sched_(sched::SchedulerOptions{
           .clock = [this] { return now(); },
           .adaptive = opt_.scheduling == ClusterOptions::Scheduling::kAdaptive}) {
-  auto secret = secret::resolve(opt_.secret, "", nullptr);
+  std::string secret_file;
+  auto secret = secret::resolve(opt_.secret, "", nullptr, &secret_file);
   if (!secret) throw std::runtime_error(secret.status().message());
   secret_ = *secret;
+  if (Status open = secret_file.empty() ? Status::ok() : secret::check_private(secret_file); !open) {
+    PP_WARN("%s", open.message().c_str());
+  }
+  if (std::string weak = secret::weakness(secret_); !weak.empty()) PP_WARN("%s", weak.c_str());
   if (const char* e = std::getenv("PP_ENCRYPT"); e != nullptr && std::string_view(e) == "1") {
     opt_.encrypt = true;
   }
@@ -115,9 +120,11 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   }
   no_node_since_ = Clock::now();
   thread_ = std::thread([this] { io_main(); });
+  enlist(this);
 }
 
 JobServer::~JobServer() {
+  unlist(this);
   if (journal_) {
     std::lock_guard lock(sync_->mutex);
     PP_INFO("journal %s: %llu results taken from it, %llu added", opt_.journal.c_str(),
@@ -151,6 +158,7 @@ void JobServer::start_nodes() {
 }
 
 void JobServer::connect(NodeEntry& n) {
+  if (interrupted_) return;
   LinkOptions lo;
   lo.name = n.name;
   lo.host = n.host;

@@ -90,6 +90,17 @@ class JobServer {
   report::Report report() const;
   // Writes report() to `path` (format by extension).
   Status write_report(const std::string& path) const;
+  // Beacons of nodes heard by discovery that this client could not use: another
+  // cluster's id or a MAC under another secret (distinct senders, for `ppclient nodes`).
+  size_t unverified_nodes() const;
+
+  // Ends the batch at once (SIGINT of `ppclient run`; any thread but the io
+  // thread): says BYE to every node, so each drops this client's queued jobs and
+  // stops its running ones, and stops the embedded node; waits for that at most
+  // about `limit`. Waiters are not woken: the caller ends the process next.
+  void interrupt(std::chrono::milliseconds limit);
+  // interrupt() for every JobServer of the process (see interrupt.cpp).
+  static void interrupt_all(std::chrono::milliseconds limit);
 
  private:
   // A copy sent as a stolen job or as a backup (the others are plain).
@@ -139,6 +150,8 @@ class JobServer {
                [f = std::move(f), promise]() mutable { promise->set_value(f()); });
     return future.get();
   }
+  static void enlist(JobServer* server);   // the process's live servers, for interrupt_all
+  static void unlist(JobServer* server);
   void io_main();
   void start_discovery();
   void on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye);
@@ -197,6 +210,7 @@ class JobServer {
   std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
   std::deque<NodeEntry> nodes_;   // stable addresses: links refer to entries
   bool discover_ = false;
+  bool interrupted_ = false;   // no new connections once interrupt() ran
   std::unique_ptr<discovery::UdpListener> udp_;
   std::unique_ptr<discovery::AvahiBrowser> mdns_;
   std::map<std::string, SeenNode> seen_;   // by node id

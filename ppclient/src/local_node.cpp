@@ -117,16 +117,21 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
   port_ = static_cast<uint16_t>(port);
 }
 
-LocalNode::~LocalNode() {
+LocalNode::~LocalNode() { stop(); }
+
+void LocalNode::stop(std::chrono::milliseconds limit) {
   if (lifeline_ >= 0) close(lifeline_);  // the node sees EOF and shuts down
-  if (pid_ > 0) {
-    for (int i = 0; i < 300; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      usleep(10000);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+  lifeline_ = -1;
+  if (pid_ <= 0) return;
+  pid_t pid = pid_;
+  pid_ = -1;
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
+    usleep(10000);
   }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
 }
 
 }  // namespace pp::client

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +24,10 @@ class LocalNode {
 
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
+  // Closes the lifeline and waits up to `limit` for the node to exit, then kills
+  // it. Idempotent; the destructor calls it. The one call that may come from
+  // another thread (JobServer::interrupt) while the owner is blocked.
+  void stop(std::chrono::milliseconds limit = std::chrono::seconds(3));
 
   // Where the ppserver binary is looked for ($PP_SERVER first).
   static std::string find_server_binary(std::string* tried);

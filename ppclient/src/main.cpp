@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -14,9 +17,11 @@
 #include <thread>
 
 #include "core/proto/constants.hpp"
+#include "core/util/command_line.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/secret.hpp"
 #include "ppclient/src/job_server.hpp"
+#include "ppclient/src/sigint.hpp"
 
 extern "C" int luaopen_pp_core(lua_State* L);
 
@@ -69,16 +74,35 @@ int run_script(const std::string& script, const std::vector<std::string>& args) 
   return rc == 0 ? 0 : 1;
 }
 
-int list_nodes(double wait_seconds, const std::string& secret_file) {
+// Why `ppclient nodes` may list nothing: nodes answer only clients of their own
+// cluster, that is, with the same secret.
+void explain_no_nodes(bool no_secret, size_t unverified) {
+  std::string heard = unverified == 0 ? std::string()
+                                      : " (heard " + std::to_string(unverified) + " such node" +
+                                            (unverified == 1 ? "" : "s") + ")";
+  if (no_secret) {
+    std::printf("This client has no secret, so it sees only nodes started without one; nodes "
+                "with a secret are ignored%s.\n",
+                heard.c_str());
+  } else {
+    std::printf("Nodes of other clusters (started with another secret) are ignored%s.\n",
+                heard.c_str());
+  }
+  std::printf("Give the cluster's secret with --secret-file FILE; by default clients read %s.\n",
+              pp::secret::default_sources().c_str());
+}
+
+int list_nodes(double wait_seconds, const std::string& secret_file, uint16_t port) {
   auto secret = pp::secret::resolve("", secret_file, nullptr);
   if (!secret) {
     std::fprintf(stderr, "ppclient: %s\n", secret.status().message().c_str());
-    return 1;
+    return pp::kExitUsage;
   }
   pp::ClusterOptions opt;
   opt.servers = {"*"};
   opt.local_workers = 0;
   opt.secret = *secret;
+  opt.discovery_port = port;
   pp::client::JobServer server(opt, /*lua_bytecode=*/true);
   std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000)));
   auto nodes = server.seen_nodes();
@@ -94,7 +118,10 @@ int list_nodes(double wait_seconds, const std::string& secret_file) {
                 n.via.c_str(), n.gone ? "left" : (n.connected ? "yes" : "no"),
                 n.compatible ? "yes" : ("no: runs " + n.why_not).c_str());
   }
-  if (nodes.empty()) std::printf("(no nodes of this cluster answered within %.1f s)\n", wait_seconds);
+  if (nodes.empty()) {
+    std::printf("(no nodes of this cluster answered within %.1f s)\n", wait_seconds);
+    explain_no_nodes(secret->empty(), server.unverified_nodes());
+  }
   return 0;
 }
 
@@ -128,51 +155,135 @@ int show_stats(const std::string& in, const std::string& out) {
   return 0;
 }
 
+// `--report FILE` is written when the batch ends: a path that cannot be
+// written is found now, not after the batch. An existing file is opened for
+// appending (and left as it is); a new one is created and removed again.
+pp::Status check_report_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  bool created = false;
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    created = fd >= 0;
+  }
+  if (fd >= 0) {
+    ::close(fd);
+    if (created) ::unlink(path.c_str());
+    return pp::Status::ok();
+  }
+  std::string why = std::strerror(errno);
+  if (errno == ENOENT) {
+    auto slash = path.find_last_of('/');
+    std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+    why = "the directory " + dir + " does not exist";
+  }
+  return pp::Status(pp::StatusCode::kIo, "--report " + path + ": cannot write there: " + why +
+                                             "; give a file in a directory you can write");
+}
+
+// Numeric options of ppclient (see core/util/number_range.hpp).
+constexpr pp::NumberRange kWaitRange{0.1, 600, false, "seconds"};
+constexpr pp::NumberRange kPortRange{1, 65535, true, ""};
+
+// `ppclient run SCRIPT [ARGS...]`.
+struct RunArgs {
+  std::string script;
+  std::vector<std::string> args;
+  bool discover = false;
+  std::string report;
+};
+
+CLI::App* add_run(CLI::App& app, RunArgs& a) {
+  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\")");
+  run->add_option("script", a.script, "the script")->required();
+  run->add_option("args", a.args, "arguments for the script (in `arg` and `...`)");
+  run->allow_extras(false);
+  run->add_flag("--discover", a.discover,
+                "use every node found on the LAN when the script names none");
+  run->add_option("--report", a.report,
+                  "write each cluster's contribution report here when it closes "
+                  "(.json, .html, .svg, else a text table)");
+  return run;
+}
+
+// What `ppclient run` does after its options: the script, with Ctrl-C stopping
+// the batch (sigint.hpp) and nothing left to race the SIGINT thread's exit.
+int run_batch(const RunArgs& a) {
+  if (!a.report.empty()) {
+    if (pp::Status st = check_report_path(a.report); !st) {
+      std::fprintf(stderr, "ppclient run: %s\n", st.message().c_str());
+      return pp::kExitUsage;
+    }
+    setenv("PP_REPORT", a.report.c_str(), 1);
+  }
+  if (a.discover) setenv("PP_DISCOVER", "1", 1);
+  pp::client::install_sigint_handler();
+  int rc = run_script(a.script, a.args);
+  if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
+  return rc;
+}
+
+// `ppclient stats REPORT.json [--report OUT]`.
+struct StatsArgs {
+  std::string in, out;
+};
+
+CLI::App* add_stats(CLI::App& app, StatsArgs& a) {
+  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
+  stats->add_option("report", a.in, "a report written as .json")->required();
+  stats->add_option("--report", a.out, "write it here instead (.html, .svg, .json, text)");
+  return stats;
+}
+
+// `ppclient nodes [--wait S] [--secret-file F] [--discovery-port P]`.
+struct NodesArgs {
+  double wait_seconds = 1.5;
+  std::string secret_file;
+  uint16_t discovery_port = pp::ClusterOptions{}.discovery_port;
+};
+
+CLI::App* add_nodes(CLI::App& app, NodesArgs& a) {
+  auto* nodes = app.add_subcommand("nodes", "list the nodes discovery finds on the LAN");
+  pp::add_number(*nodes, "--wait", a.wait_seconds, kWaitRange, "seconds to listen")
+      ->capture_default_str();
+  nodes->add_option("--secret-file", a.secret_file, "file holding the cluster secret");
+  pp::add_number(*nodes, "--discovery-port", a.discovery_port, kPortRange,
+                 "UDP port of discovery (as the nodes' --discovery-port)")
+      ->capture_default_str();
+  return nodes;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ppclient: run Lua driver scripts on a ppcluster."};
+  CLI::App app{"ppclient: run Lua driver scripts on a ppcluster.\n"
+               "Exit status: the script's (0, 1 for an error, n after os.exit(n)), "
+               "2 usage error, 130 interrupted (Ctrl-C)."};
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "print the version and exit");
-  std::string script;
-  std::vector<std::string> args;
-  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\")");
-  run->add_option("script", script, "the script")->required();
-  run->add_option("args", args, "arguments for the script (in `arg` and `...`)");
-  run->allow_extras(false);
-  bool discover = false;
-  run->add_flag("--discover", discover, "use every node found on the LAN when the script names none");
-  std::string report;
-  run->add_option("--report", report,
-                  "write each cluster's contribution report here when it closes "
-                  "(.json, .html, .svg, else a text table)");
-  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
-  std::string stats_in, stats_out;
-  stats->add_option("report", stats_in, "a report written as .json")->required();
-  stats->add_option("--report", stats_out, "write it here instead (.html, .svg, .json, text)");
-  auto* nodes = app.add_subcommand("nodes", "list the nodes discovery finds on the LAN");
-  double wait_seconds = 1.5;
-  std::string secret_file;
-  nodes->add_option("--wait", wait_seconds, "seconds to listen")->capture_default_str();
-  nodes->add_option("--secret-file", secret_file, "file holding the cluster secret");
+  RunArgs run_args;
+  StatsArgs stats_args;
+  NodesArgs nodes_args;
+  CLI::App* run = add_run(app, run_args);
+  CLI::App* stats = add_stats(app, stats_args);
+  CLI::App* nodes = add_nodes(app, nodes_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return pp::usage_exit(app, e);
   }
   if (version) {
     std::printf("ppclient %s (protocol %u)\n", pp::proto::kSoftwareVersion,
                 pp::proto::kProtocolVersion);
     return 0;
   }
-  if (*nodes) return list_nodes(wait_seconds, secret_file);
-  if (*stats) return show_stats(stats_in, stats_out);
+  if (*nodes) {
+    return list_nodes(nodes_args.wait_seconds, nodes_args.secret_file, nodes_args.discovery_port);
+  }
+  if (*stats) return show_stats(stats_args.in, stats_args.out);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  if (discover) setenv("PP_DISCOVER", "1", 1);
-  if (!report.empty()) setenv("PP_REPORT", report.c_str(), 1);
-  return run_script(script, args);
+  return run_batch(run_args);
 }

@@ -118,6 +118,20 @@ void ServerProcess::terminate() {
   kill9();
 }
 
+bool ServerProcess::wait_exit(std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (pid_ > 0) {
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      reaped(st);
+      break;
+    }
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 std::string ServerProcess::log() const {
   std::ifstream in(log_path_);
   std::stringstream ss;

@@ -44,6 +44,9 @@ class ServerProcess {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   void kill9();
   void terminate();
+  // Waits up to `limit` for the process to end by itself (a signal sent by the
+  // test, the idle limit) and reaps it: true if it ended; see exit_status().
+  bool wait_exit(std::chrono::milliseconds limit);
   bool alive() const;
   // How the process ended, once terminate() or kill9() has reaped it: its exit
   // status, or 128 + the signal that ended it; -1 before.
