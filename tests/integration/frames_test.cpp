@@ -39,12 +39,7 @@ const pp::Code kSquare = pp::Code::lua("function(x) return x * x end");
 const pp::Code kLength = pp::Code::lua("function(s) return #s end");
 
 pp::ClusterOptions options_for(const std::string& address) {
-  pp::ClusterOptions o;
-  o.servers = {address};
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = 60s;
-  return o;
+  return pp::test::client_options({address}, kSecret, 60s);
 }
 
 std::string header(uint32_t len) {

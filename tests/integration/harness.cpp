@@ -42,17 +42,9 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string secret) 
   std::string bin = bin_dir() + "/ppserver";
   std::vector<std::string> argv_s = {bin, "-i", "127.0.0.1", "-p", "0", "--report-fd", "3"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "PP_SECRET=", 10) != 0) env_s.emplace_back(*e);
-  }
-  if (!secret.empty()) env_s.push_back("PP_SECRET=" + secret);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<char*> argv = c_strings(argv_s);
+  std::vector<std::string> env_s = environment_with_secret(secret);
+  std::vector<char*> envp = c_strings(env_s);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   // The log first: mkstemp may have returned fd 3, which the report pipe takes next.
@@ -437,6 +429,32 @@ std::vector<std::string> split_frames(const std::string& bytes) {
     out.push_back(bytes.substr(at, proto::kHeaderSize + len));
     at += proto::kHeaderSize + len;
   }
+  return out;
+}
+
+pp::ClusterOptions client_options(std::vector<std::string> servers, const std::string& secret,
+                                  std::chrono::seconds no_node_timeout) {
+  pp::ClusterOptions o;
+  o.servers = std::move(servers);
+  o.local_workers = 0;
+  o.secret = secret;
+  o.no_node_timeout = no_node_timeout;
+  return o;
+}
+
+std::vector<std::string> environment_with_secret(const std::string& secret) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "PP_SECRET=", 10) != 0) env.emplace_back(*e);
+  }
+  if (!secret.empty()) env.push_back("PP_SECRET=" + secret);
+  return env;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/proto/frame_reader.hpp"
+#include "pp/cluster.hpp"
 #include "core/proto/messages.hpp"
 
 namespace pp::test {
@@ -158,5 +159,15 @@ class RecordingProxy {
 
 // Splits recorded bytes into whole frames (header included), in order.
 std::vector<std::string> split_frames(const std::string& bytes);
+
+// Options of a client of the given nodes only (no local workers), with `secret`;
+// waiting jobs fail after `no_node_timeout` with no node reachable.
+pp::ClusterOptions client_options(std::vector<std::string> servers, const std::string& secret,
+                                  std::chrono::seconds no_node_timeout = std::chrono::seconds(60));
+
+// The environment of this process with $PP_SECRET set to `secret` (unset if empty).
+std::vector<std::string> environment_with_secret(const std::string& secret);
+// Null-terminated pointers into `strings` (which must outlive them), for posix_spawn.
+std::vector<char*> c_strings(std::vector<std::string>& strings);
 
 }  // namespace pp::test

@@ -53,12 +53,7 @@ long driver_bytes() {
 }
 
 pp::ClusterOptions options_for(const ServerProcess& node) {
-  pp::ClusterOptions o;
-  o.servers = {node.address()};
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = 60s;
-  return o;
+  return pp::test::client_options({node.address()}, kSecret, 60s);
 }
 
 // Streams kJobs trivial jobs with kInFlight outstanding, consuming each result as it

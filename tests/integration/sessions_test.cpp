@@ -34,12 +34,7 @@ const pp::Code kBusySquare = pp::Code::lua(
     "function(x, s) local t = os.clock() while os.clock() - t < s do end return x * x end");
 
 pp::ClusterOptions options_for(const ServerProcess& node) {
-  pp::ClusterOptions o;
-  o.servers = {node.address()};
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = 60s;
-  return o;
+  return pp::test::client_options({node.address()}, kSecret, 60s);
 }
 
 void check_serves(const ServerProcess& node) {

@@ -43,17 +43,9 @@ class Child {
     int out = mkstemp(tmpl);
     if (out < 0) throw std::runtime_error("mkstemp failed");
     out_path_ = tmpl;
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e; ++e) {
-      if (std::strncmp(*e, "PP_SECRET=", 10) != 0) env_s.emplace_back(*e);
-    }
-    env_s.push_back(std::string("PP_SECRET=") + kSecret);
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    std::vector<char*> argv = pp::test::c_strings(args);
+    std::vector<std::string> env_s = pp::test::environment_with_secret(kSecret);
+    std::vector<char*> envp = pp::test::c_strings(env_s);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out, 1);
@@ -151,12 +143,7 @@ print("finished")
 )";
 
 pp::ClusterOptions options_for(std::vector<std::string> servers) {
-  pp::ClusterOptions o;
-  o.servers = std::move(servers);
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = 60s;
-  return o;
+  return pp::test::client_options(std::move(servers), kSecret, 60s);
 }
 
 const pp::Code kSpin = pp::Code::lua(

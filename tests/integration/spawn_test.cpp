@@ -35,12 +35,7 @@ constexpr char kSecret[] = "spawn-test-secret";
 const pp::Code kSquare = pp::Code::lua("function(x) return x * x end");
 
 pp::ClusterOptions options_for(const ServerProcess& node) {
-  pp::ClusterOptions o;
-  o.servers = {node.address()};
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = 20s;
-  return o;
+  return pp::test::client_options({node.address()}, kSecret, 20s);
 }
 
 // PIDs of the processes one of whose arguments is exactly `arg`.
