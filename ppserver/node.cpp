@@ -82,7 +82,8 @@ Node::Node(NodeConfig config)
       accept_timer_(io_),
       noise_{LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval),
              LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval)},
-      noise_timer_(io_) {}
+      noise_timer_(io_),
+      jobs_(config_.max_queued_per_session) {}
 
 Node::~Node() {
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
@@ -287,58 +288,10 @@ void Node::warn_limited(Noise kind, const std::string& line) {
   }
 }
 
-// The next session to get a worker: of those with queued jobs, the one with the
-// fewest jobs in workers, ties broken round robin. One client's burst cannot
-// starve another, and as a freed worker usually goes back to the client it just
-// served, clients sharing the node rarely cost a worker reset.
-Session* Node::next_session() {
-  Session* best = nullptr;
-  size_t best_assigned = 0;
-  auto it = sessions_.upper_bound(rr_cursor_);
-  for (size_t n = 0; n < sessions_.size(); ++n, ++it) {
-    if (it == sessions_.end()) it = sessions_.begin();
-    if (it->second->queue().empty()) continue;
-    size_t assigned = pool_->assigned(it->first);
-    if (best == nullptr || assigned < best_assigned) {
-      best = it->second.get();
-      best_assigned = assigned;
-      if (assigned == 0) break;
-    }
-  }
-  return best;
-}
-
+// Gives queued jobs to workers until none can go now (the rule is JobQueue's).
 void Node::dispatch() {
-  if (!pool_ || sessions_.empty()) return;
-  while (dispatch_one()) {
-  }
-}
-
-// Gives one queued job to a worker; false when none can go now. An idle worker
-// goes to the client with the fewest jobs in workers (round robin among equals).
-// With no idle worker, a job may wait in a worker's pipeline behind its own
-// client's job, but not while some client with queued jobs has no worker at all:
-// that client takes the next worker to go idle.
-bool Node::dispatch_one() {
-  Session* s = next_session();
-  if (s == nullptr) return false;
-  int w = pool_->idle_worker(s->id());
-  if (w < 0) {
-    if (pool_->assigned(s->id()) == 0) return false;
-    auto it = sessions_.upper_bound(rr_cursor_);
-    for (size_t n = 0; n < sessions_.size() && w < 0; ++n, ++it) {
-      if (it == sessions_.end()) it = sessions_.begin();
-      if (it->second->queue().empty()) continue;
-      w = pool_->pipeline_slot(it->first);
-      s = it->second.get();
-    }
-    if (w < 0) return false;
-  }
-  NodeJob job = std::move(s->queue().front());
-  s->queue().pop_front();
-  rr_cursor_ = s->id();
-  pool_->assign(w, std::move(job));
-  return true;
+  if (!pool_) return;
+  while (auto grant = jobs_.next(*pool_)) pool_->assign(grant->worker, std::move(grant->job));
 }
 
 void Node::on_result(NodeJob&& job, proto::ResultMsg&& result) {
@@ -359,7 +312,7 @@ void Node::on_requeue(NodeJob&& job) {
     it->second->deliver(std::move(r));
     return;
   }
-  it->second->queue().push_front(std::move(job));
+  jobs_.requeue(std::move(job));
 }
 
 void Node::cancel(uint64_t session_id, std::optional<uint64_t> client_job_id) {
@@ -373,6 +326,7 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
     PP_INFO("client %s left (%s); dropping its queued jobs, stopping its running ones",
             it->second->peer().c_str(), reason.c_str());
   }
+  jobs_.drop(session_id);
   cancel(session_id, std::nullopt);
   last_activity_ = Clock::now();
   // Erase after the current handler: the session may be inside its own callback.

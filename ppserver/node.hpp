@@ -1,7 +1,7 @@
 // Node: the ppserver process. Owns the TCP acceptor, the client sessions, the
-// worker pool and the node-wide job dispatch (to the session with queued jobs and
-// the fewest jobs in workers, round robin among equals; idle workers first, then
-// pipeline slots behind the same client's jobs). One io_context thread; no
+// queued jobs of all sessions (JobQueue, which also holds the rule of which job
+// goes to which worker) and the worker pool, and dispatches from the one to the
+// other whenever a job arrives or a worker frees up. One io_context thread; no
 // global state: main() builds one Node and calls run().
 //
 // Admission: a connection is refused at once (an ERROR frame, then close) when
@@ -22,6 +22,7 @@
 #include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
+#include "ppserver/job_queue.hpp"
 #include "ppserver/log_limiter.hpp"
 #include "ppserver/node_config.hpp"
 #include "ppserver/node_facts.hpp"
@@ -47,6 +48,8 @@ class Node {
   const proto::AuthKey& key() const { return key_; }
   proto::Hello hello(const std::string& nonce) const;
   uint64_t next_key() { return ++last_key_; }
+  // Sessions push, cancel and steal their jobs here, then call dispatch().
+  JobQueue& jobs() { return jobs_; }
   void dispatch();
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
@@ -65,8 +68,6 @@ class Node {
   void report_suppressed();
   void on_result(NodeJob&& job, proto::ResultMsg&& result);
   void on_requeue(NodeJob&& job);
-  Session* next_session();
-  bool dispatch_one();
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);
@@ -89,6 +90,7 @@ class Node {
   asio::steady_timer noise_timer_;   // armed while lines are being suppressed
   bool noise_timer_armed_ = false;
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
+  JobQueue jobs_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::UdpAnnouncer> announcer_;
   std::unique_ptr<discovery::AvahiPublisher> mdns_;
@@ -102,7 +104,6 @@ class Node {
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;
   uint64_t last_key_ = 0;
-  uint64_t rr_cursor_ = 0;   // session id after which dispatch continues
   std::chrono::steady_clock::time_point last_activity_;
   bool stopping_ = false;
   int exit_code_ = 0;

@@ -34,11 +34,12 @@
 #include "core/net/frame_stream.hpp"
 #include "ppserver/cpu_limit.hpp"
 #include "ppserver/job.hpp"
+#include "ppserver/job_queue.hpp"
 #include "ppserver/node_config.hpp"
 
 namespace pp::server {
 
-class WorkerPool {
+class WorkerPool : public JobQueue::Workers {
  public:
   struct Callbacks {
     std::function<void(NodeJob&&, proto::ResultMsg&&)> on_result;  // the job's one outcome
@@ -47,7 +48,7 @@ class WorkerPool {
   };
 
   WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks);
-  ~WorkerPool();
+  ~WorkerPool() override;
 
   void start();
   void stop();
@@ -57,14 +58,14 @@ class WorkerPool {
   size_t running() const;
   // A ready worker with nothing to do, or -1: one that last ran a job of
   // `session_id`, else one that has run nothing yet, else any (it is reset first).
-  int idle_worker(uint64_t session_id) const;
+  int idle_worker(uint64_t session_id) const override;
   // A busy worker whose pipeline has room and ends with a job of `session_id`, or
   // -1. A job never waits behind another client's job: that would cost a reset
   // for the sake of a pipeline slot, and could lock two clients into taking turns
   // on every worker.
-  int pipeline_slot(uint64_t session_id) const;
+  int pipeline_slot(uint64_t session_id) const override;
   // Jobs of `session_id` given to workers and not finished.
-  size_t assigned(uint64_t session_id) const;
+  size_t assigned(uint64_t session_id) const override;
   // Jobs sent ahead to each worker: --pipeline while jobs are known to be short (it
   // hides the node-worker round trip), otherwise 1, so that jobs wait in the node's
   // queue, where the client can still steal them, rather than in a worker's socket.
