@@ -3,9 +3,10 @@
 // Runs the handshake (HELLO both ways, then the client's AUTH proof, then the
 // node's AUTH_OK), keeps the client's code cache (hash -> blob, each blob sent
 // once per connection), hands the client's jobs to the node's JobQueue (and
-// cancels or steals them there by id), and sends results back. A malformed, oversized or unexpected frame, a wrong secret, an
-// incompatible version, a missed deadline or a silent peer closes the session
-// with a logged reason, told to the peer in an ERROR first; the node carries on.
+// cancels or steals them there by id), and sends results back. A malformed,
+// oversized or unexpected frame, a wrong secret, an incompatible version, a
+// missed deadline or a silent peer closes the session with a logged reason,
+// told to the peer in an ERROR first; the node carries on.
 // Frames that are valid but wrong for this session (a live job id submitted again,
 // CANCEL or STEAL of ids it does not hold) are answered as docs/protocol.md says,
 // and only ever touch this session's own jobs. Owned by the Node (shared_ptr);
