@@ -11,7 +11,12 @@
 //
 // Each worker is the leader of a process group of its own, and a worker is always
 // stopped with its whole group, so processes its job started go with it
-// (job_processes.hpp). A worker serves one client at a time: before a job of
+// (job_processes.hpp). A worker whose socket closes is killed and then reaped
+// without blocking the event loop: a short timer retries waitpid(WNOHANG) (one
+// that lingers is killed again, one that cannot be reaped within a second is
+// given up), and only once it is reaped does its job get its one outcome, the
+// jobs behind it go back to the node and the worker is respawned, in that order.
+// Meanwhile the slot is neither ready nor killable again. A worker serves one client at a time: before a job of
 // another client it gets WORKER_RESET (a fresh Lua state); idle_worker() prefers
 // workers whose last client is the one asking and pipeline_slot() queues a job
 // only behind the same client's, so clients sharing a node rarely cause a reset.
@@ -93,12 +98,21 @@ class WorkerPool : public JobQueue::Workers {
     uint64_t last_session = 0;   // client of the last job given to it; 0 = none yet
     Kill kill = Kill::kNone;
     int quick_deaths = 0;
+    // From its socket's close until it is reaped (on_worker_closed .. finish_worker).
+    bool reaping = false;
+    bool killed_again = false;
+    std::chrono::steady_clock::time_point closed;
+    std::string closed_why;
+    std::unique_ptr<asio::steady_timer> reap_timer;
   };
 
   void spawn(Slot& slot);
   void on_frame(Slot& slot, std::string_view payload);
   void on_worker_closed(Slot& slot, const std::string& why);
-  void reap(Slot& slot, std::string& how, int& exit_code);
+  void try_reap(Slot& slot);
+  void finish_worker(Slot& slot, const std::string& how, int exit_code);
+  proto::ResultMsg outcome_of(const Slot& slot, const NodeJob& head, pid_t pid,
+                              const std::string& how) const;
   void kill_worker(Slot& slot, Kill why);
   void left_pipeline(const NodeJob& job);
   void watchdog();
