@@ -1,4 +1,4 @@
-// Node: the ppserver process. Owns the TCP acceptor, the client sessions, the
+// Node: the ppserver process. Owns the Listener, the client sessions, the
 // queued jobs of all sessions (JobQueue, which also holds the rule of which job
 // goes to which worker) and the worker pool, and dispatches from the one to the
 // other whenever a job arrives or a worker frees up. One io_context thread; no
@@ -23,6 +23,7 @@
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
 #include "ppserver/job_queue.hpp"
+#include "ppserver/listener.hpp"
 #include "ppserver/log_limiter.hpp"
 #include "ppserver/node_config.hpp"
 #include "ppserver/node_facts.hpp"
@@ -59,10 +60,6 @@ class Node {
   void warn_limited(Noise kind, const std::string& line);
 
  private:
-  void listen();
-  void accept();
-  void on_accept_error(const asio::error_code& ec);
-  void shed_pending();
   void admit(asio::ip::tcp::socket socket);
   std::string admission_refusal(const std::string& source) const;
   void report_suppressed();
@@ -80,12 +77,9 @@ class Node {
   std::string cluster_id_;   // public id derived from the secret (discovery)
   std::string host_;
   asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
+  Listener listener_;
   asio::signal_set signals_;
   asio::steady_timer idle_timer_;
-  asio::steady_timer accept_timer_;
-  std::chrono::milliseconds accept_backoff_{0};
-  int reserve_fd_ = -1;   // given up to accept-and-close when out of descriptors
   std::array<LogLimiter, 4> noise_;
   asio::steady_timer noise_timer_;   // armed while lines are being suppressed
   bool noise_timer_armed_ = false;
