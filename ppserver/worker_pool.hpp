@@ -16,10 +16,13 @@
 // that lingers is killed again, one that cannot be reaped within a second is
 // given up), and only once it is reaped does its job get its one outcome, the
 // jobs behind it go back to the node and the worker is respawned, in that order.
-// Meanwhile the slot is neither ready nor killable again. A worker serves one client at a time: before a job of
-// another client it gets WORKER_RESET (a fresh Lua state); idle_worker() prefers
-// workers whose last client is the one asking and pipeline_slot() queues a job
-// only behind the same client's, so clients sharing a node rarely cause a reset.
+// Meanwhile the slot is neither ready nor killable again.
+//
+// A worker serves one client at a time: before a job of another client it gets
+// WORKER_RESET (a fresh Lua state); idle_worker() prefers workers whose last
+// client is the one asking and pipeline_slot() queues a job only behind the same
+// client's, so clients sharing a node rarely cause a reset.
+// These three are how JobQueue sees the workers (JobQueue::Workers).
 // Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
