@@ -22,7 +22,8 @@
 // WORKER_RESET (a fresh Lua state); idle_worker() prefers workers whose last
 // client is the one asking and pipeline_slot() queues a job only behind the same
 // client's, so clients sharing a node rarely cause a reset.
-// These three are how JobQueue sees the workers (JobQueue::Workers).
+// idle_worker(), pipeline_slot() and assigned() are how the JobQueue sees the
+// workers (JobQueue::Workers).
 // Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
