@@ -1,4 +1,4 @@
-// A job as the node holds it: queued in its client session, then in a worker's
+// A job as the node holds it: queued in the JobQueue (its session's queue), then in a worker's
 // pipeline. Plain data; the code blob is shared with the session's code cache.
 #pragma once
 

@@ -1,14 +1,10 @@
 #include "ppserver/node.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <stdexcept>
 
 #include "core/proto/codec.hpp"
 #include "core/util/log.hpp"
@@ -34,12 +30,6 @@ std::string host_name() {
 constexpr int kNoiseBurst = 10;
 constexpr auto kNoiseInterval = std::chrono::seconds(10);
 
-// Backoff after a failed accept (out of descriptors, of memory): the pending
-// connection stays in the backlog and the listener stays readable, so an
-// immediate retry would spin.
-constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(50);
-constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
-
 // The source a connection is counted against: its IPv4 address, or the /64 of an
 // IPv6 address (what one host is usually given).
 std::string source_of(const asio::ip::address& a) {
@@ -49,14 +39,6 @@ std::string source_of(const asio::ip::address& a) {
   auto bytes = v6.to_bytes();
   std::fill(bytes.begin() + 8, bytes.end(), 0);
   return asio::ip::address_v6(bytes).to_string() + "/64";
-}
-
-// Descriptors of the node are its own: none is meant for a process a job starts.
-// (Asio opens sockets without close-on-exec; a worker closes everything above
-// its socket before it starts, this covers anything else the node might run.)
-void set_cloexec(int fd) {
-  int flags = fcntl(fd, F_GETFD);
-  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
 // Tells a refused peer why, if its socket buffer takes the frame at once; never blocks.
@@ -76,17 +58,17 @@ Node::Node(NodeConfig config)
       node_id_(proto::random_hex(8)),
       cluster_id_(proto::cluster_id(config_.secret)),
       host_(host_name()),
-      acceptor_(io_),
+      listener_(
+          io_, [this](asio::ip::tcp::socket sock) { admit(std::move(sock)); },
+          [this](const std::string& line) { warn_limited(Noise::kAccept, line); }),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       idle_timer_(io_),
-      accept_timer_(io_),
       noise_{LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval),
              LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval)},
-      noise_timer_(io_) {}
+      noise_timer_(io_),
+      jobs_(config_.max_queued_per_session) {}
 
-Node::~Node() {
-  if (reserve_fd_ >= 0) ::close(reserve_fd_);
-}
+Node::~Node() = default;
 
 proto::Hello Node::hello(const std::string& nonce) const {
   proto::Hello h;
@@ -104,37 +86,8 @@ proto::Hello Node::hello(const std::string& nonce) const {
   return h;
 }
 
-// Opens the listening socket; a failure throws, naming the address, the port and
-// the likely cause.
-void Node::listen() {
-  const std::string where = config_.address + ":" + std::to_string(config_.port);
-  asio::error_code ec;
-  auto address = asio::ip::make_address(config_.address, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": not an IP address");
-  asio::ip::tcp::endpoint ep(address, config_.port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) return;
-  std::string why = ec.message();
-  if (ec == asio::error::address_in_use) {
-    why += ": another process (perhaps another ppserver) listens there; stop it, or choose "
-           "another port with -p";
-  } else if (ec.value() == EADDRNOTAVAIL) {
-    why += ": " + config_.address + " is not an address of this machine; give one of its "
-           "addresses with -i (0.0.0.0: every interface)";
-  } else if (ec == asio::error::access_denied) {
-    why += ": ports below 1024 need privileges; choose a port of 1024 or above with -p";
-  }
-  throw std::runtime_error("cannot listen on " + where + ": " + why);
-}
-
 int Node::run() {
-  listen();
-  set_cloexec(acceptor_.native_handle());
-  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  uint16_t port = acceptor_.local_endpoint().port();
+  uint16_t port = listener_.open(config_.address, config_.port);
   port_ = port;
   started_ = Clock::now();
   // A node held to a share of the CPU is that much slower per worker.
@@ -166,56 +119,12 @@ int Node::run() {
   last_activity_ = Clock::now();
   if (config_.idle_exit.count() > 0) idle_check();
   if (config_.exit_with_fd >= 0) watch_exit_fd();
-  accept();
+  listener_.start();
   io_.run();
   return exit_code_;
 }
 
-void Node::accept() {
-  acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket sock) {
-    if (stopping_) return;
-    if (ec) return on_accept_error(ec);
-    accept_backoff_ = std::chrono::milliseconds(0);
-    admit(std::move(sock));
-    accept();
-  });
-}
-
-void Node::on_accept_error(const asio::error_code& ec) {
-  bool out_of_fds = ec.value() == EMFILE || ec.value() == ENFILE;
-  if (out_of_fds) shed_pending();
-  accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(kAcceptBackoffMin),
-                               std::chrono::milliseconds(kAcceptBackoffMax));
-  warn_limited(Noise::kAccept, "accept failed: " + ec.message() + "; retrying in " +
-                                   std::to_string(accept_backoff_.count()) + " ms" +
-                                   (out_of_fds ? " (waiting connections were closed)" : ""));
-  accept_timer_.expires_after(accept_backoff_);
-  accept_timer_.async_wait([this](const asio::error_code& wait_ec) {
-    if (!wait_ec && !stopping_) accept();
-  });
-}
-
-// Out of descriptors: connections waiting in the backlog would hang there until
-// their peers gave up. Free the reserve descriptor, accept each waiting
-// connection and close it at once, so its peer hears at once; then take the
-// reserve back.
-void Node::shed_pending() {
-  if (reserve_fd_ < 0) return;
-  ::close(reserve_fd_);
-  reserve_fd_ = -1;
-  int listener = acceptor_.native_handle();
-  for (int n = 0; n < 1024; ++n) {
-    pollfd p{listener, POLLIN, 0};
-    if (::poll(&p, 1, 0) <= 0) break;
-    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) break;
-    ::close(fd);
-  }
-  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
 void Node::admit(asio::ip::tcp::socket sock) {
-  set_cloexec(sock.native_handle());
   asio::error_code ec;
   auto ep = sock.remote_endpoint(ec);
   if (ec) return;  // the peer is gone already
@@ -287,58 +196,10 @@ void Node::warn_limited(Noise kind, const std::string& line) {
   }
 }
 
-// The next session to get a worker: of those with queued jobs, the one with the
-// fewest jobs in workers, ties broken round robin. One client's burst cannot
-// starve another, and as a freed worker usually goes back to the client it just
-// served, clients sharing the node rarely cost a worker reset.
-Session* Node::next_session() {
-  Session* best = nullptr;
-  size_t best_assigned = 0;
-  auto it = sessions_.upper_bound(rr_cursor_);
-  for (size_t n = 0; n < sessions_.size(); ++n, ++it) {
-    if (it == sessions_.end()) it = sessions_.begin();
-    if (it->second->queue().empty()) continue;
-    size_t assigned = pool_->assigned(it->first);
-    if (best == nullptr || assigned < best_assigned) {
-      best = it->second.get();
-      best_assigned = assigned;
-      if (assigned == 0) break;
-    }
-  }
-  return best;
-}
-
+// Gives queued jobs to workers until none can go now (the rule is JobQueue's).
 void Node::dispatch() {
-  if (!pool_ || sessions_.empty()) return;
-  while (dispatch_one()) {
-  }
-}
-
-// Gives one queued job to a worker; false when none can go now. An idle worker
-// goes to the client with the fewest jobs in workers (round robin among equals).
-// With no idle worker, a job may wait in a worker's pipeline behind its own
-// client's job, but not while some client with queued jobs has no worker at all:
-// that client takes the next worker to go idle.
-bool Node::dispatch_one() {
-  Session* s = next_session();
-  if (s == nullptr) return false;
-  int w = pool_->idle_worker(s->id());
-  if (w < 0) {
-    if (pool_->assigned(s->id()) == 0) return false;
-    auto it = sessions_.upper_bound(rr_cursor_);
-    for (size_t n = 0; n < sessions_.size() && w < 0; ++n, ++it) {
-      if (it == sessions_.end()) it = sessions_.begin();
-      if (it->second->queue().empty()) continue;
-      w = pool_->pipeline_slot(it->first);
-      s = it->second.get();
-    }
-    if (w < 0) return false;
-  }
-  NodeJob job = std::move(s->queue().front());
-  s->queue().pop_front();
-  rr_cursor_ = s->id();
-  pool_->assign(w, std::move(job));
-  return true;
+  if (!pool_) return;
+  while (auto grant = jobs_.next(*pool_)) pool_->assign(grant->worker, std::move(grant->job));
 }
 
 void Node::on_result(NodeJob&& job, proto::ResultMsg&& result) {
@@ -359,7 +220,7 @@ void Node::on_requeue(NodeJob&& job) {
     it->second->deliver(std::move(r));
     return;
   }
-  it->second->queue().push_front(std::move(job));
+  jobs_.requeue(std::move(job));
 }
 
 void Node::cancel(uint64_t session_id, std::optional<uint64_t> client_job_id) {
@@ -373,6 +234,7 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
     PP_INFO("client %s left (%s); dropping its queued jobs, stopping its running ones",
             it->second->peer().c_str(), reason.c_str());
   }
+  jobs_.drop(session_id);
   cancel(session_id, std::nullopt);
   last_activity_ = Clock::now();
   // Erase after the current handler: the session may be inside its own callback.
@@ -456,10 +318,9 @@ void Node::shutdown(const std::string& why) {
   stopping_ = true;
   PP_INFO("shutting down: %s", why.c_str());
   asio::error_code ignored;
-  acceptor_.close(ignored);
+  listener_.close();
   signals_.cancel(ignored);
   idle_timer_.cancel();
-  accept_timer_.cancel();
   noise_timer_.cancel();
   report_suppressed();
   if (exit_fd_) exit_fd_->cancel(ignored);

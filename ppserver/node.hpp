@@ -1,7 +1,7 @@
-// Node: the ppserver process. Owns the TCP acceptor, the client sessions, the
-// worker pool and the node-wide job dispatch (to the session with queued jobs and
-// the fewest jobs in workers, round robin among equals; idle workers first, then
-// pipeline slots behind the same client's jobs). One io_context thread; no
+// Node: the ppserver process. Owns the Listener, the client sessions, the
+// queued jobs of all sessions (JobQueue, which also holds the rule of which job
+// goes to which worker) and the worker pool, and dispatches from the one to the
+// other whenever a job arrives or a worker frees up. One io_context thread; no
 // global state: main() builds one Node and calls run().
 //
 // Admission: a connection is refused at once (an ERROR frame, then close) when
@@ -22,6 +22,8 @@
 #include "core/discovery/udp.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
+#include "ppserver/job_queue.hpp"
+#include "ppserver/listener.hpp"
 #include "ppserver/log_limiter.hpp"
 #include "ppserver/node_config.hpp"
 #include "ppserver/node_facts.hpp"
@@ -47,6 +49,8 @@ class Node {
   const proto::AuthKey& key() const { return key_; }
   proto::Hello hello(const std::string& nonce) const;
   uint64_t next_key() { return ++last_key_; }
+  // Sessions push, cancel and steal their jobs here, then call dispatch().
+  JobQueue& jobs() { return jobs_; }
   void dispatch();
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
@@ -56,17 +60,11 @@ class Node {
   void warn_limited(Noise kind, const std::string& line);
 
  private:
-  void listen();
-  void accept();
-  void on_accept_error(const asio::error_code& ec);
-  void shed_pending();
   void admit(asio::ip::tcp::socket socket);
   std::string admission_refusal(const std::string& source) const;
   void report_suppressed();
   void on_result(NodeJob&& job, proto::ResultMsg&& result);
   void on_requeue(NodeJob&& job);
-  Session* next_session();
-  bool dispatch_one();
   void idle_check();
   void watch_exit_fd();
   void shutdown(const std::string& why);
@@ -79,16 +77,14 @@ class Node {
   std::string cluster_id_;   // public id derived from the secret (discovery)
   std::string host_;
   asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
+  Listener listener_;
   asio::signal_set signals_;
   asio::steady_timer idle_timer_;
-  asio::steady_timer accept_timer_;
-  std::chrono::milliseconds accept_backoff_{0};
-  int reserve_fd_ = -1;   // given up to accept-and-close when out of descriptors
   std::array<LogLimiter, 4> noise_;
   asio::steady_timer noise_timer_;   // armed while lines are being suppressed
   bool noise_timer_armed_ = false;
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
+  JobQueue jobs_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::UdpAnnouncer> announcer_;
   std::unique_ptr<discovery::AvahiPublisher> mdns_;
@@ -102,7 +98,6 @@ class Node {
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;
   uint64_t last_key_ = 0;
-  uint64_t rr_cursor_ = 0;   // session id after which dispatch continues
   std::chrono::steady_clock::time_point last_activity_;
   bool stopping_ = false;
   int exit_code_ = 0;

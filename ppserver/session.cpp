@@ -206,7 +206,7 @@ void Session::on_submit(proto::Submit&& s) {
   if (code == code_.end()) {
     return reject(s.job_id, "the node has no code with this hash: CODE must precede SUBMIT");
   }
-  if (queue_.size() >= node_.config().max_queued_per_session) {
+  if (!node_.jobs().has_room(id_)) {
     return reject(s.job_id, "the node's queue for this client is full");
   }
   // A job id names one job of this session until its RESULT: a second SUBMIT of a live
@@ -226,43 +226,33 @@ void Session::on_submit(proto::Submit&& s) {
   auto limit = node_.config().job_timeout;
   auto asked = std::chrono::milliseconds(s.timeout_ms);
   job.timeout = (asked.count() > 0 && (limit.count() == 0 || asked < limit)) ? asked : limit;
-  queue_.push_back(std::move(job));
+  node_.jobs().push(std::move(job));
   node_.dispatch();
 }
 
 void Session::on_cancel(uint64_t job_id) {
-  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-    if (it->client_job_id == job_id) {
-      proto::ResultMsg r;
-      r.job_id = job_id;
-      r.status = proto::JobStatus::kCancelled;
-      r.error = "cancelled";
-      queue_.erase(it);
-      live_.erase(job_id);
-      stream_->send(r);
-      return;
-    }
+  if (node_.jobs().cancel(id_, job_id)) {
+    proto::ResultMsg r;
+    r.job_id = job_id;
+    r.status = proto::JobStatus::kCancelled;
+    r.error = "cancelled";
+    live_.erase(job_id);
+    stream_->send(r);
+    return;
   }
   node_.cancel(id_, job_id);
 }
 
 void Session::on_steal(const std::vector<uint64_t>& job_ids) {
-  // Only jobs still in this session's queue were never started: those are given back.
-  // Anything else (given to a worker, finished, unknown) is "started": its RESULT
-  // comes, or came, the usual way.
+  // Only jobs still queued were never started: those are given back. Anything else
+  // (given to a worker, finished, unknown) is "started": its RESULT comes, or came,
+  // the usual way.
   proto::Stolen answer;
-  std::unordered_set<uint64_t> wanted(job_ids.begin(), job_ids.end());
-  for (auto it = queue_.begin(); it != queue_.end() && !wanted.empty();) {
-    if (wanted.erase(it->client_job_id) > 0) {
-      answer.taken.push_back(it->client_job_id);
-      live_.erase(it->client_job_id);
-      it = queue_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  answer.taken = node_.jobs().steal(id_, job_ids);
+  std::unordered_set<uint64_t> answered(answer.taken.begin(), answer.taken.end());
+  for (uint64_t id : answer.taken) live_.erase(id);
   for (uint64_t id : job_ids) {
-    if (wanted.erase(id) > 0) answer.started.push_back(id);
+    if (answered.insert(id).second) answer.started.push_back(id);
   }
   PP_DEBUG("session %s: %zu jobs stolen, %zu already started", peer_.c_str(), answer.taken.size(),
            answer.started.size());

@@ -2,10 +2,11 @@
 //
 // Runs the handshake (HELLO both ways, then the client's AUTH proof, then the
 // node's AUTH_OK), keeps the client's code cache (hash -> blob, each blob sent
-// once per connection) and its queue of jobs not yet given to a worker, and sends
-// results back. A malformed, oversized or unexpected frame, a wrong secret, an
-// incompatible version, a missed deadline or a silent peer closes the session
-// with a logged reason, told to the peer in an ERROR first; the node carries on.
+// once per connection), hands the client's jobs to the node's JobQueue (and
+// cancels or steals them there by id), and sends results back. A malformed,
+// oversized or unexpected frame, a wrong secret, an incompatible version, a
+// missed deadline or a silent peer closes the session with a logged reason,
+// told to the peer in an ERROR first; the node carries on.
 // Frames that are valid but wrong for this session (a live job id submitted again,
 // CANCEL or STEAL of ids it does not hold) are answered as docs/protocol.md says,
 // and only ever touch this session's own jobs. Owned by the Node (shared_ptr);
@@ -19,7 +20,6 @@
 #pragma once
 
 #include <asio.hpp>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -44,7 +44,6 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& source() const { return source_; }
   // True once the client has proved it holds the secret (stays true after close).
   bool authenticated() const { return authenticated_; }
-  std::deque<NodeJob>& queue() { return queue_; }
   void deliver(proto::ResultMsg&& result);
   // Says BYE and closes (node shutdown).
   void say_bye(const std::string& reason);
@@ -80,7 +79,6 @@ class Session : public std::enable_shared_from_this<Session> {
   bool encrypted_ = false;          // either HELLO asked for encryption
   std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
   size_t code_bytes_ = 0;
-  std::deque<NodeJob> queue_;
   // Ids of this client's jobs from SUBMIT to RESULT (queued or running): one job per id.
   std::unordered_set<uint64_t> live_;
   uint64_t client_max_frame_ = proto::kDefaultMaxFrame;   // from the client's HELLO

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 
 #include "core/util/log.hpp"
 #include "ppserver/node_facts.hpp"
@@ -24,10 +23,18 @@ using proto::JobStatus;
 
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
 constexpr auto kStartupLimit = std::chrono::seconds(20);
+// Reaping a worker whose socket closed: waitpid(WNOHANG) every kReapRetry; killed
+// again after kLingerLimit; given up ("could not be reaped") after kReapLimit.
+constexpr auto kReapRetry = std::chrono::milliseconds(1);
+constexpr auto kLingerLimit = std::chrono::milliseconds(100);
+constexpr auto kReapLimit = std::chrono::seconds(1);
 
 // A worker leads a process group of its own: stopping it stops what its job started.
+// The worker is named as well, in case its job moved it to another group.
 void kill_group(pid_t worker) {
-  if (worker > 0) ::kill(-worker, SIGKILL);
+  if (worker <= 0) return;
+  ::kill(-worker, SIGKILL);
+  ::kill(worker, SIGKILL);
 }
 
 std::string describe_exit(int status) {
@@ -55,6 +62,7 @@ void WorkerPool::start() {
   for (int i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<Slot>());
     workers_.back()->index = i;
+    workers_.back()->reap_timer = std::make_unique<asio::steady_timer>(io_);
     spawn(*workers_.back());
   }
   if (limiter_.enabled()) {
@@ -73,6 +81,7 @@ void WorkerPool::stop() {
   limiter_.stop();  // nothing is left stopped, whatever happens next
   for (auto& t : respawn_timers_) t->cancel();
   for (auto& w : workers_) {
+    w->reap_timer->cancel();
     if (w->stream) w->stream->detach();
     if (w->pid > 0) {
       kill_group(w->pid);
@@ -101,7 +110,9 @@ std::vector<pid_t> WorkerPool::pids() const {
 std::vector<pid_t> WorkerPool::busy_pids() const {
   std::vector<pid_t> out;
   for (const auto& w : workers_) {
-    if (w->pid > 0 && w->kill == Kill::kNone && !w->pipeline.empty()) out.push_back(w->pid);
+    if (w->pid > 0 && !w->reaping && w->kill == Kill::kNone && !w->pipeline.empty()) {
+      out.push_back(w->pid);
+    }
   }
   return out;
 }
@@ -271,39 +282,52 @@ void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
   cb_.on_capacity();
 }
 
-void WorkerPool::reap(Slot& slot, std::string& how, int& exit_code) {
-  int st = 0;
-  exit_code = -1;
-  // The socket closes as the process exits; it becomes reapable a moment later.
-  for (int i = 0; i < 2000; ++i) {
-    pid_t r = waitpid(slot.pid, &st, WNOHANG);
-    if (r == slot.pid) {
-      limiter_.forget(slot.pid);  // reaped: the pid may be reused from now on
-      how = describe_exit(st);
-      if (WIFEXITED(st)) exit_code = WEXITSTATUS(st);
-      slot.pid = -1;
-      return;
-    }
-    if (r < 0 && errno != EINTR) break;
-    if (i == 200) kill_group(slot.pid);  // closed its socket but lingers
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  how = "could not be reaped";
-  limiter_.forget(slot.pid);
-  slot.pid = -1;
-}
-
+// The worker's socket closed: it is killed with its group, and reaped from the
+// event loop (try_reap) before anything else happens to its jobs.
 void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
-  if (stopping_) return;
-  std::string how;
-  int exit_code = -1;
-  pid_t pid = slot.pid;
+  if (stopping_ || slot.reaping) return;
   // Whatever its job started goes with it, before the pid (the group's id) is reaped.
-  kill_group(pid);
-  reap(slot, how, exit_code);
+  kill_group(slot.pid);
   slot.ready = false;
   slot.stream.reset();
-  bool started_ok = Clock::now() - slot.spawned > std::chrono::seconds(1) || !slot.pipeline.empty();
+  slot.reaping = true;
+  slot.killed_again = false;
+  slot.closed = Clock::now();
+  slot.closed_why = why;
+  try_reap(slot);
+}
+
+// The socket closes as the process exits; it becomes reapable a moment later.
+// Retried on a short timer, never waited for on the event loop.
+void WorkerPool::try_reap(Slot& slot) {
+  int st = 0;
+  pid_t r = waitpid(slot.pid, &st, WNOHANG);
+  if (r == slot.pid) {
+    return finish_worker(slot, describe_exit(st), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  }
+  auto waited = Clock::now() - slot.closed;
+  if ((r < 0 && errno != EINTR) || waited > kReapLimit) {
+    return finish_worker(slot, "could not be reaped", -1);
+  }
+  if (waited > kLingerLimit && !slot.killed_again) {
+    kill_group(slot.pid);  // closed its socket but lingers
+    slot.killed_again = true;
+  }
+  Slot* s = &slot;
+  slot.reap_timer->expires_after(kReapRetry);
+  slot.reap_timer->async_wait([this, s](const asio::error_code& ec) {
+    if (!ec && !stopping_) try_reap(*s);
+  });
+}
+
+// The worker is gone (reaped, or given up): its running job gets its one outcome,
+// the jobs behind it go back to the node, and the worker is respawned.
+void WorkerPool::finish_worker(Slot& slot, const std::string& how, int exit_code) {
+  limiter_.forget(slot.pid);  // reaped: the pid may be reused from now on
+  pid_t pid = slot.pid;
+  slot.pid = -1;
+  slot.reaping = false;
+  bool started_ok = slot.closed - slot.spawned > std::chrono::seconds(1) || !slot.pipeline.empty();
   std::deque<NodeJob> pipeline = std::move(slot.pipeline);
   slot.pipeline.clear();
   for (const NodeJob& job : pipeline) left_pipeline(job);
@@ -311,42 +335,13 @@ void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
   if (!pipeline.empty() && exit_code != kExitOutOfMemory) {
     NodeJob head = std::move(pipeline.front());
     pipeline.pop_front();
-    proto::ResultMsg res;
-    res.job_id = head.client_job_id;
-    res.worker = static_cast<uint32_t>(slot.index);
-    res.wall_us = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - slot.head_started)
-            .count());
-    switch (slot.kill) {
-      case Kill::kTimeout:
-        res.status = JobStatus::kTimeout;
-        res.error = "the job exceeded its time limit of " +
-                    std::to_string(head.timeout.count() / 1000.0).substr(0, 6) +
-                    " s; its worker was stopped";
-        break;
-      case Kill::kCpuLimit:
-        res.status = JobStatus::kTimeout;
-        res.error = "the job used more than its CPU time limit of " +
-                    std::to_string(config_.job_cpu_limit.count() / 1000.0).substr(0, 6) +
-                    " s; its worker was stopped";
-        break;
-      case Kill::kCancel:
-        res.status = JobStatus::kCancelled;
-        res.error = "cancelled";
-        break;
-      default:
-        res.status = JobStatus::kCrashed;
-        res.error = "worker " + std::to_string(slot.index) + " (pid " + std::to_string(pid) +
-                    ") " + how + " while running the job";
-        break;
-    }
-    if (head.cancelled) res.status = JobStatus::kCancelled;
+    proto::ResultMsg res = outcome_of(slot, head, pid, how);
     PP_WARN("worker %d %s while running job %llu (%s); restarting it", slot.index, how.c_str(),
             static_cast<unsigned long long>(head.client_job_id),
             proto::job_status_name(res.status));
     cb_.on_result(std::move(head), std::move(res));
   } else if (slot.kill == Kill::kNone && exit_code != kExitOutOfMemory) {
-    PP_WARN("worker %d %s (%s); restarting it", slot.index, how.c_str(), why.c_str());
+    PP_WARN("worker %d %s (%s); restarting it", slot.index, how.c_str(), slot.closed_why.c_str());
   }
   for (auto& job : pipeline) cb_.on_requeue(std::move(job));
   slot.kill = Kill::kNone;
@@ -363,6 +358,42 @@ void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
   cb_.on_capacity();
 }
 
+// The RESULT of the job worker `pid` was running when it ended; `how` says how it ended.
+proto::ResultMsg WorkerPool::outcome_of(const Slot& slot, const NodeJob& head, pid_t pid,
+                                        const std::string& how) const {
+  proto::ResultMsg res;
+  res.job_id = head.client_job_id;
+  res.worker = static_cast<uint32_t>(slot.index);
+  res.wall_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(slot.closed - slot.head_started)
+          .count());
+  switch (slot.kill) {
+    case Kill::kTimeout:
+      res.status = JobStatus::kTimeout;
+      res.error = "the job exceeded its time limit of " +
+                  std::to_string(head.timeout.count() / 1000.0).substr(0, 6) +
+                  " s; its worker was stopped";
+      break;
+    case Kill::kCpuLimit:
+      res.status = JobStatus::kTimeout;
+      res.error = "the job used more than its CPU time limit of " +
+                  std::to_string(config_.job_cpu_limit.count() / 1000.0).substr(0, 6) +
+                  " s; its worker was stopped";
+      break;
+    case Kill::kCancel:
+      res.status = JobStatus::kCancelled;
+      res.error = "cancelled";
+      break;
+    default:
+      res.status = JobStatus::kCrashed;
+      res.error = "worker " + std::to_string(slot.index) + " (pid " + std::to_string(pid) + ") " +
+                  how + " while running the job";
+      break;
+  }
+  if (head.cancelled) res.status = JobStatus::kCancelled;
+  return res;
+}
+
 void WorkerPool::respawn_later(Slot& slot, std::chrono::milliseconds delay) {
   auto timer = std::make_unique<asio::steady_timer>(io_, delay);
   Slot* s = &slot;
@@ -374,7 +405,7 @@ void WorkerPool::respawn_later(Slot& slot, std::chrono::milliseconds delay) {
 }
 
 void WorkerPool::kill_worker(Slot& slot, Kill why) {
-  if (slot.pid <= 0) return;
+  if (slot.pid <= 0 || slot.reaping) return;  // a reaping worker was killed already
   if (slot.kill == Kill::kNone) slot.kill = why;
   kill_group(slot.pid);
   // The socket's EOF then drives on_worker_closed().
@@ -387,7 +418,7 @@ void WorkerPool::cancel(uint64_t session_id, std::optional<uint64_t> client_job_
       if (job.session_id != session_id) continue;
       if (client_job_id && job.client_job_id != *client_job_id) continue;
       job.cancelled = true;
-      if (i == 0) {
+      if (i == 0 && !w->reaping) {
         if (client_job_id) {
           PP_INFO("job %llu cancelled by its client while running; stopping worker %d",
                   static_cast<unsigned long long>(*client_job_id), w->index);
@@ -401,7 +432,7 @@ void WorkerPool::cancel(uint64_t session_id, std::optional<uint64_t> client_job_
 void WorkerPool::watchdog() {
   auto now = Clock::now();
   for (auto& w : workers_) {
-    if (w->pid <= 0 || w->kill != Kill::kNone) continue;
+    if (w->pid <= 0 || w->reaping || w->kill != Kill::kNone) continue;
     if (!w->ready && now - w->spawned > kStartupLimit) {
       PP_ERROR("worker %d did not start within %lld s; killing it", w->index,
                static_cast<long long>(kStartupLimit.count()));

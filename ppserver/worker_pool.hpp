@@ -11,10 +11,19 @@
 //
 // Each worker is the leader of a process group of its own, and a worker is always
 // stopped with its whole group, so processes its job started go with it
-// (job_processes.hpp). A worker serves one client at a time: before a job of
-// another client it gets WORKER_RESET (a fresh Lua state); idle_worker() prefers
-// workers whose last client is the one asking and pipeline_slot() queues a job
-// only behind the same client's, so clients sharing a node rarely cause a reset.
+// (job_processes.hpp). A worker whose socket closes is killed and then reaped
+// without blocking the event loop: a short timer retries waitpid(WNOHANG) (one
+// that lingers is killed again, one that cannot be reaped within a second is
+// given up), and only once it is reaped does its job get its one outcome, the
+// jobs behind it go back to the node and the worker is respawned, in that order.
+// Meanwhile the slot is neither ready nor killable again.
+//
+// A worker serves one client at a time: before a job of another client it gets
+// WORKER_RESET (a fresh Lua state); idle_worker() prefers workers whose last
+// client is the one asking and pipeline_slot() queues a job only behind the same
+// client's, so clients sharing a node rarely cause a reset.
+// idle_worker(), pipeline_slot() and assigned() are how the JobQueue sees the
+// workers (JobQueue::Workers).
 // Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
@@ -34,11 +43,12 @@
 #include "core/net/frame_stream.hpp"
 #include "ppserver/cpu_limit.hpp"
 #include "ppserver/job.hpp"
+#include "ppserver/job_queue.hpp"
 #include "ppserver/node_config.hpp"
 
 namespace pp::server {
 
-class WorkerPool {
+class WorkerPool : public JobQueue::Workers {
  public:
   struct Callbacks {
     std::function<void(NodeJob&&, proto::ResultMsg&&)> on_result;  // the job's one outcome
@@ -47,7 +57,7 @@ class WorkerPool {
   };
 
   WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks);
-  ~WorkerPool();
+  ~WorkerPool() override;
 
   void start();
   void stop();
@@ -57,14 +67,14 @@ class WorkerPool {
   size_t running() const;
   // A ready worker with nothing to do, or -1: one that last ran a job of
   // `session_id`, else one that has run nothing yet, else any (it is reset first).
-  int idle_worker(uint64_t session_id) const;
+  int idle_worker(uint64_t session_id) const override;
   // A busy worker whose pipeline has room and ends with a job of `session_id`, or
   // -1. A job never waits behind another client's job: that would cost a reset
   // for the sake of a pipeline slot, and could lock two clients into taking turns
   // on every worker.
-  int pipeline_slot(uint64_t session_id) const;
+  int pipeline_slot(uint64_t session_id) const override;
   // Jobs of `session_id` given to workers and not finished.
-  size_t assigned(uint64_t session_id) const;
+  size_t assigned(uint64_t session_id) const override;
   // Jobs sent ahead to each worker: --pipeline while jobs are known to be short (it
   // hides the node-worker round trip), otherwise 1, so that jobs wait in the node's
   // queue, where the client can still steal them, rather than in a worker's socket.
@@ -92,12 +102,21 @@ class WorkerPool {
     uint64_t last_session = 0;   // client of the last job given to it; 0 = none yet
     Kill kill = Kill::kNone;
     int quick_deaths = 0;
+    // From its socket's close until it is reaped (on_worker_closed .. finish_worker).
+    bool reaping = false;
+    bool killed_again = false;
+    std::chrono::steady_clock::time_point closed;
+    std::string closed_why;
+    std::unique_ptr<asio::steady_timer> reap_timer;
   };
 
   void spawn(Slot& slot);
   void on_frame(Slot& slot, std::string_view payload);
   void on_worker_closed(Slot& slot, const std::string& why);
-  void reap(Slot& slot, std::string& how, int& exit_code);
+  void try_reap(Slot& slot);
+  void finish_worker(Slot& slot, const std::string& how, int exit_code);
+  proto::ResultMsg outcome_of(const Slot& slot, const NodeJob& head, pid_t pid,
+                              const std::string& how) const;
   void kill_worker(Slot& slot, Kill why);
   void left_pipeline(const NodeJob& job);
   void watchdog();

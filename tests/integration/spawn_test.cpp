@@ -283,3 +283,40 @@ TEST_CASE("integration.spawn.out_of_memory_without_a_limit_says_so" * doctest::t
   CHECK(e.message().find("0 MB") == std::string::npos);
   CHECK(cluster.submit(kSquare, 5).get<int>() == 25);
 }
+
+// A job that moves its worker out of the worker's own process group (into the
+// node's) and closes the worker's socket, then waits: the node's kill of the
+// group misses it, and it lingers. The node must not stall on it (it once polled
+// waitpid on its event loop for about a second per such worker, then left the
+// worker running), and must kill and reap it.
+const pp::Code kLeaveGroupAndLinger = pp::Code::lua(R"(function()
+  local ffi = require 'ffi'
+  pcall(ffi.cdef, [[
+    int getppid(void); int getpgid(int pid); int setpgid(int pid, int pgid);
+    int close(int fd); int pause(void);
+  ]])
+  ffi.C.setpgid(0, ffi.C.getpgid(ffi.C.getppid()))
+  ffi.C.close(3)   -- the worker's socket to the node
+  while true do ffi.C.pause() end
+end)");
+
+TEST_CASE("integration.spawn.lingering_workers_are_killed_without_stalling_the_node" *
+          doctest::timeout(90)) {
+  ServerProcess node({"-w", "4"}, kSecret);
+  REQUIRE(wait_until([&] { return pp::test::children_of(node.pid()).size() == 4; }, 10s));
+  pp::Cluster cluster(options_for(node));
+  auto t0 = Clock::now();
+  std::vector<pp::Job> lingering;
+  for (int i = 0; i < 4; ++i) lingering.push_back(cluster.submit(kLeaveGroupAndLinger));
+  for (auto& job : lingering) {
+    auto e = failure_of(job);
+    CHECK(e.kind() == "crashed");
+    CHECK(e.message().find("signal 9") != std::string::npos);
+  }
+  // Twelve lingering workers (three attempts of each job): within 6 s, not 12 s or more.
+  CHECK(seconds_since(t0) < 6.0);
+  CHECK(cluster.submit(kSquare, 7).get<int>() == 49);
+  // Every lingering worker was killed and reaped: only the four respawned ones are left.
+  CHECK(wait_until([&] { return pp::test::children_of(node.pid()).size() == 4; }, 5s));
+  CHECK(node.alive());
+}
