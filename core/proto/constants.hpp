@@ -15,6 +15,9 @@ inline constexpr char kSoftwareVersion[] = "0.1.0";
 
 // Parallel Python's port, so its users find the familiar number.
 inline constexpr uint16_t kDefaultPort = 60000;
+// UDP port of discovery beacons (docs/protocol.md, "Discovery"); the one place it is written,
+// but for the standalone public header pp/cluster.hpp, which is checked against it.
+inline constexpr uint16_t kDefaultDiscoveryPort = 60001;
 
 // Frames: a 4-byte big-endian length, then one msgpack value of that length.
 inline constexpr size_t kHeaderSize = 4;
