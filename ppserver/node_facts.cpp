@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "core/proto/auth.hpp"
+#include "core/util/split.hpp"
 #include "pp_kernels.h"
 
 extern "C" {
@@ -48,17 +48,7 @@ proto::NodeFacts node_facts(const NodeConfig& config, uint16_t port, double spee
   return f;
 }
 
-std::vector<std::string> loaded_kernels() {
-  std::string list = pp_kernels_list();
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < list.size()) {
-    size_t comma = std::min(list.find(',', at), list.size());
-    if (comma > at) out.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return out;
-}
+std::vector<std::string> loaded_kernels() { return split_list(pp_kernels_list(), ','); }
 
 uint64_t process_cpu_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <map>
 
+#include "core/util/split.hpp"
+
 namespace pp::discovery {
 namespace {
 
@@ -61,15 +63,6 @@ bool parse_nonneg(const std::string& s, double& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::fixed);
   return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size() &&
          std::isfinite(out) && out >= 0;
-}
-
-void split_kernels(const std::string& list, std::vector<std::string>& out) {
-  size_t at = 0;
-  while (at <= list.size()) {
-    size_t comma = std::min(list.find(',', at), list.size());
-    if (comma > at) out.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
 }
 
 }  // namespace
@@ -136,9 +129,9 @@ Result<NodeFacts> facts_from_txt(const std::vector<std::string>& key_eq_values) 
   number("caps", [&](const std::string& s) { return parse_int(s, f.caps); });
   number("maxframe", [&](const std::string& s) { return parse_int(s, f.max_frame); });
   if (!bad.empty()) return bad_txt(bad + " is not a valid number");
-  if ((v = get("kernels")) != nullptr) split_kernels(*v, f.kernels);
+  if ((v = get("kernels")) != nullptr) split_list(*v, ',', f.kernels);
   for (int part = 2; (v = get(("kernels" + std::to_string(part)).c_str())) != nullptr; ++part) {
-    split_kernels(*v, f.kernels);
+    split_list(*v, ',', f.kernels);
   }
   return f;
 }

@@ -46,7 +46,7 @@ enum class MsgType : uint8_t {
   kSubmit = 11,
   kResult = 12,
   kCancel = 13,
-  kStatus = 14,
+  // 14 was STATUS, defined in protocol 1 but never sent: retired, never to be reused.
   kHeartbeat = 15,
   kBye = 16,
   kSteal = 17,
@@ -63,7 +63,7 @@ enum class Cap : uint32_t {
   kBytecode = 1u << 0,   // LuaJIT bytecode blobs accepted (same LuaJIT version)
   kSource = 1u << 1,     // Lua source blobs accepted
   kCancel = 1u << 2,     // CANCEL honoured
-  kStatus = 1u << 3,     // STATUS sent
+  // 1u << 3 was "STATUS sent": retired with STATUS, never set, ignored when a peer sets it.
   kSteal = 1u << 4,      // STEAL answered with STOLEN
   kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
 };
@@ -77,7 +77,6 @@ struct Caps {
 inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kSource) |
                                      static_cast<uint32_t>(Cap::kCancel) |
-                                     static_cast<uint32_t>(Cap::kStatus) |
                                      static_cast<uint32_t>(Cap::kSteal);
 
 // Job ids in one STEAL (and in each list of a STOLEN).

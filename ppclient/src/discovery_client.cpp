@@ -10,6 +10,7 @@
 #include "core/proto/auth.hpp"
 #include "core/proto/compat.hpp"
 #include "core/util/log.hpp"
+#include "core/util/split.hpp"
 #include "pp_kernels.h"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -44,14 +45,7 @@ void JobServer::start_discovery() {
   o.port = opt_.discovery_port;
   o.query_targets = opt_.discovery_broadcast;
   if (const char* env = std::getenv("PP_BROADCAST"); o.query_targets.empty() && env != nullptr) {
-    std::string list = env;
-    size_t start = 0;
-    while (start < list.size()) {
-      size_t end = list.find(',', start);
-      if (end == std::string::npos) end = list.size();
-      if (end > start) o.query_targets.push_back(list.substr(start, end - start));
-      start = end + 1;
-    }
+    o.query_targets = split_list(env, ',');
   }
   discovery_ = discovery::make_browser(io_, o, secret_, [this](const discovery::Sighting& s) {
     on_found(s.facts, s.via, s.gone);

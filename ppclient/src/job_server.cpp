@@ -291,7 +291,7 @@ void JobServer::send(const sched::Assignment& a, report::Kind kind) {
     return;
   }
   if (kind != report::Kind::kNormal) p.special.push_back({a.node, kind});
-  link->submit(a.job, p.hash, p.blob, p.args, a.attempt, p.timeout_ms);
+  link->submit(a.job, p.hash, p.blob, p.args, p.timeout_ms);
 }
 
 double JobServer::now() const {

@@ -125,7 +125,6 @@ void NodeLink::on_frame(std::string_view payload) {
       if (auto* r = std::get_if<proto::ResultMsg>(&*msg)) return cb_.on_result(*this, std::move(*r));
       if (auto* st = std::get_if<proto::Stolen>(&*msg)) return cb_.on_stolen(*this, std::move(*st));
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
-      if (std::holds_alternative<proto::StatusMsg>(*msg)) return;
       break;
     default:
       break;
@@ -163,14 +162,13 @@ void NodeLink::on_error(const proto::Error& err) {
 
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       const std::shared_ptr<const std::string>& blob, const std::string& args,
-                      uint32_t attempt, uint32_t timeout_ms) {
+                      uint32_t timeout_ms) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
   proto::Submit s;
   s.job_id = job_id;
   s.hash = hash;
   s.args = args;
-  s.attempt = attempt;
   s.timeout_ms = timeout_ms;
   stream_->send(s);
 }
