@@ -25,33 +25,36 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
     auto operator<=>(const Key&) const = default;
   };
   struct Item {
-    AvahiServiceResolver* resolver = nullptr;   // kept open: TXT changes come as FOUND again
-    NodeFacts facts;                            // once resolved (node_id empty before)
-    bool ignored = false;                       // other cluster or malformed
-    bool stale = false;                         // known from before a daemon restart
+    AvahiServiceResolver* resolver = nullptr;  // kept open: TXT changes come as FOUND again
+    NodeFacts facts;                           // once resolved (node_id empty before)
+    bool ignored = false;                      // other cluster or malformed
+    bool stale = false;                        // known from before a daemon restart
     int failures = 0;
   };
 
   Impl(asio::io_context& io, std::string cluster, OnSighting sighting)
-      : io(io), cluster_id(std::move(cluster)), on_sighting(std::move(sighting)), retry(io),
+      : io(io),
+        cluster_id(std::move(cluster)),
+        on_sighting(std::move(sighting)),
+        retry(io),
         keeper(io, "browsing", [this](AvahiClient* c, AvahiClientState s) { on_client(c, s); }) {}
 
   void on_client(AvahiClient* c, AvahiClientState state) {
     if (state == AVAHI_CLIENT_S_RUNNING) {
       browse(c);
     } else if (state == AVAHI_CLIENT_FAILURE) {
-      browser = nullptr;   // the browser and resolvers are gone with the client
+      browser = nullptr;  // the browser and resolvers are gone with the client
       for (auto& [key, item] : items) {
         item.resolver = nullptr;
-        item.stale = true;   // swept at the first ALL_FOR_NOW after reconnecting
+        item.stale = true;  // swept at the first ALL_FOR_NOW after reconnecting
       }
     }
   }
 
   void browse(AvahiClient* c) {
     if (browser != nullptr) return;
-    browser = avahi_service_browser_new(c, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, kServiceType,
-                                        nullptr, AvahiLookupFlags(0), on_browse, this);
+    browser = avahi_service_browser_new(c, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, kServiceType, nullptr,
+                                        AvahiLookupFlags(0), on_browse, this);
     if (browser == nullptr) {
       PP_WARN("mDNS: cannot browse %s: %s", kServiceType, avahi_strerror(avahi_client_errno(c)));
       retry_later();
@@ -61,9 +64,9 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
   void resolve(const Key& key, Item& item) {
     AvahiClient* c = keeper.running();
     if (c == nullptr || item.resolver != nullptr || item.ignored) return;
-    item.resolver = avahi_service_resolver_new(
-        c, key.iface, key.protocol, key.name.c_str(), kServiceType, key.domain.c_str(),
-        AVAHI_PROTO_INET, AvahiLookupFlags(0), on_resolve, this);
+    item.resolver = avahi_service_resolver_new(c, key.iface, key.protocol, key.name.c_str(),
+                                               kServiceType, key.domain.c_str(), AVAHI_PROTO_INET,
+                                               AvahiLookupFlags(0), on_resolve, this);
     if (item.resolver == nullptr) {
       PP_DEBUG("mDNS: cannot resolve '%s': %s", key.name.c_str(),
                avahi_strerror(avahi_client_errno(c)));
@@ -71,8 +74,8 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
   }
 
   static void on_browse(AvahiServiceBrowser* sb, AvahiIfIndex iface, AvahiProtocol protocol,
-                        AvahiBrowserEvent event, const char* name, const char*,
-                        const char* domain, AvahiLookupResultFlags, void* self) noexcept {
+                        AvahiBrowserEvent event, const char* name, const char*, const char* domain,
+                        AvahiLookupResultFlags, void* self) noexcept {
     auto* b = static_cast<Impl*>(self);
     try {
       if (event == AVAHI_BROWSER_NEW) {
@@ -133,7 +136,7 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
         PP_WARN("mDNS: ignoring service '%s': %s", key.name.c_str(),
                 facts.status().message().c_str());
       }
-      ignore(item);   // another cluster's node is no news: quietly
+      ignore(item);  // another cluster's node is no news: quietly
       return;
     }
     char text[AVAHI_ADDRESS_STR_MAX] = {};
@@ -141,7 +144,7 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
     facts->address = text;
     facts->port = port;
     NodeFacts before = std::exchange(item.facts, *facts);
-    if (before.node_id != item.facts.node_id) lost(before);   // the instance names another node
+    if (before.node_id != item.facts.node_id) lost(before);  // the instance names another node
     post([s = Sighting{std::move(*facts), "mdns", false}](Impl& b) { b.on_sighting(s); });
   }
 
@@ -187,7 +190,7 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
       if (ec || !self) return;
       self->retry_pending = false;
       AvahiClient* c = self->keeper.running();
-      if (c == nullptr) return;   // RUNNING again starts over anyway
+      if (c == nullptr) return;  // RUNNING again starts over anyway
       self->browse(c);
       for (auto& [key, item] : self->items) self->resolve(key, item);
     });
@@ -219,11 +222,11 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<AvahiBrowser::Impl> {
   asio::steady_timer retry;
   AvahiServiceBrowser* browser = nullptr;
   std::map<Key, Item> items;
-  std::set<std::string> warned;   // instance names already logged as malformed
+  std::set<std::string> warned;  // instance names already logged as malformed
   uint64_t epoch = 0;
   bool started = false;
   bool retry_pending = false;
-  ClientKeeper keeper;            // last: destroyed first, while the rest is still there
+  ClientKeeper keeper;  // last: destroyed first, while the rest is still there
 };
 
 AvahiBrowser::AvahiBrowser(asio::io_context& io, std::string cluster_id, OnSighting on_sighting)

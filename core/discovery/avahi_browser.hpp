@@ -24,12 +24,12 @@ class AvahiBrowser : public Browser {
   AvahiBrowser(const AvahiBrowser&) = delete;
   AvahiBrowser& operator=(const AvahiBrowser&) = delete;
 
-  Status start() override;   // never fails: without a daemon it waits for one
-  void stop() override;      // no sightings after this returns
+  Status start() override;  // never fails: without a daemon it waits for one
+  void stop() override;     // no sightings after this returns
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;   // shared: posted callbacks hold a weak_ptr
+  std::shared_ptr<Impl> impl_;  // shared: posted callbacks hold a weak_ptr
 };
 
 }  // namespace pp::discovery

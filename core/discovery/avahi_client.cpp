@@ -33,9 +33,8 @@ void ClientKeeper::stop() {
 }
 
 AvahiClient* ClientKeeper::running() const {
-  return client_ != nullptr && avahi_client_get_state(client_) == AVAHI_CLIENT_S_RUNNING
-             ? client_
-             : nullptr;
+  return client_ != nullptr && avahi_client_get_state(client_) == AVAHI_CLIENT_S_RUNNING ? client_
+                                                                                         : nullptr;
 }
 
 void ClientKeeper::free_client(AvahiClient*& c) {
@@ -68,8 +67,10 @@ void ClientKeeper::retry_later() {
 void ClientKeeper::unreachable(const char* why) {
   if (said_unreachable_) return;
   said_unreachable_ = true;
-  PP_INFO("mDNS: no avahi-daemon reachable (%s); DNS-SD %s is off and UDP broadcast "
-          "discovery carries on alone (it starts if a daemon appears)", why, what_);
+  PP_INFO(
+      "mDNS: no avahi-daemon reachable (%s); DNS-SD %s is off and UDP broadcast "
+      "discovery carries on alone (it starts if a daemon appears)",
+      why, what_);
 }
 
 void ClientKeeper::on_client(AvahiClient* c, AvahiClientState state, void* self) noexcept {
@@ -84,7 +85,8 @@ void ClientKeeper::on_state(AvahiClient* c, AvahiClientState state) {
   client_ = c;
   switch (state) {
     case AVAHI_CLIENT_S_RUNNING:
-      if (said_unreachable_ || lost_) PP_INFO("mDNS: avahi-daemon reachable; DNS-SD %s is on", what_);
+      if (said_unreachable_ || lost_)
+        PP_INFO("mDNS: avahi-daemon reachable; DNS-SD %s is on", what_);
       lost_ = false;
       connected_ = true;
       backoff_ = kFirstRetry;
@@ -97,7 +99,7 @@ void ClientKeeper::on_state(AvahiClient* c, AvahiClientState state) {
         PP_WARN("mDNS: lost the avahi-daemon (%s); DNS-SD %s resumes when it is back",
                 avahi_strerror(avahi_client_errno(c)), what_);
         lost_ = true;
-        said_unreachable_ = true;   // that line says it all: no "unreachable" after it
+        said_unreachable_ = true;  // that line says it all: no "unreachable" after it
       } else {
         unreachable(avahi_strerror(avahi_client_errno(c)));
       }
@@ -106,7 +108,7 @@ void ClientKeeper::on_state(AvahiClient* c, AvahiClientState state) {
       doomed_ = c;
       client_ = nullptr;
       break;
-    default:   // S_REGISTERING, S_COLLISION: the owner withdraws and waits for RUNNING
+    default:  // S_REGISTERING, S_COLLISION: the owner withdraws and waits for RUNNING
       break;
   }
   on_state_(c, state);
@@ -114,7 +116,7 @@ void ClientKeeper::on_state(AvahiClient* c, AvahiClientState state) {
 }
 
 TxtList::TxtList(const std::vector<std::string>& strings) {
-  for (auto it = strings.rbegin(); it != strings.rend(); ++it) {   // add() prepends
+  for (auto it = strings.rbegin(); it != strings.rend(); ++it) {  // add() prepends
     list_ = avahi_string_list_add_arbitrary(list_, reinterpret_cast<const uint8_t*>(it->data()),
                                             it->size());
   }

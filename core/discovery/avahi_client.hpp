@@ -46,10 +46,10 @@ class ClientKeeper {
 
   const char* what_;
   OnState on_state_;
-  AsioAvahiPoll poll_;   // declared before the clients that use it, so it outlives them
+  AsioAvahiPoll poll_;  // declared before the clients that use it, so it outlives them
   asio::steady_timer retry_;
   AvahiClient* client_ = nullptr;
-  AvahiClient* doomed_ = nullptr;   // failed, to be freed outside its callback
+  AvahiClient* doomed_ = nullptr;  // failed, to be freed outside its callback
   std::chrono::milliseconds backoff_;
   bool started_ = false;
   bool connected_ = false;

@@ -27,7 +27,7 @@ struct AvahiPublisher::Impl {
       // The daemon renames its host: withdraw, and publish again when it is RUNNING.
       if (group != nullptr) avahi_entry_group_reset(group);
     } else if (state == AVAHI_CLIENT_FAILURE) {
-      group = nullptr;   // gone with the client
+      group = nullptr;  // gone with the client
     }
   }
 
@@ -40,7 +40,7 @@ struct AvahiPublisher::Impl {
         return;
       }
     }
-    if (avahi_entry_group_is_empty(group) == 0) return;   // published already
+    if (avahi_entry_group_is_empty(group) == 0) return;  // published already
     NodeFacts f = facts();
     if (name.empty()) name = service_name(f);
     for (int attempt = 0; attempt < 10; ++attempt) {
@@ -48,9 +48,9 @@ struct AvahiPublisher::Impl {
       port = f.port;
       TxtList list(txt);
       int r = avahi_entry_group_add_service_strlst(group, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
-                                                   AvahiPublishFlags(0), name.c_str(),
-                                                   kServiceType, nullptr, nullptr, port, list.get());
-      if (r == AVAHI_ERR_COLLISION) {   // this host already has a service of that name
+                                                   AvahiPublishFlags(0), name.c_str(), kServiceType,
+                                                   nullptr, nullptr, port, list.get());
+      if (r == AVAHI_ERR_COLLISION) {  // this host already has a service of that name
         rename();
         continue;
       }
@@ -76,7 +76,7 @@ struct AvahiPublisher::Impl {
       if (state == AVAHI_ENTRY_GROUP_ESTABLISHED) {
         PP_INFO("mDNS: published '%s' (%s, TCP port %u)", p->name.c_str(), kServiceType,
                 static_cast<unsigned>(p->port));
-      } else if (state == AVAHI_ENTRY_GROUP_COLLISION) {   // another host has the name
+      } else if (state == AVAHI_ENTRY_GROUP_COLLISION) {  // another host has the name
         p->rename();
         avahi_entry_group_reset(g);
         p->publish(avahi_entry_group_get_client(g));
@@ -90,17 +90,19 @@ struct AvahiPublisher::Impl {
   }
 
   void update() {
-    if (group == nullptr) return;   // the next registration takes fresh facts anyway
+    if (group == nullptr) return;  // the next registration takes fresh facts anyway
     int state = avahi_entry_group_get_state(group);
     if (state != AVAHI_ENTRY_GROUP_REGISTERING && state != AVAHI_ENTRY_GROUP_ESTABLISHED) return;
     auto fresh = txt_from_facts(facts());
-    if (fresh == txt) return;   // announcing costs multicast: only changes
+    if (fresh == txt) return;  // announcing costs multicast: only changes
     TxtList list(fresh);
     int r = avahi_entry_group_update_service_txt_strlst(group, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
                                                         AvahiPublishFlags(0), name.c_str(),
                                                         kServiceType, nullptr, list.get());
-    if (r < 0) PP_DEBUG("mDNS: TXT update of '%s': %s", name.c_str(), avahi_strerror(r));
-    else txt = std::move(fresh);
+    if (r < 0)
+      PP_DEBUG("mDNS: TXT update of '%s': %s", name.c_str(), avahi_strerror(r));
+    else
+      txt = std::move(fresh);
   }
 
   // The load in the TXT changes: look every `refresh` whether it needs publishing again.
@@ -116,7 +118,7 @@ struct AvahiPublisher::Impl {
 
   void stop() {
     refresh_timer.cancel();
-    if (group != nullptr) avahi_entry_group_free(group);   // withdraws now, with goodbyes
+    if (group != nullptr) avahi_entry_group_free(group);  // withdraws now, with goodbyes
     group = nullptr;
     keeper.stop();
     name.clear();
@@ -127,10 +129,10 @@ struct AvahiPublisher::Impl {
   std::chrono::milliseconds refresh;
   asio::steady_timer refresh_timer;
   AvahiEntryGroup* group = nullptr;
-  std::string name;               // the service name in use, after any renames
-  std::vector<std::string> txt;   // what Avahi has
+  std::string name;              // the service name in use, after any renames
+  std::vector<std::string> txt;  // what Avahi has
   uint16_t port = 0;
-  ClientKeeper keeper;            // last: destroyed first, while the rest is still there
+  ClientKeeper keeper;  // last: destroyed first, while the rest is still there
 };
 
 AvahiPublisher::AvahiPublisher(asio::io_context& io, FactsFn facts,

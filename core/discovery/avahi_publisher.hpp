@@ -27,11 +27,11 @@ class AvahiPublisher : public Announcer {
   AvahiPublisher(const AvahiPublisher&) = delete;
   AvahiPublisher& operator=(const AvahiPublisher&) = delete;
 
-  Status start() override;   // never fails: without a daemon it waits for one
+  Status start() override;  // never fails: without a daemon it waits for one
   // Re-publishes the TXT with fresh facts, only if it changed. Browsers see a change about
   // 1.2 s later, best effort: the daemons coalesce changes that come faster than every ~3 s.
   void update();
-  void stop() override;     // withdraw the service (goodbye packets) and disconnect
+  void stop() override;  // withdraw the service (goodbye packets) and disconnect
 
  private:
   struct Impl;

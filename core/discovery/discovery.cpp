@@ -17,7 +17,9 @@ template <typename Backend>
 struct Backends {
   std::vector<std::pair<std::string, std::unique_ptr<Backend>>> all;
 
-  void add(std::string name, std::unique_ptr<Backend> b) { all.emplace_back(std::move(name), std::move(b)); }
+  void add(std::string name, std::unique_ptr<Backend> b) {
+    all.emplace_back(std::move(name), std::move(b));
+  }
 
   template <typename OnFailure>
   Status start(OnFailure on_failure) {
@@ -95,10 +97,10 @@ std::unique_ptr<Browser> make_browser(asio::io_context& io, const BrowseOptions&
                       std::make_unique<AvahiBrowser>(io, proto::cluster_id(secret), on_sighting));
   }
   if (options.broadcast) {
-    set->backends.add("broadcast", std::make_unique<UdpListener>(
-                                       io, options.port, beacon_key(secret),
-                                       proto::cluster_id(secret), options.query_targets,
-                                       on_sighting));
+    set->backends.add(
+        "broadcast", std::make_unique<UdpListener>(io, options.port, beacon_key(secret),
+                                                   proto::cluster_id(secret), options.query_targets,
+                                                   on_sighting));
   }
   return set;
 }

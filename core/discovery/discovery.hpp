@@ -35,9 +35,9 @@ using proto::NodeFacts;
 
 // A node heard of, by one backend: it is there (again, maybe with new facts), or it left.
 struct Sighting {
-  NodeFacts facts;        // facts.address: where it was heard from
-  std::string via;        // "broadcast" or "mdns"
-  bool gone = false;      // said goodbye (BYE beacon) or its last DNS-SD instance went away
+  NodeFacts facts;    // facts.address: where it was heard from
+  std::string via;    // "broadcast" or "mdns"
+  bool gone = false;  // said goodbye (BYE beacon) or its last DNS-SD instance went away
 };
 using OnSighting = std::function<void(const Sighting&)>;
 // Asked whenever facts go out, so they are fresh (the load changes).
@@ -49,8 +49,8 @@ class Announcer {
   virtual ~Announcer() = default;
   // Fails (kIo) when the backend cannot run at all, e.g. its UDP port is taken.
   virtual Status start() = 0;
-  virtual void stop() = 0;   // says goodbye, best effort
-  virtual uint64_t bytes_sent() const { return 0; }   // beacon bytes, for the log
+  virtual void stop() = 0;                           // says goodbye, best effort
+  virtual uint64_t bytes_sent() const { return 0; }  // beacon bytes, for the log
 };
 
 // The client's side: reports Sightings until stop(); none after stop() returns.
@@ -65,19 +65,19 @@ class Browser {
 };
 
 struct AnnounceOptions {
-  bool broadcast = true;                        // UDP beacons
-  bool mdns = true;                             // DNS-SD, when avahi-daemon runs
-  uint16_t port = proto::kDefaultDiscoveryPort;        // UDP
-  std::string listen_address = "0.0.0.0";       // which interfaces' broadcast addresses
-  std::string broadcast_override;               // -b ADDRESS: announce there only
-  std::chrono::milliseconds interval{3000};     // UDP announces; DNS-SD TXT refresh: 3x
+  bool broadcast = true;                         // UDP beacons
+  bool mdns = true;                              // DNS-SD, when avahi-daemon runs
+  uint16_t port = proto::kDefaultDiscoveryPort;  // UDP
+  std::string listen_address = "0.0.0.0";        // which interfaces' broadcast addresses
+  std::string broadcast_override;                // -b ADDRESS: announce there only
+  std::chrono::milliseconds interval{3000};      // UDP announces; DNS-SD TXT refresh: 3x
 };
 
 struct BrowseOptions {
   bool broadcast = true;
   bool mdns = true;
   uint16_t port = proto::kDefaultDiscoveryPort;
-  std::vector<std::string> query_targets;       // where QUERYs go; empty = every interface
+  std::vector<std::string> query_targets;  // where QUERYs go; empty = every interface
 };
 
 // The backends `options` asks for behind one Announcer / Browser, for the cluster of `secret`.

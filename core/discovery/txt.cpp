@@ -61,8 +61,8 @@ bool parse_int(const std::string& s, T& out) {
 
 bool parse_nonneg(const std::string& s, double& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::fixed);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size() &&
-         std::isfinite(out) && out >= 0;
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out) &&
+         out >= 0;
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ std::vector<std::string> txt_from_facts(const NodeFacts& f) {
 }
 
 Result<NodeFacts> facts_from_txt(const std::vector<std::string>& key_eq_values) {
-  std::map<std::string, std::string> kv;   // RFC 6763 6.4: keys ignore case, first one counts
+  std::map<std::string, std::string> kv;  // RFC 6763 6.4: keys ignore case, first one counts
   for (const auto& s : key_eq_values) {
     size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0) continue;
@@ -115,7 +115,7 @@ Result<NodeFacts> facts_from_txt(const std::vector<std::string>& key_eq_values) 
   if ((v = get("host")) != nullptr) f.host = *v;
   if ((v = get("sw")) != nullptr) f.software = *v;
   if ((v = get("luajit")) != nullptr) f.luajit = *v;
-  std::string bad;   // the first numeric key whose value does not parse
+  std::string bad;  // the first numeric key whose value does not parse
   auto number = [&](const char* key, auto parse) {
     const std::string* s = get(key);
     if (s != nullptr && !parse(*s) && bad.empty()) bad = key;

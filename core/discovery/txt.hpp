@@ -14,13 +14,13 @@ namespace pp::discovery {
 using proto::NodeFacts;
 
 inline constexpr char kServiceType[] = "_ppserver._tcp";
-inline constexpr size_t kMaxTxtString = 255;     // one DNS TXT character-string
-inline constexpr size_t kMaxServiceName = 63;    // one DNS label, in bytes
+inline constexpr size_t kMaxTxtString = 255;   // one DNS TXT character-string
+inline constexpr size_t kMaxServiceName = 63;  // one DNS label, in bytes
 
 // TXT strings "key=value" for a node: cluster id host workers speed (%.3f) load (%.2f) sw proto
-// minproto abi luajit caps maxframe (both left out when 0, not said) kernels (comma list). A kernel list longer than one TXT
-// string goes on in kernels2, kernels3, ...; other values are cut to fit. Address and port are
-// not included (the SRV and A records carry them).
+// minproto abi luajit caps maxframe (both left out when 0, not said) kernels (comma list). A kernel
+// list longer than one TXT string goes on in kernels2, kernels3, ...; other values are cut to fit.
+// Address and port are not included (the SRV and A records carry them).
 std::vector<std::string> txt_from_facts(const NodeFacts& facts);
 
 // The reverse. Keys are case-insensitive, the first of duplicate keys counts, unknown keys and

@@ -10,10 +10,14 @@ std::string protocol_text(const Versions& v) {
 
 const char* topic_of(Mismatch m) {
   switch (m) {
-    case Mismatch::kProtocol: return "version";
-    case Mismatch::kKernelAbi: return "kernels";
-    case Mismatch::kLuaJit: return "LuaJIT";
-    case Mismatch::kNone: break;
+    case Mismatch::kProtocol:
+      return "version";
+    case Mismatch::kKernelAbi:
+      return "kernels";
+    case Mismatch::kLuaJit:
+      return "LuaJIT";
+    case Mismatch::kNone:
+      break;
   }
   return "nothing";
 }
@@ -21,12 +25,14 @@ const char* topic_of(Mismatch m) {
 // What follows the two versions: why it matters, then what to do.
 const char* tail_of(Mismatch m) {
   switch (m) {
-    case Mismatch::kProtocol: return "; install the same ppcluster release on both";
+    case Mismatch::kProtocol:
+      return "; install the same ppcluster release on both";
     case Mismatch::kKernelAbi:
       return " (libppkernels); install the same ppcluster release on both";
     case Mismatch::kLuaJit:
       return "; bytecode cannot travel between them: install the same LuaJIT on both";
-    case Mismatch::kNone: break;
+    case Mismatch::kNone:
+      break;
   }
   return "";
 }
@@ -46,8 +52,8 @@ Versions versions_of(const NodeFacts& f) {
 }
 
 Versions own_versions(int32_t kernel_abi, std::string luajit) {
-  return {kProtocolVersion, kMinProtocolVersion, kSoftwareVersion, kernel_abi, std::move(luajit),
-          true};
+  return {kProtocolVersion, kMinProtocolVersion, kSoftwareVersion,
+          kernel_abi,       std::move(luajit),   true};
 }
 
 Compatibility check(const Versions& peer, const Versions& own, Needs needs) {

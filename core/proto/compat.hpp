@@ -27,7 +27,7 @@ struct Versions {
   std::string software;
   int32_t kernel_abi = 0;
   std::string luajit;
-  bool takes_bytecode = true;   // the peer accepts bytecode blobs (its caps, when it said them)
+  bool takes_bytecode = true;  // the peer accepts bytecode blobs (its caps, when it said them)
 };
 
 Versions versions_of(const Hello& h);
@@ -37,17 +37,18 @@ Versions own_versions(int32_t kernel_abi, std::string luajit);
 
 // What this side requires beyond the protocol range, which is always required.
 struct Needs {
-  bool kernel_abi = false;   // the same kernel ABI (the client: its jobs call the node's kernels)
-  bool bytecode = false;     // bytecode must travel: the same LuaJIT, and the peer takes bytecode
+  bool kernel_abi = false;  // the same kernel ABI (the client: its jobs call the node's kernels)
+  bool bytecode = false;    // bytecode must travel: the same LuaJIT, and the peer takes bytecode
 };
 
 enum class Mismatch { kNone, kProtocol, kKernelAbi, kLuaJit };
 
 struct Compatibility {
   Mismatch mismatch = Mismatch::kNone;
-  std::string theirs;   // what the peer runs, e.g. "protocol 2 (accepts 2 and later, software 0.2.0)"
-  std::string ours;     // what this side runs, in the same words
-  bool same_luajit = true;   // bytecode dumped by one side loads on the other
+  // What the peer runs, e.g. "protocol 2 (accepts 2 and later, software 0.2.0)".
+  std::string theirs;
+  std::string ours;         // what this side runs, in the same words
+  bool same_luajit = true;  // bytecode dumped by one side loads on the other
 
   explicit operator bool() const { return mismatch == Mismatch::kNone; }
   // "<theirs>, this <self> runs <ours><consequence>; <advice>", e.g. for `ppclient nodes`:

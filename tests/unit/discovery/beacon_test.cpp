@@ -52,10 +52,10 @@ TEST_CASE("discovery.beacon.round_trip") {
     CHECK(f.cluster_id == in.facts.cluster_id);
     CHECK(f.node_id == in.facts.node_id);
     CHECK(f.host == in.facts.host);
-    CHECK(f.address.empty());   // the receiver fills it from the datagram's source
+    CHECK(f.address.empty());  // the receiver fills it from the datagram's source
     CHECK(f.port == in.facts.port);
     CHECK(f.workers == in.facts.workers);
-    CHECK(f.speed == in.facts.speed);   // a msgpack double: exact
+    CHECK(f.speed == in.facts.speed);  // a msgpack double: exact
     CHECK(f.load == in.facts.load);
     CHECK(f.software == in.facts.software);
     CHECK(f.protocol == in.facts.protocol);
@@ -85,7 +85,7 @@ TEST_CASE("discovery.beacon.refusals_say_why") {
   auto other = decode_beacon(wire, key, proto::cluster_id("another"), &claimed);
   REQUIRE_FALSE(other.has_value());
   CHECK(other.status().code() == StatusCode::kNotFound);
-  CHECK(claimed.facts.node_id == in.facts.node_id);   // for counting what was heard
+  CHECK(claimed.facts.node_id == in.facts.node_id);  // for counting what was heard
 
   Beacon forged_claim;
   auto forged = decode_beacon(wire, beacon_key("not quite"), in.facts.cluster_id, &forged_claim);

@@ -26,15 +26,16 @@ bool has(const std::string& text, const std::string& part) {
 
 TEST_CASE("proto.compat.protocol_range_both_ways") {
   CHECK(check(own(), own(), {}));
-  CHECK(check(peer(kProtocolVersion + 5, kMinProtocolVersion), own(), {}));   // it accepts ours
+  CHECK(check(peer(kProtocolVersion + 5, kMinProtocolVersion), own(), {}));  // it accepts ours
   auto newer = check(peer(99, 99), own(), {});
   CHECK(newer.mismatch == Mismatch::kProtocol);
   auto older = check(peer(0, 0), own(), {});
   CHECK(older.mismatch == Mismatch::kProtocol);
   std::string m = newer.message("node", "client");
-  CHECK(has(m, "incompatible version: the node runs protocol 99 (accepts 99 and later, "
-               "software 9.9.9), this client runs protocol " +
-                   std::to_string(kProtocolVersion)));
+  CHECK(has(m,
+            "incompatible version: the node runs protocol 99 (accepts 99 and later, "
+            "software 9.9.9), this client runs protocol " +
+                std::to_string(kProtocolVersion)));
   CHECK(has(m, "install the same ppcluster release"));
 }
 
@@ -96,10 +97,10 @@ TEST_CASE("proto.compat.who_takes_bytecode") {
   CHECK_FALSE(versions_of(node).takes_bytecode);
   node.caps = kOwnCaps;
   CHECK(versions_of(node).takes_bytecode);
-  Hello client;   // a client runs no code: its caps say nothing about bytecode
+  Hello client;  // a client runs no code: its caps say nothing about bytecode
   client.role = "client";
   CHECK(versions_of(client).takes_bytecode);
-  NodeFacts old_beacon;   // said no caps at all
+  NodeFacts old_beacon;  // said no caps at all
   CHECK(versions_of(old_beacon).takes_bytecode);
 }
 
