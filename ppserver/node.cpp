@@ -111,7 +111,8 @@ int Node::run() {
   uint16_t port = acceptor_.local_endpoint().port();
   started_ = Clock::now();
   // A node held to a share of the CPU is that much slower per worker.
-  facts_ = node_facts(config_, port, calibrate_speed() * std::clamp(config_.cpu_limit, 1, 100) / 100.0);
+  double speed = calibrate_speed() * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
+  facts_ = node_facts(config_, port, speed);
   if (config_.report_fd >= 0) {
     std::string line = std::to_string(port) + "\n";
     ssize_t ignored = ::write(config_.report_fd, line.data(), line.size());
