@@ -8,23 +8,12 @@
 
 #include "core/proto/codec.hpp"
 #include "core/util/log.hpp"
-#include "pp_kernels.h"
 #include "ppserver/session.hpp"
-
-extern "C" {
-#include <luajit.h>
-}
 
 namespace pp::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
 
 // Limited log lines: ten at once, then one every ten seconds per kind.
 constexpr int kNoiseBurst = 10;
@@ -55,9 +44,6 @@ void send_refusal(asio::ip::tcp::socket& sock, const std::string& why) {
 Node::Node(NodeConfig config)
     : config_(std::move(config)),
       key_(proto::derive_key(config_.secret)),
-      node_id_(proto::random_hex(8)),
-      cluster_id_(proto::cluster_id(config_.secret)),
-      host_(host_name()),
       listener_(
           io_, [this](asio::ip::tcp::socket sock) { admit(std::move(sock)); },
           [this](const std::string& line) { warn_limited(Noise::kAccept, line); }),
@@ -71,27 +57,15 @@ Node::Node(NodeConfig config)
 Node::~Node() = default;
 
 proto::Hello Node::hello(const std::string& nonce) const {
-  proto::Hello h;
-  h.luajit = LUAJIT_VERSION;
-  h.kernel_abi = pp_kernels_abi_version();
-  h.role = "node";
-  h.node_id = node_id_;
-  h.host = host_;
-  h.workers = static_cast<uint32_t>(config_.workers);
-  h.speed = speed_;
-  h.caps = proto::kOwnCaps;
-  if (config_.encrypt) h.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
-  h.nonce = nonce;
-  h.max_frame = config_.max_frame;
-  return h;
+  return proto::hello_of(facts_, "node", nonce);
 }
 
 int Node::run() {
   uint16_t port = listener_.open(config_.address, config_.port);
-  port_ = port;
   started_ = Clock::now();
   // A node held to a share of the CPU is that much slower per worker.
-  speed_ = calibrate_speed() * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
+  double speed = calibrate_speed() * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
+  facts_ = node_facts(config_, port, speed);
   if (config_.report_fd >= 0) {
     std::string line = std::to_string(port) + "\n";
     ssize_t ignored = ::write(config_.report_fd, line.data(), line.size());
@@ -243,54 +217,24 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
   asio::post(io_, [keep] {});
 }
 
-discovery::NodeFacts Node::facts() {
-  discovery::NodeFacts f;
-  f.cluster_id = cluster_id_;
-  f.node_id = node_id_;
-  f.host = host_;
-  f.port = port_;
-  f.workers = static_cast<uint32_t>(config_.workers);
-  f.speed = speed_;
+proto::NodeFacts Node::facts() {
+  proto::NodeFacts f = facts_;
   std::vector<pid_t> own = pool_ ? pool_->pids() : std::vector<pid_t>{};
   own.push_back(getpid());
   f.load = load_.sample(own);
-  f.software = proto::kSoftwareVersion;
-  f.protocol = proto::kProtocolVersion;
-  f.min_protocol = proto::kMinProtocolVersion;
-  f.kernel_abi = pp_kernels_abi_version();
-  f.luajit = LUAJIT_VERSION;
-  f.kernels = {"mc_pi_hits", "count_primes"};
   return f;
 }
 
-void Node::refresh_mdns() {
-  if (!mdns_) return;
-  mdns_->update();
-  mdns_timer_.expires_after(config_.announce_interval * 3);
-  mdns_timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec) refresh_mdns();
-  });
-}
-
 void Node::start_discovery() {
-  if (config_.mdns) {
-    mdns_ = std::make_unique<discovery::AvahiPublisher>(io_, [this] { return facts(); });
-    mdns_->start();
-    refresh_mdns();
-  }
-  if (!config_.broadcast_on) return;
-  discovery::UdpAnnouncer::Options o;
+  discovery::AnnounceOptions o;
+  o.broadcast = config_.broadcast_on;
+  o.mdns = config_.mdns;
   o.port = config_.discovery_port;
   o.listen_address = config_.address;
   o.broadcast_override = config_.broadcast;
   o.interval = config_.announce_interval;
-  announcer_ = std::make_unique<discovery::UdpAnnouncer>(
-      io_, o, discovery::beacon_key(config_.secret), cluster_id_, [this] { return facts(); });
-  Status st = announcer_->start();
-  if (!st) {
-    PP_WARN("autodiscovery: %s; broadcast announcing is off", st.message().c_str());
-    announcer_.reset();
-  }
+  announcer_ = discovery::make_announcer(io_, o, config_.secret, [this] { return facts(); });
+  announcer_->start();
 }
 
 void Node::idle_check() {
@@ -325,8 +269,6 @@ void Node::shutdown(const std::string& why) {
   report_suppressed();
   if (exit_fd_) exit_fd_->cancel(ignored);
   for (auto& [id, s] : sessions_) s->say_bye("node shutting down: " + why);
-  mdns_timer_.cancel();
-  if (mdns_) mdns_->stop();
   if (announcer_) {
     announcer_->stop();
     double secs = std::chrono::duration<double>(Clock::now() - started_).count();

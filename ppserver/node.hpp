@@ -18,8 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "core/discovery/avahi.hpp"
-#include "core/discovery/udp.hpp"
+#include "core/discovery/discovery.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
 #include "ppserver/job_queue.hpp"
@@ -69,13 +68,10 @@ class Node {
   void watch_exit_fd();
   void shutdown(const std::string& why);
   void start_discovery();
-  discovery::NodeFacts facts();
+  proto::NodeFacts facts();   // facts_ with the load of now: what discovery announces
 
   NodeConfig config_;
   proto::AuthKey key_;
-  std::string node_id_;
-  std::string cluster_id_;   // public id derived from the secret (discovery)
-  std::string host_;
   asio::io_context io_;
   Listener listener_;
   asio::signal_set signals_;
@@ -86,14 +82,9 @@ class Node {
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   JobQueue jobs_;
   std::unique_ptr<WorkerPool> pool_;
-  std::unique_ptr<discovery::UdpAnnouncer> announcer_;
-  std::unique_ptr<discovery::AvahiPublisher> mdns_;
-  asio::steady_timer mdns_timer_{io_};
-  discovery::NodeFacts last_facts_;
-  void refresh_mdns();
-  double speed_ = 1.0;
+  std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured
+  proto::NodeFacts facts_;   // assembled once in run(): HELLO, beacon and TXT carry them
   LoadMeter load_;
-  uint16_t port_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;

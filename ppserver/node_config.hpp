@@ -17,7 +17,7 @@ struct NodeConfig {
   std::string secret;                      // empty = none (loopback only)
   bool autodiscovery = false;
   std::string broadcast;                   // -b: announce here instead of every interface
-  uint16_t discovery_port = 60001;         // UDP (pp::discovery::kDefaultDiscoveryPort)
+  uint16_t discovery_port = proto::kDefaultDiscoveryPort;   // UDP
   std::chrono::milliseconds announce_interval{3000};
   bool broadcast_on = true;                // announce by UDP broadcast
   bool mdns = true;                        // publish through Avahi too, when it runs

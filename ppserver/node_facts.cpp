@@ -8,9 +8,47 @@
 #include <string>
 #include <thread>
 
+#include "core/proto/auth.hpp"
+#include "core/util/split.hpp"
 #include "pp_kernels.h"
 
+extern "C" {
+#include <luajit.h>
+}
+
 namespace pp::server {
+
+namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+proto::NodeFacts node_facts(const NodeConfig& config, uint16_t port, double speed) {
+  proto::NodeFacts f;
+  f.cluster_id = proto::cluster_id(config.secret);
+  f.node_id = proto::random_hex(8);
+  f.host = host_name();
+  f.port = port;
+  f.workers = static_cast<uint32_t>(config.workers);
+  f.speed = speed;
+  f.software = proto::kSoftwareVersion;
+  f.protocol = proto::kProtocolVersion;
+  f.min_protocol = proto::kMinProtocolVersion;
+  f.kernel_abi = pp_kernels_abi_version();
+  f.luajit = LUAJIT_VERSION;
+  f.kernels = loaded_kernels();
+  f.caps = proto::kOwnCaps;
+  if (config.encrypt) f.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
+  f.max_frame = config.max_frame;
+  return f;
+}
+
+std::vector<std::string> loaded_kernels() { return split_list(pp_kernels_list(), ','); }
 
 uint64_t process_cpu_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "core/proto/auth.hpp"
+#include "core/proto/compat.hpp"
 #include "core/proto/frame_limit.hpp"
 #include "core/util/byte_count.hpp"
 #include "core/util/log.hpp"
@@ -17,14 +18,6 @@ constexpr size_t kMaxCodeBlobs = 100000;
 // How long a closed session's last frames may take to leave before its socket is
 // closed anyway (a peer that never reads would otherwise hold the descriptor).
 constexpr auto kLinger = std::chrono::seconds(10);
-
-std::string version_clash(const proto::Hello& h) {
-  return "the client speaks protocol " + std::to_string(h.protocol) + " (accepts " +
-         std::to_string(h.min_protocol) + " and later, software " + h.software +
-         "); this node speaks protocol " + std::to_string(proto::kProtocolVersion) +
-         " (accepts " + std::to_string(proto::kMinProtocolVersion) + " and later, software " +
-         proto::kSoftwareVersion + ")";
-}
 
 }  // namespace
 
@@ -149,22 +142,21 @@ void Session::on_hello(const proto::Hello& hello) {
   if (hello.magic != proto::kMagic || hello.role != "client") {
     return fail("not a ppcluster client");
   }
-  if (hello.protocol < proto::kMinProtocolVersion ||
-      proto::kProtocolVersion < hello.min_protocol) {
-    node_.warn_limited(Node::Noise::kAuth,
-                       "refusing " + peer_ + ": incompatible version: " + version_clash(hello));
-    return refuse(StatusCode::kIncompatible, "incompatible version: " + version_clash(hello));
+  proto::Hello reply = node_.hello(proto::random_bytes(proto::kNonceSize));
+  // The node runs what it is sent: only the protocol range must match. A client of another
+  // LuaJIT may still send source, so bytecode is merely not offered to it.
+  auto compat = proto::check(proto::versions_of(hello), proto::versions_of(reply), {});
+  if (!compat) {
+    std::string why = compat.message("client", "node");
+    node_.warn_limited(Node::Noise::kAuth, "refusing " + peer_ + ": " + why);
+    return refuse(StatusCode::kIncompatible, why);
   }
+  if (!compat.same_luajit) reply.caps &= ~static_cast<uint32_t>(proto::Cap::kBytecode);
   client_nonce_ = hello.nonce;
   client_max_frame_ = proto::frame_limit_of(hello);
-  server_nonce_ = proto::random_bytes(proto::kNonceSize);
-  proto::Hello reply = node_.hello(server_nonce_);
+  server_nonce_ = reply.nonce;
   encrypted_ = proto::Caps{hello.caps}.has(proto::Cap::kEncrypt) ||
                proto::Caps{reply.caps}.has(proto::Cap::kEncrypt);
-  if (hello.luajit != reply.luajit) {
-    // Bytecode does not travel between LuaJIT versions; source still does.
-    reply.caps &= ~static_cast<uint32_t>(proto::Cap::kBytecode);
-  }
   stream_->send(reply);
   state_ = State::kAuth;
 }

@@ -33,7 +33,7 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   StringSink sink{body};
   StringPacker pk(sink);
   const NodeFacts& f = b.facts;
-  pk.pack_map(17);
+  pk.pack_map(19);
   kv(pk, "magic", kBeaconMagic);
   pk.pack("v"), pk.pack(b.version);
   pk.pack("kind"), pk.pack(static_cast<uint8_t>(b.kind));
@@ -50,6 +50,8 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   pk.pack("minproto"), pk.pack(f.min_protocol);
   pk.pack("abi"), pk.pack(f.kernel_abi);
   kv(pk, "luajit", f.luajit);
+  pk.pack("caps"), pk.pack(f.caps);
+  pk.pack("maxframe"), pk.pack(f.max_frame);
   pk.pack("kernels"), pk.pack(f.kernels);
   std::string out;
   StringSink osink{out};
@@ -106,6 +108,8 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
       else if (k == "minproto") f.min_protocol = v.as<uint32_t>();
       else if (k == "abi") f.kernel_abi = v.as<int32_t>();
       else if (k == "luajit") f.luajit = str_of(v);
+      else if (k == "caps") f.caps = v.as<uint32_t>();
+      else if (k == "maxframe") f.max_frame = v.as<uint64_t>();
       else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
     }
     if (magic != kBeaconMagic) return Status(StatusCode::kInvalid, "not a ppcluster beacon");

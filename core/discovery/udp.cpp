@@ -68,7 +68,7 @@ void DropLog::note(const std::string& sender, const std::string& why) {
   PP_WARN("ignoring a beacon from %s: %s", sender.c_str(), why.c_str());
 }
 
-UdpAnnouncer::UdpAnnouncer(asio::io_context& io, Options options, proto::AuthKey key,
+UdpAnnouncer::UdpAnnouncer(asio::io_context& io, AnnounceOptions options, proto::AuthKey key,
                            std::string cluster_id, FactsFn facts)
     : io_(io), opt_(std::move(options)), key_(std::move(key)), cluster_id_(std::move(cluster_id)),
       facts_(std::move(facts)),
@@ -158,9 +158,9 @@ void UdpAnnouncer::stop() {
 
 UdpListener::UdpListener(asio::io_context& io, uint16_t port, proto::AuthKey key,
                          std::string cluster_id, std::vector<std::string> broadcast,
-                         OnBeacon on_beacon)
+                         OnSighting on_sighting)
     : io_(io), port_(port), key_(std::move(key)), cluster_id_(std::move(cluster_id)),
-      broadcast_(std::move(broadcast)), on_beacon_(std::move(on_beacon)), listen_(io), query_(io),
+      broadcast_(std::move(broadcast)), on_sighting_(std::move(on_sighting)), listen_(io), query_(io),
       requery_(io),
       query_id_(proto::random_hex(8)) {}
 
@@ -221,7 +221,7 @@ void UdpListener::receive(udp::socket& s, udp::endpoint& from,
         }
       } else if (b->kind != BeaconKind::kQuery) {
         b->facts.address = sender;
-        on_beacon_(*b);
+        on_sighting_(Sighting{std::move(b->facts), "broadcast", b->kind == BeaconKind::kBye});
       }
     }
     receive(s, from, buf);

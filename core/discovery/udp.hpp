@@ -1,4 +1,5 @@
-// UDP broadcast discovery: the node's announcer and the client's listener.
+// UDP broadcast discovery: the node's announcer and the client's listener, the always-there
+// backend of discovery.hpp.
 //
 // Node (UdpAnnouncer): binds the discovery port on 0.0.0.0, broadcasts an
 // ANNOUNCE at start and every interval on each broadcast-capable IPv4 interface
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/discovery/beacon.hpp"
+#include "core/discovery/discovery.hpp"
 
 namespace pp::discovery {
 
@@ -37,23 +39,15 @@ class DropLog {
   uint64_t dropped_ = 0;
 };
 
-class UdpAnnouncer {
+class UdpAnnouncer : public Announcer {
  public:
-  struct Options {
-    uint16_t port = kDefaultDiscoveryPort;
-    std::string listen_address = "0.0.0.0";
-    std::string broadcast_override;               // -b ADDRESS
-    std::chrono::milliseconds interval{3000};
-  };
-  using FactsFn = std::function<NodeFacts()>;
-
   // `facts` is asked only when a beacon goes out; received QUERYs are checked
-  // against `cluster_id` alone.
-  UdpAnnouncer(asio::io_context& io, Options options, proto::AuthKey key, std::string cluster_id,
-               FactsFn facts);
-  Status start();
-  void stop();   // broadcasts BYE (synchronously, best effort)
-  uint64_t bytes_sent() const { return bytes_sent_; }
+  // against `cluster_id` alone. Of `options`, the backend flags are not read.
+  UdpAnnouncer(asio::io_context& io, AnnounceOptions options, proto::AuthKey key,
+               std::string cluster_id, FactsFn facts);
+  Status start() override;
+  void stop() override;   // broadcasts BYE (synchronously, best effort)
+  uint64_t bytes_sent() const override { return bytes_sent_; }
 
  private:
   void receive();
@@ -62,7 +56,7 @@ class UdpAnnouncer {
   void tick();
 
   asio::io_context& io_;
-  Options opt_;
+  AnnounceOptions opt_;
   proto::AuthKey key_;
   std::string cluster_id_;
   FactsFn facts_;
@@ -77,20 +71,17 @@ class UdpAnnouncer {
   bool stopped_ = false;
 };
 
-class UdpListener {
+class UdpListener : public Browser {
  public:
-  // Called for every valid announce or bye of the cluster; facts.address is the sender.
-  using OnBeacon = std::function<void(const Beacon&)>;
-
-  // `broadcast`: where QUERYs go; empty = every broadcast-capable interface.
+  // `on_sighting` is called for every valid announce (a sighting) or bye (`gone`) of the
+  // cluster, via "broadcast"; facts.address is the sender. `broadcast`: where QUERYs go;
+  // empty = every broadcast-capable interface.
   UdpListener(asio::io_context& io, uint16_t port, proto::AuthKey key, std::string cluster_id,
-              std::vector<std::string> broadcast, OnBeacon on_beacon);
-  Status start();
+              std::vector<std::string> broadcast, OnSighting on_sighting);
+  Status start() override;
   void query();   // broadcasts a QUERY; nodes answer at once
-  void stop();
-  // Nodes heard whose announces this listener could not use: another cluster's,
-  // or signed under another secret (distinct node ids as claimed, unverified).
-  size_t unverified_nodes() const { return unverified_.size(); }
+  void stop() override;
+  size_t unverified_nodes() const override { return unverified_.size(); }
 
  private:
   void receive(asio::ip::udp::socket& s, asio::ip::udp::endpoint& from,
@@ -101,7 +92,7 @@ class UdpListener {
   proto::AuthKey key_;
   std::string cluster_id_;
   std::vector<std::string> broadcast_;
-  OnBeacon on_beacon_;
+  OnSighting on_sighting_;
   asio::ip::udp::socket listen_;
   asio::ip::udp::socket query_;
   asio::steady_timer requery_;

@@ -54,7 +54,7 @@ struct Encoder {
   void operator()(const Submit& m) {
     head(MsgType::kSubmit, 5);
     pk.pack(m.job_id), pack_bin(pk, m.hash), pack_bin(pk, m.args);
-    pk.pack(m.attempt), pk.pack(m.timeout_ms);
+    pk.pack(uint32_t{0}), pk.pack(m.timeout_ms);   // reserved (was attempt), then timeout
   }
   void operator()(const ResultMsg& m) {
     head(MsgType::kResult, 8);
@@ -63,9 +63,6 @@ struct Encoder {
     pk.pack(m.cpu_us), pk.pack(m.wall_us), pk.pack(m.worker);
   }
   void operator()(const Cancel& m) { head(MsgType::kCancel, 1), pk.pack(m.job_id); }
-  void operator()(const StatusMsg& m) {
-    head(MsgType::kStatus, 3), pk.pack(m.queued), pk.pack(m.running), pk.pack(m.workers);
-  }
   void ids(const std::vector<uint64_t>& v) {
     pk.pack_array(static_cast<uint32_t>(v.size()));
     for (uint64_t id : v) pk.pack(id);
@@ -179,7 +176,7 @@ Message decode_fields(MsgType t, Fields& f) {
       s.job_id = f.uint<uint64_t>();
       s.hash = f.hash();
       s.args = f.bytes();
-      s.attempt = f.uint<uint32_t>();
+      f.uint<uint32_t>();   // reserved (was attempt): a u32, ignored
       s.timeout_ms = f.uint<uint32_t>();
       return s;
     }
@@ -198,13 +195,6 @@ Message decode_fields(MsgType t, Fields& f) {
       return r;
     }
     case MsgType::kCancel: return Cancel{f.uint<uint64_t>()};
-    case MsgType::kStatus: {
-      StatusMsg s;
-      s.queued = f.uint<uint32_t>();
-      s.running = f.uint<uint32_t>();
-      s.workers = f.uint<uint32_t>();
-      return s;
-    }
     case MsgType::kSteal: return Steal{f.ids()};
     case MsgType::kStolen: {
       Stolen s;
@@ -241,7 +231,7 @@ Message decode_fields(MsgType t, Fields& f) {
 
 bool known_type(uint64_t t) {
   switch (t) {
-    case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 14: case 15:
+    case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 15:
     case 16: case 17: case 18: case 30: case 31: case 32: case 33:
       return true;
     default:

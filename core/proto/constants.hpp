@@ -15,6 +15,9 @@ inline constexpr char kSoftwareVersion[] = "0.1.0";
 
 // Parallel Python's port, so its users find the familiar number.
 inline constexpr uint16_t kDefaultPort = 60000;
+// UDP port of discovery beacons (docs/protocol.md, "Discovery"); the one place it is written,
+// but for the standalone public header pp/cluster.hpp, which is checked against it.
+inline constexpr uint16_t kDefaultDiscoveryPort = 60001;
 
 // Frames: a 4-byte big-endian length, then one msgpack value of that length.
 inline constexpr size_t kHeaderSize = 4;
@@ -43,7 +46,7 @@ enum class MsgType : uint8_t {
   kSubmit = 11,
   kResult = 12,
   kCancel = 13,
-  kStatus = 14,
+  // 14 was STATUS, defined in protocol 1 but never sent: retired, never to be reused.
   kHeartbeat = 15,
   kBye = 16,
   kSteal = 17,
@@ -60,7 +63,7 @@ enum class Cap : uint32_t {
   kBytecode = 1u << 0,   // LuaJIT bytecode blobs accepted (same LuaJIT version)
   kSource = 1u << 1,     // Lua source blobs accepted
   kCancel = 1u << 2,     // CANCEL honoured
-  kStatus = 1u << 3,     // STATUS sent
+  // 1u << 3 was "STATUS sent": retired with STATUS, never set, ignored when a peer sets it.
   kSteal = 1u << 4,      // STEAL answered with STOLEN
   kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
 };
@@ -74,7 +77,6 @@ struct Caps {
 inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kSource) |
                                      static_cast<uint32_t>(Cap::kCancel) |
-                                     static_cast<uint32_t>(Cap::kStatus) |
                                      static_cast<uint32_t>(Cap::kSteal);
 
 // Job ids in one STEAL (and in each list of a STOLEN).

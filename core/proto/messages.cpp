@@ -20,7 +20,7 @@ MsgType type_of(const Message& m) {
   static constexpr MsgType kTypes[] = {
       MsgType::kHello,  MsgType::kAuth,      MsgType::kAuthOk,      MsgType::kError,
       MsgType::kCode,   MsgType::kSubmit,    MsgType::kResult,      MsgType::kCancel,
-      MsgType::kStatus, MsgType::kHeartbeat, MsgType::kBye,         MsgType::kWorkerReady,
+      MsgType::kHeartbeat, MsgType::kBye,    MsgType::kWorkerReady,
       MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
       MsgType::kWorkerReset};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
@@ -37,7 +37,6 @@ const char* type_name(MsgType t) {
     case MsgType::kSubmit: return "SUBMIT";
     case MsgType::kResult: return "RESULT";
     case MsgType::kCancel: return "CANCEL";
-    case MsgType::kStatus: return "STATUS";
     case MsgType::kHeartbeat: return "HEARTBEAT";
     case MsgType::kBye: return "BYE";
     case MsgType::kSteal: return "STEAL";

@@ -55,7 +55,8 @@ struct Submit {
   uint64_t job_id = 0;
   std::string hash;
   std::string args;            // msgpack array
-  uint32_t attempt = 0;
+  // (On the wire a reserved u32 follows args: written 0, ignored on reading; see
+  // docs/protocol.md, SUBMIT.)
   uint32_t timeout_ms = 0;     // 0 = node default
 };
 
@@ -83,12 +84,6 @@ struct Stolen {
   std::vector<uint64_t> started;
 };
 
-struct StatusMsg {
-  uint32_t queued = 0;
-  uint32_t running = 0;
-  uint32_t workers = 0;
-};
-
 struct Heartbeat {};
 struct Bye { std::string reason; };
 
@@ -111,8 +106,8 @@ struct WorkerRun {
 struct WorkerReset {};
 
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
-                             StatusMsg, Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal,
-                             Stolen, WorkerReset>;
+                             Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal, Stolen,
+                             WorkerReset>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

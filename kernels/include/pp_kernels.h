@@ -20,6 +20,7 @@
  *   uint64_t r = pp_splitmix64(&state);             // state is now 42 + 0x9E3779B97F4A7C15
  *   uint64_t hits = pp_mc_pi_hits(10000000, 42);    // pi is about 4.0 * hits / 1e7
  *   uint64_t n = pp_count_primes(0, 100);           // 25
+ *   const char *names = pp_kernels_list();          // "splitmix64,mc_pi_hits,count_primes"
  */
 #ifndef PP_KERNELS_H_
 #define PP_KERNELS_H_
@@ -47,6 +48,12 @@ extern "C" {
 /* PP_CDEF_BEGIN */
 /* The ABI version the library was built with; pp.native checks it at load. */
 int32_t pp_kernels_abi_version(void) PP_NOEXCEPT;
+
+/* The kernels this library exports, comma-separated ("splitmix64,mc_pi_hits,..."): the names
+   of the pp_ functions declared in this region, without the prefix and without the
+   pp_kernels_ functions that describe the library. Generated from this header by the build,
+   so a node announces what its library really has. A static string; never NULL. */
+const char *pp_kernels_list(void) PP_NOEXCEPT;
 
 /* One step of splitmix64 (Steele, Lea and Flood 2014; constants from Vigna's splitmix64.c):
    *state += 0x9E3779B97F4A7C15, then z = *state is mixed with

@@ -1,14 +1,16 @@
-// JobServer's discovery half: nodes found by UDP broadcast (and mDNS) join the
-// work as they appear; nodes of an incompatible version are listed, never used.
+// JobServer's discovery half: nodes found by discovery (UDP broadcast and mDNS behind one
+// Browser) join the work as they appear; nodes of an incompatible version are listed, never
+// used.
 #include <cstdlib>
 #include <future>
 
 #include <luajit.h>
 
-#include "core/discovery/avahi.hpp"
-#include "core/discovery/udp.hpp"
+#include "core/discovery/discovery.hpp"
 #include "core/proto/auth.hpp"
+#include "core/proto/compat.hpp"
 #include "core/util/log.hpp"
+#include "core/util/split.hpp"
 #include "pp_kernels.h"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -16,21 +18,13 @@
 namespace pp::client {
 namespace {
 
-// Empty when the node can run this client's jobs, else why not (naming both versions).
+// Empty when the node can run this client's jobs, else what it runs against what this
+// client runs (the one rule of core/proto/compat.hpp, as NodeLink applies it on connecting).
 std::string incompatibility(const discovery::NodeFacts& f, bool needs_bytecode) {
-  if (f.protocol < proto::kMinProtocolVersion || proto::kProtocolVersion < f.min_protocol) {
-    return "protocol " + std::to_string(f.protocol) + " (software " + f.software +
-           "), this client speaks protocol " + std::to_string(proto::kProtocolVersion) +
-           " (software " + proto::kSoftwareVersion + ")";
-  }
-  if (f.kernel_abi != pp_kernels_abi_version()) {
-    return "kernel ABI " + std::to_string(f.kernel_abi) + ", this client has " +
-           std::to_string(pp_kernels_abi_version());
-  }
-  if (needs_bytecode && f.luajit != LUAJIT_VERSION) {
-    return f.luajit + ", this client runs " + LUAJIT_VERSION + " (bytecode cannot travel)";
-  }
-  return "";
+  auto compat = proto::check(proto::versions_of(f),
+                             proto::own_versions(pp_kernels_abi_version(), LUAJIT_VERSION),
+                             {.kernel_abi = true, .bytecode = needs_bytecode});
+  return compat ? std::string() : compat.versus("client");
 }
 
 }  // namespace
@@ -43,39 +37,20 @@ static bool discovery_method(const char* name) {
 }
 
 void JobServer::start_discovery() {
-  if (discovery_method("mdns")) {
-    mdns_ = std::make_unique<discovery::AvahiBrowser>(
-        io_, proto::cluster_id(secret_),
-        [this](const discovery::NodeFacts& f) { on_found(f, "mdns", false); },
-        [this](const std::string& id) {
-          auto it = seen_.find(id);
-          if (it != seen_.end()) it->second.gone = true;
-        });
-    mdns_->start();
+  static_assert(pp::ClusterOptions{}.discovery_port == proto::kDefaultDiscoveryPort,
+                "pp/cluster.hpp stands alone; its default must be the protocol's");
+  discovery::BrowseOptions o;
+  o.mdns = discovery_method("mdns");
+  o.broadcast = discovery_method("broadcast");
+  o.port = opt_.discovery_port;
+  o.query_targets = opt_.discovery_broadcast;
+  if (const char* env = std::getenv("PP_BROADCAST"); o.query_targets.empty() && env != nullptr) {
+    o.query_targets = split_list(env, ',');
   }
-  if (!discovery_method("broadcast")) return;
-  std::vector<std::string> targets = opt_.discovery_broadcast;
-  if (const char* env = std::getenv("PP_BROADCAST"); targets.empty() && env != nullptr) {
-    std::string list = env;
-    size_t start = 0;
-    while (start < list.size()) {
-      size_t end = list.find(',', start);
-      if (end == std::string::npos) end = list.size();
-      if (end > start) targets.push_back(list.substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  udp_ = std::make_unique<discovery::UdpListener>(
-      io_, opt_.discovery_port, discovery::beacon_key(secret_), proto::cluster_id(secret_),
-      targets,
-      [this](const discovery::Beacon& b) {
-        on_found(b.facts, "broadcast", b.kind == discovery::BeaconKind::kBye);
-      });
-  Status st = udp_->start();
-  if (!st) {
-    PP_WARN("discovery by broadcast is off: %s", st.message().c_str());
-    udp_.reset();
-  }
+  discovery_ = discovery::make_browser(io_, o, secret_, [this](const discovery::Sighting& s) {
+    on_found(s.facts, s.via, s.gone);
+  });
+  discovery_->start();
 }
 
 void JobServer::on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye) {
@@ -129,7 +104,7 @@ std::vector<SeenNode> JobServer::seen_nodes() const {
 }
 
 size_t JobServer::unverified_nodes() const {
-  return on_io([this] { return udp_ ? udp_->unverified_nodes() : size_t{0}; });
+  return on_io([this] { return discovery_ ? discovery_->unverified_nodes() : size_t{0}; });
 }
 
 }  // namespace pp::client

@@ -5,8 +5,7 @@
 #include <mutex>
 #include <set>
 
-#include "core/discovery/avahi.hpp"
-#include "core/discovery/udp.hpp"
+#include "core/discovery/discovery.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -47,8 +46,7 @@ void JobServer::interrupt(std::chrono::milliseconds limit) {
   asio::post(io_, [this, said_bye] {
     interrupted_ = true;
     housekeeping_.cancel();
-    if (udp_) udp_->stop();
-    if (mdns_) mdns_->stop();
+    if (discovery_) discovery_->stop();
     for (auto& n : nodes_) {
       if (n.link) n.link->close("the client was interrupted (SIGINT)");
     }

@@ -10,8 +10,7 @@
 #include "core/proto/frame_limit.hpp"
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
-#include "core/discovery/avahi.hpp"
-#include "core/discovery/udp.hpp"
+#include "core/discovery/discovery.hpp"
 #include "ppclient/src/journal.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -140,8 +139,7 @@ JobServer::~JobServer() {
   thread_.join();
   // Only now: handlers of theirs that were cancelled by stop() may have been queued
   // until the loop ended; with the loop stopped none of them can run any more.
-  udp_.reset();
-  mdns_.reset();
+  discovery_.reset();
   std::lock_guard lock(sync_->mutex);
   closed_ = true;
 }
@@ -293,7 +291,7 @@ void JobServer::send(const sched::Assignment& a, report::Kind kind) {
     return;
   }
   if (kind != report::Kind::kNormal) p.special.push_back({a.node, kind});
-  link->submit(a.job, p.hash, p.blob, p.args, a.attempt, p.timeout_ms);
+  link->submit(a.job, p.hash, p.blob, p.args, p.timeout_ms);
 }
 
 double JobServer::now() const {
@@ -546,8 +544,7 @@ void JobServer::check_starvation() {
 
 void JobServer::shutdown_io() {
   housekeeping_.cancel();
-  if (udp_) udp_->stop();
-  if (mdns_) mdns_->stop();
+  if (discovery_) discovery_->stop();
   for (auto& n : nodes_) {
     if (n.link) n.link->close("client finished");
   }

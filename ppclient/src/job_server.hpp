@@ -29,8 +29,7 @@
 #include "pp/cluster.hpp"
 
 namespace pp::discovery {
-class UdpListener;
-class AvahiBrowser;
+class Browser;
 }
 
 namespace pp::client {
@@ -211,8 +210,7 @@ class JobServer {
   std::deque<NodeEntry> nodes_;   // stable addresses: links refer to entries
   bool discover_ = false;
   bool interrupted_ = false;   // no new connections once interrupt() ran
-  std::unique_ptr<discovery::UdpListener> udp_;
-  std::unique_ptr<discovery::AvahiBrowser> mdns_;
+  std::unique_ptr<discovery::Browser> discovery_;   // UDP and mDNS behind one interface
   std::map<std::string, SeenNode> seen_;   // by node id
   std::vector<NodeExtra> extra_;           // by scheduler node id
   // Finished jobs whose other copies were cancelled: their kinds, until they answer.

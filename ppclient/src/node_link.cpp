@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/proto/compat.hpp"
 #include "core/util/log.hpp"
 #include "pp_kernels.h"
 
@@ -124,7 +125,6 @@ void NodeLink::on_frame(std::string_view payload) {
       if (auto* r = std::get_if<proto::ResultMsg>(&*msg)) return cb_.on_result(*this, std::move(*r));
       if (auto* st = std::get_if<proto::Stolen>(&*msg)) return cb_.on_stolen(*this, std::move(*st));
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
-      if (std::holds_alternative<proto::StatusMsg>(*msg)) return;
       break;
     default:
       break;
@@ -134,24 +134,11 @@ void NodeLink::on_frame(std::string_view payload) {
 
 void NodeLink::on_hello(const proto::Hello& h) {
   if (h.magic != proto::kMagic || h.role != "node") return down("not a ppcluster node", true);
-  if (h.protocol < proto::kMinProtocolVersion || proto::kProtocolVersion < h.min_protocol) {
-    return down("incompatible version: the node speaks protocol " + std::to_string(h.protocol) +
-                    " (software " + h.software + "), this client speaks protocol " +
-                    std::to_string(proto::kProtocolVersion) + " (software " +
-                    proto::kSoftwareVersion + ")",
-                true);
-  }
-  if (h.kernel_abi != pp_kernels_abi_version()) {
-    return down("incompatible kernels: the node has kernel ABI " + std::to_string(h.kernel_abi) +
-                    ", this client has " + std::to_string(pp_kernels_abi_version()),
-                true);
-  }
+  auto compat = proto::check(proto::versions_of(h),
+                             proto::own_versions(pp_kernels_abi_version(), LUAJIT_VERSION),
+                             {.kernel_abi = true, .bytecode = opt_.needs_bytecode});
+  if (!compat) return down(compat.message("node", "client"), true);
   proto::Caps caps{h.caps};
-  if (opt_.needs_bytecode && !caps.has(proto::Cap::kBytecode)) {
-    return down("incompatible LuaJIT: the node runs " + h.luajit + ", this client runs " +
-                    LUAJIT_VERSION + "; bytecode cannot travel between them",
-                true);
-  }
   node_hello_ = h;
   encrypted_ = opt_.encrypt || caps.has(proto::Cap::kEncrypt);
   handshake_seconds_ = std::chrono::duration<double>(Clock::now() - hello_sent_).count();
@@ -175,14 +162,13 @@ void NodeLink::on_error(const proto::Error& err) {
 
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       const std::shared_ptr<const std::string>& blob, const std::string& args,
-                      uint32_t attempt, uint32_t timeout_ms) {
+                      uint32_t timeout_ms) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
   proto::Submit s;
   s.job_id = job_id;
   s.hash = hash;
   s.args = args;
-  s.attempt = attempt;
   s.timeout_ms = timeout_ms;
   stream_->send(s);
 }

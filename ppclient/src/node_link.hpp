@@ -59,7 +59,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
 
   void submit(uint64_t job_id, const std::string& hash,
               const std::shared_ptr<const std::string>& blob, const std::string& args,
-              uint32_t attempt, uint32_t timeout_ms);
+              uint32_t timeout_ms);
   void cancel(uint64_t job_id);
   // Asks the node to give back jobs it has not started (answered through on_stolen).
   void steal(const std::vector<uint64_t>& job_ids);

@@ -44,7 +44,8 @@ bool same(const Beacon& a, const Beacon& b) {
          f.address == g.address && f.port == g.port && f.workers == g.workers &&
          same_double(f.speed, g.speed) && same_double(f.load, g.load) && f.software == g.software &&
          f.protocol == g.protocol && f.min_protocol == g.min_protocol &&
-         f.kernel_abi == g.kernel_abi && f.luajit == g.luajit && f.kernels == g.kernels;
+         f.kernel_abi == g.kernel_abi && f.luajit == g.luajit && f.kernels == g.kernels &&
+         f.caps == g.caps && f.max_frame == g.max_frame;
 }
 
 void check_refusal(const pp::Status& s) {

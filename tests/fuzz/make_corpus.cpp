@@ -103,15 +103,14 @@ std::vector<Named> messages() {
       {"auth_ok", AuthOk{bytes(kProofSize, 2)}},
       {"error", Error{3, "authentication failed: wrong secret"}},
       {"code", CodeMsg{hash, "\x1bLJ\x02" + bytes(60, 9)}},
-      {"submit", Submit{1, hash, "\x93\x01\xa1x\xc0", 0, 0}},
-      {"submit_max", Submit{max64, hash, bytes(280, 0x90), max32, max32}},
+      {"submit", Submit{1, hash, "\x93\x01\xa1x\xc0", 0}},
+      {"submit_max", Submit{max64, hash, bytes(280, 0x90), max32}},
       {"result_ok", ok},
       {"result_error", failed},
       {"result_extreme", extreme},
       {"cancel", Cancel{7}},
       {"steal", Steal{{3, 9, max64}}},
       {"stolen", Stolen{{3}, {9, max64}}},
-      {"status", StatusMsg{5, 2, 4}},
       {"heartbeat", Heartbeat{}},
       {"bye", Bye{"shutting down"}},
       {"worker_ready", WorkerReady{1234, "LuaJIT 2.1.0-beta3", -1}},
@@ -206,6 +205,8 @@ Beacon announce() {
   f.kernel_abi = 1;
   f.luajit = "LuaJIT 2.1.0-beta3";
   f.kernels = {"dot", "axpy", "mandel"};
+  f.caps = kOwnCaps;
+  f.max_frame = kDefaultMaxFrame;
   return b;
 }
 
@@ -235,6 +236,8 @@ void beacon_corpus(Corpus& c) {
   odd.facts.host = bytes(40);
   odd.seq = std::numeric_limits<uint64_t>::max();
   odd.facts.kernel_abi = std::numeric_limits<int32_t>::min();
+  odd.facts.caps = std::numeric_limits<uint32_t>::max();
+  odd.facts.max_frame = std::numeric_limits<uint64_t>::max();
   Beacon full = announce();
   for (int i = 0; i < 24; ++i) full.facts.kernels.push_back("kernel_" + std::to_string(i));
 

@@ -173,7 +173,7 @@ void submit(RawConnection& c, const pp::Code& code, uint64_t job_id, const std::
   c.send(pp::proto::CodeMsg{hash, code.blob()});
   msgpack::sbuffer args;
   msgpack::pack(args, std::make_tuple(arg));
-  c.send(pp::proto::Submit{job_id, hash, std::string(args.data(), args.size()), 0, 0});
+  c.send(pp::proto::Submit{job_id, hash, std::string(args.data(), args.size()), 0});
 }
 
 }  // namespace

@@ -2,10 +2,11 @@
 // precision), every string fits one DNS character-string, long kernel lists spill over into
 // kernels2..., and hostile or broken records are refused or read per RFC 6763 (first of
 // duplicate keys, keys without case, unknown keys ignored). Also the service name's length.
-#include "core/discovery/avahi.hpp"
+#include "core/discovery/txt.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,23 @@ TEST_CASE("discovery.txt.round_trip") {
   CHECK(out->kernels == in.kernels);
   CHECK(out->address.empty());
   CHECK(out->port == 0);
+}
+
+TEST_CASE("discovery.txt.caps_and_max_frame") {
+  NodeFacts in = sample();
+  in.caps = 0x3F;
+  in.max_frame = uint64_t{1} << 40;
+  auto txt = txt_from_facts(in);
+  CHECK(std::find(txt.begin(), txt.end(), "caps=63") != txt.end());
+  CHECK(std::find(txt.begin(), txt.end(), "maxframe=1099511627776") != txt.end());
+  CHECK(txt.back().rfind("kernels=", 0) == 0);   // kernels stay last: they may spill over
+  auto out = facts_from_txt(txt);
+  REQUIRE(out);
+  CHECK(out->caps == in.caps);
+  CHECK(out->max_frame == in.max_frame);
+  auto bad = facts_from_txt({"id=n", "cluster=c", "maxframe=lots"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.status().message().find("maxframe") != std::string::npos);
 }
 
 TEST_CASE("discovery.txt.empty_kernels_and_extremes") {

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <initializer_list>
 #include <numbers>
+#include <string>
+#include <vector>
+
+#include <dlfcn.h>
 
 namespace {
 
@@ -48,10 +52,28 @@ static_assert(noexcept(pp_kernels_abi_version()));
 static_assert(noexcept(pp_splitmix64(nullptr)));
 static_assert(noexcept(pp_mc_pi_hits(0, 0)));
 static_assert(noexcept(pp_count_primes(0, 0)));
+static_assert(noexcept(pp_kernels_list()));
 
 TEST_CASE("kernels.abi.version") {
   CHECK(PP_KERNELS_ABI_VERSION == 1);
   CHECK(pp_kernels_abi_version() == PP_KERNELS_ABI_VERSION);
+}
+
+// The list a node announces is what the library really exports: each name resolves as a
+// pp_ symbol of the loaded library, and the library's own descriptors are not kernels.
+TEST_CASE("kernels.list.names_exported_functions") {
+  std::string list = pp_kernels_list();
+  std::vector<std::string> names;
+  for (size_t at = 0; at <= list.size();) {
+    size_t comma = std::min(list.find(',', at), list.size());
+    names.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  CHECK(names == std::vector<std::string>{"splitmix64", "mc_pi_hits", "count_primes"});
+  for (const auto& n : names) {
+    CAPTURE(n);
+    CHECK(dlsym(RTLD_DEFAULT, ("pp_" + n).c_str()) != nullptr);
+  }
 }
 
 TEST_CASE("kernels.splitmix64.reference_values") {

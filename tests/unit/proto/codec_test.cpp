@@ -73,12 +73,11 @@ auto tie_of(const Auth& m) { return std::tie(m.proof); }
 auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
 auto tie_of(const Error& m) { return std::tie(m.code, m.message); }
 auto tie_of(const CodeMsg& m) { return std::tie(m.hash, m.blob); }
-auto tie_of(const Submit& m) { return std::tie(m.job_id, m.hash, m.args, m.attempt, m.timeout_ms); }
+auto tie_of(const Submit& m) { return std::tie(m.job_id, m.hash, m.args, m.timeout_ms); }
 auto tie_of(const ResultMsg& m) {
   return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us, m.worker);
 }
 auto tie_of(const Cancel& m) { return std::tie(m.job_id); }
-auto tie_of(const StatusMsg& m) { return std::tie(m.queued, m.running, m.workers); }
 auto tie_of(const Heartbeat&) { return std::tie(); }
 auto tie_of(const Bye& m) { return std::tie(m.reason); }
 auto tie_of(const WorkerReady& m) { return std::tie(m.pid, m.luajit, m.kernel_abi); }
@@ -197,7 +196,6 @@ std::vector<Message> samples() {
       Submit{.job_id = kMaxU64,
              .hash = all_bytes(kHashSize, 240),
              .args = "\x00\x91\x00"s,
-             .attempt = kMaxU32,
              .timeout_ms = 0},
       ResultMsg{.job_id = kMaxU64,
                 .status = JobStatus::kLuaError,
@@ -208,7 +206,6 @@ std::vector<Message> samples() {
                 .wall_us = 1,
                 .worker = kMaxU32},
       Cancel{kMaxU64},
-      StatusMsg{.queued = kMaxU32, .running = 0, .workers = 8},
       Heartbeat{},
       Bye{"shut\0down"s},
       WorkerReady{.pid = kMaxU32, .luajit = "", .kernel_abi = -1},
@@ -326,19 +323,16 @@ TEST_CASE("proto.codec.roundtrip_submit") {
   Submit s{.job_id = kMaxU64,
            .hash = all_bytes(kHashSize, 240),
            .args = "\x00\x91\x00"s,
-           .attempt = kMaxU32,
            .timeout_ms = 0};
   Submit d = roundtrip(s);
   CHECK(d.job_id == kMaxU64);
   CHECK(d.hash == s.hash);
   CHECK(d.args == s.args);
   CHECK(d.args.size() == 3);
-  CHECK(d.attempt == kMaxU32);
   CHECK(d.timeout_ms == 0);
   Submit z{.job_id = 0,
            .hash = std::string(kHashSize, '\0'),
            .args = "",
-           .attempt = 0,
            .timeout_ms = kMaxU32};
   CHECK(tie_of(roundtrip(z)) == tie_of(z));
 }
@@ -372,11 +366,29 @@ TEST_CASE("proto.codec.roundtrip_cancel") {
   CHECK(roundtrip(Cancel{uint64_t{1} << 32}).job_id == uint64_t{1} << 32);
 }
 
-TEST_CASE("proto.codec.roundtrip_status") {
-  StatusMsg d = roundtrip(StatusMsg{.queued = kMaxU32, .running = 0, .workers = 8});
-  CHECK(d.queued == kMaxU32);
-  CHECK(d.running == 0);
-  CHECK(d.workers == 8);
+// SUBMIT keeps protocol 1's five fields; the fourth (once `attempt`, never read) is reserved:
+// written 0, and any u32 there is accepted and ignored (clients before its retirement sent the
+// copy number).
+TEST_CASE("proto.codec.submit_reserved_field") {
+  Submit s{.job_id = 7, .hash = all_bytes(kHashSize, 1), .args = "\x90"s, .timeout_ms = 250};
+  std::string payload = payload_of(s);
+  auto o = msgpack::unpack(payload.data(), payload.size());
+  REQUIRE(o.get().via.array.size == 6);
+  CHECK(o.get().via.array.ptr[4].as<uint64_t>() == 0);
+  auto old = decode_message(with_field(payload, 4, [](Packer& pk) { pk.pack(kMaxU32); }));
+  REQUIRE(old.has_value());
+  CHECK(tie_of(std::get<Submit>(*old)) == tie_of(s));
+}
+
+// STATUS (type 14) was defined in protocol 1 and never sent; it is retired: a frame of that
+// type is as unknown as any other, and the capability bit it had is no longer offered.
+TEST_CASE("proto.codec.status_is_retired") {
+  auto m = decode_message(packed([](Packer& pk) {
+    pk.pack_array(4), pk.pack(14), pk.pack(5), pk.pack(2), pk.pack(4);
+  }));
+  REQUIRE_FALSE(m.has_value());
+  CHECK(m.status().message() == "unknown message type");
+  CHECK((kOwnCaps & (1u << 3)) == 0);
 }
 
 TEST_CASE("proto.codec.roundtrip_heartbeat") {
@@ -599,8 +611,7 @@ TEST_CASE("proto.codec.wrong_integer_fields_rejected") {
   rejected(with_field(sample_payload(MsgType::kWorkerRun), 1, str("key")));  // WORKER_RUN key
   rejected(with_field(payload_of(Error{1, "e"}), 1, [](Packer& pk) { pk.pack(kMaxU64); }));
   rejected(with_field(payload_of(Error{1, "e"}), 2, [](Packer& pk) { pk.pack(5); }));
-  std::string status = payload_of(StatusMsg{});
-  rejected(with_field(status, 2, [](Packer& pk) { pk.pack(uint64_t{kMaxU32} + 1); }));
+  rejected(with_field(submit, 4, [](Packer& pk) { pk.pack(uint64_t{kMaxU32} + 1); }));  // reserved
 
   // A signed field takes the whole int32 range and nothing beyond it.
   std::string ready = payload_of(WorkerReady{.pid = 1, .luajit = "x", .kernel_abi = 0});

@@ -31,7 +31,6 @@ TEST_CASE("proto.frame_limit.envelopes_bound_the_codec") {
   Submit s{.job_id = kMaxU64,
            .hash = std::string(kHashSize, 'h'),
            .args = big,
-           .attempt = kMaxU32,
            .timeout_ms = kMaxU32};
   CHECK(payload_size(s) - big.size() <= kSubmitEnvelope);
   CHECK(payload_size(CodeMsg{std::string(kHashSize, 'h'), big}) - big.size() <= kCodeEnvelope);

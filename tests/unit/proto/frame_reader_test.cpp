@@ -43,7 +43,6 @@ std::vector<std::string> message_frames() {
       Submit{.job_id = UINT64_MAX,
              .hash = std::string(kHashSize, '\0'),
              .args = "\0\x91"s,
-             .attempt = 1,
              .timeout_ms = 0},
       Bye{"done"},
       CodeMsg{std::string(kHashSize, 'h'), std::string(3000, '\0')},
