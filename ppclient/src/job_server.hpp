@@ -26,7 +26,8 @@
 #include "core/sched/scheduler.hpp"
 #include "ppclient/src/execution_sample.hpp"
 #include "ppclient/src/report.hpp"
-#include "pp/cluster.hpp"
+#include "pp/cluster_options.hpp"
+#include "pp/node_stats.hpp"
 
 namespace pp::discovery {
 class UdpListener;
