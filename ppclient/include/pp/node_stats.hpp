@@ -15,19 +15,21 @@ namespace pp {
 
 // What one node contributed (docs/report.md has every figure's definition).
 struct NodeStats {
-  std::string node;        // "host:port" or "local"
-  std::string host;        // the node's host name
+  std::string node;        // how the client addresses it: "host:port" or "local"
+  std::string host;        // the node's host name (from its HELLO)
   int workers = 0;
   double speed_score = 0;  // the node's calibration score (1.0 = reference machine)
-  bool connected = false;
-  uint64_t jobs = 0;       // results delivered from this node
-  double job_time = 0;     // sum of job wall times on the node, seconds
+  bool connected = false;  // still connected when the figures were taken
+  uint64_t jobs = 0;       // results delivered from this node (ok or failed)
   uint64_t failures = 0;   // delivered results that were errors
   uint64_t crashes = 0;    // executions that killed one of its workers
+  double job_time = 0;     // sum of job wall times of its delivered results, seconds
   double cpu_time = 0;     // CPU seconds of every execution there, lost copies included
-  double busy_time = 0;    // wall seconds with at least one job there
-  uint64_t stolen_from = 0, stolen_to = 0;    // not-started jobs taken from it / given to it
-  uint64_t backups_won = 0, backups_lost = 0; // backup copies it ran: first / cancelled
+  double busy_time = 0;    // wall seconds with at least one job in flight there
+  uint64_t stolen_from = 0;  // not-started jobs taken off its queue for another node
+  uint64_t stolen_to = 0;    // jobs it received that way
+  uint64_t backups_won = 0;  // backup copies it ran whose result came first
+  uint64_t backups_lost = 0; // backup copies it ran that were cancelled / came second
   uint64_t requeued = 0;   // jobs sent elsewhere because it went away
 
   bool operator==(const NodeStats&) const = default;
