@@ -87,11 +87,13 @@ void JobServer::add_nodes() {
   }
 }
 
-JobServer::~JobServer() {
+JobServer::~JobServer() { close(); }
+
+void JobServer::close() {
+  if (!thread_.joinable()) return;
   unlist(this);
-  // PP_REPORT (set by `ppclient run --report FILE`): the report of the batch, on close.
-  if (const char* path = std::getenv("PP_REPORT"); path != nullptr && *path != '\0') {
-    Status st = write_report(path);
+  if (!opt_.report.empty()) {
+    Status st = write_report(opt_.report);
     if (!st) PP_ERROR("report: %s", st.message().c_str());
   }
   asio::post(io_, [this] { shutdown_io(); });

@@ -56,7 +56,17 @@ struct SeenNode {
 class JobServer {
  public:
   explicit JobServer(ClusterOptions options, bool lua_bytecode = false);
+  // close().
   ~JobServer();
+  JobServer(const JobServer&) = delete;
+  JobServer& operator=(const JobServer&) = delete;
+
+  // Ends the cluster, at an explicit point (pp::Cluster's destructor, the Lua
+  // cluster's close or collection): writes the report when ClusterOptions::report
+  // names a file, says BYE to every node, fails every unfinished job ("the cluster
+  // was closed") and joins the io thread. Idempotent; by the owner, not concurrently
+  // with other calls. What is called after it runs on the caller's thread.
+  void close();
 
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
                                    uint32_t timeout_ms = 0);
@@ -85,10 +95,10 @@ class JobServer {
 
  private:
   // Runs f on the io thread and returns what it returns (the io thread owns the
-  // scheduler and the node table).
+  // scheduler and the node table); after close(), on the caller's.
   template <typename F>
   auto on_io(F f) const -> decltype(f()) {
-    if (thread_.get_id() == std::this_thread::get_id()) return f();
+    if (!thread_.joinable() || thread_.get_id() == std::this_thread::get_id()) return f();
     auto promise = std::make_shared<std::promise<decltype(f())>>();
     auto future = promise->get_future();
     asio::post(const_cast<asio::io_context&>(io_),

@@ -46,6 +46,10 @@ struct ClusterOptions {
   bool encrypt = false;
   // Heartbeat interval; a node silent for 5 intervals is dropped.
   std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
+  // Where the contribution report is written when the cluster closes (.json, .html,
+  // .svg, else the text table); empty = none. `ppclient run --report FILE` sets it
+  // for every cluster its script makes.
+  std::string report;
 };
 
 }  // namespace pp
