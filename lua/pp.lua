@@ -11,6 +11,7 @@
 -- Job functions travel as LuaJIT bytecode, so they may not use upvalues (locals
 -- from outside them): pass such values as arguments, or functions as depfuncs.
 local core = require "pp.core"
+local core_code_blob = core.code_blob
 
 local type, pairs, ipairs, select, error, tostring, setmetatable, rawget =
   type, pairs, ipairs, select, error, tostring, setmetatable, rawget
@@ -95,8 +96,7 @@ local function build_blob(fn, depfuncs, modules)
     check_portable(f, "dependency '" .. name .. "'", provided)
     deps[name] = string_dump(f)
   end
-  return core.pack{ kind = "bytecode", name = describe(fn), main = string_dump(fn),
-                    deps = deps, mods = mods }
+  return core_code_blob("bytecode", describe(fn), string_dump(fn), deps, mods)
 end
 
 local Job = {}

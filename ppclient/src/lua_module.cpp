@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -20,7 +21,9 @@
 
 #include "core/lua/convert.hpp"
 #include "core/proto/constants.hpp"
+#include "ppclient/src/code_blob.hpp"
 #include "ppclient/src/job_server.hpp"
+#include "ppclient/src/lua_options.hpp"
 
 namespace {
 
@@ -29,7 +32,6 @@ using pp::client::JobState;
 
 constexpr char kClusterMeta[] = "pp.core.cluster";
 constexpr char kHandleMeta[] = "pp.core.job";
-constexpr char kRunOptions[] = "pp.core.run";   // registry: ppclient run's RunOptions
 
 // A C++ object living in a full userdata: made in the block Lua allocates, its
 // metatable set only once it exists (so __gc never sees a half-made one).
@@ -79,80 +81,11 @@ LuaCluster& check_cluster(lua_State* L) {
   return *c;
 }
 
-// Whole strings: a secret may hold NUL bytes.
-std::string opt_string(lua_State* L, int t, const char* key) {
-  lua_getfield(L, t, key);
-  size_t len = 0;
-  const char* s = lua_isstring(L, -1) ? lua_tolstring(L, -1, &len) : nullptr;
-  std::string out = s != nullptr ? std::string(s, len) : std::string();
-  lua_pop(L, 1);
-  return out;
-}
-
-double opt_number(lua_State* L, int t, const char* key, double def) {
-  lua_getfield(L, t, key);
-  double out = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : def;
-  lua_pop(L, 1);
-  return out;
-}
-
-bool opt_boolean(lua_State* L, int t, const char* key) {
-  lua_getfield(L, t, key);
-  bool out = lua_toboolean(L, -1) != 0;
-  lua_pop(L, 1);
-  return out;
-}
-
-// What `ppclient run` set for every cluster (set_run_options), if it did.
-void apply_run_options(lua_State* L, pp::ClusterOptions& opt) {
-  lua_getfield(L, LUA_REGISTRYINDEX, kRunOptions);
-  if (lua_istable(L, -1)) {
-    const int t = lua_gettop(L);
-    opt.report = opt_string(L, t, "report");
-    if (opt.servers.empty() && opt_boolean(L, t, "discover")) opt.servers.push_back("*");
-  }
-  lua_pop(L, 1);
-}
-
-// core.new's options table (at 1) as ClusterOptions; nil and a message on misuse.
-bool read_options(lua_State* L, pp::ClusterOptions& opt) {
-  lua_getfield(L, 1, "servers");
-  if (lua_istable(L, -1)) {
-    for (int i = 1;; ++i) {
-      lua_rawgeti(L, -1, i);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        break;
-      }
-      if (!lua_isstring(L, -1)) {
-        lua_pushfstring(L, "ppservers[%d] is not a string", i);
-        return false;
-      }
-      opt.servers.emplace_back(lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-  opt.local_workers = static_cast<int>(opt_number(L, 1, "local_workers", -1));
-  opt.secret = opt_string(L, 1, "secret");
-  opt.job_timeout = std::chrono::milliseconds(
-      static_cast<long long>(opt_number(L, 1, "job_timeout", 0) * 1000));
-  opt.no_node_timeout = std::chrono::milliseconds(
-      static_cast<long long>(opt_number(L, 1, "no_node_timeout", 60) * 1000));
-  opt.journal = opt_string(L, 1, "journal");
-  opt.encrypt = opt_boolean(L, 1, "encrypt");
-  if (opt_string(L, 1, "scheduling") == "free-slot") {
-    opt.scheduling = pp::ClusterOptions::Scheduling::kFreeSlot;
-  }
-  apply_run_options(L, opt);
-  return true;
-}
-
 // core.new(options) -> cluster | nil, err
 int l_new(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   pp::ClusterOptions opt;
-  if (!read_options(L, opt)) return luaL_error(L, "%s", lua_tostring(L, -1));
+  if (!pp::client::read_cluster_options(L, 1, opt)) return luaL_error(L, "%s", lua_tostring(L, -1));
   std::unique_ptr<JobServer> server;
   std::string error;
   try {
@@ -427,6 +360,45 @@ int l_stats_table(lua_State* L) {
   return 1;
 }
 
+// The string → string map at `t` (nil: empty); false and a message on misuse.
+bool string_map(lua_State* L, int t, const char* what, std::map<std::string, std::string>& out) {
+  if (lua_isnoneornil(L, t)) return true;
+  luaL_checktype(L, t, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushfstring(L, "%s: names and values must be strings, got %s = %s", what,
+                      luaL_typename(L, -2), luaL_typename(L, -1));
+      return false;
+    }
+    size_t klen = 0, vlen = 0;
+    const char* k = lua_tolstring(L, -2, &klen);
+    const char* v = lua_tolstring(L, -1, &vlen);
+    out.insert_or_assign(std::string(k, klen), std::string(v, vlen));
+    lua_pop(L, 1);
+  }
+  return true;
+}
+
+// core.code_blob(kind, name, main, deps, mods) -> the blob (code_blob.hpp); deps maps
+// names to functions of the same kind, mods aliases to module names.
+int l_code_blob(lua_State* L) {
+  pp::client::CodeBlob code;
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  code.kind.assign(s, len);
+  s = luaL_checklstring(L, 2, &len);
+  code.name.assign(s, len);
+  s = luaL_checklstring(L, 3, &len);
+  code.main.assign(s, len);
+  if (!string_map(L, 4, "deps", code.deps) || !string_map(L, 5, "mods", code.mods)) {
+    return luaL_error(L, "%s", lua_tostring(L, -1));
+  }
+  std::string blob = pp::client::encode_code_blob(code);
+  lua_pushlstring(L, blob.data(), blob.size());
+  return 1;
+}
+
 int l_pack(lua_State* L) {
   std::string out;
   pp::Status st = pp::lua::pack(L, 1, out);
@@ -457,22 +429,10 @@ const luaL_Reg kClusterMethods[] = {
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
-    {"new", l_new}, {"pack", l_pack}, {"unpack", l_unpack}, {nullptr, nullptr}};
+    {"new", l_new},           {"pack", l_pack}, {"unpack", l_unpack},
+    {"code_blob", l_code_blob}, {nullptr, nullptr}};
 
 }  // namespace
-
-namespace pp::client {
-
-void set_run_options(lua_State* L, const RunOptions& options) {
-  lua_createtable(L, 0, 2);
-  lua_pushlstring(L, options.report.data(), options.report.size());
-  lua_setfield(L, -2, "report");
-  lua_pushboolean(L, options.discover);
-  lua_setfield(L, -2, "discover");
-  lua_setfield(L, LUA_REGISTRYINDEX, kRunOptions);
-}
-
-}  // namespace pp::client
 
 extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State* L) {
   luaL_newmetatable(L, kClusterMeta);
