@@ -11,6 +11,7 @@
 -- Job functions travel as LuaJIT bytecode, so they may not use upvalues (locals
 -- from outside them): pass such values as arguments, or functions as depfuncs.
 local core = require "pp.core"
+local core_code_blob = core.code_blob
 
 local type, pairs, ipairs, select, error, tostring, setmetatable, rawget =
   type, pairs, ipairs, select, error, tostring, setmetatable, rawget
@@ -95,8 +96,7 @@ local function build_blob(fn, depfuncs, modules)
     check_portable(f, "dependency '" .. name .. "'", provided)
     deps[name] = string_dump(f)
   end
-  return core.pack{ kind = "bytecode", name = describe(fn), main = string_dump(fn),
-                    deps = deps, mods = mods }
+  return core_code_blob("bytecode", describe(fn), string_dump(fn), deps, mods)
 end
 
 local Job = {}
@@ -109,7 +109,7 @@ end
 
 local function settle(job)
   if job._done then return end
-  local ok, r = pack_values(job._server._c:wait(job.id))
+  local ok, r = pack_values(job._server._c:wait(job._handle))
   job._done = true
   if ok then
     job._values, job._n, job.node = r, r.n, r.node
@@ -140,7 +140,7 @@ function Job:result()
 end
 
 function Job:done()
-  return self._done or self._server._c:done(self.id)
+  return self._done or self._server._c:done(self._handle)
 end
 
 local Server = {}
@@ -207,8 +207,6 @@ function M.server(opts)
     if type(s) ~= "string" then error("ppservers entries must be \"host:port\" or \"*\"", 2) end
     servers[i] = s
   end
-  -- `ppclient run --discover` asks for every node on the LAN when the script names none.
-  if #servers == 0 and os.getenv("PP_DISCOVER") == "1" then servers[1] = "*" end
   if opts.scheduling ~= nil and opts.scheduling ~= "adaptive" and opts.scheduling ~= "free-slot" then
     error("scheduling must be \"adaptive\" or \"free-slot\"", 2)
   end

@@ -5,38 +5,15 @@
 #include <stdexcept>
 
 #include "core/proto/messages.hpp"
+#include "ppclient/src/code_blob.hpp"
 #include "ppclient/src/job_server.hpp"
 
 namespace pp {
-namespace {
-
-void pack_string_map(msgpack::packer<msgpack::sbuffer>& pk,
-                     const std::map<std::string, std::string>& m) {
-  pk.pack_map(static_cast<uint32_t>(m.size()));
-  for (const auto& [k, v] : m) {
-    pk.pack(k);
-    pk.pack(v);
-  }
-}
-
-}  // namespace
 
 Code Code::lua(std::string function_expression, std::map<std::string, std::string> depfuncs,
                std::map<std::string, std::string> modules) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(5);
-  pk.pack(std::string("kind"));
-  pk.pack(std::string("source"));
-  pk.pack(std::string("name"));
-  pk.pack(std::string("job"));
-  pk.pack(std::string("main"));
-  pk.pack(function_expression);
-  pk.pack(std::string("deps"));
-  pack_string_map(pk, depfuncs);
-  pk.pack(std::string("mods"));
-  pack_string_map(pk, modules);
-  return Code(std::string(buf.data(), buf.size()));
+  return Code(client::encode_code_blob({"source", "job", std::move(function_expression),
+                                        std::move(depfuncs), std::move(modules)}));
 }
 
 Code Code::from_blob(std::string blob) { return Code(std::move(blob)); }

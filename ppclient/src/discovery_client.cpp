@@ -13,7 +13,7 @@
 #include "core/util/split.hpp"
 #include "pp_kernels.h"
 #include "ppclient/src/job_server.hpp"
-#include "ppclient/src/node_link.hpp"
+#include "ppclient/src/node_table.hpp"
 
 namespace pp::client {
 namespace {
@@ -70,23 +70,7 @@ void JobServer::on_found(const discovery::NodeFacts& facts, const std::string& v
     }
     return;
   }
-  NodeEntry* entry = nullptr;
-  for (auto& n : nodes_) {
-    if (n.discovered && n.node_id == facts.node_id) entry = &n;
-  }
-  if (entry != nullptr && entry->link) return;  // known and connected (or connecting)
-  if (entry == nullptr) {
-    nodes_.emplace_back();
-    entry = &nodes_.back();
-    entry->discovered = true;
-    entry->node_id = facts.node_id;
-  }
-  entry->name = facts.address + ":" + std::to_string(facts.port);
-  entry->host = facts.address;
-  entry->port = facts.port;
-  PP_DEBUG("found node %s (%s, %u workers) by %s", entry->name.c_str(), facts.host.c_str(),
-           facts.workers, via.c_str());
-  connect(*entry);
+  nodes_->found(facts, via);
 }
 
 std::vector<SeenNode> JobServer::seen_nodes() const {
@@ -94,9 +78,7 @@ std::vector<SeenNode> JobServer::seen_nodes() const {
     std::vector<SeenNode> out;
     for (const auto& [id, s] : seen_) {
       SeenNode copy = s;
-      for (const auto& n : nodes_) {
-        if (n.node_id == id && n.link && n.link->ready()) copy.connected = true;
-      }
+      copy.connected = nodes_->ready(id);
       out.push_back(std::move(copy));
     }
     return out;

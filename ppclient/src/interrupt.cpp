@@ -8,7 +8,7 @@
 #include "core/discovery/discovery.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/local_node.hpp"
-#include "ppclient/src/node_link.hpp"
+#include "ppclient/src/node_table.hpp"
 
 namespace pp::client {
 namespace {
@@ -44,12 +44,9 @@ void JobServer::interrupt(std::chrono::milliseconds limit) {
   auto said_bye = std::make_shared<std::promise<void>>();
   auto done = said_bye->get_future();
   asio::post(io_, [this, said_bye] {
-    interrupted_ = true;
     housekeeping_.cancel();
     if (discovery_) discovery_->stop();
-    for (auto& n : nodes_) {
-      if (n.link) n.link->close("the client was interrupted (SIGINT)");
-    }
+    nodes_->close_all("the client was interrupted (SIGINT)", true);
     auto t = std::make_shared<asio::steady_timer>(io_, kByeFlush);
     t->async_wait([t, said_bye](const asio::error_code&) { said_bye->set_value(); });
   });

@@ -1,26 +1,29 @@
 // pp.core: the C side of the Lua driver API (lua/pp.lua builds on it).
 //
-// A cluster userdata wraps a JobServer; jobs are named by integer ids. Arguments
-// and results cross as msgpack (core/lua/convert.hpp). The cluster keeps each job's
-// state until its result is taken (wait) or its handle is collected: submit also
-// returns a small handle userdata whose __gc forgets the job, so a driver that drops
-// job objects without calling them holds nothing for them (the job still runs).
-// Loaded by `require "pp"` from plain luajit (lib/lua/5.1/pp/core.so) and preloaded
-// by `ppclient run`.
-// Lua errors are raised only for misuse (wrong types), never across threads.
-#include <lua.hpp>
+// A cluster userdata owns its JobServer; a job handle userdata owns its job's state
+// (the engine's JobState, shared with the io thread until the result is in). The
+// handle is the job's only table: c:wait(handle) takes the result out of it, and a
+// handle Lua collects takes its job's state with it, so a driver that drops job
+// objects without calling them holds nothing for them (the job still runs). Both are
+// C++ objects made in the userdata's own block and ended by its __gc (new_userdata,
+// destroy_userdata). Arguments and results cross as msgpack (core/lua/convert.hpp).
+// Lua errors are raised only for misuse (wrong types), never across threads; nothing
+// throws through Lua.
+#include "ppclient/src/lua_module.hpp"
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
+#include <utility>
 
 #include "core/lua/convert.hpp"
 #include "core/proto/constants.hpp"
+#include "ppclient/src/code_blob.hpp"
 #include "ppclient/src/job_server.hpp"
+#include "ppclient/src/lua_options.hpp"
 
 namespace {
 
@@ -30,99 +33,87 @@ using pp::client::JobState;
 constexpr char kClusterMeta[] = "pp.core.cluster";
 constexpr char kHandleMeta[] = "pp.core.job";
 
-// Jobs whose result has not been taken yet, by id.
-using JobTable = std::unordered_map<uint64_t, std::shared_ptr<JobState>>;
+// A C++ object living in a full userdata: made in the block Lua allocates, its
+// metatable set only once it exists (so __gc never sees a half-made one).
+template <typename T, typename... Args>
+T& new_userdata(lua_State* L, const char* meta, Args&&... args) {
+  T* object = std::construct_at(static_cast<T*>(lua_newuserdata(L, sizeof(T))),
+                                std::forward<Args>(args)...);
+  luaL_getmetatable(L, meta);
+  lua_setmetatable(L, -2);
+  return *object;
+}
+
+// __gc of a userdata made by new_userdata<T>.
+template <typename T>
+int destroy_userdata(lua_State* L) {
+  std::destroy_at(static_cast<T*>(lua_touserdata(L, 1)));
+  return 0;
+}
 
 struct LuaCluster {
-  JobServer* server = nullptr;   // owned; deleted by close or __gc
-  std::shared_ptr<JobTable> jobs;   // reset by close or __gc (Lua never runs a destructor)
+  std::unique_ptr<JobServer> server;   // reset by close
+  // Jobs whose state a handle still holds (result not taken), for c:held(); shared
+  // with the handles, which may outlive the cluster.
+  std::shared_ptr<size_t> held = std::make_shared<size_t>(0);
 };
 
-// One job's handle: when Lua collects it, the job leaves the table (if the cluster is
-// still open). Holds the table weakly, so handles may outlive their cluster.
 struct JobHandle {
-  std::weak_ptr<JobTable> jobs;
-  uint64_t id = 0;
+  std::shared_ptr<JobState> state;     // reset once its result was taken
+  std::shared_ptr<size_t> held;
+
+  JobHandle(std::shared_ptr<JobState> s, std::shared_ptr<size_t> h)
+      : state(std::move(s)), held(std::move(h)) {
+    ++*held;
+  }
+  ~JobHandle() { release(); }
+  JobHandle(const JobHandle&) = delete;
+  JobHandle& operator=(const JobHandle&) = delete;
+  void release() {
+    if (state) --*held;
+    state.reset();
+  }
 };
 
 LuaCluster& check_cluster(lua_State* L) {
   auto* c = static_cast<LuaCluster*>(luaL_checkudata(L, 1, kClusterMeta));
-  if (c->server == nullptr) luaL_error(L, "this cluster was closed");
+  if (!c->server) luaL_error(L, "this cluster was closed");
   return *c;
 }
 
-// Whole strings: a secret may hold NUL bytes.
-std::string opt_string(lua_State* L, int t, const char* key) {
-  lua_getfield(L, t, key);
-  size_t len = 0;
-  const char* s = lua_isstring(L, -1) ? lua_tolstring(L, -1, &len) : nullptr;
-  std::string out = s != nullptr ? std::string(s, len) : std::string();
-  lua_pop(L, 1);
-  return out;
-}
-
-double opt_number(lua_State* L, int t, const char* key, double def) {
-  lua_getfield(L, t, key);
-  double out = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : def;
-  lua_pop(L, 1);
-  return out;
-}
-
+// core.new(options) -> cluster | nil, err
 int l_new(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   pp::ClusterOptions opt;
-  lua_getfield(L, 1, "servers");
-  if (lua_istable(L, -1)) {
-    for (int i = 1;; ++i) {
-      lua_rawgeti(L, -1, i);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        break;
-      }
-      if (!lua_isstring(L, -1)) return luaL_error(L, "ppservers[%d] is not a string", i);
-      opt.servers.emplace_back(lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-  opt.local_workers = static_cast<int>(opt_number(L, 1, "local_workers", -1));
-  opt.secret = opt_string(L, 1, "secret");
-  opt.job_timeout = std::chrono::milliseconds(
-      static_cast<long long>(opt_number(L, 1, "job_timeout", 0) * 1000));
-  opt.no_node_timeout = std::chrono::milliseconds(
-      static_cast<long long>(opt_number(L, 1, "no_node_timeout", 60) * 1000));
-  opt.journal = opt_string(L, 1, "journal");
-  lua_getfield(L, 1, "encrypt");
-  opt.encrypt = lua_toboolean(L, -1) != 0;
-  lua_pop(L, 1);
-  if (opt_string(L, 1, "scheduling") == "free-slot") {
-    opt.scheduling = pp::ClusterOptions::Scheduling::kFreeSlot;
-  }
-  auto* c = static_cast<LuaCluster*>(lua_newuserdata(L, sizeof(LuaCluster)));
-  new (c) LuaCluster{};
-  luaL_getmetatable(L, kClusterMeta);
-  lua_setmetatable(L, -2);
+  if (!pp::client::read_cluster_options(L, 1, opt)) return luaL_error(L, "%s", lua_tostring(L, -1));
+  std::unique_ptr<JobServer> server;
   std::string error;
   try {
-    c->jobs = std::make_shared<JobTable>();
-    c->server = new JobServer(opt, /*lua_bytecode=*/true);
+    server = std::make_unique<JobServer>(std::move(opt), /*lua_bytecode=*/true);
   } catch (const std::exception& e) {
     error = e.what();
   }
-  if (!error.empty()) {
+  if (!server) {
     lua_pushnil(L);
     lua_pushstring(L, error.c_str());
     return 2;
   }
+  new_userdata<LuaCluster>(L, kClusterMeta).server = std::move(server);
   return 1;
 }
 
+// c:close(): the report (ppclient run --report), BYE to the nodes, the io thread
+// joined; then the engine is gone. Also what __gc does first.
 int l_close(lua_State* L) {
   auto* c = static_cast<LuaCluster*>(luaL_checkudata(L, 1, kClusterMeta));
-  delete c->server;
-  c->server = nullptr;
-  c->jobs.reset();
+  if (c->server) c->server->close();
+  c->server.reset();
   return 0;
+}
+
+int l_cluster_gc(lua_State* L) {
+  l_close(L);
+  return destroy_userdata<LuaCluster>(L);
 }
 
 // The largest positive integer key of the table at `t` (0 if none).
@@ -169,20 +160,6 @@ int argument_count(lua_State* L) {
   return static_cast<int>(n);
 }
 
-int l_handle_gc(lua_State* L) {
-  auto* h = static_cast<JobHandle*>(luaL_checkudata(L, 1, kHandleMeta));
-  if (auto jobs = h->jobs.lock()) jobs->erase(h->id);
-  h->~JobHandle();
-  return 0;
-}
-
-void push_handle(lua_State* L, const std::shared_ptr<JobTable>& jobs, uint64_t id) {
-  auto* h = static_cast<JobHandle*>(lua_newuserdata(L, sizeof(JobHandle)));
-  new (h) JobHandle{jobs, id};
-  luaL_getmetatable(L, kHandleMeta);
-  lua_setmetatable(L, -2);
-}
-
 // c:submit(blob, args_table_or_nil, timeout_seconds) -> id, handle | nil, err
 // Keep the handle as long as the job may still be waited for.
 int l_submit(lua_State* L) {
@@ -225,17 +202,16 @@ int l_submit(lua_State* L) {
     error = e.what();
   }
   if (!job) return luaL_error(L, "%s", error.c_str());
-  (*c.jobs)[job->id] = job;
   lua_pushnumber(L, static_cast<lua_Number>(job->id));
-  push_handle(L, c.jobs, job->id);
+  new_userdata<JobHandle>(L, kHandleMeta, std::move(job), c.held);
   return 2;
 }
 
-std::shared_ptr<JobState> find_job(lua_State* L, LuaCluster& c) {
-  auto id = static_cast<uint64_t>(luaL_checknumber(L, 2));
-  auto it = c.jobs->find(id);
-  if (it == c.jobs->end()) luaL_error(L, "unknown job id %d", static_cast<int>(id));
-  return it->second;
+// The job handle at 2, while its result has not been taken.
+JobHandle& check_handle(lua_State* L) {
+  auto* h = static_cast<JobHandle*>(luaL_checkudata(L, 2, kHandleMeta));
+  if (!h->state) luaL_error(L, "the result of this job was already taken");
+  return *h;
 }
 
 // Sets field `value` of the table on top to the one value a job raised (RESULT.value
@@ -248,12 +224,14 @@ void set_error_value(lua_State* L, const JobState& job) {
   lua_settop(L, table);
 }
 
-// c:wait(id) -> true, node, values... | false, {kind, message, traceback, node, job, value}
+// c:wait(handle) -> true, node, values... | false, {kind, message, traceback, node, job, value}
+// Takes the result out of the handle: the cluster keeps nothing of the job afterwards.
 int l_wait(lua_State* L) {
   LuaCluster& c = check_cluster(L);
-  auto job = find_job(L, c);
+  JobHandle& h = check_handle(L);
+  std::shared_ptr<JobState> job = h.state;
   c.server->wait(*job);
-  c.jobs->erase(job->id);
+  h.release();
   lua_settop(L, 0);
   if (job->status == pp::proto::JobStatus::kOk) {
     lua_pushboolean(L, 1);
@@ -289,17 +267,18 @@ int l_wait(lua_State* L) {
   return 2;
 }
 
+// c:done(handle) -> whether the job has its result.
 int l_done(lua_State* L) {
-  LuaCluster& c = check_cluster(L);
-  auto job = find_job(L, c);
-  std::lock_guard lock(job->sync->mutex);
-  lua_pushboolean(L, job->done);
+  check_cluster(L);
+  const JobState& job = *check_handle(L).state;
+  std::lock_guard lock(job.sync->mutex);
+  lua_pushboolean(L, job.done);
   return 1;
 }
 
 // c:held() -> jobs whose state the cluster still keeps (handles alive, result not taken).
 int l_held(lua_State* L) {
-  lua_pushnumber(L, static_cast<lua_Number>(check_cluster(L).jobs->size()));
+  lua_pushnumber(L, static_cast<lua_Number>(*check_cluster(L).held));
   return 1;
 }
 
@@ -360,7 +339,7 @@ int l_stats(lua_State* L) {
 // cluster:report([path]): without a path, the report as JSON; with one, writes it
 // (format by extension) and returns true, or nil and the reason.
 int l_report(lua_State* L) {
-  JobServer* server = check_cluster(L).server;
+  JobServer* server = check_cluster(L).server.get();
   if (lua_isnoneornil(L, 2)) {
     std::string json = pp::client::report::to_json(server->report());
     lua_pushlstring(L, json.data(), json.size());
@@ -378,6 +357,45 @@ int l_report(lua_State* L) {
 
 int l_stats_table(lua_State* L) {
   lua_pushstring(L, check_cluster(L).server->stats_table().c_str());
+  return 1;
+}
+
+// The string → string map at `t` (nil: empty); false and a message on misuse.
+bool string_map(lua_State* L, int t, const char* what, std::map<std::string, std::string>& out) {
+  if (lua_isnoneornil(L, t)) return true;
+  luaL_checktype(L, t, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushfstring(L, "%s: names and values must be strings, got %s = %s", what,
+                      luaL_typename(L, -2), luaL_typename(L, -1));
+      return false;
+    }
+    size_t klen = 0, vlen = 0;
+    const char* k = lua_tolstring(L, -2, &klen);
+    const char* v = lua_tolstring(L, -1, &vlen);
+    out.insert_or_assign(std::string(k, klen), std::string(v, vlen));
+    lua_pop(L, 1);
+  }
+  return true;
+}
+
+// core.code_blob(kind, name, main, deps, mods) -> the blob (code_blob.hpp); deps maps
+// names to functions of the same kind, mods aliases to module names.
+int l_code_blob(lua_State* L) {
+  pp::client::CodeBlob code;
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  code.kind.assign(s, len);
+  s = luaL_checklstring(L, 2, &len);
+  code.name.assign(s, len);
+  s = luaL_checklstring(L, 3, &len);
+  code.main.assign(s, len);
+  if (!string_map(L, 4, "deps", code.deps) || !string_map(L, 5, "mods", code.mods)) {
+    return luaL_error(L, "%s", lua_tostring(L, -1));
+  }
+  std::string blob = pp::client::encode_code_blob(code);
+  lua_pushlstring(L, blob.data(), blob.size());
   return 1;
 }
 
@@ -411,7 +429,8 @@ const luaL_Reg kClusterMethods[] = {
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
-    {"new", l_new}, {"pack", l_pack}, {"unpack", l_unpack}, {nullptr, nullptr}};
+    {"new", l_new},           {"pack", l_pack}, {"unpack", l_unpack},
+    {"code_blob", l_code_blob}, {nullptr, nullptr}};
 
 }  // namespace
 
@@ -420,11 +439,11 @@ extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State*
   lua_newtable(L);
   luaL_register(L, nullptr, kClusterMethods);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_close);
+  lua_pushcfunction(L, l_cluster_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newmetatable(L, kHandleMeta);
-  lua_pushcfunction(L, l_handle_gc);
+  lua_pushcfunction(L, destroy_userdata<JobHandle>);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   lua_newtable(L);

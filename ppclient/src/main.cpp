@@ -21,9 +21,8 @@
 #include "core/util/paths.hpp"
 #include "core/util/secret.hpp"
 #include "ppclient/src/job_server.hpp"
+#include "ppclient/src/lua_module.hpp"
 #include "ppclient/src/sigint.hpp"
-
-extern "C" int luaopen_pp_core(lua_State* L);
 
 namespace {
 
@@ -37,9 +36,11 @@ int traceback(lua_State* L) {
   return 1;
 }
 
-int run_script(const std::string& script, const std::vector<std::string>& args) {
+int run_script(const std::string& script, const std::vector<std::string>& args,
+               const pp::client::RunOptions& options) {
   lua_State* L = luaL_newstate();
   luaL_openlibs(L);
+  pp::client::set_run_options(L, options);
   std::string prefix = pp::paths::prefix_of(pp::paths::exe_dir());
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
@@ -213,11 +214,9 @@ int run_batch(const RunArgs& a) {
       std::fprintf(stderr, "ppclient run: %s\n", st.message().c_str());
       return pp::kExitUsage;
     }
-    setenv("PP_REPORT", a.report.c_str(), 1);
   }
-  if (a.discover) setenv("PP_DISCOVER", "1", 1);
   pp::client::install_sigint_handler();
-  int rc = run_script(a.script, a.args);
+  int rc = run_script(a.script, a.args, {a.report, a.discover});
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }

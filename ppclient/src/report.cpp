@@ -119,10 +119,10 @@ std::string fit(std::string_view s, size_t max_width) {
   return v + "\xE2\x80\xA6";
 }
 
-std::string node_label(const NodeRow& node) {
-  if (node.host.empty()) return node.name;
-  if (node.name.empty() || node.name == node.host) return node.host;
-  return node.host + " (" + node.name + ")";
+std::string node_label(const NodeRow& row) {
+  if (row.host.empty()) return row.node;
+  if (row.node.empty() || row.node == row.host) return row.host;
+  return row.host + " (" + row.node + ")";
 }
 
 std::string format(const char* fmt, ...) {
@@ -176,7 +176,7 @@ double ratio(double a, double b) {
 }
 
 double mean_job(const NodeRow& n) {
-  return n.jobs_done ? ratio(n.job_seconds, static_cast<double>(n.jobs_done)) : 0.0;
+  return n.jobs ? ratio(n.job_time, static_cast<double>(n.jobs)) : 0.0;
 }
 
 }  // namespace
@@ -187,15 +187,15 @@ Derived derive(const Report& report, size_t node_index) {
   const NodeRow& n = report.nodes[node_index];
   double total = 0, fastest = std::numeric_limits<double>::infinity();
   for (const NodeRow& other : report.nodes) {
-    if (std::isfinite(other.job_seconds) && other.job_seconds > 0) total += other.job_seconds;
+    if (std::isfinite(other.job_time) && other.job_time > 0) total += other.job_time;
     double m = mean_job(other);
     if (m > 0) fastest = std::min(fastest, m);
   }
-  d.share = n.job_seconds > 0 ? ratio(n.job_seconds, total) : 0.0;
+  d.share = n.job_time > 0 ? ratio(n.job_time, total) : 0.0;
   d.mean_job_seconds = mean_job(n);
   if (n.workers > 0) {
     d.throughput_per_worker =
-        ratio(ratio(static_cast<double>(n.jobs_done), n.busy_seconds), n.workers);
+        ratio(ratio(static_cast<double>(n.jobs), n.busy_time), n.workers);
   }
   d.relative_speed = d.mean_job_seconds > 0 ? ratio(fastest, d.mean_job_seconds) : 0.0;
   return d;
@@ -280,17 +280,17 @@ std::string to_table(const Report& report) {
     Derived d = derive(report, i);
     out += node_cell(n);
     out += format(" %3d %6.2f %7llu %7s %7s %7s %8s %6s %5llu %5llu %5llu %5llu %s\n", n.workers,
-                  n.speed_score, ull(n.jobs_done), detail::percent_text(d.share).c_str(),
-                  detail::seconds_text(n.cpu_seconds).c_str(),
-                  detail::seconds_text(n.busy_seconds).c_str(),
+                  n.speed_score, ull(n.jobs), detail::percent_text(d.share).c_str(),
+                  detail::seconds_text(n.cpu_time).c_str(),
+                  detail::seconds_text(n.busy_time).c_str(),
                   detail::rate_text(d.throughput_per_worker).c_str(),
                   speed_cell(d.relative_speed).c_str(), ull(n.stolen_from),
                   ull(n.stolen_to), ull(n.backups_won), ull(n.backups_lost),
                   failures_cell(n.failures, n.crashes).c_str());
     total.workers += n.workers;
-    total.jobs_done += n.jobs_done;
-    total.job_seconds += n.job_seconds;
-    total.cpu_seconds += n.cpu_seconds;
+    total.jobs += n.jobs;
+    total.job_time += n.job_time;
+    total.cpu_time += n.cpu_time;
     total.stolen_from += n.stolen_from;
     total.stolen_to += n.stolen_to;
     total.backups_won += n.backups_won;
@@ -301,9 +301,9 @@ std::string to_table(const Report& report) {
   if (report.nodes.empty()) out += "(no node took part)\n";
   if (report.nodes.size() > 1) {
     out += format("%-*s %3d %6s %7llu %7s %7s %7s %8s %6s %5llu %5llu %5llu %5llu %s\n",
-                  static_cast<int>(kNodeColumn), "total", total.workers, "", ull(total.jobs_done),
-                  total.job_seconds > 0 ? "100.0%" : "-",
-                  detail::seconds_text(total.cpu_seconds).c_str(), "", "", "",
+                  static_cast<int>(kNodeColumn), "total", total.workers, "", ull(total.jobs),
+                  total.job_time > 0 ? "100.0%" : "-",
+                  detail::seconds_text(total.cpu_time).c_str(), "", "", "",
                   ull(total.stolen_from), ull(total.stolen_to), ull(total.backups_won),
                   ull(total.backups_lost), failures_cell(total.failures, total.crashes).c_str());
   }

@@ -20,29 +20,13 @@
 #include <vector>
 
 #include "core/util/status.hpp"
+#include "pp/node_stats.hpp"
 
 namespace pp::client::report {
 
-struct NodeRow {
-  std::string name;          // how the client addresses it: "host:port" or "local"
-  std::string host;          // the node's host name (from its HELLO)
-  int workers = 0;
-  double speed_score = 0;    // the node's calibration score (1.0 = reference machine)
-  bool connected = false;    // still connected at report time
-  uint64_t jobs_done = 0;    // accepted results (ok or failed)
-  uint64_t failures = 0;     // accepted results that were errors
-  uint64_t crashes = 0;      // executions that killed a worker there
-  double job_seconds = 0;    // sum of wall seconds of its accepted results
-  double cpu_seconds = 0;    // CPU seconds of every execution there (including lost copies)
-  double busy_seconds = 0;   // wall seconds with at least one job in flight there
-  uint64_t stolen_from = 0;  // not-started jobs taken off its queue for another node
-  uint64_t stolen_to = 0;    // jobs it received that way
-  uint64_t backups_won = 0;  // backup copies it ran whose result came first
-  uint64_t backups_lost = 0; // backup copies it ran that were cancelled / came second
-  uint64_t requeued = 0;     // jobs taken back because it went away
-
-  bool operator==(const NodeRow&) const = default;
-};
+// A node's row is the one record of per-node figures, the public pp::NodeStats (the
+// JSON keeps its own key names, docs/report.md).
+using NodeRow = pp::NodeStats;
 
 enum class Kind : uint8_t { kNormal, kStolen, kBackup };
 // won = accepted ok result; lost = a copy whose result was not used (cancelled or came

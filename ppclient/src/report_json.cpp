@@ -72,17 +72,17 @@ void put_node(std::string& out, const Report& r, size_t i) {
   const NodeRow& n = r.nodes[i];
   Derived d = derive(r, i);
   out += "    {";
-  key(out, "name", true), put_string(out, n.name);
+  key(out, "name", true), put_string(out, n.node);
   key(out, "host"), put_string(out, n.host);
   key(out, "workers"), out += std::to_string(n.workers);
   key(out, "speed_score"), put_double(out, n.speed_score);
   key(out, "connected"), out += n.connected ? "true" : "false";
-  key(out, "jobs_done"), put_uint(out, n.jobs_done);
+  key(out, "jobs_done"), put_uint(out, n.jobs);
   key(out, "failures"), put_uint(out, n.failures);
   key(out, "crashes"), put_uint(out, n.crashes);
-  key(out, "job_seconds"), put_double(out, n.job_seconds);
-  key(out, "cpu_seconds"), put_double(out, n.cpu_seconds);
-  key(out, "busy_seconds"), put_double(out, n.busy_seconds);
+  key(out, "job_seconds"), put_double(out, n.job_time);
+  key(out, "cpu_seconds"), put_double(out, n.cpu_time);
+  key(out, "busy_seconds"), put_double(out, n.busy_time);
   key(out, "stolen_from"), put_uint(out, n.stolen_from);
   key(out, "stolen_to"), put_uint(out, n.stolen_to);
   key(out, "backups_won"), put_uint(out, n.backups_won);
@@ -234,17 +234,17 @@ Status read_batch(JsonReader& in, Batch& b) {
 Status read_node(JsonReader& in, NodeRow& n) {
   return read_fields(in, kNodeKeys, [&](int i) -> Status {
     switch (i) {
-      case 0: return in.string(n.name);
+      case 0: return in.string(n.node);
       case 1: return in.string(n.host);
       case 2: return read_small(in, n.workers, INT_MAX);
       case 3: return in.real(n.speed_score);
       case 4: return in.boolean(n.connected);
-      case 5: return read_count(in, n.jobs_done);
+      case 5: return read_count(in, n.jobs);
       case 6: return read_count(in, n.failures);
       case 7: return read_count(in, n.crashes);
-      case 8: return in.real(n.job_seconds);
-      case 9: return in.real(n.cpu_seconds);
-      case 10: return in.real(n.busy_seconds);
+      case 8: return in.real(n.job_time);
+      case 9: return in.real(n.cpu_time);
+      case 10: return in.real(n.busy_time);
       case 11: return read_count(in, n.stolen_from);
       case 12: return read_count(in, n.stolen_to);
       case 13: return read_count(in, n.backups_won);

@@ -412,14 +412,14 @@ double draw_shares(std::string& out, const Report& r, double y, bool heading) {
     const char* workers = n.workers == 1 ? "worker" : "workers";
     std::string title = format("%s: %s of the job time, %llu jobs on %d %s",
                                node_label(n).c_str(), percent_text(d.share).c_str(),
-                               static_cast<unsigned long long>(n.jobs_done), n.workers, workers);
+                               static_cast<unsigned long long>(n.jobs), n.workers, workers);
     out += "<g><title>" + xml_text(title) + "</title>";
     double w = d.share * kBarWidth;
     rect(out, kLabelWidth, y, d.share > 0 ? std::max(w, 1.0) : 0, 16, node_colour(i));
     out += "</g>\n";
     std::string after = format("%s \xC2\xB7 %llu jobs \xC2\xB7 %d %s",
                                percent_text(d.share).c_str(),
-                               static_cast<unsigned long long>(n.jobs_done), n.workers, workers);
+                               static_cast<unsigned long long>(n.jobs), n.workers, workers);
     if (d.relative_speed > 0) after += format(" \xC2\xB7 rel. speed %.2f", d.relative_speed);
     text(out, kLabelWidth + kBarWidth + 8, y + 12.5, after, "font-size=\"12\" fill=\"#333333\"");
   }

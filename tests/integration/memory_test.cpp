@@ -107,7 +107,7 @@ TEST_CASE("integration.memory.driver_levels_off_over_a_long_stream" * doctest::t
   auto report = pp::client::report::from_json(cluster.report_json());
   REQUIRE_MESSAGE(report.has_value(), report.status().to_string());
   REQUIRE(report->nodes.size() == 1);
-  CHECK(report->nodes[0].jobs_done == static_cast<uint64_t>(kJobs));
+  CHECK(report->nodes[0].jobs == static_cast<uint64_t>(kJobs));
   CHECK(report->batch.jobs == static_cast<uint64_t>(kJobs));
   CHECK(report->executions.size() + report->executions_dropped == static_cast<uint64_t>(kJobs));
   CHECK(report->executions.size() <= pp::client::report::ExecutionSample::kFirst +

@@ -26,6 +26,9 @@
 
 #include <msgpack.hpp>
 
+#include "pp/cluster_options.hpp"
+#include "pp/node_stats.hpp"
+
 namespace pp {
 
 namespace client {
@@ -107,57 +110,6 @@ class Job {
   friend class Cluster;
   explicit Job(std::shared_ptr<client::JobState> state) : state_(std::move(state)) {}
   std::shared_ptr<client::JobState> state_;
-};
-
-struct ClusterOptions {
-  // Nodes as "host:port" (port defaults to 60000), or "*": every node of the
-  // cluster found on the LAN (UDP broadcast, mDNS). Empty: local workers only.
-  std::vector<std::string> servers;
-  uint16_t discovery_port = 60001;
-  // Where discovery QUERYs are broadcast; empty = $PP_BROADCAST (comma-separated),
-  // else every broadcast-capable interface.
-  std::vector<std::string> discovery_broadcast;
-  // Local worker processes: -1 = one per core when `servers` is empty, else none.
-  int local_workers = -1;
-  // The cluster secret; empty = $PP_SECRET, then ~/.ppcluster/secret.
-  std::string secret;
-  // Per-job time limit enforced on the node (0 = the node's default).
-  std::chrono::milliseconds job_timeout{0};
-  // Fail jobs when no node has been reachable for this long (0 = wait forever).
-  std::chrono::milliseconds no_node_timeout{std::chrono::seconds(60)};
-  // kAdaptive: node windows from measured speeds, work stealing, backup copies at the
-  // tail. kFreeSlot: a job goes to whichever node has an idle worker, nothing more
-  // (what Parallel Python does; for comparisons).
-  enum class Scheduling { kAdaptive, kFreeSlot };
-  Scheduling scheduling = Scheduling::kAdaptive;
-  // A journal file: each successful result is kept there as it arrives, and a job
-  // found there (same code, same arguments, same place in the batch) is not run
-  // again, so a rerun of a batch whose driver died runs only what is missing.
-  // Empty = $PP_JOURNAL, else none.
-  std::string journal;
-  // Encrypt every session after the handshake (ChaCha20-Poly1305); also on when
-  // $PP_ENCRYPT is 1. A node started with --encrypt encrypts regardless.
-  bool encrypt = false;
-  // Heartbeat interval; a node silent for 5 intervals is dropped.
-  std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
-};
-
-// What one node contributed (docs/report.md has every figure's definition).
-struct NodeStats {
-  std::string node;        // "host:port" or "local"
-  std::string host;        // the node's host name
-  int workers = 0;
-  double speed_score = 0;  // the node's calibration score (1.0 = reference machine)
-  bool connected = false;
-  uint64_t jobs = 0;       // results delivered from this node
-  double job_time = 0;     // sum of job wall times on the node, seconds
-  uint64_t failures = 0;   // delivered results that were errors
-  uint64_t crashes = 0;    // executions that killed one of its workers
-  double cpu_time = 0;     // CPU seconds of every execution there, lost copies included
-  double busy_time = 0;    // wall seconds with at least one job there
-  uint64_t stolen_from = 0, stolen_to = 0;    // not-started jobs taken from it / given to it
-  uint64_t backups_won = 0, backups_lost = 0; // backup copies it ran: first / cancelled
-  uint64_t requeued = 0;   // jobs sent elsewhere because it went away
 };
 
 class Cluster {

@@ -144,7 +144,7 @@ TEST_CASE("report.sample: the figures stay exact over many more executions than 
   }
   CHECK(speedup(r) == speedup(full));
   uint64_t jobs = 0;
-  for (const NodeRow& n : r.nodes) jobs += n.jobs_done;
+  for (const NodeRow& n : r.nodes) jobs += n.jobs;
   CHECK(jobs == 30000);
   CHECK(r.batch.jobs == 30000);
   // The JSON keeps the figures and says what the sample left out.

@@ -50,10 +50,10 @@ TEST_CASE("report.json: round trip of the hand-built and the simulated reports")
 
 TEST_CASE("report.json: awkward names survive exactly") {
   Report r = sample::hand_built();
-  r.nodes[0].name = "quote\" backslash\\ slash/ <a&\"b>";
+  r.nodes[0].node = "quote\" backslash\\ slash/ <a&\"b>";
   static const char kControls[] = "nul\0inside\x01\x1F\x7F tab\t nl\n cr\r";
   r.nodes[0].host = std::string(kControls, sizeof kControls - 1);
-  r.nodes[1].name = "\xC3\xBCn\xC3\xAF" "c\xC3\xB6" "d\xC3\xA9 "   // "ünïcödé "
+  r.nodes[1].node = "\xC3\xBCn\xC3\xAF" "c\xC3\xB6" "d\xC3\xA9 "   // "ünïcödé "
                     "\xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x9A\x80";         // "東京 🚀"
   r.nodes[1].host = "";
   r.nodes[2].host = "\xEF\xBF\xBE\xEF\xBF\xBF U+2028:\xE2\x80\xA8";
@@ -64,7 +64,7 @@ TEST_CASE("report.json: awkward names survive exactly") {
   CHECK(text.find("\\u007f") != std::string::npos);
   auto back = from_json(text);
   REQUIRE_MESSAGE(back.has_value(), back.status().to_string());
-  CHECK(back->nodes[0].name == r.nodes[0].name);
+  CHECK(back->nodes[0].node == r.nodes[0].node);
   CHECK(back->nodes[0].host == r.nodes[0].host);
   CHECK(*back == r);
 }
@@ -85,9 +85,9 @@ TEST_CASE("report.json: extreme numbers round trip exactly") {
   Report r = small();
   r.batch.jobs = std::numeric_limits<uint64_t>::max();
   r.nodes[0].workers = std::numeric_limits<int>::max();
-  r.nodes[0].job_seconds = 0.1 + 0.2;
-  r.nodes[0].cpu_seconds = 5e-324;
-  r.nodes[0].busy_seconds = 1.7976931348623157e308;
+  r.nodes[0].job_time = 0.1 + 0.2;
+  r.nodes[0].cpu_time = 5e-324;
+  r.nodes[0].busy_time = 1.7976931348623157e308;
   r.nodes[0].speed_score = -0.0;
   r.executions[0].job = std::numeric_limits<uint64_t>::max();
   r.executions[0].worker = std::numeric_limits<uint32_t>::max();

@@ -65,17 +65,17 @@ inline void tally(Report& r) {
   std::vector<std::vector<std::pair<double, double>>> spans(r.nodes.size());
   r.batch = {};
   for (NodeRow& n : r.nodes) {
-    n.jobs_done = n.failures = n.crashes = n.backups_won = n.backups_lost = 0;
-    n.job_seconds = n.cpu_seconds = 0;
+    n.jobs = n.failures = n.crashes = n.backups_won = n.backups_lost = 0;
+    n.job_time = n.cpu_time = 0;
   }
   for (const Execution& e : r.executions) {
     NodeRow& n = r.nodes[e.node];
     double d = e.end - e.start;
     spans[e.node].push_back({e.start, e.end});
-    n.cpu_seconds += 0.97 * d;
+    n.cpu_time += 0.97 * d;
     r.batch.wall_seconds = std::max(r.batch.wall_seconds, e.end);
     if (e.fate == Fate::kWon || e.fate == Fate::kFailed) {
-      ++n.jobs_done, n.job_seconds += d;
+      ++n.jobs, n.job_time += d;
       ++r.batch.jobs, r.batch.job_seconds += d;
     }
     if (e.fate == Fate::kFailed) ++n.failures;
@@ -84,7 +84,7 @@ inline void tally(Report& r) {
     if (e.kind == Kind::kBackup) ++(e.fate == Fate::kLost ? n.backups_lost : n.backups_won);
   }
   for (size_t i = 0; i < r.nodes.size(); ++i) {
-    r.nodes[i].busy_seconds = internal::union_seconds(spans[i]);
+    r.nodes[i].busy_time = internal::union_seconds(spans[i]);
   }
 }
 

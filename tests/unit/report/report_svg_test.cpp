@@ -203,7 +203,7 @@ TEST_CASE("report.svg: each kind of copy is drawn as the legend says") {
 TEST_CASE("report.svg: names are escaped everywhere, in the SVG and in the HTML") {
   Report r = sample::hand_built();
   r.nodes[0].host = "<a&\"b>";
-  r.nodes[1].name = "<a&\"b>";
+  r.nodes[1].node = "<a&\"b>";
   r.nodes[2].host = "ctl\x01\x1B[0m \xEF\xBF\xBE 'q'";
   for (const std::string& doc : {to_svg(r), to_html(r)}) {
     CHECK(check_markup(doc) == "");
@@ -288,7 +288,7 @@ TEST_CASE("report.svg: odd reports draw without crashing and say what is missing
   odd.executions.push_back({12, 1, 2, 1.0, std::numeric_limits<double>::infinity(),
                             Kind::kNormal, Fate::kWon});
   odd.nodes[1].workers = 1000000000;   // idle lanes are capped
-  odd.nodes[0].job_seconds = std::numeric_limits<double>::quiet_NaN();
+  odd.nodes[0].job_time = std::numeric_limits<double>::quiet_NaN();
   for (const std::string& doc : {to_svg(odd), to_html(odd)}) {
     CHECK(check_markup(doc) == "");
     CHECK(doc.find("This timeline shows a sample: 10 of 87 executions. 77 are not drawn.") !=

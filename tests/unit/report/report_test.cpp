@@ -75,7 +75,7 @@ TEST_CASE("report.derive: shares, speeds and throughput of two fast nodes and a 
 
 TEST_CASE("report.derive: what cannot be measured is 0, never a division by zero") {
   Report r = sample::hand_built();
-  r.nodes[1].jobs_done = 0, r.nodes[1].job_seconds = 0, r.nodes[1].busy_seconds = 0;
+  r.nodes[1].jobs = 0, r.nodes[1].job_time = 0, r.nodes[1].busy_time = 0;
   r.nodes[2].workers = 0;
   Derived b = derive(r, 1), c = derive(r, 2);
   CHECK(b.share == 0);

@@ -1,0 +1,281 @@
+#include "ppclient/src/dispatcher.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "core/proto/frame_limit.hpp"
+#include "core/util/log.hpp"
+#include "ppclient/src/node_link.hpp"
+
+namespace pp::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Times a job may be lost with its node (the connection dropped before its RESULT)
+// before it is given up: no job bounces between reconnects for ever.
+constexpr uint32_t kMaxDrops = 5;
+
+// The outcome of a job that ends without a result of its own.
+Outcome failure(proto::JobStatus status, std::string error) {
+  Outcome o;
+  o.status = status;
+  o.error = std::move(error);
+  return o;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(bool adaptive, Deliver deliver)
+    : deliver_(std::move(deliver)),
+      created_(Clock::now()),
+      sched_(sched::SchedulerOptions{.clock = [this] { return now(); }, .adaptive = adaptive}),
+      no_node_since_(created_) {}
+
+double Dispatcher::now() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
+}
+
+NodeLink* Dispatcher::link(sched::NodeId node) const {
+  return node < members_.size() ? members_[node].link : nullptr;
+}
+
+void Dispatcher::take(std::vector<Submission>& batch) {
+  if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
+  for (auto& s : batch) {
+    if (s.settled) {
+      sched_.skip(s.state->id);
+      continue;
+    }
+    auto [it, fresh] = code_.try_emplace(s.hash, s.blob);
+    if (!fresh) s.blob = it->second;
+    uint64_t id = s.state->id;
+    jobs_.emplace(id, Job{std::move(s), {}, 0});
+    sched_.submit(id);
+  }
+  batch.clear();
+  pump();
+}
+
+void Dispatcher::pump() {
+  for (const auto& a : sched_.assign()) {
+    send(a, a.backup ? report::Kind::kBackup : report::Kind::kNormal);
+  }
+  // With nothing queued here, idle workers take not-started jobs back from busy nodes.
+  std::map<sched::NodeId, std::vector<uint64_t>> asks;
+  for (const auto& st : sched_.plan_steals()) asks[st.from].push_back(st.job);
+  for (auto& [from, ids] : asks) {
+    NodeLink* l = link(from);
+    if (l != nullptr && l->can_steal()) {
+      l->steal(ids);
+    } else {
+      for (uint64_t id : ids) sched_.started(id, from);  // it cannot give jobs back
+    }
+  }
+}
+
+void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
+  Job& job = jobs_.at(a.job);
+  NodeLink* l = link(a.node);
+  if (l == nullptr) {  // not reachable: the scheduler removes it before any new send
+    sched_.give_back(a.job, a.node);
+    return;
+  }
+  // Sent, a frame over the node's limit would end the session: the job fails instead.
+  const std::string whose = l->name() == "local" ? "the local node's"
+                                                 : "node " + l->name() + "'s";
+  std::string why = proto::job_too_large(a.job, job.sub.blob->size(), job.sub.args.size(),
+                                         l->node_max_frame(), whose, " (ppserver --max-frame)");
+  if (!why.empty()) {
+    sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
+    if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
+    return;
+  }
+  if (kind != report::Kind::kNormal) job.special.push_back({a.node, kind});
+  l->submit(a.job, job.sub.hash, job.sub.blob, job.sub.args, job.sub.timeout_ms);
+}
+
+sched::NodeId Dispatcher::add_node(NodeLink& l) {
+  const auto& h = l.node_hello();
+  sched::NodeId id = sched_.add_node({l.name(), static_cast<int>(h.workers), h.speed});
+  if (members_.size() <= id) members_.resize(id + 1);
+  members_[id] = Member{&l, l.name(), h.host, h.speed > 0 ? h.speed : 1.0, 0};
+  // Windows cover a round trip; twice the handshake's, for the work at both ends.
+  double rtt = std::min(0.5, 2 * l.handshake_seconds());
+  if (rtt > sched_.options().round_trip_seconds) sched_.set_round_trip(rtt);
+  return id;
+}
+
+size_t Dispatcher::remove_node(sched::NodeId node, const std::string& reason) {
+  std::vector<uint64_t> back = sched_.remove_node(node);
+  members_[node].link = nullptr;
+  size_t requeued = back.size() - count_drops(back, members_[node].name, reason);
+  resent_ += requeued;
+  // Its cancelled copies will not answer any more.
+  for (auto it = losers_.begin(); it != losers_.end();) {
+    std::erase_if(it->second, [&](const SpecialCopy& c) { return c.node == node; });
+    it = it->second.empty() ? losers_.erase(it) : std::next(it);
+  }
+  return requeued;
+}
+
+namespace {
+
+template <typename Copies>
+report::Kind kind_of(const Copies& copies, sched::NodeId on) {
+  for (const auto& c : copies)
+    if (c.node == on) return c.kind;
+  return report::Kind::kNormal;
+}
+
+}  // namespace
+
+void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
+  const double t = now();
+  members_[node].cpu_seconds += static_cast<double>(r.cpu_us) / 1e6;
+  auto it = jobs_.find(r.job_id);
+  if (it == jobs_.end()) {
+    // A copy of a job already finished: cancelled, or second to arrive.
+    report::Kind kind = report::Kind::kNormal;
+    if (auto l = losers_.find(r.job_id); l != losers_.end()) {
+      kind = kind_of(l->second, node);
+      std::erase_if(l->second, [node](const SpecialCopy& c) { return c.node == node; });
+      if (l->second.empty()) losers_.erase(l);
+    }
+    lost(node, r, kind, t);
+    return;
+  }
+  const report::Kind kind = kind_of(it->second.special, node);
+  const bool ok = r.status == proto::JobStatus::kOk;
+  const bool crashed = r.status == proto::JobStatus::kCrashed;
+  const double wall = static_cast<double>(r.wall_us) / 1e6;
+  sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed);
+  switch (c.outcome) {
+    case sched::Outcome::kRetry:
+      ++resent_;
+      record(r.job_id, node, r, t, kind, report::Fate::kCrashed);
+      PP_WARN("job %llu crashed a worker on %s (%s); running it again (%u of %u attempts)",
+              static_cast<unsigned long long>(r.job_id), members_[node].name.c_str(),
+              r.error.c_str(), c.crashes, sched_.options().max_attempts);
+      break;
+    case sched::Outcome::kAccepted:
+      accept(node, std::move(r), it->second, c, kind, t);
+      break;
+    case sched::Outcome::kDuplicate:
+    case sched::Outcome::kUnknown:
+      lost(node, r, kind, t);
+      break;
+  }
+  pump();
+}
+
+// The result the job keeps: its other copies are cancelled, the user gets it.
+void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, Job& job,
+                        const sched::Completion& c, report::Kind kind, double t) {
+  const bool ok = r.status == proto::JobStatus::kOk;
+  report::Fate fate = c.failed_for_good ? report::Fate::kCrashed
+                      : ok              ? report::Fate::kWon
+                                        : report::Fate::kFailed;
+  record(r.job_id, node, r, t, kind, fate);
+  last_result_ = t;
+  std::vector<SpecialCopy> out;
+  for (const auto& copy : c.cancel) {
+    if (NodeLink* l = link(copy.node)) l->cancel(r.job_id);
+    out.push_back({copy.node, kind_of(job.special, copy.node)});
+  }
+  if (!out.empty()) losers_[r.job_id] = std::move(out);
+  if (c.failed_for_good) {
+    r.error = "the job crashed its worker " + std::to_string(c.crashes) +
+              " times, on every attempt; it is not run again. Last: " + r.error;
+  }
+  finish(r.job_id, Outcome{r.status, std::move(r.value), std::move(r.error),
+                           std::move(r.traceback), members_[node].name,
+                           static_cast<double>(r.wall_us) / 1e6});
+}
+
+// A copy whose result is not used; it counts as a duplicate if it ran at all.
+void Dispatcher::lost(sched::NodeId node, const proto::ResultMsg& r, report::Kind kind,
+                      double t) {
+  if (r.wall_us == 0) return;
+  ++duplicates_;
+  record(r.job_id, node, r, t, kind, report::Fate::kLost);
+}
+
+void Dispatcher::on_stolen(sched::NodeId node, proto::Stolen&& st) {
+  for (uint64_t id : st.started) sched_.started(id, node);
+  for (uint64_t id : st.taken) {
+    if (auto a = sched_.stolen(id, node)) send(*a, report::Kind::kStolen);
+  }
+  pump();
+}
+
+void Dispatcher::record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double t,
+                        report::Kind kind, report::Fate fate) {
+  double wall = static_cast<double>(r.wall_us) / 1e6;
+  executions_.add(report::Execution{job, node, r.worker, t - wall, t, kind, fate});
+}
+
+void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  Submission sub = std::move(it->second.sub);
+  jobs_.erase(it);
+  deliver_(sub, std::move(outcome));
+}
+
+// Jobs requeued because their node went away: each loss counts, and a job lost
+// kMaxDrops times fails with the last reason instead of being sent again.
+// Returns how many were given up.
+size_t Dispatcher::count_drops(const std::vector<uint64_t>& requeued, const std::string& node,
+                               const std::string& reason) {
+  size_t given_up = 0;
+  for (uint64_t id : requeued) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || ++it->second.drops < kMaxDrops) continue;
+    ++given_up;
+    give_up(id, proto::JobStatus::kLost,
+            "job " + std::to_string(id) + " was sent " + std::to_string(kMaxDrops) +
+                " times and each time its node went away before answering; it is not sent "
+                "again (at most " + std::to_string(kMaxDrops) + " such losses). Last: node " +
+                node + ": " + reason);
+  }
+  if (given_up > 0) {
+    PP_WARN("%zu jobs given up: each was lost with its node %u times", given_up, kMaxDrops);
+  }
+  return given_up;
+}
+
+// Ends a job the client will not send again, through the normal failure path.
+void Dispatcher::give_up(uint64_t id, proto::JobStatus st, std::string error) {
+  for (const sched::Copy& c : sched_.abandon(id)) {
+    if (NodeLink* l = link(c.node)) l->cancel(id);
+  }
+  finish(id, failure(st, std::move(error)));
+}
+
+void Dispatcher::check_starvation(bool all_refused, std::chrono::milliseconds no_node_timeout,
+                                  const std::function<std::string()>& why_none) {
+  // With no node able to take work, jobs wait for one to appear; after
+  // no_node_timeout (or at once when every node refused us) they fail with the reasons.
+  bool any_ready = sched_.active_nodes() > 0;
+  auto t = Clock::now();
+  if (any_ready) no_node_since_ = t;
+  bool starved = !any_ready && sched_.queued() > 0 &&
+                 (all_refused ||
+                  (no_node_timeout.count() > 0 && t - no_node_since_ > no_node_timeout));
+  if (starved) {
+    std::string why = "no node could run the job: " + why_none();
+    for (uint64_t id : sched_.drain_queue()) finish(id, failure(proto::JobStatus::kLost, why));
+  }
+  // Time passing can make a running job worth a backup copy.
+  if (any_ready && sched_.unfinished() > 0) pump();
+}
+
+void Dispatcher::fail_all(const std::string& why) {
+  std::vector<uint64_t> ids;
+  ids.reserve(jobs_.size());
+  for (const auto& [id, job] : jobs_) ids.push_back(id);
+  for (uint64_t id : ids) finish(id, failure(proto::JobStatus::kLost, why));
+}
+
+}  // namespace pp::client

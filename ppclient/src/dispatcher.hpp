@@ -1,0 +1,138 @@
+// Dispatcher: the client's job side, on the io thread only.
+//
+// Owns the Scheduler, the table of jobs not yet answered (code, arguments, the
+// user's JobState), the losing copies still out, and every figure of the report
+// (per-node extras, the execution sample, batch counters). It takes batches of
+// submissions from JobServer, fills the nodes' windows (pump), sends, takes
+// RESULT and STOLEN, requeues the jobs of a node that left (bounded: a job lost
+// with its node kMaxDrops times fails), fails a job that cannot fit a node's frame
+// limit instead of sending it, and fails queued jobs when no node can take them.
+// Each job's one outcome goes back through `Deliver`, which crosses to the user.
+//
+// Nodes enter by add_node (NodeTable, when a link is ready) and leave by
+// remove_node; the Dispatcher keeps each one's link (borrowed: NodeTable owns it
+// and calls remove_node before letting it go) by scheduler id, never by search.
+// Not thread-safe: every call on the io thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/proto/messages.hpp"
+#include "core/sched/scheduler.hpp"
+#include "ppclient/src/execution_sample.hpp"
+#include "ppclient/src/job_state.hpp"
+#include "ppclient/src/report.hpp"
+#include "pp/node_stats.hpp"
+
+namespace pp::client {
+
+class NodeLink;
+
+// One job handed from a user thread to the io thread.
+struct Submission {
+  std::shared_ptr<JobState> state;
+  std::string hash;
+  std::shared_ptr<const std::string> blob;   // shared by all jobs of one code
+  std::string args;
+  uint32_t timeout_ms = 0;
+  std::string journal_key;                   // with a journal: where its result goes
+  bool settled = false;                      // answered at submit: never sent
+};
+
+// A job's one outcome, as it crosses back to the user.
+struct Outcome {
+  proto::JobStatus status = proto::JobStatus::kOk;
+  std::string value, error, traceback, node;
+  double wall_seconds = 0;
+};
+
+class Dispatcher {
+ public:
+  // Called once per job, on the io thread, with the job and its outcome.
+  using Deliver = std::function<void(Submission&, Outcome&&)>;
+
+  Dispatcher(bool adaptive, Deliver deliver);
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Registers a batch of submissions (emptied) and sends what the windows allow.
+  void take(std::vector<Submission>& batch);
+  // A node whose link is ready joins; returns its scheduler id.
+  sched::NodeId add_node(NodeLink& link);
+  // The node left: its unfinished jobs go back to the queue (or fail, after too many
+  // losses). Returns how many were requeued. Call pump() afterwards.
+  size_t remove_node(sched::NodeId node, const std::string& reason);
+  void on_result(sched::NodeId node, proto::ResultMsg&& r);
+  void on_stolen(sched::NodeId node, proto::Stolen&& st);
+  // Fills windows, plans steals and backup copies.
+  void pump();
+  // Every 100 ms or so: fails queued jobs when no node could take them for
+  // no_node_timeout (or at once when `all_refused`), with `why_none()` as the reason;
+  // gives running jobs their chance of a backup copy.
+  void check_starvation(bool all_refused, std::chrono::milliseconds no_node_timeout,
+                        const std::function<std::string()>& why_none);
+  // Every unfinished job fails with `why` (the cluster closes).
+  void fail_all(const std::string& why);
+
+  // One row per node name (a node that reconnected is one row); with `row_by_node`,
+  // also each scheduler node's row.
+  std::vector<NodeStats> node_stats(std::vector<uint32_t>* row_by_node = nullptr) const;
+  // The report; without `timeline` its executions are left out (the table needs none).
+  report::Report report(bool timeline) const;
+
+ private:
+  // A copy sent as a stolen job or as a backup (the others are plain).
+  struct SpecialCopy {
+    sched::NodeId node;
+    report::Kind kind;
+  };
+  struct Job {
+    Submission sub;
+    std::vector<SpecialCopy> special;
+    uint8_t drops = 0;             // times its node went away before answering
+  };
+  // A node as the scheduler knows it, with what the report needs beyond its counters.
+  struct Member {
+    NodeLink* link = nullptr;      // while in the scheduler
+    std::string name, host;
+    double speed = 0;
+    double cpu_seconds = 0;
+  };
+
+  void send(const sched::Assignment& a, report::Kind kind);
+  void accept(sched::NodeId node, proto::ResultMsg&& r, Job& job, const sched::Completion& c,
+              report::Kind kind, double t);
+  void lost(sched::NodeId node, const proto::ResultMsg& r, report::Kind kind, double t);
+  void record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double t,
+              report::Kind kind, report::Fate fate);
+  size_t count_drops(const std::vector<uint64_t>& requeued, const std::string& node,
+                     const std::string& reason);
+  void give_up(uint64_t id, proto::JobStatus st, std::string error);
+  void finish(uint64_t id, Outcome&& outcome);
+  NodeLink* link(sched::NodeId node) const;
+  double now() const;
+
+  Deliver deliver_;
+  std::chrono::steady_clock::time_point created_;
+  sched::Scheduler sched_;
+  std::unordered_map<uint64_t, Job> jobs_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
+  std::vector<Member> members_;   // by scheduler node id
+  // Finished jobs whose other copies were cancelled: their kinds, until they answer.
+  std::unordered_map<uint64_t, std::vector<SpecialCopy>> losers_;
+  // For the timeline: a bounded sample (the figures come from sched_ and members_,
+  // which count everything). Execution::node holds the scheduler's node id here.
+  report::ExecutionSample executions_;
+  double first_submit_ = -1;
+  double last_result_ = 0;
+  uint64_t resent_ = 0;
+  uint64_t duplicates_ = 0;
+  std::chrono::steady_clock::time_point no_node_since_;
+};
+
+}  // namespace pp::client

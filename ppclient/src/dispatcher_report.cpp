@@ -1,0 +1,76 @@
+// Dispatcher's report half: the scheduler's counters and the Dispatcher's own figures
+// folded into one row per node name, the batch figures, and the timeline's sample.
+#include "ppclient/src/dispatcher.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace pp::client {
+
+// The one fold of per-node figures: the scheduler's counters of each scheduler node
+// plus the Dispatcher's own (host, speed, CPU time), one row per node name (a node
+// that reconnected got a new scheduler id but keeps its row).
+std::vector<NodeStats> Dispatcher::node_stats(std::vector<uint32_t>* row_by_node) const {
+  std::vector<NodeStats> rows;
+  std::map<std::string, uint32_t> row_of;
+  if (row_by_node != nullptr) row_by_node->assign(sched_.node_count(), 0);
+  for (size_t i = 0; i < sched_.node_count(); ++i) {
+    const auto& s = sched_.stats(static_cast<sched::NodeId>(i));
+    auto [it, fresh] = row_of.try_emplace(s.name, static_cast<uint32_t>(rows.size()));
+    if (fresh) rows.emplace_back().node = s.name;
+    if (row_by_node != nullptr) (*row_by_node)[i] = it->second;
+    NodeStats& row = rows[it->second];
+    if (i < members_.size()) {
+      row.host = members_[i].host;
+      row.speed_score = members_[i].speed;
+      row.cpu_time += members_[i].cpu_seconds;
+    }
+    row.workers = std::max(row.workers, s.workers);
+    row.connected = row.connected || s.active;
+    row.jobs += s.jobs_done;
+    row.failures += s.failures;
+    row.crashes += s.crashes;
+    row.job_time += s.job_seconds;
+    row.busy_time += s.busy_seconds;
+    row.stolen_from += s.stolen_from;
+    row.stolen_to += s.stolen_to;
+    row.backups_won += s.backups_won;
+    row.backups_lost += s.backups_lost;
+    row.requeued += s.requeued;
+  }
+  return rows;
+}
+
+report::Report Dispatcher::report(bool timeline) const {
+  report::Report rep;
+  std::vector<uint32_t> row_by_node;
+  rep.nodes = node_stats(&row_by_node);
+  for (size_t i = 0; i < sched_.node_count(); ++i) {
+    const auto& s = sched_.stats(static_cast<sched::NodeId>(i));
+    rep.batch.jobs += s.jobs_done;
+    rep.batch.job_seconds += s.job_seconds;
+  }
+  double origin = std::max(0.0, first_submit_);
+  if (timeline) {
+    rep.executions = executions_.kept();
+    for (auto& e : rep.executions) {
+      e.node = row_by_node.at(e.node);
+      e.start = std::max(0.0, e.start - origin);
+      e.end = std::max(0.0, e.end - origin);
+    }
+  }
+  rep.executions_dropped = executions_.dropped();
+  if (rep.executions_dropped > 0) {
+    rep.dropped_from = std::max(0.0, executions_.dropped_from() - origin);
+    rep.dropped_to = std::max(0.0, executions_.dropped_to() - origin);
+  }
+  if (first_submit_ >= 0) {
+    double end = sched_.unfinished() > 0 ? now() : last_result_;
+    rep.batch.wall_seconds = std::max(0.0, end - first_submit_);
+  }
+  rep.batch.resent = resent_;
+  rep.batch.duplicates = duplicates_;
+  return rep;
+}
+
+}  // namespace pp::client

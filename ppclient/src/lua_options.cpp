@@ -1,0 +1,94 @@
+#include "ppclient/src/lua_options.hpp"
+
+#include <chrono>
+#include <string>
+
+#include "ppclient/src/lua_module.hpp"
+
+namespace pp::client {
+namespace {
+
+constexpr char kRunOptions[] = "pp.core.run";   // registry: ppclient run's RunOptions
+
+// Whole strings: a secret may hold NUL bytes.
+std::string opt_string(lua_State* L, int t, const char* key) {
+  lua_getfield(L, t, key);
+  size_t len = 0;
+  const char* s = lua_isstring(L, -1) ? lua_tolstring(L, -1, &len) : nullptr;
+  std::string out = s != nullptr ? std::string(s, len) : std::string();
+  lua_pop(L, 1);
+  return out;
+}
+
+double opt_number(lua_State* L, int t, const char* key, double def) {
+  lua_getfield(L, t, key);
+  double out = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : def;
+  lua_pop(L, 1);
+  return out;
+}
+
+bool opt_boolean(lua_State* L, int t, const char* key) {
+  lua_getfield(L, t, key);
+  bool out = lua_toboolean(L, -1) != 0;
+  lua_pop(L, 1);
+  return out;
+}
+
+// What `ppclient run` set for every cluster (set_run_options), if it did.
+void apply_run_options(lua_State* L, ClusterOptions& opt) {
+  lua_getfield(L, LUA_REGISTRYINDEX, kRunOptions);
+  if (lua_istable(L, -1)) {
+    const int t = lua_gettop(L);
+    opt.report = opt_string(L, t, "report");
+    if (opt.servers.empty() && opt_boolean(L, t, "discover")) opt.servers.push_back("*");
+  }
+  lua_pop(L, 1);
+}
+
+}  // namespace
+
+bool read_cluster_options(lua_State* L, int t, ClusterOptions& opt) {
+  lua_getfield(L, t, "servers");
+  if (lua_istable(L, -1)) {
+    for (int i = 1;; ++i) {
+      lua_rawgeti(L, -1, i);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        break;
+      }
+      if (!lua_isstring(L, -1)) {
+        lua_pushfstring(L, "ppservers[%d] is not a string", i);
+        return false;
+      }
+      opt.servers.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  opt.local_workers = static_cast<int>(opt_number(L, t, "local_workers", -1));
+  opt.secret = opt_string(L, t, "secret");
+  opt.job_timeout = std::chrono::milliseconds(
+      static_cast<long long>(opt_number(L, t, "job_timeout", 0) * 1000));
+  opt.no_node_timeout = std::chrono::milliseconds(
+      static_cast<long long>(opt_number(L, t, "no_node_timeout", 60) * 1000));
+  opt.journal = opt_string(L, t, "journal");
+  opt.encrypt = opt_boolean(L, t, "encrypt");
+  if (opt_string(L, t, "scheduling") == "free-slot") {
+    opt.scheduling = ClusterOptions::Scheduling::kFreeSlot;
+  }
+  apply_run_options(L, opt);
+  return true;
+}
+
+
+void set_run_options(lua_State* L, const RunOptions& options) {
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, options.report.data(), options.report.size());
+  lua_setfield(L, -2, "report");
+  lua_pushboolean(L, options.discover);
+  lua_setfield(L, -2, "discover");
+  lua_setfield(L, LUA_REGISTRYINDEX, kRunOptions);
+}
+
+}  // namespace pp::client
+
