@@ -12,7 +12,9 @@ direction is `lower` or `higher` (which way is better) or `info` (a count that d
 the run, such as the chaos test's kills, shown without a verdict); side is `old` (the
 --compare-build-dir build) or `new` (the --build-dir build); load is the 1-minute load
 average just before the run. Prints one Markdown table, one row per figure in the order
-first seen: old median (min–max), new median (min–max), new ÷ old, verdict.
+first seen: old median (min–max), new median (min–max), new ÷ old (of the medians), the
+paired ratios (new ÷ old within each round, where old and new ran back to back: a slow
+drift of the machine's load cancels out of them), verdict.
 
 The noise rule: a figure regresses only when the new median is worse than the old median
 by more than the old runs' own spread (max − min); a difference within that spread is
@@ -50,8 +52,21 @@ def verdict(direction, old, new):
     return "no regression (within noise)"
 
 
+def paired(rounds):
+    """new ÷ old within each round that has both sides and a nonzero old value."""
+    ratios = [v / rounds[("old", r)] for (side, r), v in rounds.items()
+              if side == "new" and rounds.get(("old", r))]
+    if not ratios:
+        return "—"
+    med, lo, hi = statistics.median(ratios), min(ratios), max(ratios)
+    return f"{med:.2f} ({lo:.2f}–{hi:.2f})" if len(ratios) > 1 else f"{med:.2f}"
+
+
 def read(paths):
-    figures = {}  # figure -> {"direction": d, "old": [...], "new": [...]}, in order seen
+    # figure -> {"direction": d, "old": [...], "new": [...], "rounds": {(side, round): v}},
+    # a round being (file, round number): files from several sessions add up
+    # in the order first seen
+    figures = {}
     loads = []
     for path in paths:
         for n, line in enumerate(open(path, encoding="utf-8"), 1):
@@ -62,8 +77,10 @@ def read(paths):
                     or parts[2] not in ("old", "new"):
                 sys.exit(f"{path}:{n}: not a figure line: {line!r}")
             name, direction, side, _round, value, load = parts
-            f = figures.setdefault(name, {"direction": direction, "old": [], "new": []})
+            f = figures.setdefault(name, {"direction": direction, "old": [], "new": [],
+                                          "rounds": {}})
             f[side].append(float(value))
+            f["rounds"][(side, (path, _round))] = float(value)  # rounds pair within a file
             if load:
                 loads.append(float(load))
     return figures, loads
@@ -73,17 +90,18 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     figures, loads = read(sys.argv[1:])
-    print("| figure | old median (min–max) | new median (min–max) | new ÷ old | verdict |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| figure | old median (min–max) | new median (min–max) | new ÷ old | "
+          "paired new ÷ old, per round: median (min–max) | verdict |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name, f in figures.items():
         old, new = f["old"], f["new"]
         if not old or not new:
-            print(f"| {name} | {cell(old) if old else '—'} | {cell(new) if new else '—'} | | "
+            print(f"| {name} | {cell(old) if old else '—'} | {cell(new) if new else '—'} | | | "
                   "— (a side has no run) |")
             continue
         m_old = statistics.median(old)
         ratio = f"{statistics.median(new) / m_old:.2f}" if m_old else "—"
-        print(f"| {name} | {cell(old)} | {cell(new)} | {ratio} | "
+        print(f"| {name} | {cell(old)} | {cell(new)} | {ratio} | {paired(f['rounds'])} | "
               f"{verdict(f['direction'], old, new)} |")
     if loads:
         print(f"\n1-minute load average just before each run: median "

@@ -102,7 +102,9 @@ if [[ -n $OLD_BUILD ]]; then
   exit 0
 fi
 for r in $(seq 1 "$REPEAT"); do
-  one_round "$BUILD" "$r" | awk -v r="$r" '{ printf "| %d | %s | %s | %s | %s |\n", r, $1, $2, $3, $4 }' |
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  one_round "$BUILD" "$r" |
+    awk -v r="$r" -v load="$load" '{ printf "| %d | %s | %s | %s | %s | %s |\n", r, $1, $2, $3, $4, load }' |
     tee -a "$OUT/rows"
 done
 
@@ -124,8 +126,8 @@ cmd="bench/discovery.sh --repeat $REPEAT"
   echo "- *Beacons*: bytes of UDP beacons the node sent over its life (announces to the subnet,"
   echo "  255.255.255.255 and loopback, replies to queries, BYE), divided by its lifetime."
   echo
-  echo "| round | first job, node started while the client waited (s) | first job, node joining mid-batch (s) | beacons node 1 (bytes/s) | beacons node 2 (bytes/s) |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| round | first job, node started while the client waited (s) | first job, node joining mid-batch (s) | beacons node 1 (bytes/s) | beacons node 2 (bytes/s) | 1-minute load before |"
+  echo "| --- | --- | --- | --- | --- | --- |"
   cat "$OUT/rows"
   echo "<!-- discovery:end -->"
 } > "$OUT/section.md"

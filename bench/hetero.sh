@@ -106,9 +106,11 @@ if [[ -n $OLD_BUILD ]]; then
   exit 0
 fi
 
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 "$BUILD/bin/hetero_bench" --fast "$A" --fast "$B" --slow "$S" --repeat "$REPEAT" --jobs "$JOBS" \
   --min-ms "$MIN_MS" --max-ms "$MAX_MS" \
   > "$OUT/section.md"
+LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 
 {
   echo "<!-- hetero:begin -->"
@@ -121,6 +123,9 @@ fi
        "set-ups interleaved round by round. Full speed is \`--cpu-limit 80\` and the slow node" \
        "\`--cpu-limit 20\` (a quarter of it), so that the three nodes (1.8 CPUs in all) do not" \
        "compete for this machine's $(nproc) CPUs and each behaves like a machine of its own."
+  echo "1-minute load average: $LOAD_BEFORE before the run, $LOAD_AFTER after it. Well above the" \
+       "nodes' own 1.8, other work shares the CPUs: the speeds fall and the makespans grow," \
+       "so read the makespans against the ideal, measured in the same run."
   echo
   cat "$OUT/section.md"
   echo "<!-- hetero:end -->"
