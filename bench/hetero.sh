@@ -124,8 +124,9 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
        "\`--cpu-limit 20\` (a quarter of it), so that the three nodes (1.8 CPUs in all) do not" \
        "compete for this machine's $(nproc) CPUs and each behaves like a machine of its own."
   echo "1-minute load average: $LOAD_BEFORE before the run, $LOAD_AFTER after it. Well above the" \
-       "nodes' own 1.8, other work shares the CPUs: the speeds fall and the makespans grow," \
-       "so read the makespans against the ideal, measured in the same run."
+       "nodes' own 1.8, other work shares the CPUs and the figures say more about that work" \
+       "than about the scheduling: the speeds fall, the makespans grow and the ideal, measured" \
+       "before the batches, no longer matches them."
   echo
   cat "$OUT/section.md"
   echo "<!-- hetero:end -->"
