@@ -342,6 +342,12 @@ Status Journal::scan(uint64_t off, uint64_t size) {
     ++records_;
     off += total;
   }
+  return settle_tail(off, size, damage);
+}
+
+// What follows the last good record: refused as damage (without salvage), or cut off (a torn
+// tail, or damage with salvage), so that appends continue from a good record.
+Status Journal::settle_tail(uint64_t off, uint64_t size, const char* damage) {
   if (damage != nullptr && !opt_.salvage) {
     return {StatusCode::kInvalid,
             "journal " + path_ + " is damaged at byte " + std::to_string(off) + " (after " +

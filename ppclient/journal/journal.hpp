@@ -136,6 +136,7 @@ class Journal {
   };
   Journal(std::string path, int fd, JournalOptions options);
   Status scan(uint64_t data_start, uint64_t file_size);
+  Status settle_tail(uint64_t good_end, uint64_t file_size, const char* damage);
   Status sync_locked();
 
   std::string path_;
