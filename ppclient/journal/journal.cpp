@@ -477,25 +477,10 @@ size_t Journal::size() const {
   std::lock_guard lock(mutex_);
   return index_.size();
 }
-uint64_t Journal::records() const {
-  std::lock_guard lock(mutex_);
-  return records_;
-}
-uint64_t Journal::dropped_tail_bytes() const {
-  std::lock_guard lock(mutex_);
-  return dropped_tail_;
-}
-uint64_t Journal::salvaged_bytes() const {
-  std::lock_guard lock(mutex_);
-  return salvaged_;
-}
-uint64_t Journal::syncs() const {
-  std::lock_guard lock(mutex_);
-  return syncs_;
-}
-uint64_t Journal::read_errors() const {
-  std::lock_guard lock(mutex_);
-  return read_errors_;
-}
+uint64_t Journal::records() const { return locked(records_); }
+uint64_t Journal::dropped_tail_bytes() const { return locked(dropped_tail_); }
+uint64_t Journal::salvaged_bytes() const { return locked(salvaged_); }
+uint64_t Journal::syncs() const { return locked(syncs_); }
+uint64_t Journal::read_errors() const { return locked(read_errors_); }
 
 }  // namespace pp::client
