@@ -65,6 +65,65 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   return out;
 }
 
+namespace {
+
+// The beacon body's map, keys in any order; unknown keys are skipped (later versions may add
+// facts). Throws msgpack::type_error on a value of the wrong type, caught in decode_beacon.
+Beacon beacon_of(const msgpack::object& m, std::string& magic) {
+  Beacon b;
+  NodeFacts& f = b.facts;
+  for (uint32_t i = 0; i < m.via.map.size; ++i) {
+    std::string k = str_of(m.via.map.ptr[i].key);
+    const auto& v = m.via.map.ptr[i].val;
+    if (k == "magic") magic = str_of(v);
+    else if (k == "v") b.version = v.as<uint32_t>();
+    else if (k == "kind") b.kind = static_cast<BeaconKind>(v.as<uint8_t>());
+    else if (k == "seq") b.seq = v.as<uint64_t>();
+    else if (k == "cluster") f.cluster_id = str_of(v);
+    else if (k == "id") f.node_id = str_of(v);
+    else if (k == "host") f.host = str_of(v);
+    else if (k == "port") f.port = v.as<uint16_t>();
+    else if (k == "workers") f.workers = v.as<uint32_t>();
+    else if (k == "speed") f.speed = v.as<double>();
+    else if (k == "load") f.load = v.as<double>();
+    else if (k == "sw") f.software = str_of(v);
+    else if (k == "proto") f.protocol = v.as<uint32_t>();
+    else if (k == "minproto") f.min_protocol = v.as<uint32_t>();
+    else if (k == "abi") f.kernel_abi = v.as<int32_t>();
+    else if (k == "luajit") f.luajit = str_of(v);
+    else if (k == "caps") f.caps = v.as<uint32_t>();
+    else if (k == "maxframe") f.max_frame = v.as<uint64_t>();
+    else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
+  }
+  return b;
+}
+
+// Whether a decoded beacon may be used: ours (magic), of this cluster, authentic, of a known
+// kind, naming its node. What a beacon of another cluster or a forged one claims is handed to
+// *claimed, for the log only.
+Status check_beacon(const Beacon& b, const std::string& magic, bool mac_ok,
+                    std::string_view cluster_id, Beacon* claimed) {
+  const NodeFacts& f = b.facts;
+  if (magic != kBeaconMagic) return Status(StatusCode::kInvalid, "not a ppcluster beacon");
+  bool foreign = !cluster_id.empty() && f.cluster_id != cluster_id;
+  if (claimed != nullptr && (foreign || !mac_ok)) *claimed = b;
+  if (foreign) {
+    return Status(StatusCode::kNotFound, "beacon of another cluster (" + f.cluster_id + ")");
+  }
+  if (!mac_ok) {
+    return Status(StatusCode::kAuth,
+                  "beacon HMAC does not match (forged, garbled, or another secret)");
+  }
+  if (b.kind != BeaconKind::kAnnounce && b.kind != BeaconKind::kQuery &&
+      b.kind != BeaconKind::kBye) {
+    return Status(StatusCode::kInvalid, "unknown beacon kind");
+  }
+  if (f.node_id.empty()) return Status(StatusCode::kInvalid, "beacon without node id");
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& key,
                              std::string_view cluster_id, Beacon* claimed) {
   if (datagram.size() > kMaxBeaconSize) return Status(StatusCode::kTooLarge, "beacon too large");
@@ -86,48 +145,10 @@ Result<Beacon> decode_beacon(std::string_view datagram, const proto::AuthKey& ke
     auto inner = msgpack::unpack(body.data(), body.size(), off, proto::reference_all, nullptr, limit);
     const auto& m = inner.get();
     if (m.type != msgpack::type::MAP) return Status(StatusCode::kInvalid, "beacon body is not a map");
-    Beacon b;
-    NodeFacts& f = b.facts;
     std::string magic;
-    for (uint32_t i = 0; i < m.via.map.size; ++i) {
-      std::string k = str_of(m.via.map.ptr[i].key);
-      const auto& v = m.via.map.ptr[i].val;
-      if (k == "magic") magic = str_of(v);
-      else if (k == "v") b.version = v.as<uint32_t>();
-      else if (k == "kind") b.kind = static_cast<BeaconKind>(v.as<uint8_t>());
-      else if (k == "seq") b.seq = v.as<uint64_t>();
-      else if (k == "cluster") f.cluster_id = str_of(v);
-      else if (k == "id") f.node_id = str_of(v);
-      else if (k == "host") f.host = str_of(v);
-      else if (k == "port") f.port = v.as<uint16_t>();
-      else if (k == "workers") f.workers = v.as<uint32_t>();
-      else if (k == "speed") f.speed = v.as<double>();
-      else if (k == "load") f.load = v.as<double>();
-      else if (k == "sw") f.software = str_of(v);
-      else if (k == "proto") f.protocol = v.as<uint32_t>();
-      else if (k == "minproto") f.min_protocol = v.as<uint32_t>();
-      else if (k == "abi") f.kernel_abi = v.as<int32_t>();
-      else if (k == "luajit") f.luajit = str_of(v);
-      else if (k == "caps") f.caps = v.as<uint32_t>();
-      else if (k == "maxframe") f.max_frame = v.as<uint64_t>();
-      else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
-    }
-    if (magic != kBeaconMagic) return Status(StatusCode::kInvalid, "not a ppcluster beacon");
-    if (claimed != nullptr && ((!cluster_id.empty() && f.cluster_id != cluster_id) || !mac_ok)) {
-      *claimed = b;
-    }
-    if (!cluster_id.empty() && f.cluster_id != cluster_id) {
-      return Status(StatusCode::kNotFound, "beacon of another cluster (" + f.cluster_id + ")");
-    }
-    if (!mac_ok) {
-      return Status(StatusCode::kAuth,
-                    "beacon HMAC does not match (forged, garbled, or another secret)");
-    }
-    if (b.kind != BeaconKind::kAnnounce && b.kind != BeaconKind::kQuery &&
-        b.kind != BeaconKind::kBye) {
-      return Status(StatusCode::kInvalid, "unknown beacon kind");
-    }
-    if (f.node_id.empty()) return Status(StatusCode::kInvalid, "beacon without node id");
+    Beacon b = beacon_of(m, magic);
+    Status st = check_beacon(b, magic, mac_ok, cluster_id, claimed);
+    if (!st) return st;
     return b;
   } catch (const std::exception& e) {
     return Status(StatusCode::kInvalid, std::string("malformed beacon: ") + e.what());

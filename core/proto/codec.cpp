@@ -154,76 +154,88 @@ Hello decode_hello(const msgpack::object& map) {
   return h;
 }
 
+// One decoder per message with more than one field, in the order Encoder writes them.
+Error decode_error(Fields& f) {
+  Error e;
+  e.code = f.uint<uint32_t>();
+  e.message = f.bytes();
+  return e;
+}
+
+// CODE and WORKER_CODE carry the same two fields: a code hash and its blob.
+template <typename Code>
+Code decode_code(Fields& f) {
+  Code c;
+  c.hash = f.hash();
+  c.blob = f.bytes();
+  return c;
+}
+
+Submit decode_submit(Fields& f) {
+  Submit s;
+  s.job_id = f.uint<uint64_t>();
+  s.hash = f.hash();
+  s.args = f.bytes();
+  f.uint<uint32_t>();   // reserved (was attempt): a u32, ignored
+  s.timeout_ms = f.uint<uint32_t>();
+  return s;
+}
+
+ResultMsg decode_result(Fields& f) {
+  ResultMsg r;
+  r.job_id = f.uint<uint64_t>();
+  uint8_t st = f.uint<uint8_t>();
+  if (st > static_cast<uint8_t>(JobStatus::kLost)) throw msgpack::type_error();
+  r.status = static_cast<JobStatus>(st);
+  r.value = f.bytes();
+  r.error = f.bytes();
+  r.traceback = f.bytes();
+  r.cpu_us = f.uint<uint64_t>();
+  r.wall_us = f.uint<uint64_t>();
+  r.worker = f.uint<uint32_t>();
+  return r;
+}
+
+Stolen decode_stolen(Fields& f) {
+  Stolen s;
+  s.taken = f.ids();
+  s.started = f.ids();
+  return s;
+}
+
+WorkerReady decode_worker_ready(Fields& f) {
+  WorkerReady w;
+  w.pid = f.uint<uint32_t>();
+  w.luajit = f.bytes();
+  w.kernel_abi = f.int32();
+  return w;
+}
+
+WorkerRun decode_worker_run(Fields& f) {
+  WorkerRun r;
+  r.key = f.uint<uint64_t>();
+  r.hash = f.hash();
+  r.args = f.bytes();
+  return r;
+}
+
 Message decode_fields(MsgType t, Fields& f) {
   switch (t) {
     case MsgType::kHello: return decode_hello(f.take());
     case MsgType::kAuth: return Auth{f.bytes()};
     case MsgType::kAuthOk: return AuthOk{f.bytes()};
-    case MsgType::kError: {
-      Error e;
-      e.code = f.uint<uint32_t>();
-      e.message = f.bytes();
-      return e;
-    }
-    case MsgType::kCode: {
-      CodeMsg c;
-      c.hash = f.hash();
-      c.blob = f.bytes();
-      return c;
-    }
-    case MsgType::kSubmit: {
-      Submit s;
-      s.job_id = f.uint<uint64_t>();
-      s.hash = f.hash();
-      s.args = f.bytes();
-      f.uint<uint32_t>();   // reserved (was attempt): a u32, ignored
-      s.timeout_ms = f.uint<uint32_t>();
-      return s;
-    }
-    case MsgType::kResult: {
-      ResultMsg r;
-      r.job_id = f.uint<uint64_t>();
-      uint8_t st = f.uint<uint8_t>();
-      if (st > static_cast<uint8_t>(JobStatus::kLost)) throw msgpack::type_error();
-      r.status = static_cast<JobStatus>(st);
-      r.value = f.bytes();
-      r.error = f.bytes();
-      r.traceback = f.bytes();
-      r.cpu_us = f.uint<uint64_t>();
-      r.wall_us = f.uint<uint64_t>();
-      r.worker = f.uint<uint32_t>();
-      return r;
-    }
+    case MsgType::kError: return decode_error(f);
+    case MsgType::kCode: return decode_code<CodeMsg>(f);
+    case MsgType::kSubmit: return decode_submit(f);
+    case MsgType::kResult: return decode_result(f);
     case MsgType::kCancel: return Cancel{f.uint<uint64_t>()};
     case MsgType::kSteal: return Steal{f.ids()};
-    case MsgType::kStolen: {
-      Stolen s;
-      s.taken = f.ids();
-      s.started = f.ids();
-      return s;
-    }
+    case MsgType::kStolen: return decode_stolen(f);
     case MsgType::kHeartbeat: return Heartbeat{};
     case MsgType::kBye: return Bye{f.bytes()};
-    case MsgType::kWorkerReady: {
-      WorkerReady w;
-      w.pid = f.uint<uint32_t>();
-      w.luajit = f.bytes();
-      w.kernel_abi = f.int32();
-      return w;
-    }
-    case MsgType::kWorkerCode: {
-      WorkerCode c;
-      c.hash = f.hash();
-      c.blob = f.bytes();
-      return c;
-    }
-    case MsgType::kWorkerRun: {
-      WorkerRun r;
-      r.key = f.uint<uint64_t>();
-      r.hash = f.hash();
-      r.args = f.bytes();
-      return r;
-    }
+    case MsgType::kWorkerReady: return decode_worker_ready(f);
+    case MsgType::kWorkerCode: return decode_code<WorkerCode>(f);
+    case MsgType::kWorkerRun: return decode_worker_run(f);
     case MsgType::kWorkerReset: return WorkerReset{};
   }
   throw msgpack::type_error();

@@ -24,9 +24,9 @@
 
 #include "core/proto/messages.hpp"
 #include "core/sched/scheduler.hpp"
-#include "ppclient/src/execution_sample.hpp"
+#include "ppclient/report/execution_sample.hpp"
+#include "ppclient/report/report.hpp"
 #include "ppclient/src/job_state.hpp"
-#include "ppclient/src/report.hpp"
 #include "pp/node_stats.hpp"
 
 namespace pp::client {

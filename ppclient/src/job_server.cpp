@@ -9,8 +9,8 @@
 #include "core/proto/frame_limit.hpp"
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
+#include "ppclient/journal/journal.hpp"
 #include "ppclient/src/dispatcher.hpp"
-#include "ppclient/src/journal.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_table.hpp"
 

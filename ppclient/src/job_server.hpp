@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "core/discovery/beacon.hpp"
+#include "ppclient/report/report.hpp"
 #include "ppclient/src/active_nodes.hpp"
 #include "ppclient/src/job_state.hpp"
-#include "ppclient/src/report.hpp"
 #include "pp/cluster_options.hpp"
 #include "pp/node_stats.hpp"
 

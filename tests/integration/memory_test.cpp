@@ -17,8 +17,8 @@
 #include <string>
 
 #include "pp/cluster.hpp"
-#include "ppclient/src/execution_sample.hpp"
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/execution_sample.hpp"
+#include "ppclient/report/report.hpp"
 #include "tests/integration/harness.hpp"
 
 #ifdef PP_TEST_SANITIZED

@@ -1,4 +1,4 @@
-#include "ppclient/src/journal.hpp"
+#include "ppclient/journal/journal.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 // The bounded sample of executions behind the timeline (ExecutionSample), and the
 // report drawn from a sample: its figures stay exact whatever the sample keeps, and
 // the pictures say what they do not show.
-#include "ppclient/src/execution_sample.hpp"
+#include "ppclient/report/execution_sample.hpp"
 
 #include <doctest/doctest.h>
 

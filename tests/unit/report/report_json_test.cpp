@@ -1,6 +1,6 @@
 // The report's JSON: exact round trips (awkward names, extreme numbers) and a reader
 // that refuses malformed or hostile input with a clear message and never crashes.
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 #include <doctest/doctest.h>
 

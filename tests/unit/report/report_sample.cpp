@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 #include "tests/unit/report/report_sample.hpp"
 
 int main(int argc, char** argv) {

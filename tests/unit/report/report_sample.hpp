@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 namespace pp::client::report::sample {
 

@@ -1,7 +1,7 @@
 // The report's pictures (to_svg) and page (to_html): well-formed markup, all text
 // escaped, nothing loaded from outside, every kind of copy drawn as the legend says,
 // and the merged timeline beyond kTimelineDetailLimit executions.
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ppclient/src/execution_sample.hpp"
+#include "ppclient/report/execution_sample.hpp"
 #include "tests/unit/report/report_sample.hpp"
 
 using namespace pp::client::report;

@@ -1,5 +1,5 @@
 // The report's figures (derive, speedup), the text table, and write_file.
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ppclient/src/report_text.hpp"
+#include "ppclient/report/report_text.hpp"
 #include "tests/unit/report/report_sample.hpp"
 
 using namespace pp::client::report;

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 namespace pp::client::report {
 

@@ -1,10 +1,10 @@
-#include "ppclient/src/report_json_reader.hpp"
+#include "ppclient/report/report_json_reader.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <system_error>
 
-#include "ppclient/src/report_text.hpp"
+#include "ppclient/report/report_text.hpp"
 
 namespace pp::client::report::detail {
 

@@ -1,6 +1,6 @@
 // The report's figures, the text table and write_file. JSON lives in
 // report_json.cpp, the pictures in report_svg.cpp.
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <limits>
 
-#include "ppclient/src/report_text.hpp"
+#include "ppclient/report/report_text.hpp"
 
 namespace pp::client::report {
 

@@ -2,14 +2,14 @@
 // as one standalone SVG (to_svg) or inside a self-contained HTML page (to_html, in
 // report_html.cpp). Every piece of text goes through xml_text(); nothing refers to
 // anything outside the document.
-#include "ppclient/src/report_svg.hpp"
+#include "ppclient/report/report_svg.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 
-#include "ppclient/src/report_text.hpp"
+#include "ppclient/report/report_text.hpp"
 
 namespace pp::client::report {
 

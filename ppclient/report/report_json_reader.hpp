@@ -68,6 +68,14 @@ class JsonReader {
     return fail(pos_ < t_.size() ? what : "unexpected end");
   }
   Status enter(char open, const char* what);
+  // After a member or an element: ',' (another follows) or `close` (done = true).
+  Status separator(char close, bool& done) {
+    if (next_is(',') || next_is(close)) {
+      done = t_[pos_++] == close;
+      return Status::ok();
+    }
+    return expected(close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+  }
   // Adds a key to the path shown in messages.
   void push_key(std::string_view key);
   Status number(std::string_view& raw, bool& plain);
@@ -97,14 +105,9 @@ Status JsonReader::object(F&& member) {
     push_key(key);
     if (Status st = member(std::string_view(key)); !st) return st;
     path_.resize(mark);
-    if (next_is(',')) {
-      ++pos_;
-    } else if (next_is('}')) {
-      ++pos_;
-      break;
-    } else {
-      return expected("expected ',' or '}'");
-    }
+    bool done = false;
+    if (Status st = separator('}', done); !st) return st;
+    if (done) break;
   }
   --depth_;
   return Status::ok();
@@ -122,14 +125,9 @@ Status JsonReader::array(F&& element) {
     path_ += '[' + std::to_string(i) + ']';
     if (Status st = element(i); !st) return st;
     path_.resize(mark);
-    if (next_is(',')) {
-      ++pos_;
-    } else if (next_is(']')) {
-      ++pos_;
-      break;
-    } else {
-      return expected("expected ',' or ']'");
-    }
+    bool done = false;
+    if (Status st = separator(']', done); !st) return st;
+    if (done) break;
   }
   --depth_;
   return Status::ok();

@@ -136,7 +136,13 @@ class Journal {
   };
   Journal(std::string path, int fd, JournalOptions options);
   Status scan(uint64_t data_start, uint64_t file_size);
+  Status settle_tail(uint64_t good_end, uint64_t file_size, const char* damage);
   Status sync_locked();
+  // A counter read under the mutex (appends from other threads move it).
+  uint64_t locked(const uint64_t& counter) const {
+    std::lock_guard lock(mutex_);
+    return counter;
+  }
 
   std::string path_;
   int fd_ = -1;

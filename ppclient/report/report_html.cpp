@@ -1,8 +1,8 @@
 // The report as one self-contained HTML page: inline CSS and inline SVG, no scripts,
 // fonts or links to anything outside the file, so it reads the same offline.
-#include "ppclient/src/report.hpp"
-#include "ppclient/src/report_svg.hpp"
-#include "ppclient/src/report_text.hpp"
+#include "ppclient/report/report.hpp"
+#include "ppclient/report/report_svg.hpp"
+#include "ppclient/report/report_text.hpp"
 
 namespace pp::client::report {
 

@@ -1,4 +1,4 @@
-#include "ppclient/src/journal.hpp"
+#include "ppclient/journal/journal.hpp"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -342,6 +342,12 @@ Status Journal::scan(uint64_t off, uint64_t size) {
     ++records_;
     off += total;
   }
+  return settle_tail(off, size, damage);
+}
+
+// What follows the last good record: refused as damage (without salvage), or cut off (a torn
+// tail, or damage with salvage), so that appends continue from a good record.
+Status Journal::settle_tail(uint64_t off, uint64_t size, const char* damage) {
   if (damage != nullptr && !opt_.salvage) {
     return {StatusCode::kInvalid,
             "journal " + path_ + " is damaged at byte " + std::to_string(off) + " (after " +
@@ -471,25 +477,10 @@ size_t Journal::size() const {
   std::lock_guard lock(mutex_);
   return index_.size();
 }
-uint64_t Journal::records() const {
-  std::lock_guard lock(mutex_);
-  return records_;
-}
-uint64_t Journal::dropped_tail_bytes() const {
-  std::lock_guard lock(mutex_);
-  return dropped_tail_;
-}
-uint64_t Journal::salvaged_bytes() const {
-  std::lock_guard lock(mutex_);
-  return salvaged_;
-}
-uint64_t Journal::syncs() const {
-  std::lock_guard lock(mutex_);
-  return syncs_;
-}
-uint64_t Journal::read_errors() const {
-  std::lock_guard lock(mutex_);
-  return read_errors_;
-}
+uint64_t Journal::records() const { return locked(records_); }
+uint64_t Journal::dropped_tail_bytes() const { return locked(dropped_tail_); }
+uint64_t Journal::salvaged_bytes() const { return locked(salvaged_); }
+uint64_t Journal::syncs() const { return locked(syncs_); }
+uint64_t Journal::read_errors() const { return locked(read_errors_); }
 
 }  // namespace pp::client

@@ -1,4 +1,4 @@
-#include "ppclient/src/execution_sample.hpp"
+#include "ppclient/report/execution_sample.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 namespace pp::client::report::detail {
 

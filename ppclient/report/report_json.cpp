@@ -1,14 +1,14 @@
 // The report as JSON (schema in docs/report.md), and the schema that from_json reads
 // with JsonReader straight into a Report.
-#include "ppclient/src/report.hpp"
+#include "ppclient/report/report.hpp"
 
 #include <charconv>
 #include <climits>
 #include <cmath>
 #include <system_error>
 
-#include "ppclient/src/report_json_reader.hpp"
-#include "ppclient/src/report_text.hpp"
+#include "ppclient/report/report_json_reader.hpp"
+#include "ppclient/report/report_text.hpp"
 
 namespace pp::client::report {
 
