@@ -114,6 +114,11 @@ void JobServer::io_main() {
   if (discover_) start_discovery();
   housekeeping();
   io_.run();
+  // shutdown_io() stopped the loop: the BYE frames leave now. This ends as soon as
+  // nothing is pending, at the latest after 20 ms.
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(20));
+  nodes_->drop_links();
 }
 
 std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string args,
@@ -227,12 +232,7 @@ void JobServer::shutdown_io() {
   // Unfinished jobs get an outcome so no waiter hangs.
   dispatcher_->fail_all("the cluster was closed");
   work_.reset();
-  // Let the BYE frames leave, then stop.
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
-  t->async_wait([this, t](const asio::error_code&) {
-    nodes_->drop_links();
-    io_.stop();
-  });
+  io_.stop();  // io_main() lets the BYE frames leave
 }
 
 void JobServer::wait(JobState& job) {
