@@ -47,8 +47,8 @@ void Dispatcher::take(std::vector<Submission>& batch) {
       sched_.skip(s.state->id);
       continue;
     }
-    auto [it, fresh] = code_.try_emplace(s.hash, s.blob);
-    if (!fresh) s.blob = it->second;
+    auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
+    if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
     jobs_.emplace(id, Job{std::move(s), {}, 0});
     sched_.submit(id);
@@ -84,7 +84,8 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
   // Sent, a frame over the node's limit would end the session: the job fails instead.
   const std::string whose = l->name() == "local" ? "the local node's"
                                                  : "node " + l->name() + "'s";
-  std::string why = proto::job_too_large(a.job, job.sub.blob->size(), job.sub.args.size(),
+  const JobCode& code = *job.sub.code;
+  std::string why = proto::job_too_large(a.job, code.blob.size(), job.sub.args.size(),
                                          l->node_max_frame(), whose, " (ppserver --max-frame)");
   if (!why.empty()) {
     sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
@@ -92,7 +93,8 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     return;
   }
   if (kind != report::Kind::kNormal) job.special.push_back({a.node, kind});
-  l->submit(a.job, job.sub.hash, job.sub.blob, job.sub.args, job.sub.timeout_ms);
+  l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
+            job.sub.args, job.sub.timeout_ms);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {

@@ -33,14 +33,20 @@ namespace pp::client {
 
 class NodeLink;
 
-// One job handed from a user thread to the io thread.
+// A code blob and its hash: one record for all the jobs of one code.
+struct JobCode {
+  std::string hash;
+  std::string blob;
+};
+
+// One job handed from a user thread to the io thread, kept until its result is in: one
+// per job of a batch (a million of them for a batch of a million), so nothing in it is
+// per code or only for a journal (its key is derived again when the result comes).
 struct Submission {
   std::shared_ptr<JobState> state;
-  std::string hash;
-  std::shared_ptr<const std::string> blob;   // shared by all jobs of one code
+  std::shared_ptr<const JobCode> code;       // shared by all jobs of one code
   std::string args;
   uint32_t timeout_ms = 0;
-  std::string journal_key;                   // with a journal: where its result goes
   bool settled = false;                      // answered at submit: never sent
 };
 
@@ -121,7 +127,7 @@ class Dispatcher {
   std::chrono::steady_clock::time_point created_;
   sched::Scheduler sched_;
   std::unordered_map<uint64_t, Job> jobs_;
-  std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
+  std::unordered_map<std::string, std::shared_ptr<const JobCode>> code_;
   std::vector<Member> members_;   // by scheduler node id
   // Finished jobs whose other copies were cancelled: their kinds, until they answer.
   std::unordered_map<uint64_t, std::vector<SpecialCopy>> losers_;

@@ -40,6 +40,7 @@ class NodeTable;
 class LocalNode;
 class Journal;
 struct Submission;
+struct JobCode;
 struct Outcome;
 
 // A node seen through discovery, for `ppclient nodes`.
@@ -133,6 +134,7 @@ class JobServer {
   std::vector<Submission> incoming_;
   bool wake_posted_ = false;
   uint64_t next_id_ = 0;
+  std::shared_ptr<const JobCode> last_code_;   // the code of the last submit
   uint64_t finished_count_ = 0;
   bool waiting_all_ = false;
   bool closed_ = false;

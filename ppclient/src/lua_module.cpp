@@ -255,9 +255,9 @@ int l_wait(lua_State* L) {
   lua_createtable(L, 0, 5);
   lua_pushstring(L, pp::proto::job_status_name(job->status));
   lua_setfield(L, -2, "kind");
-  lua_pushlstring(L, job->error.data(), job->error.size());
+  lua_pushlstring(L, job->error().data(), job->error().size());
   lua_setfield(L, -2, "message");
-  lua_pushlstring(L, job->traceback.data(), job->traceback.size());
+  lua_pushlstring(L, job->traceback().data(), job->traceback().size());
   lua_setfield(L, -2, "traceback");
   lua_pushlstring(L, job->node.data(), job->node.size());
   lua_setfield(L, -2, "node");
