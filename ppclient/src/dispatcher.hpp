@@ -99,7 +99,6 @@ class Dispatcher {
   };
   struct Job {
     Submission sub;
-    std::vector<SpecialCopy> special;
     uint8_t drops = 0;             // times its node went away before answering
   };
   // A node as the scheduler knows it, with what the report needs beyond its counters.
@@ -111,7 +110,7 @@ class Dispatcher {
   };
 
   void send(const sched::Assignment& a, report::Kind kind);
-  void accept(sched::NodeId node, proto::ResultMsg&& r, Job& job, const sched::Completion& c,
+  void accept(sched::NodeId node, proto::ResultMsg&& r, const sched::Completion& c,
               report::Kind kind, double t);
   void lost(sched::NodeId node, const proto::ResultMsg& r, report::Kind kind, double t);
   void record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double t,
@@ -121,12 +120,16 @@ class Dispatcher {
   void give_up(uint64_t id, proto::JobStatus st, std::string error);
   void finish(uint64_t id, Outcome&& outcome);
   NodeLink* link(sched::NodeId node) const;
+  report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
 
   Deliver deliver_;
   std::chrono::steady_clock::time_point created_;
   sched::Scheduler sched_;
   std::unordered_map<uint64_t, Job> jobs_;
+  // The stolen and backup copies of unfinished jobs (few; a table of their own, so the
+  // million plain jobs of a batch carry nothing for them).
+  std::unordered_map<uint64_t, std::vector<SpecialCopy>> special_;
   std::unordered_map<std::string, std::shared_ptr<const JobCode>> code_;
   std::vector<Member> members_;   // by scheduler node id
   // Finished jobs whose other copies were cancelled: their kinds, until they answer.

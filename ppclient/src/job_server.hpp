@@ -73,6 +73,8 @@ class JobServer {
   void wait(JobState& job);
   void wait_all();
   int ncpus() const;
+  // The lock, wake-up and counts every JobState of this server shares.
+  const Sync& sync() const { return *sync_; }
   std::map<std::string, int> active_nodes() const;
   std::vector<NodeStats> stats() const;
   std::string stats_table() const;

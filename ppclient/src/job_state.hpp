@@ -8,6 +8,7 @@
 // (the error and its traceback) behind one pointer: 104 bytes, not 168.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,9 @@ namespace pp::client {
 struct Sync {
   std::mutex mutex;
   std::condition_variable cv;
+  // Lua job handles that still hold their job's state (pp.core's c:held()): counted
+  // here, in what they share anyway, rather than through a pointer of their own.
+  std::atomic<size_t> lua_handles{0};
 };
 
 struct JobFailure {
