@@ -1,6 +1,6 @@
 #include "ppserver/node_facts.hpp"
 
-#include <sched.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,9 +90,10 @@ double calibrate_speed(const std::atomic<bool>& stop) {
 
 SpeedCalibration::SpeedCalibration(std::function<void(double score)> done)
     : thread_([this, done = std::move(done)] {
-        // SCHED_IDLE: below every nice level, so workers starting and jobs running go first.
-        sched_param none{};
-        (void)sched_setscheduler(0, SCHED_IDLE, &none);
+        // The lowest niceness (this thread only): workers starting and jobs running get
+        // nearly all of the CPU, yet a busy machine still leaves it a share to finish in.
+        // (SCHED_IDLE would starve it for seconds behind any busy process.)
+        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
         double score = calibrate_speed(stop_);
         if (score > 0) done(score);
       }) {}

@@ -34,8 +34,9 @@ std::vector<std::string> loaded_kernels();
 double calibrate_speed(const std::atomic<bool>& stop);
 
 // The calibration off the event loop, so it never delays the node's first job: a thread of
-// its own at idle CPU priority (it runs on what workers and the loop leave; under full load
-// it still gets a small share and ends), which hands the score to `done` on that thread.
+// its own at the lowest niceness (it runs on what workers and the loop leave; under full
+// load it still gets a small share and ends), which hands the score to `done` on that
+// thread.
 // The owner posts it to its loop. The destructor stops the measurement and joins the
 // thread, after which `done` is no longer called.
 class SpeedCalibration {
