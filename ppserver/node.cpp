@@ -18,6 +18,8 @@ using Clock = std::chrono::steady_clock;
 // Limited log lines: ten at once, then one every ten seconds per kind.
 constexpr int kNoiseBurst = 10;
 constexpr auto kNoiseInterval = std::chrono::seconds(10);
+// At shutdown, the most the BYE frames to clients may take to leave.
+constexpr auto kFarewell = std::chrono::milliseconds(100);
 
 // The source a connection is counted against: its IPv4 address, or the /64 of an
 // IPv6 address (what one host is usually given).
@@ -63,9 +65,7 @@ proto::Hello Node::hello(const std::string& nonce) const {
 int Node::run() {
   uint16_t port = listener_.open(config_.address, config_.port);
   started_ = Clock::now();
-  // A node held to a share of the CPU is that much slower per worker.
-  double speed = calibrate_speed() * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
-  facts_ = node_facts(config_, port, speed);
+  facts_ = node_facts(config_, port);
   if (config_.report_fd >= 0) {
     std::string line = std::to_string(port) + "\n";
     ssize_t ignored = ::write(config_.report_fd, line.data(), line.size());
@@ -78,6 +78,8 @@ int Node::run() {
           [this](NodeJob&& j, proto::ResultMsg&& r) { on_result(std::move(j), std::move(r)); },
           [this](NodeJob&& j) { on_requeue(std::move(j)); }, [this] { dispatch(); }});
   pool_->start();
+  calibration_ = std::make_unique<SpeedCalibration>(
+      [this](double score) { asio::post(io_, [this, score] { calibrated(score); }); });
   PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,
           config_.address.c_str(), port, config_.workers,
           config_.secret.empty() ? " (no secret: loopback only)" : "");
@@ -95,7 +97,18 @@ int Node::run() {
   if (config_.exit_with_fd >= 0) watch_exit_fd();
   listener_.start();
   io_.run();
+  // shutdown() stopped the loop: what is still in flight (BYE frames) leaves now. This
+  // ends as soon as nothing is pending, at the latest after kFarewell.
+  io_.restart();
+  io_.run_for(kFarewell);
+  sessions_.clear();
   return exit_code_;
+}
+
+void Node::calibrated(double score) {
+  // A node held to a share of the CPU is that much slower per worker.
+  facts_.speed = score * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
+  PP_INFO("speed score %.2f (calibrated)", facts_.speed);
 }
 
 void Node::admit(asio::ip::tcp::socket sock) {
@@ -277,12 +290,7 @@ void Node::shutdown(const std::string& why) {
             secs > 0 ? static_cast<double>(announcer_->bytes_sent()) / secs : 0.0);
   }
   if (pool_) pool_->stop();
-  // Give the BYE frames a moment to leave, then stop the loop.
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
-  t->async_wait([this, t](const asio::error_code&) {
-    sessions_.clear();
-    io_.stop();
-  });
+  io_.stop();  // run() lets the BYE frames leave
 }
 
 }  // namespace pp::server

@@ -68,6 +68,7 @@ class Node {
   void watch_exit_fd();
   void shutdown(const std::string& why);
   void start_discovery();
+  void calibrated(double score);
   proto::NodeFacts facts();   // facts_ with the load of now: what discovery announces
 
   NodeConfig config_;
@@ -83,7 +84,7 @@ class Node {
   JobQueue jobs_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured
-  proto::NodeFacts facts_;   // assembled once in run(): HELLO, beacon and TXT carry them
+  proto::NodeFacts facts_;   // assembled in run(), the speed once calibrated: HELLO, beacon, TXT
   LoadMeter load_;
   std::chrono::steady_clock::time_point started_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
@@ -92,6 +93,8 @@ class Node {
   std::chrono::steady_clock::time_point last_activity_;
   bool stopping_ = false;
   int exit_code_ = 0;
+  // Last: its thread is joined before anything it posts to may go.
+  std::unique_ptr<SpeedCalibration> calibration_;
 };
 
 }  // namespace pp::server

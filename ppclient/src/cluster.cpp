@@ -45,14 +45,14 @@ msgpack::object_handle Job::results() const {
   if (s.status != proto::JobStatus::kOk) {
     std::string kind = proto::job_status_name(s.status);
     std::string what = "job " + std::to_string(s.id) + " failed" +
-                       (s.node.empty() ? "" : " on node " + s.node) + " (" + kind + "): " + s.error;
-    if (!s.traceback.empty()) what += "\nremote " + s.traceback;
+                       (s.node.empty() ? "" : " on node " + s.node) + " (" + kind + "): " + s.error();
+    if (!s.traceback().empty()) what += "\nremote " + s.traceback();
     // A raised value travels as a msgpack array of that one value (docs/protocol.md).
     std::string value;
     if (s.value.size() > 1 && static_cast<unsigned char>(s.value[0]) == 0x91) {
       value = s.value.substr(1);
     }
-    throw RemoteError(what, kind, s.error, s.traceback, s.node, s.id, std::move(value));
+    throw RemoteError(what, kind, s.error(), s.traceback(), s.node, s.id, std::move(value));
   }
   return msgpack::unpack(s.value.data(), s.value.size());
 }

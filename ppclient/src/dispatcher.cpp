@@ -47,10 +47,10 @@ void Dispatcher::take(std::vector<Submission>& batch) {
       sched_.skip(s.state->id);
       continue;
     }
-    auto [it, fresh] = code_.try_emplace(s.hash, s.blob);
-    if (!fresh) s.blob = it->second;
+    auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
+    if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
-    jobs_.emplace(id, Job{std::move(s), {}, 0});
+    jobs_.emplace(id, Job{std::move(s), 0});
     sched_.submit(id);
   }
   batch.clear();
@@ -84,15 +84,17 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
   // Sent, a frame over the node's limit would end the session: the job fails instead.
   const std::string whose = l->name() == "local" ? "the local node's"
                                                  : "node " + l->name() + "'s";
-  std::string why = proto::job_too_large(a.job, job.sub.blob->size(), job.sub.args.size(),
+  const JobCode& code = *job.sub.code;
+  std::string why = proto::job_too_large(a.job, code.blob.size(), job.sub.args.size(),
                                          l->node_max_frame(), whose, " (ppserver --max-frame)");
   if (!why.empty()) {
     sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
     if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
     return;
   }
-  if (kind != report::Kind::kNormal) job.special.push_back({a.node, kind});
-  l->submit(a.job, job.sub.hash, job.sub.blob, job.sub.args, job.sub.timeout_ms);
+  if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
+  l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
+            job.sub.args, job.sub.timeout_ms);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {
@@ -130,6 +132,11 @@ report::Kind kind_of(const Copies& copies, sched::NodeId on) {
 
 }  // namespace
 
+report::Kind Dispatcher::special_kind(uint64_t job, sched::NodeId on) const {
+  auto it = special_.find(job);
+  return it == special_.end() ? report::Kind::kNormal : kind_of(it->second, on);
+}
+
 void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
   const double t = now();
   members_[node].cpu_seconds += static_cast<double>(r.cpu_us) / 1e6;
@@ -145,7 +152,7 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
     lost(node, r, kind, t);
     return;
   }
-  const report::Kind kind = kind_of(it->second.special, node);
+  const report::Kind kind = special_kind(r.job_id, node);
   const bool ok = r.status == proto::JobStatus::kOk;
   const bool crashed = r.status == proto::JobStatus::kCrashed;
   const double wall = static_cast<double>(r.wall_us) / 1e6;
@@ -159,7 +166,7 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
               r.error.c_str(), c.crashes, sched_.options().max_attempts);
       break;
     case sched::Outcome::kAccepted:
-      accept(node, std::move(r), it->second, c, kind, t);
+      accept(node, std::move(r), c, kind, t);
       break;
     case sched::Outcome::kDuplicate:
     case sched::Outcome::kUnknown:
@@ -170,8 +177,8 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
 }
 
 // The result the job keeps: its other copies are cancelled, the user gets it.
-void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, Job& job,
-                        const sched::Completion& c, report::Kind kind, double t) {
+void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, const sched::Completion& c,
+                        report::Kind kind, double t) {
   const bool ok = r.status == proto::JobStatus::kOk;
   report::Fate fate = c.failed_for_good ? report::Fate::kCrashed
                       : ok              ? report::Fate::kWon
@@ -181,7 +188,7 @@ void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, Job& job,
   std::vector<SpecialCopy> out;
   for (const auto& copy : c.cancel) {
     if (NodeLink* l = link(copy.node)) l->cancel(r.job_id);
-    out.push_back({copy.node, kind_of(job.special, copy.node)});
+    out.push_back({copy.node, special_kind(r.job_id, copy.node)});
   }
   if (!out.empty()) losers_[r.job_id] = std::move(out);
   if (c.failed_for_good) {
@@ -220,6 +227,7 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   if (it == jobs_.end()) return;
   Submission sub = std::move(it->second.sub);
   jobs_.erase(it);
+  special_.erase(id);
   deliver_(sub, std::move(outcome));
 }
 

@@ -33,14 +33,20 @@ namespace pp::client {
 
 class NodeLink;
 
-// One job handed from a user thread to the io thread.
+// A code blob and its hash: one record for all the jobs of one code.
+struct JobCode {
+  std::string hash;
+  std::string blob;
+};
+
+// One job handed from a user thread to the io thread, kept until its result is in: one
+// per job of a batch (a million of them for a batch of a million), so nothing in it is
+// per code or only for a journal (its key is derived again when the result comes).
 struct Submission {
   std::shared_ptr<JobState> state;
-  std::string hash;
-  std::shared_ptr<const std::string> blob;   // shared by all jobs of one code
+  std::shared_ptr<const JobCode> code;       // shared by all jobs of one code
   std::string args;
   uint32_t timeout_ms = 0;
-  std::string journal_key;                   // with a journal: where its result goes
   bool settled = false;                      // answered at submit: never sent
 };
 
@@ -93,7 +99,6 @@ class Dispatcher {
   };
   struct Job {
     Submission sub;
-    std::vector<SpecialCopy> special;
     uint8_t drops = 0;             // times its node went away before answering
   };
   // A node as the scheduler knows it, with what the report needs beyond its counters.
@@ -105,7 +110,7 @@ class Dispatcher {
   };
 
   void send(const sched::Assignment& a, report::Kind kind);
-  void accept(sched::NodeId node, proto::ResultMsg&& r, Job& job, const sched::Completion& c,
+  void accept(sched::NodeId node, proto::ResultMsg&& r, const sched::Completion& c,
               report::Kind kind, double t);
   void lost(sched::NodeId node, const proto::ResultMsg& r, report::Kind kind, double t);
   void record(uint64_t job, sched::NodeId node, const proto::ResultMsg& r, double t,
@@ -115,13 +120,17 @@ class Dispatcher {
   void give_up(uint64_t id, proto::JobStatus st, std::string error);
   void finish(uint64_t id, Outcome&& outcome);
   NodeLink* link(sched::NodeId node) const;
+  report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
 
   Deliver deliver_;
   std::chrono::steady_clock::time_point created_;
   sched::Scheduler sched_;
   std::unordered_map<uint64_t, Job> jobs_;
-  std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
+  // The stolen and backup copies of unfinished jobs (few; a table of their own, so the
+  // million plain jobs of a batch carry nothing for them).
+  std::unordered_map<uint64_t, std::vector<SpecialCopy>> special_;
+  std::unordered_map<std::string, std::shared_ptr<const JobCode>> code_;
   std::vector<Member> members_;   // by scheduler node id
   // Finished jobs whose other copies were cancelled: their kinds, until they answer.
   std::unordered_map<uint64_t, std::vector<SpecialCopy>> losers_;

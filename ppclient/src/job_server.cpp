@@ -114,6 +114,11 @@ void JobServer::io_main() {
   if (discover_) start_discovery();
   housekeeping();
   io_.run();
+  // shutdown_io() stopped the loop: the BYE frames leave now. This ends as soon as
+  // nothing is pending, at the latest after 20 ms.
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(20));
+  nodes_->drop_links();
 }
 
 std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string args,
@@ -124,19 +129,21 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
   p.state = state;
   p.args = std::move(args);
   p.timeout_ms = timeout_ms != 0 ? timeout_ms : static_cast<uint32_t>(opt_.job_timeout.count());
-  p.hash = proto::code_hash(blob);
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
+  // Jobs of one code come in a row: they share its record, hashed once.
+  if (!last_code_ || last_code_->blob != blob) {
+    last_code_ = std::make_shared<const JobCode>(JobCode{proto::code_hash(blob), blob});
+  }
+  p.code = last_code_;
   state->id = ++next_id_;
   if (journal_) {
-    p.journal_key = Journal::job_key(p.hash, p.args, state->id);
-    if (auto rec = journal_->lookup(p.journal_key)) {
+    if (auto rec = journal_->lookup(Journal::job_key(p.code->hash, p.args, state->id))) {
       // Finished in an earlier run of this batch: its result, without running it.
       state->done = true;
       state->status = rec->status;
       state->value = std::move(rec->value);
-      state->error = std::move(rec->error);
-      state->traceback = std::move(rec->traceback);
+      state->set_failure(std::move(rec->error), std::move(rec->traceback));
       state->node = rec->node;
       ++finished_count_;
       ++journal_hits_;
@@ -149,13 +156,11 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
       !why.empty() && !p.settled) {
     state->done = true;
     state->status = proto::JobStatus::kRejected;
-    state->error = std::move(why);
+    state->set_failure(std::move(why), "");
     ++finished_count_;
     p.settled = true;
     p.args.clear();
   }
-  // The blob is shared by all jobs of the same code; the io thread dedups it.
-  p.blob = std::make_shared<const std::string>(blob);
   incoming_.push_back(std::move(p));
   if (!wake_posted_) {
     wake_posted_ = true;
@@ -180,7 +185,8 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
   bool appended = false;
   if (journal_ && o.status == proto::JobStatus::kOk) {
     // Kept on disk before anyone sees it: a driver killed from here on loses nothing.
-    Status js = journal_->append(job.journal_key, {o.status, o.value, o.error, o.traceback, o.node});
+    Status js = journal_->append(Journal::job_key(job.code->hash, job.args, job.state->id),
+                                 {o.status, o.value, o.error, o.traceback, o.node});
     appended = js.is_ok();
     if (!js) {
       PP_WARN("journal %s: %s (the job will run again on resume)", opt_.journal.c_str(),
@@ -194,10 +200,8 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
     state.done = true;
     state.status = o.status;
     state.value = std::move(o.value);
-    state.error = std::move(o.error);
-    state.traceback = std::move(o.traceback);
+    state.set_failure(std::move(o.error), std::move(o.traceback));
     state.node = std::move(o.node);
-    state.wall_seconds = o.wall_seconds;
     ++finished_count_;
     if (appended) ++journal_appended_;
     notify = state.waited || (waiting_all_ && finished_count_ == next_id_);
@@ -227,12 +231,7 @@ void JobServer::shutdown_io() {
   // Unfinished jobs get an outcome so no waiter hangs.
   dispatcher_->fail_all("the cluster was closed");
   work_.reset();
-  // Let the BYE frames leave, then stop.
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
-  t->async_wait([this, t](const asio::error_code&) {
-    nodes_->drop_links();
-    io_.stop();
-  });
+  io_.stop();  // io_main() lets the BYE frames leave
 }
 
 void JobServer::wait(JobState& job) {

@@ -40,6 +40,7 @@ class NodeTable;
 class LocalNode;
 class Journal;
 struct Submission;
+struct JobCode;
 struct Outcome;
 
 // A node seen through discovery, for `ppclient nodes`.
@@ -72,6 +73,8 @@ class JobServer {
   void wait(JobState& job);
   void wait_all();
   int ncpus() const;
+  // The lock, wake-up and counts every JobState of this server shares.
+  const Sync& sync() const { return *sync_; }
   std::map<std::string, int> active_nodes() const;
   std::vector<NodeStats> stats() const;
   std::string stats_table() const;
@@ -133,6 +136,7 @@ class JobServer {
   std::vector<Submission> incoming_;
   bool wake_posted_ = false;
   uint64_t next_id_ = 0;
+  std::shared_ptr<const JobCode> last_code_;   // the code of the last submit
   uint64_t finished_count_ = 0;
   bool waiting_all_ = false;
   bool closed_ = false;

@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -23,6 +25,51 @@ namespace {
 
 // An address inside this library, to find where it was loaded from.
 void anchor() {}
+
+using Clock = std::chrono::steady_clock;
+
+int ms_until(Clock::time_point end) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
+  return static_cast<int>(std::max<long long>(0, left));
+}
+
+// Reaps `pid` if it ends before `end`: woken by its exit (a pidfd), not by polling.
+bool reap_by(pid_t pid, Clock::time_point end) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0) {
+    pollfd pfd{fd, POLLIN, 0};
+    while (poll(&pfd, 1, ms_until(end)) < 0 && errno == EINTR) {
+    }
+    close(fd);
+    return waitpid(pid, nullptr, WNOHANG) == pid;
+  }
+  // No pidfd (a kernel before 5.3): look every few milliseconds.
+  for (;;) {
+    pid_t r = waitpid(pid, nullptr, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    if (Clock::now() >= end) return false;
+    usleep(2000);
+  }
+}
+
+// The port the child writes as "<port>\n" on `fd` once it listens: 0 if it closes the pipe
+// first (it failed, and said why on stderr) or `end` comes. Woken by the write.
+int read_port(int fd, Clock::time_point end) {
+  std::string line;
+  while (line.find('\n') == std::string::npos) {
+    pollfd pfd{fd, POLLIN, 0};
+    int rc = poll(&pfd, 1, ms_until(end));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) break;
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  int port = std::atoi(line.c_str());
+  return port > 0 && port <= 65535 ? port : 0;
+}
 
 }  // namespace
 
@@ -94,20 +141,9 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
     close(report[0]);
     throw std::runtime_error("cannot start local workers: " + bin + ": " + strerror(rc));
   }
-  // Wait for "<port>\n" (or EOF if it failed: it printed why on stderr).
-  std::string line;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd pfd{report[0], POLLIN, 0};
-    if (poll(&pfd, 1, 200) <= 0) continue;
-    char buf[64];
-    ssize_t n = read(report[0], buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<size_t>(n));
-  }
+  int port = read_port(report[0], Clock::now() + std::chrono::seconds(30));
   close(report[0]);
-  int port = std::atoi(line.c_str());
-  if (port <= 0 || port > 65535) {
+  if (port == 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
@@ -125,11 +161,7 @@ void LocalNode::stop(std::chrono::milliseconds limit) {
   if (pid_ <= 0) return;
   pid_t pid = pid_;
   pid_ = -1;
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
-    usleep(10000);
-  }
+  if (reap_by(pid, Clock::now() + limit)) return;
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
 }

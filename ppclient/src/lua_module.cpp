@@ -53,24 +53,21 @@ int destroy_userdata(lua_State* L) {
 
 struct LuaCluster {
   std::unique_ptr<JobServer> server;   // reset by close
-  // Jobs whose state a handle still holds (result not taken), for c:held(); shared
-  // with the handles, which may outlive the cluster.
-  std::shared_ptr<size_t> held = std::make_shared<size_t>(0);
 };
 
+// One per job the script keeps, so it holds one pointer: the count of handles holding
+// a state (result not taken), for c:held(), is kept in the Sync all states share.
 struct JobHandle {
   std::shared_ptr<JobState> state;     // reset once its result was taken
-  std::shared_ptr<size_t> held;
 
-  JobHandle(std::shared_ptr<JobState> s, std::shared_ptr<size_t> h)
-      : state(std::move(s)), held(std::move(h)) {
-    ++*held;
+  explicit JobHandle(std::shared_ptr<JobState> s) : state(std::move(s)) {
+    ++state->sync->lua_handles;
   }
   ~JobHandle() { release(); }
   JobHandle(const JobHandle&) = delete;
   JobHandle& operator=(const JobHandle&) = delete;
   void release() {
-    if (state) --*held;
+    if (state) --state->sync->lua_handles;
     state.reset();
   }
 };
@@ -203,7 +200,7 @@ int l_submit(lua_State* L) {
   }
   if (!job) return luaL_error(L, "%s", error.c_str());
   lua_pushnumber(L, static_cast<lua_Number>(job->id));
-  new_userdata<JobHandle>(L, kHandleMeta, std::move(job), c.held);
+  new_userdata<JobHandle>(L, kHandleMeta, std::move(job));
   return 2;
 }
 
@@ -255,9 +252,9 @@ int l_wait(lua_State* L) {
   lua_createtable(L, 0, 5);
   lua_pushstring(L, pp::proto::job_status_name(job->status));
   lua_setfield(L, -2, "kind");
-  lua_pushlstring(L, job->error.data(), job->error.size());
+  lua_pushlstring(L, job->error().data(), job->error().size());
   lua_setfield(L, -2, "message");
-  lua_pushlstring(L, job->traceback.data(), job->traceback.size());
+  lua_pushlstring(L, job->traceback().data(), job->traceback().size());
   lua_setfield(L, -2, "traceback");
   lua_pushlstring(L, job->node.data(), job->node.size());
   lua_setfield(L, -2, "node");
@@ -278,7 +275,7 @@ int l_done(lua_State* L) {
 
 // c:held() -> jobs whose state the cluster still keeps (handles alive, result not taken).
 int l_held(lua_State* L) {
-  lua_pushnumber(L, static_cast<lua_Number>(*check_cluster(L).held));
+  lua_pushnumber(L, static_cast<lua_Number>(check_cluster(L).server->sync().lua_handles.load()));
   return 1;
 }
 

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <thread>
 #include <string>
 #include <vector>
@@ -45,6 +46,13 @@ const pp::NodeStats& row(const std::vector<pp::NodeStats>& stats, const ServerPr
   return stats.front();
 }
 
+// A node serves at once and calibrates its speed after (its HELLO says 0, unknown,
+// until then): these cases are about the speeds nodes announce, so the client connects
+// once every node has its own.
+void wait_calibrated(std::initializer_list<const ServerProcess*> nodes) {
+  for (const ServerProcess* n : nodes) REQUIRE(n->wait_for_log("speed score", 30s));
+}
+
 // Waits until the cluster has `workers` workers connected.
 void wait_connected(pp::Cluster& cluster, int workers) {
   for (int i = 0; i < 300 && cluster.get_ncpus() < workers; ++i) {
@@ -61,6 +69,7 @@ TEST_CASE("integration.steal.queued_jobs_leave_the_slow_node" * doctest::timeout
   // worker takes the others back (STEAL / STOLEN) instead of waiting for them.
   ServerProcess fast({"-w", "1"}, kSecret);
   ServerProcess slow({"-w", "1", "--cpu-limit", "5"}, kSecret);
+  wait_calibrated({&fast, &slow});
   pp::Cluster cluster(options_for({fast.address(), slow.address()}));
   wait_connected(cluster, 2);
   const int kJobs = 12;
@@ -87,6 +96,7 @@ TEST_CASE("integration.steal.backup_copy_beats_the_slow_node" * doctest::timeout
   // the idle fast node gets a backup copy, its result wins, the slow copy is cancelled.
   ServerProcess fast({"-w", "1"}, kSecret);
   ServerProcess slow({"-w", "1", "--cpu-limit", "5"}, kSecret);
+  wait_calibrated({&fast, &slow});
   pp::Cluster cluster(options_for({fast.address(), slow.address()}));
   wait_connected(cluster, 2);
   pp::Job a = cluster.submit(kSpin, 1, 0.03);
@@ -118,6 +128,7 @@ TEST_CASE("integration.steal.report_shows_the_slow_nodes_share" * doctest::timeo
   ServerProcess a({"-w", "1"}, kSecret);
   ServerProcess b({"-w", "1"}, kSecret);
   ServerProcess slow({"-w", "1", "--cpu-limit", "10"}, kSecret);
+  wait_calibrated({&a, &b, &slow});
   pp::Cluster cluster(options_for({a.address(), b.address(), slow.address()}));
   wait_connected(cluster, 3);
   const int kJobs = 60;

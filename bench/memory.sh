@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# bench/memory.sh -- the driver's memory for many trivial jobs (see bench/README.md).
+#
+#   bench/memory.sh [--build-dir DIR] [--jobs N] [--stream]
+#
+# Runs `ppclient run` of a script with local workers (pp.server{ ncpus = 2 }) that
+# submits N trivial jobs x -> x + 1 at once (default 1,000,000), keeps every handle,
+# then collects them all. Prints the driver's own peak RSS (VmHWM of the ppclient
+# process, read by the script at the end, so the embedded node is not in it), the
+# node's peak RSS (its VmHWM, read before the cluster closes), bytes per job over the
+# driver's start, and the wall time.
+# --stream: instead, N jobs with at most 2,000 in flight, each result consumed as it
+# comes; prints the driver's RSS every N/10 jobs (it should level off).
+
+set -u -o pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+BUILD_DIR="$ROOT/build"
+JOBS=1000000
+MODE=batch
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build-dir) BUILD_DIR=${2:?--build-dir needs a value}; shift ;;
+        --jobs) JOBS=${2:?--jobs needs a value}; shift ;;
+        --stream) MODE=stream ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) echo "memory.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+PPCLIENT="$BUILD_DIR/bin/ppclient"
+[ -x "$PPCLIENT" ] || { echo "memory.sh: $PPCLIENT not built" >&2; exit 2; }
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cat > "$WORK/memory.lua" <<'LUA'
+local pp = require "pp"
+local n, mode = tonumber(arg[1]), arg[2]
+
+-- VmHWM and VmRSS of a process, in KB.
+local function mem(pid)
+  local f = io.open("/proc/" .. pid .. "/status")
+  if not f then return 0, 0 end
+  local s = f:read("*a")
+  f:close()
+  return tonumber(s:match("VmHWM:%s*(%d+)")), tonumber(s:match("VmRSS:%s*(%d+)"))
+end
+-- The embedded node: this process's child running ppserver.
+local function node_pid()
+  local self = io.open("/proc/self/stat"):read("*l"):match("^(%d+)")
+  local p = io.popen("pgrep -P " .. self .. " -x ppserver")
+  local pid = p:read("*l")
+  p:close()
+  return pid
+end
+
+local js = pp.server{ ncpus = 2 }
+local inc = function(x) return x + 1 end
+local _, start_kb = mem("self")
+local t0 = os.clock()
+local sum = 0
+if mode == "stream" then
+  local window, first, last = {}, 1, 0
+  local step = math.max(1, math.floor(n / 10))
+  for i = 1, n do
+    last = last + 1
+    window[last] = js:submit(inc, {i})
+    if last - first + 1 >= 2000 then
+      sum = sum + window[first]()
+      window[first] = nil
+      first = first + 1
+    end
+    if i % step == 0 then
+      local _, rss = mem("self")
+      print(string.format("  after %8d jobs: driver RSS %7.1f MB", i, rss / 1024))
+    end
+  end
+  for i = first, last do sum = sum + window[i]() end
+else
+  local jobs = {}
+  for i = 1, n do jobs[i] = js:submit(inc, {i}) end
+  for i = 1, n do sum = sum + jobs[i]() end
+end
+local expect = n * (n + 1) / 2 + n
+if sum ~= expect then error(string.format("sum %.0f, expected %.0f", sum, expect)) end
+local hwm = mem("self")
+local node_hwm = mem(node_pid() or "none")
+print(string.format("driver peak RSS %.1f MB (%.0f bytes per job over its start of %.1f MB)",
+  hwm / 1024, (hwm - start_kb) * 1024 / n, start_kb / 1024))
+print(string.format("embedded node peak RSS %.1f MB (not in the driver's figure)", node_hwm / 1024))
+LUA
+
+echo "memory: $JOBS trivial jobs ($MODE), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+t0=$EPOCHREALTIME
+"$PPCLIENT" run "$WORK/memory.lua" "$JOBS" "$MODE" || exit 1
+t1=$EPOCHREALTIME
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "wall %.1f s\n", b - a }'
