@@ -1,7 +1,7 @@
 #include "core/sched/simulator.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <optional>
@@ -11,10 +11,11 @@ namespace pp::sched {
 
 namespace {
 
+// This thread's CPU time: time spent off the CPU (a busy machine) is not counted.
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 // What one timed section costs with nothing inside it: subtracted from the total.
@@ -104,7 +105,20 @@ class Cluster {
   // client side
   void join(uint32_t k);
   void die(uint32_t k);
-  void pump();
+  // One client step: `first` (the scheduler call an event brought), then assign and
+  // plan_steals, in one timed section; then what they asked for is sent.
+  template <typename F>
+  void step(F&& first) {
+    std::vector<Assignment> as;
+    std::vector<Steal> steals;
+    sched([&] {
+      first();
+      as = s_.assign();
+      if (cfg_.steal) steals = s_.plan_steals();
+    });
+    send(as, steals);
+  }
+  void send(const std::vector<Assignment>& as, const std::vector<Steal>& steals);
   void on_result(uint32_t k, JobId job, double secs, bool crashed);
   void on_steal_answer(uint32_t from, JobId job, bool taken);
   uint32_t sim_index(NodeId id) const { return by_id_.at(id); }
@@ -135,7 +149,9 @@ SimResult Cluster::run() {
     at(n.join_at, Ev::kJoin, k);
     if (n.die_at < 1e300) at(n.die_at, Ev::kDie, k);
   }
-  for (JobId j = 1; j <= cfg_.work.size(); ++j) sched([&] { s_.submit(j); });
+  sched([&] {
+    for (JobId j = 1; j <= cfg_.work.size(); ++j) s_.submit(j);
+  });
   res_.ideal = fluid_makespan(cfg_);
   while (!events_.empty()) {
     if (++res_.events >= cfg_.max_events) {
@@ -162,20 +178,14 @@ void Cluster::dispatch(const Event& e) {
   switch (e.kind) {
     case Ev::kJoin: join(k); break;
     case Ev::kDie: die(k); break;
-    case Ev::kDetect:
-      sched([&] { s_.remove_node(nodes_[k].id); });
-      pump();
-      break;
+    case Ev::kDetect: step([&] { s_.remove_node(nodes_[k].id); }); break;
     case Ev::kArrive: if (nodes_[k].alive) node_receive(k, e.job); break;
     case Ev::kCancel: if (nodes_[k].alive) node_cancel(k, e.job); break;
     case Ev::kSteal: if (nodes_[k].alive) node_steal(k, e.job); break;
     case Ev::kFinish: node_finish(e); break;
     case Ev::kResult: on_result(k, e.job, e.secs, e.flag); break;
     case Ev::kStealAnswer: on_steal_answer(k, e.job, e.flag); break;
-    case Ev::kStartReport:
-      sched([&] { s_.started(e.job, nodes_[k].id); });
-      pump();
-      break;
+    case Ev::kStartReport: step([&] { s_.started(e.job, nodes_[k].id); }); break;
   }
 }
 
@@ -202,12 +212,12 @@ void Cluster::join(uint32_t k) {
   st.alive = true;
   st.running.assign(static_cast<size_t>(n.workers), 0);
   st.generation.assign(static_cast<size_t>(n.workers), 0);
-  st.id = sched([&] {
-    return s_.add_node({"n" + std::to_string(k), n.workers, n.announced > 0 ? n.announced : n.speed});
+  const NodeInfo info{"n" + std::to_string(k), n.workers, n.announced > 0 ? n.announced : n.speed};
+  step([&] {
+    st.id = s_.add_node(info);
+    if (by_id_.size() <= st.id) by_id_.resize(st.id + 1);
+    by_id_[st.id] = k;
   });
-  if (by_id_.size() <= st.id) by_id_.resize(st.id + 1);
-  by_id_[st.id] = k;
-  pump();
 }
 
 void Cluster::die(uint32_t k) {
@@ -223,8 +233,7 @@ bool Cluster::anyone_idle() const {
   return false;
 }
 
-void Cluster::pump() {
-  std::vector<Assignment> as = sched([&] { return s_.assign(); });
+void Cluster::send(const std::vector<Assignment>& as, const std::vector<Steal>& steals) {
   for (const Assignment& a : as) {
     if (!s_.stats(a.node).active) violate("job " + std::to_string(a.job) + " sent to a departed node");
     if (res_.accepted[a.job - 1] != 0) violate("job " + std::to_string(a.job) + " sent after its result");
@@ -234,8 +243,6 @@ void Cluster::pump() {
     }
     to_node(sim_index(a.node), Ev::kArrive, a.job);
   }
-  if (!cfg_.steal) return;
-  std::vector<Steal> steals = sched([&] { return s_.plan_steals(); });
   const bool idle = steals.empty() || !cfg_.deep_checks || anyone_idle();
   for (const Steal& st : steals) {
     if (s_.queued() != 0) violate("a steal while jobs are queued");
@@ -246,7 +253,14 @@ void Cluster::pump() {
 }
 
 void Cluster::on_result(uint32_t k, JobId job, double secs, bool crashed) {
-  Completion c = sched([&] { return s_.complete(job, nodes_[k].id, secs, !crashed, crashed); });
+  Completion c;
+  std::vector<Assignment> as;
+  std::vector<Steal> steals;
+  sched([&] {
+    c = s_.complete(job, nodes_[k].id, secs, !crashed, crashed);
+    as = s_.assign();
+    if (cfg_.steal) steals = s_.plan_steals();
+  });
   if (c == Outcome::kAccepted) {
     ++res_.accepted[job - 1];
     res_.makespan = now_;
@@ -254,17 +268,21 @@ void Cluster::on_result(uint32_t k, JobId job, double secs, bool crashed) {
     if (c.failed_for_good) ++res_.failed_for_good;
   }
   for (const Copy& x : c.cancel) to_node(sim_index(x.node), Ev::kCancel, job);
-  pump();
+  send(as, steals);
 }
 
 void Cluster::on_steal_answer(uint32_t from, JobId job, bool taken) {
-  if (taken) {
-    std::optional<Assignment> a = sched([&] { return s_.stolen(job, nodes_[from].id); });
-    if (a) to_node(sim_index(a->node), Ev::kArrive, a->job);
-  } else {
-    sched([&] { s_.started(job, nodes_[from].id); });
-  }
-  pump();
+  std::optional<Assignment> a;
+  std::vector<Assignment> as;
+  std::vector<Steal> steals;
+  sched([&] {
+    if (taken) a = s_.stolen(job, nodes_[from].id);
+    else s_.started(job, nodes_[from].id);
+    as = s_.assign();
+    if (cfg_.steal) steals = s_.plan_steals();
+  });
+  if (a) to_node(sim_index(a->node), Ev::kArrive, a->job);  // before what assign() sent
+  send(as, steals);
 }
 
 // ---- node side

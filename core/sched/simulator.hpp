@@ -54,7 +54,7 @@ struct SimConfig {
   // Checks that cost a pass over every node at each step (no steal while every worker
   // is busy). On for tests; off for large runs, where they would dominate.
   bool deep_checks = true;
-  // Time every scheduler call with a monotonic clock (SimResult::scheduler_seconds).
+  // Time every scheduler call with the thread's CPU clock (SimResult::scheduler_seconds).
   bool time_scheduler = false;
   uint64_t max_events = 10'000'000;  // a run that needs more is stuck: it stops there
 };
@@ -69,7 +69,7 @@ struct SimResult {
   uint64_t events = 0;
   std::vector<std::string> violations;  // the first broken promises (at most 20)
   uint64_t violation_count = 0;
-  // With SimConfig::time_scheduler: summed time inside scheduler calls, the number of
+  // With SimConfig::time_scheduler: summed CPU time inside scheduler calls, the number of
   // calls, and the measured cost of one empty timed section (already subtracted).
   double scheduler_seconds = 0;
   uint64_t scheduler_calls = 0;
