@@ -28,6 +28,11 @@
 // job yields exactly one accepted result. A job whose copies crash their worker is run
 // again up to max_attempts times, then fails for good. Not thread-safe: one owner thread.
 //
+// Cost: no decision scans every node. Nodes with a measured job time sit in indexed
+// heaps (where the next job goes, whom to steal from, who is idle), updated in O(log n)
+// when one of their figures changes; the nodes with no job time yet are scanned, and
+// they are few once jobs finish. bench/sched_sim measures it at 1,000 nodes.
+//
 // Memory: the job table holds unfinished jobs only. A finished job leaves it at once
 // (it is done if its id was submitted and is no longer there), so a stream of any
 // length costs what its unfinished jobs cost, not a record per job ever submitted.
