@@ -18,7 +18,10 @@ measured and the CPU (user + system) per job of every process involved:
     starts and just after it ends, once the node's start-up work has settled.
 
 Whole processes, start-up included (as /usr/bin/time would count them), divided
-by the jobs the client ran (2N for C++). One JSON object on stdout.
+by the jobs the client ran (2N for C++). Then, against one more separate node,
+`pp_bench --data`: bulk MiB/s and the uneven batch with workers at nice 0 (the
+embedded node nices its workers, which on a busy machine mostly measures the
+load). One JSON object on stdout.
 """
 
 import argparse
@@ -181,6 +184,15 @@ def main():
                 result[f"{case}_cpu_us_per_job"] = round(out["cpu_us_per_job"], 2)
                 log(f"{case}: {result[f'{case}_jobs_per_s']:,.0f} jobs/s, "
                     f"{result[f'{case}_cpu_us_per_job']} us CPU per job")
+        try:
+            out = run_case([cpp[0], "--data"], 1, ppserver, True, env, tmp, a.timeout)
+            result["separate_bulk_mib_s"] = out["bulk_mib_s"]
+            result["separate_uneven_s"] = out["uneven_s"]
+            result["separate_uneven_sleep_s"] = out["uneven_sleep_s"]
+            log(f"separate node: bulk {out['bulk_mib_s']} MiB/s, uneven {out['uneven_s']} s")
+        except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
+            log(f"data: ERROR: {e}")
+            rc = 1
     result["ok"] = rc == 0
     print(json.dumps(result), flush=True)
     return rc
