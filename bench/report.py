@@ -2,7 +2,9 @@
 """Aggregate the raw results of bench/run.sh into docs/BENCHMARKS.md.
 
 Reads <results>/<system>.<round>.json (+ .rc, .err) for the systems
-c_reference, ppcluster, dask, ipyparallel and the machine baseline pingpong
+c_reference, ppcluster, dask, ipyparallel, multiprocessing, the further
+measurements of report_throughput.py (pp_cpu, sched_sim, launch, memory) and
+the machine baseline pingpong
 (bench/pingpong.c); takes the median of every metric over the successful
 runs; writes a markdown report with the machine, its bare process ping-pong
 per round, one table per measurement, the ratios and the issue's targets for
@@ -29,12 +31,22 @@ import subprocess
 import sys
 import tempfile
 
+import report_throughput
+
 SYSTEMS = [
     ("ppcluster", "ppcluster"),
     ("dask", "Dask distributed"),
     ("ipyparallel", "IPython Parallel"),
+    ("multiprocessing", "multiprocessing.Pool(2)"),
     ("c_reference", "plain C, 2 threads"),
 ]
+CLUSTERS = SYSTEMS[:4]                  # the systems that run jobs (not the C reference)
+PEERS = ("dask", "ipyparallel", "multiprocessing")
+
+# Further measurements, each its own JSON per round: bench/pp_cpu.py (CPU per job of
+# every process, Lua API and C++), bench/sched_sim.cpp, and the scripts run.sh calls
+# when they exist (bench/launch.sh, bench/memory.sh).
+EXTRAS = ["pp_cpu", "sched_sim", "launch", "memory"]
 
 # The machine baseline (bench/pingpong.c), run every round next to the systems.
 BASELINE = "pingpong"
@@ -303,6 +315,11 @@ def build(args):
             st = med(ok, "startup_s")
             if st[0] is not None:
                 notes.append(f"cluster start-up {st[0]:.1f} s (not timed)")
+            if key == "multiprocessing":
+                notes.append("stock python3, fork, no network: the reference without one")
+                cs = first(ok, "map_chunksize")
+                if cs:
+                    notes.append(f"`Pool.map` chunk size {cs}")
         w(f"| {label} | {ver} | {status(key)} | {'; '.join(notes)} |")
     w("")
 
@@ -389,7 +406,7 @@ def build(args):
     w("| system | round trips | median µs | p90 µs | ÷ bare process ping-pong "
       "| ÷ ping-pong on two CPUs |")
     w("| --- | --- | --- | --- | --- | --- |")
-    for key, label in SYSTEMS[:3]:
+    for key, label in CLUSTERS:
         ok = res[key]["ok"]
         count = first(ok, "rtt_count") or first(ok, "round_trips")
         by_r = good_by_round(res[key]["runs"])
@@ -413,12 +430,13 @@ def build(args):
     w("## (b) Throughput of trivial jobs")
     w("")
     w("Wall time to submit the jobs one call at a time and collect all results, in "
-      "seconds. The last column is the same work through the peer's batched API "
-      "(`client.map` / `view.map_async`), for information.")
+      "seconds. The last column is the same work through the batched API "
+      "(`Cluster::map`, `client.map`, `view.map_async`, `Pool.map` with the chunk size "
+      "shown in *Systems*).")
     w("")
     w("| system | jobs | submit + collect s | jobs/s | batched API s |")
     w("| --- | --- | --- | --- | --- |")
-    for key, label in SYSTEMS[:3]:
+    for key, label in CLUSTERS:
         ok = res[key]["ok"]
         t = med(ok, "jobs10k_s")
         rate = None if not t[0] else jobs_n(key) / t[0]
@@ -450,7 +468,7 @@ def build(args):
                                ("pure Lua", "pi_pure_s", "hits_pure")):
         h, match = hits_cell(pp, h_key if first(pp, h_key) is not None else "hits")
         w(f"| ppcluster | {impl} | {spread(med(pp, t_key), fmt_s)} | {h} | {match} |")
-    for key in ("dask", "ipyparallel"):
+    for key in PEERS:
         ok = res[key]["ok"]
         h, match = hits_cell(ok)
         w(f"| {res[key]['label']} | {first(ok, 'pi_impl') or '—'} | "
@@ -472,7 +490,7 @@ def build(args):
     w("")
     w("| ppcluster vs | round trip median | trivial jobs | pi (ppcluster native) |")
     w("| --- | --- | --- | --- |")
-    for key in ("dask", "ipyparallel"):
+    for key in PEERS:
         ok = res[key]["ok"]
         w(f"| {res[key]['label']} | {fmt_ratio(ratio(med(ok, 'rtt_median_us')[0], pp_rtt))} | "
           f"{fmt_ratio(ratio(med(ok, 'jobs10k_s')[0], pp_jobs))} | "
@@ -482,8 +500,11 @@ def build(args):
       "(1× would be parity; the target is at most 1.5×).")
     w("")
 
+    extras = {k: load_runs(args.results, k) for k in EXTRAS}
+    lines.extend(report_throughput.sections(sys.modules[__name__], args, res, base, extras))
+
     # targets
-    w("## Targets for this slice")
+    w("## Targets of the first slice")
     w("")
     w("| target | measured (median) | met |")
     w("| --- | --- | --- |")
@@ -519,7 +540,8 @@ def build(args):
     # failures
     failures = []
     for key, label, runs in ([(k, l, res[k]["runs"]) for k, l in SYSTEMS]
-                             + [(BASELINE, "bare process ping-pong", base_runs)]):
+                             + [(BASELINE, "bare process ping-pong", base_runs)]
+                             + [(k, k, extras[k]) for k in EXTRAS]):
         for r in runs:
             if r["rc"] != 0 or r["data"] is None or (r["data"] or {}).get("ok") is False:
                 tail = " / ".join(x.strip() for x in r["err_tail"]) or "no stderr"

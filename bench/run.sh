@@ -13,6 +13,17 @@
 #   * $BUILD_DIR/bin/pp_bench --json [--quick]   -- ppcluster (built by CMake)
 #   * bench/peers/dask_bench.py        -- Dask distributed, 2 workers
 #   * bench/peers/ipyparallel_bench.py -- IPython Parallel, 2 engines
+#   * bench/peers/mp_bench.py          -- multiprocessing.Pool(2): the no-network
+#                                         reference (also its CPU per job and
+#                                         launch to first result)
+#   * bench/pp_cpu.py                  -- ppcluster's trivial jobs through the Lua API
+#                                         and C++ (submit loop, map), separate
+#                                         ppserver -w 2 and embedded node, with the
+#                                         CPU of every process per job
+#   * $BUILD_DIR/bin/sched_sim         -- the scheduler at 1,000 nodes and 1,000,000
+#                                         jobs in the simulator (seed = round)
+#   * bench/launch.sh, bench/memory.sh -- launch to first result and peak memory of
+#                                         1,000,000 jobs, when those scripts exist
 # and writes the medians to docs/BENCHMARKS.md (or --report FILE) via
 # bench/report.py.  Raw JSON, stderr logs and exit codes of every run are
 # kept in $BUILD_DIR/bench-results/<timestamp>/.  The report names no path of
@@ -125,6 +136,27 @@ if [ ! -x "$PP_BENCH" ]; then
     echo "missing: $PP_BENCH" > "$RESULTS/ppcluster.missing"
 fi
 
+SCHED_SIM="$BUILD_DIR/bin/sched_sim"
+HAVE_SIM=1
+if [ ! -x "$SCHED_SIM" ]; then
+    HAVE_SIM=0
+    log "NOTE: $SCHED_SIM does not exist (yet): the scheduler simulation is NOT run."
+    echo "missing: $SCHED_SIM" > "$RESULTS/sched_sim.missing"
+fi
+HAVE_CPU=1
+for b in ppserver ppclient pp_bench; do
+    if [ ! -x "$BUILD_DIR/bin/$b" ]; then
+        HAVE_CPU=0
+        log "NOTE: $BUILD_DIR/bin/$b does not exist (yet): CPU per job is NOT measured."
+        echo "missing: $BUILD_DIR/bin/$b" > "$RESULTS/pp_cpu.missing"
+    fi
+done
+if [ "$QUICK" = 1 ]; then
+    CPU_JOBS=10000; SIM_ARGS=(--jobs 100000)
+else
+    CPU_JOBS=100000; SIM_ARGS=()
+fi
+
 FAILED=0
 # run_one NAME ROUND CMD... : stdout -> NAME.ROUND.json, stderr -> .err, status -> .rc,
 # 1-minute load average just before the run -> .load
@@ -156,6 +188,32 @@ for round in $(seq 1 "$REPEAT"); do
         --timeout "$PEER_TIMEOUT" --expect-hits "$REF_HITS"
     run_one ipyparallel "$round" "$PY" "$SCRIPT_DIR/peers/ipyparallel_bench.py" "${QUICK_FLAG[@]}" \
         --timeout "$PEER_TIMEOUT" --expect-hits "$REF_HITS"
+    run_one multiprocessing "$round" "$PY" "$SCRIPT_DIR/peers/mp_bench.py" "${QUICK_FLAG[@]}" \
+        --timeout "$PEER_TIMEOUT" --expect-hits "$REF_HITS"
+    if [ "$HAVE_CPU" = 1 ]; then
+        run_one pp_cpu "$round" "$PY" "$SCRIPT_DIR/pp_cpu.py" --build-dir "$BUILD_DIR" \
+            --jobs "$CPU_JOBS" --timeout "$PEER_TIMEOUT"
+    fi
+    if [ "$HAVE_SIM" = 1 ]; then
+        run_one sched_sim "$round" "$SCHED_SIM" --seed "$round" ${SIM_ARGS[@]+"${SIM_ARGS[@]}"}
+    fi
+    # ---- hook: launch to first result, peak memory of 1,000,000 jobs -------------
+    # bench/launch.sh and bench/memory.sh are separate scripts. When one exists it
+    # runs here, in the same round, as
+    #     bench/<name>.sh --build-dir DIR [--quick]
+    # and prints one JSON object on stdout (its last line); report.py shows every
+    # numeric key of it (medians over the rounds) and reads `launch_s` (seconds from
+    # the start of `ppclient run` of a one-job script to its exit) and `peak_rss_mb`
+    # (the driver's peak RSS with 1,000,000 jobs submitted at once) for the targets.
+    for extra in launch memory; do
+        if [ -x "$SCRIPT_DIR/$extra.sh" ]; then
+            run_one "$extra" "$round" "$SCRIPT_DIR/$extra.sh" --build-dir "$BUILD_DIR" \
+                ${QUICK_FLAG[@]+"${QUICK_FLAG[@]}"}
+        elif [ "$round" = 1 ]; then
+            log "NOTE: bench/$extra.sh does not exist (yet): skipped"
+            echo "missing: bench/$extra.sh" > "$RESULTS/$extra.missing"
+        fi
+    done
 done
 
 # --------------------------------------------------------------------- report

@@ -1,7 +1,8 @@
-"""Shared pieces of the peer benchmarks (Dask distributed, IPython Parallel).
+"""Shared pieces of the peer benchmarks (Dask distributed, IPython Parallel,
+multiprocessing) and of bench/pp_cpu.py (tree_cpu_seconds).
 
 This module is imported both by the driver scripts (dask_bench.py,
-ipyparallel_bench.py) and, by reference, by the worker processes: the
+ipyparallel_bench.py, mp_bench.py) and, by reference, by the worker processes: the
 functions shipped to workers (``trivial``, ``pi_job``) live here so that
 only their qualified name travels over the wire.  The driver puts this
 directory on PYTHONPATH before it starts its cluster, so the workers can
@@ -159,7 +160,8 @@ def have_numpy():
 # Driver-side helpers
 # --------------------------------------------------------------------------
 
-def parse_args(name):
+def parse_args(name, extra=None):
+    """The common flags; `extra(parser)` may add a peer's own."""
     p = argparse.ArgumentParser(
         prog=name,
         description="Peer benchmark for ppcluster: trivial-job round trip, "
@@ -187,6 +189,8 @@ def parse_args(name):
                    help="overall time limit in seconds (default 300)")
     p.add_argument("--expect-hits", type=int, default=None,
                    help="hit count of the C reference; a mismatch is an error")
+    if extra is not None:
+        extra(p)
     a = p.parse_args()
     if a.rtt is None:
         a.rtt = 200 if a.quick else 1000
@@ -380,6 +384,43 @@ def install_guards(name, timeout_s):
 
 def disarm_alarm():
     signal.alarm(0)
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid):
+    """(ppid, cpu seconds: own user + system plus its reaped children's), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()   # the name may hold spaces
+    # fields[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17
+    ticks = sum(int(x) for x in fields[11:15])
+    return int(fields[1]), ticks / _TICK
+
+
+def tree_cpu_seconds(root):
+    """CPU seconds (user + system) of process `root` and every live descendant, each
+    with its reaped children: what the tree has used so far. From /proc (Linux)."""
+    stats = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _proc_stat(int(name))
+            if st is not None:
+                stats[int(name)] = st
+    kids = {}
+    for pid, (ppid, _) in stats.items():
+        kids.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+            todo.extend(kids.get(pid, []))
+    return total
 
 
 def emit(result):

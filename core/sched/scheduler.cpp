@@ -38,7 +38,47 @@ NodeId Scheduler::add_node(const NodeInfo& info) {
   n.stats.workers = n.info.workers;
   n.stats.active = true;
   nodes_.push_back(std::move(n));
-  return static_cast<NodeId>(nodes_.size() - 1);
+  const auto id = static_cast<NodeId>(nodes_.size() - 1);
+  unsampled_.push_back(id);
+  touch(id);
+  return id;
+}
+
+void Scheduler::set_round_trip(double seconds) {
+  options_.round_trip_seconds = seconds;
+  for (NodeId id = 0; id < nodes_.size(); ++id) touch(id);   // every window changes
+}
+
+void Scheduler::tally(Node& n, const InFlight& c, int sign) {
+  const bool unstarted = c.started < 0 && !c.backup;
+  const bool waiting = unstarted && c.steal_to == kNone;
+  n.unstarted += unstarted ? sign : 0;
+  n.waiting += waiting ? sign : 0;
+  n.leaving += c.steal_to != kNone ? sign : 0;
+  stealable_ += unstarted ? sign : 0;
+  waiting_ += waiting ? sign : 0;
+}
+
+void Scheduler::touch(NodeId id) {
+  const Node& n = nodes_[id];
+  const bool measured = n.stats.active && n.samples > 0;
+  if (measured && has_room(n, window(id))) {
+    ready_.set(id, load(n) * n.ewma);
+  } else {
+    ready_.erase(id);
+  }
+  // The same backlog plan_steals() compares: jobs waiting there times their expected time.
+  const double backlog = static_cast<double>(n.waiting) * n.ewma / n.info.workers;
+  if (measured && n.waiting > 0 && backlog > 0) {
+    victims_.set(id, -backlog);
+  } else {
+    victims_.erase(id);
+  }
+  if (has_idle_worker(n)) {
+    idle_.set(id, 0);
+  } else {
+    idle_.erase(id);
+  }
 }
 
 void Scheduler::busy_edge(Node& n, bool was_empty) {
@@ -59,7 +99,9 @@ void Scheduler::promote(Node& n) {
   for (InFlight& c : n.copies) {
     if (running >= static_cast<size_t>(n.info.workers)) break;
     if (c.started < 0 && c.steal_to == kNone) {
+      tally(n, c, -1);
       c.started = now();
+      tally(n, c, +1);
       ++running;
     }
   }
@@ -70,6 +112,7 @@ void Scheduler::place(JobId id, NodeId node, bool backup, std::vector<Assignment
   Node& n = nodes_[node];
   bool was_empty = n.copies.empty();
   n.copies.push_back(InFlight{id, -1, backup, kNone});
+  tally(n, n.copies.back(), +1);
   busy_edge(n, was_empty);
   j.state = JobState::kRunning;
   j.holders[backup ? 1 : 0] = node;
@@ -81,6 +124,7 @@ void Scheduler::place(JobId id, NodeId node, bool backup, std::vector<Assignment
   out.push_back({id, node, j.attempts, backup});
   ++j.attempts;
   promote(n);
+  touch(node);
 }
 
 bool Scheduler::drop_copy(NodeId node, JobId id) {
@@ -90,7 +134,9 @@ bool Scheduler::drop_copy(NodeId node, JobId id) {
                          [id](const InFlight& c) { return c.job == id; });
   if (it == n.copies.end()) return false;
   if (it->backup) --backups_;
-  if (it->steal_to != kNone) --nodes_[it->steal_to].reserved;
+  const NodeId thief = it->steal_to;
+  if (thief != kNone) --nodes_[thief].reserved;
+  tally(n, *it, -1);
   n.copies.erase(it);
   busy_edge(n, false);
   Job& j = job(id);
@@ -101,6 +147,8 @@ bool Scheduler::drop_copy(NodeId node, JobId id) {
     j.holders[1] = kNone;
   }
   promote(n);
+  touch(node);
+  if (thief != kNone) touch(thief);
   return true;
 }
 
@@ -118,10 +166,20 @@ std::vector<JobId> Scheduler::remove_node(NodeId id) {
     drop_copy(id, j);
     if (job(j).holders[0] == kNone && job(j).state == JobState::kRunning) back.push_back(j);
   }
-  for (Node& other : nodes_)
-    for (InFlight& c : other.copies)
-      if (c.steal_to == id) c.steal_to = kNone;  // its answer still comes; stolen() requeues
+  for (NodeId o = 0; o < nodes_.size(); ++o) {
+    Node& other = nodes_[o];
+    if (other.leaving == 0) continue;
+    for (InFlight& c : other.copies) {
+      if (c.steal_to != id) continue;
+      tally(other, c, -1);
+      c.steal_to = kNone;  // its answer still comes; stolen() requeues
+      tally(other, c, +1);
+    }
+    touch(o);
+  }
   n.reserved = 0;
+  std::erase(unsampled_, id);
+  touch(id);
   std::sort(back.begin(), back.end());
   for (auto it = back.rbegin(); it != back.rend(); ++it) requeue_front(*it);
   n.stats.requeued += back.size();
@@ -141,7 +199,12 @@ void Scheduler::skip(JobId id) {
   last_id_ = id;   // done from the start: it never enters the table
 }
 
+// Recomputed in full (not kept as a running sum) so it is exactly the same number whatever
+// the order of measurements; only nodes without a job time ask for it, and after a
+// measurement at most once.
 double Scheduler::reference_seconds(bool* known) const {
+  if (known) *known = sampled_ > 0;
+  if (!reference_dirty_) return reference_;
   double sum = 0, weight = 0;
   for (const Node& n : nodes_) {
     if (n.samples == 0) continue;
@@ -149,8 +212,9 @@ double Scheduler::reference_seconds(bool* known) const {
     sum += w * n.ewma * n.info.speed;
     weight += w;
   }
-  if (known) *known = weight > 0;
-  return weight > 0 ? sum / weight : 1.0;
+  reference_ = weight > 0 ? sum / weight : 1.0;
+  reference_dirty_ = false;
+  return reference_;
 }
 
 double Scheduler::expected_seconds(NodeId id) const {
@@ -164,9 +228,7 @@ size_t Scheduler::window(NodeId id) const {
   const int w = n.info.workers;
   if (!options_.adaptive) return static_cast<size_t>(w);
   const size_t legacy = static_cast<size_t>(std::max(options_.min_window, w * options_.window_per_worker));
-  bool known = false;
-  reference_seconds(&known);
-  if (options_.round_trip_seconds <= 0 || !known) return legacy;
+  if (options_.round_trip_seconds <= 0 || sampled_ == 0) return legacy;
   double e = std::max(expected_seconds(id), 1e-9);
   double extra = std::min(1e6, std::ceil(w * options_.round_trip_seconds / e));
   size_t timed = static_cast<size_t>(w) + static_cast<size_t>(std::max(1.0, extra));
@@ -177,23 +239,32 @@ bool Scheduler::has_room(const Node& n, size_t window) const {
   return n.stats.active && n.copies.size() + n.reserved < window;
 }
 
+// The node that would start a job soonest: what it holds per worker times its job time,
+// the smallest (score, id). With equal speeds every node gets work in proportion to its
+// workers. Measured nodes come from ready_; the others are scored here.
+int Scheduler::best_node() const {
+  int best = -1;
+  double best_score = 0;
+  if (!ready_.empty()) {
+    best = static_cast<int>(ready_.top());
+    best_score = ready_.top_key();
+  }
+  for (NodeId i : unsampled_) {
+    const Node& n = nodes_[i];
+    if (!has_room(n, window(i))) continue;
+    double score = load(n) * expected_seconds(i);
+    if (best < 0 || score < best_score || (score == best_score && static_cast<int>(i) < best)) {
+      best_score = score;
+      best = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
 std::vector<Assignment> Scheduler::assign() {
   std::vector<Assignment> out;
   while (!queue_.empty()) {
-    // The node that would start the job soonest: what it holds per worker times its job
-    // time. With equal speeds every node gets work in proportion to its workers.
-    int best = -1;
-    double best_score = 0;
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      const Node& n = nodes_[i];
-      if (!has_room(n, window(static_cast<NodeId>(i)))) continue;
-      double load = static_cast<double>(n.copies.size() + n.reserved) / n.info.workers;
-      double score = load * expected_seconds(static_cast<NodeId>(i));
-      if (best < 0 || score < best_score) {
-        best_score = score;
-        best = static_cast<int>(i);
-      }
-    }
+    const int best = best_node();
     if (best < 0) break;
     JobId id = queue_.front();
     queue_.pop_front();
@@ -203,109 +274,23 @@ std::vector<Assignment> Scheduler::assign() {
   return out;
 }
 
-std::vector<Steal> Scheduler::plan_steals() {
-  std::vector<Steal> out;
-  if (!queue_.empty() || !options_.adaptive) return out;
-  std::vector<NodeId> thieves;
-  for (NodeId i = 0; i < nodes_.size(); ++i) {
-    const Node& n = nodes_[i];
-    if (n.stats.active && n.copies.size() + n.reserved < static_cast<size_t>(n.info.workers))
-      thieves.push_back(i);
-  }
-  std::stable_sort(thieves.begin(), thieves.end(), [this](NodeId a, NodeId b) {
-    return expected_seconds(a) < expected_seconds(b);
-  });
-  for (NodeId t : thieves) {
-    Node& thief = nodes_[t];
-    const double et = expected_seconds(t);
-    while (thief.copies.size() + thief.reserved < window(t)) {
-      // The victim: the largest expected backlog of jobs not started.
-      int victim = -1;
-      double best_backlog = 0;
-      size_t victim_load = 0;
-      for (NodeId v = 0; v < nodes_.size(); ++v) {
-        const Node& n = nodes_[v];
-        if (v == t || !n.stats.active) continue;
-        size_t waiting = 0, leaving = 0;
-        for (const InFlight& c : n.copies) {
-          leaving += c.steal_to != kNone ? 1 : 0;
-          waiting += c.started < 0 && c.steal_to == kNone && !c.backup ? 1 : 0;
-        }
-        double backlog = static_cast<double>(waiting) * expected_seconds(v) / n.info.workers;
-        if (waiting > 0 && backlog > best_backlog) {
-          best_backlog = backlog;
-          victim = static_cast<int>(v);
-          victim_load = n.copies.size() - leaving;
-        }
-      }
-      if (victim < 0) break;
-      // Steal only if the job at the back of the victim would finish sooner on the thief.
-      const Node& v = nodes_[static_cast<size_t>(victim)];
-      double rounds_t = std::ceil(static_cast<double>(thief.copies.size() + thief.reserved + 1) /
-                                  thief.info.workers);
-      double rounds_v = std::ceil(static_cast<double>(victim_load) / v.info.workers);
-      if (!(rounds_t * et < rounds_v * expected_seconds(static_cast<NodeId>(victim)))) break;
-      auto& copies = nodes_[static_cast<size_t>(victim)].copies;
-      for (auto it = copies.rbegin(); it != copies.rend(); ++it) {
-        if (it->started < 0 && it->steal_to == kNone && !it->backup) {
-          it->steal_to = t;
-          ++thief.reserved;
-          out.push_back({it->job, static_cast<NodeId>(victim), t});
-          break;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-std::optional<Assignment> Scheduler::stolen(JobId id, NodeId from) {
-  InFlight* c = find_copy(from, id);
-  if (c == nullptr) return std::nullopt;
-  NodeId thief = c->steal_to;
-  drop_copy(from, id);
-  nodes_[from].stats.stolen_from++;
-  Job* j = find_job(id);
-  if (j == nullptr || j->holders[0] != kNone) return std::nullopt;
-  if (thief == kNone || !nodes_[thief].stats.active) {
-    requeue_front(id);
-    return std::nullopt;
-  }
-  std::vector<Assignment> one;
-  place(id, thief, false, one);
-  nodes_[thief].stats.stolen_to++;
-  return one.front();
-}
-
-void Scheduler::started(JobId id, NodeId node) {
-  InFlight* c = find_copy(node, id);
-  if (c == nullptr) return;
-  if (c->steal_to != kNone) {
-    --nodes_[c->steal_to].reserved;
-    c->steal_to = kNone;
-  }
-  if (c->started < 0) c->started = now();
-}
-
 void Scheduler::measure(Node& n, double seconds) {
   if (!(seconds >= 0)) return;
   n.ewma = n.samples == 0 ? seconds
                           : options_.ewma_alpha * seconds + (1 - options_.ewma_alpha) * n.ewma;
-  ++n.samples;
+  const auto id = static_cast<NodeId>(&n - nodes_.data());
+  if (n.samples++ == 0) {
+    ++sampled_;
+    std::erase(unsampled_, id);
+  }
+  reference_dirty_ = true;
+  touch(id);
   if (recent_.size() < kRecentTimes) {
     recent_.push_back(seconds);
   } else {
     recent_[recent_next_] = seconds;
     recent_next_ = (recent_next_ + 1) % kRecentTimes;
   }
-}
-
-double Scheduler::median_seconds() const {
-  if (recent_.empty()) return 0;
-  std::vector<double> v = recent_;
-  auto mid = v.begin() + static_cast<long>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
 }
 
 Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, bool ok, bool crashed) {
@@ -378,56 +363,6 @@ std::vector<Copy> Scheduler::abandon(JobId id) {
   }
   finish_job(id);
   return out;
-}
-
-bool Scheduler::anything_stealable() const {
-  for (const Node& n : nodes_) {
-    if (!n.stats.active) continue;
-    for (const InFlight& c : n.copies)
-      if (c.started < 0 && !c.backup) return true;
-  }
-  return false;
-}
-
-void Scheduler::plan_backups(std::vector<Assignment>& out) {
-  if (!options_.adaptive || options_.max_backups <= 0 || !queue_.empty() || anything_stealable()) {
-    return;
-  }
-  const double median = median_seconds();
-  if (median <= 0) return;
-  const double t = now();
-  std::vector<NodeId> idle;
-  for (NodeId i = 0; i < nodes_.size(); ++i) idle.push_back(i);
-  std::stable_sort(idle.begin(), idle.end(), [this](NodeId a, NodeId b) {
-    return expected_seconds(a) < expected_seconds(b);
-  });
-  for (NodeId i : idle) {
-    Node& spare = nodes_[i];
-    const double ei = expected_seconds(i);
-    while (spare.stats.active && spare.copies.size() + spare.reserved < static_cast<size_t>(spare.info.workers) &&
-           backups_ < static_cast<size_t>(options_.max_backups)) {
-      JobId pick = 0;
-      double latest = 0;
-      for (NodeId v = 0; v < nodes_.size(); ++v) {
-        const Node& n = nodes_[v];
-        if (v == i || !n.stats.active) continue;
-        const double ev = expected_seconds(v);
-        for (const InFlight& c : n.copies) {
-          if (c.started < 0 || c.backup || job(c.job).backed_up) continue;
-          const double e = t - c.started;
-          if (!(e > options_.backup_multiplier * median)) continue;
-          const double d = std::max(ev, e);  // an overrun job is assumed about to finish
-          if (!(d * ei / ev < d - e)) continue;
-          if (pick == 0 || c.started + d > latest) {
-            pick = c.job;
-            latest = c.started + d;
-          }
-        }
-      }
-      if (pick == 0) break;
-      place(pick, i, true, out);
-    }
-  }
 }
 
 size_t Scheduler::active_nodes() const {
