@@ -170,7 +170,13 @@ size_t Scheduler::window(NodeId id) const {
   double e = std::max(expected_seconds(id), 1e-9);
   double extra = std::min(1e6, std::ceil(w * options_.round_trip_seconds / e));
   size_t timed = static_cast<size_t>(w) + static_cast<size_t>(std::max(1.0, extra));
-  return std::max(static_cast<size_t>(w) + 1, std::min(timed, legacy));
+  size_t cap = legacy;
+  if (options_.short_backlog_seconds > 0) {
+    double per_worker = std::min(static_cast<double>(options_.max_window_per_worker),
+                                 std::floor(options_.short_backlog_seconds / e));
+    cap = std::max(cap, static_cast<size_t>(w) * static_cast<size_t>(std::max(0.0, per_worker)));
+  }
+  return std::max(static_cast<size_t>(w) + 1, std::min(timed, cap));
 }
 
 bool Scheduler::has_room(const Node& n, size_t window) const {
