@@ -54,13 +54,12 @@ Scheduler::InFlight* Scheduler::find_copy(NodeId node, JobId id) {
 }
 
 void Scheduler::promote(Node& n) {
-  size_t running = 0;
-  for (const InFlight& c : n.copies) running += c.started >= 0 ? 1 : 0;
+  const auto workers = static_cast<size_t>(n.info.workers);
   for (InFlight& c : n.copies) {
-    if (running >= static_cast<size_t>(n.info.workers)) break;
+    if (n.started >= workers) break;
     if (c.started < 0 && c.steal_to == kNone) {
       c.started = now();
-      ++running;
+      ++n.started;
     }
   }
 }
@@ -91,6 +90,7 @@ bool Scheduler::drop_copy(NodeId node, JobId id) {
   if (it == n.copies.end()) return false;
   if (it->backup) --backups_;
   if (it->steal_to != kNone) --nodes_[it->steal_to].reserved;
+  if (it->started >= 0) --n.started;
   n.copies.erase(it);
   busy_edge(n, false);
   Job& j = job(id);
@@ -290,7 +290,10 @@ void Scheduler::started(JobId id, NodeId node) {
     --nodes_[c->steal_to].reserved;
     c->steal_to = kNone;
   }
-  if (c->started < 0) c->started = now();
+  if (c->started < 0) {
+    c->started = now();
+    ++nodes_[node].started;
+  }
 }
 
 void Scheduler::measure(Node& n, double seconds) {

@@ -216,6 +216,7 @@ class Scheduler {
     NodeInfo info;
     NodeStats stats;
     std::vector<InFlight> copies;        // in the order sent: the node's own order
+    size_t started = 0;                  // of them, started (promote stays O(workers))
     size_t reserved = 0;                 // planned steals towards it
     double ewma = 0;
     uint64_t samples = 0;

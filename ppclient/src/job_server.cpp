@@ -16,6 +16,12 @@
 
 namespace pp::client {
 
+struct JobServer::Delivered {
+  std::shared_ptr<JobState> state;
+  Outcome outcome;
+  bool appended = false;   // kept in the journal
+};
+
 JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     : opt_(std::move(options)),
       lua_bytecode_(lua_bytecode),
@@ -97,6 +103,7 @@ void JobServer::close() {
   }
   asio::post(io_, [this] { shutdown_io(); });
   thread_.join();
+  hand_over();   // what the loop's last turn left (the io thread is gone)
   // Only now: handlers of theirs that were cancelled by stop() may have been queued
   // until the loop ended; with the loop stopped none of them can run any more.
   discovery_.reset();
@@ -175,7 +182,8 @@ void JobServer::drain_incoming() {
 }
 
 // The one place a job's outcome crosses to the user: kept in the journal first (when
-// there is one), then its JobState filled and its waiters woken.
+// there is one), then, with the others of this turn, its JobState filled and its
+// waiters woken (hand_over).
 void JobServer::deliver(Submission& job, Outcome&& o) {
   bool appended = false;
   if (journal_ && o.status == proto::JobStatus::kOk) {
@@ -187,21 +195,37 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
               js.message().c_str());
     }
   }
-  JobState& state = *job.state;
-  bool notify;
+  outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended});
+  if (!hand_over_posted_) {
+    // After this handler and the others ready now: a burst of results crosses at once.
+    hand_over_posted_ = true;
+    asio::post(io_, [this] { hand_over(); });
+  }
+}
+
+void JobServer::hand_over() {
+  hand_over_posted_ = false;
+  if (outbox_.empty()) return;
+  bool notify = false;
   {
     std::lock_guard lock(sync_->mutex);
-    state.done = true;
-    state.status = o.status;
-    state.value = std::move(o.value);
-    state.error = std::move(o.error);
-    state.traceback = std::move(o.traceback);
-    state.node = std::move(o.node);
-    state.wall_seconds = o.wall_seconds;
-    ++finished_count_;
-    if (appended) ++journal_appended_;
-    notify = state.waited || (waiting_all_ && finished_count_ == next_id_);
+    for (Delivered& d : outbox_) {
+      JobState& state = *d.state;
+      Outcome& o = d.outcome;
+      state.done = true;
+      state.status = o.status;
+      state.value = std::move(o.value);
+      state.error = std::move(o.error);
+      state.traceback = std::move(o.traceback);
+      state.node = std::move(o.node);
+      state.wall_seconds = o.wall_seconds;
+      ++finished_count_;
+      if (d.appended) ++journal_appended_;
+      notify = notify || state.waited;
+    }
+    notify = notify || (waiting_all_ && finished_count_ == next_id_);
   }
+  outbox_.clear();
   if (notify) sync_->cv.notify_all();
 }
 

@@ -113,6 +113,7 @@ class JobServer {
   void on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye);
   void drain_incoming();
   void deliver(Submission& job, Outcome&& outcome);
+  void hand_over();
   void housekeeping();
   std::string why_no_node() const;
   void shutdown_io();
@@ -140,6 +141,11 @@ class JobServer {
   uint64_t journal_appended_ = 0;
 
   // io thread only (dispatcher_ outlives nodes_, whose links call it).
+  // Outcomes of this turn of the event loop, handed to the user's threads together
+  // (hand_over: one lock, one wake-up for a burst of results, not one per job).
+  struct Delivered;
+  std::vector<Delivered> outbox_;
+  bool hand_over_posted_ = false;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<NodeTable> nodes_;
   asio::steady_timer housekeeping_;
