@@ -30,8 +30,9 @@ Outcome failure(proto::JobStatus status, std::string error) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(bool adaptive, Deliver deliver)
+Dispatcher::Dispatcher(bool adaptive, Deliver deliver, Hungry hungry)
     : deliver_(std::move(deliver)),
+      hungry_(std::move(hungry)),
       created_(Clock::now()),
       sched_(sched::SchedulerOptions{.clock = [this] { return now(); },
                                      .short_backlog_seconds = kShortBacklogSeconds,
@@ -78,6 +79,7 @@ void Dispatcher::pump() {
       for (uint64_t id : ids) sched_.started(id, from);  // it cannot give jobs back
     }
   }
+  if (hungry_ && sched_.queued() == 0) hungry_();
 }
 
 void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {

@@ -28,7 +28,8 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
       work_(io_.get_executor()),
       dispatcher_(std::make_unique<Dispatcher>(
           opt_.scheduling == ClusterOptions::Scheduling::kAdaptive,
-          [this](Submission& job, Outcome&& outcome) { deliver(job, std::move(outcome)); })),
+          [this](Submission& job, Outcome&& outcome) { deliver(job, std::move(outcome)); },
+          [this] { on_hungry(); })),
       housekeeping_(io_) {
   std::string secret_file;
   auto secret = secret::resolve(opt_.secret, "", nullptr, &secret_file);
@@ -123,15 +124,28 @@ void JobServer::io_main() {
   io_.run();
 }
 
+CodeRef JobServer::code_ref(std::string blob) {
+  CodeRef code;
+  code.hash = proto::code_hash(blob);
+  code.blob = std::make_shared<const std::string>(std::move(blob));
+  return code;
+}
+
 std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string args,
                                             uint32_t timeout_ms) {
+  return submit(code_ref(blob), std::move(args), timeout_ms);
+}
+
+std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string args,
+                                            uint32_t timeout_ms) {
+  const std::string& blob = *code.blob;
   auto state = std::make_shared<JobState>();
   state->sync = sync_;
   Submission p;
   p.state = state;
   p.args = std::move(args);
   p.timeout_ms = timeout_ms != 0 ? timeout_ms : static_cast<uint32_t>(opt_.job_timeout.count());
-  p.hash = proto::code_hash(blob);
+  p.hash = code.hash;
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
@@ -162,10 +176,13 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
     p.args.clear();
   }
   // The blob is shared by all jobs of the same code; the io thread dedups it.
-  p.blob = std::make_shared<const std::string>(blob);
+  p.blob = code.blob;
   incoming_.push_back(std::move(p));
-  if (!wake_posted_) {
+  // One wake-up of the io thread per burst, and only when it could send the job now;
+  // a settled job has nothing to send, but its waiters must be counted there too.
+  if (!wake_posted_ && (hungry_ || p.settled)) {
     wake_posted_ = true;
+    hungry_ = false;
     asio::post(io_, [this] { drain_incoming(); });
   }
   return state;
@@ -177,8 +194,21 @@ void JobServer::drain_incoming() {
     std::lock_guard lock(sync_->mutex);
     batch.swap(incoming_);
     wake_posted_ = false;
+    hungry_ = false;
   }
-  dispatcher_->take(batch);
+  dispatcher_->take(batch);   // pump() says when the queue is dry again (on_hungry)
+}
+
+// io thread: the scheduler's queue is empty. What waits in incoming_ comes now;
+// otherwise the next submission wakes the io thread.
+void JobServer::on_hungry() {
+  std::lock_guard lock(sync_->mutex);
+  if (incoming_.empty()) {
+    hungry_ = true;
+  } else if (!wake_posted_) {
+    wake_posted_ = true;
+    asio::post(io_, [this] { drain_incoming(); });
+  }
 }
 
 // The one place a job's outcome crosses to the user: kept in the journal first (when
@@ -230,6 +260,7 @@ void JobServer::hand_over() {
 }
 
 void JobServer::housekeeping() {
+  drain_incoming();   // jobs that came while no node could take any
   dispatcher_->check_starvation(!discover_ && nodes_->all_refused(), opt_.no_node_timeout,
                                 [this] { return why_no_node(); });
   housekeeping_.expires_after(std::chrono::milliseconds(100));
@@ -245,6 +276,7 @@ std::string JobServer::why_no_node() const {
 }
 
 void JobServer::shutdown_io() {
+  drain_incoming();   // every job gets its outcome, those not yet taken too
   housekeeping_.cancel();
   if (discovery_) discovery_->stop();
   nodes_->close_all("client finished", true);

@@ -52,8 +52,16 @@ struct SeenNode {
   bool gone = false;          // said BYE
 };
 
+// A code blob with its hash, made once and shared by every job of that code.
+struct CodeRef {
+  std::shared_ptr<const std::string> blob;
+  std::string hash;
+};
+
 class JobServer {
  public:
+  static CodeRef code_ref(std::string blob);
+
   explicit JobServer(ClusterOptions options, bool lua_bytecode = false);
   // close().
   ~JobServer();
@@ -69,6 +77,8 @@ class JobServer {
 
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
                                    uint32_t timeout_ms = 0);
+  // The same for a blob hashed once already (a driver submitting many jobs of one code).
+  std::shared_ptr<JobState> submit(const CodeRef& code, std::string args, uint32_t timeout_ms = 0);
   void wait(JobState& job);
   void wait_all();
   int ncpus() const;
@@ -112,6 +122,7 @@ class JobServer {
   void start_discovery();
   void on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye);
   void drain_incoming();
+  void on_hungry();
   void deliver(Submission& job, Outcome&& outcome);
   void hand_over();
   void housekeeping();
@@ -133,6 +144,9 @@ class JobServer {
   // Shared with user threads, under sync_->mutex.
   std::vector<Submission> incoming_;
   bool wake_posted_ = false;
+  // The io thread's scheduler queue ran dry: the next submission wakes it. Otherwise
+  // submissions wait here until it asks (its windows are full: it could not send them).
+  bool hungry_ = true;
   uint64_t next_id_ = 0;
   uint64_t finished_count_ = 0;
   bool waiting_all_ = false;
