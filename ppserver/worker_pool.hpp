@@ -122,6 +122,7 @@ class WorkerPool : public JobQueue::Workers {
     std::unique_ptr<asio::steady_timer> reap_timer;
   };
 
+  static void kill_group(pid_t worker);
   void spawn(Slot& slot);
   void on_frame(Slot& slot, std::string_view payload);
   void on_worker_closed(Slot& slot, const std::string& why);

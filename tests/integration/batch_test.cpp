@@ -55,15 +55,21 @@ class RawClient {
     msgpack::pack(b, std::make_tuple(args...));
     c_->send(pp::proto::Submit{.job_id = id, .hash = hash, .args = std::string(b.data(), b.size())});
   }
+  // The next RESULT, within a minute; heartbeats keep the session alive meanwhile (a
+  // loaded machine may take longer than the node's silence limit).
   ResultMsg next_result() {
-    for (;;) {
-      auto m = c_->receive(60s);
-      REQUIRE(m.has_value());
-      if (std::holds_alternative<pp::proto::Heartbeat>(*m)) continue;
+    for (int waited = 0; waited < 120; ++waited) {
+      c_->send(pp::proto::Heartbeat{});
+      auto m = c_->receive(500ms);
+      if (!m || std::holds_alternative<pp::proto::Heartbeat>(*m)) continue;
       auto* r = std::get_if<ResultMsg>(&*m);
-      REQUIRE_MESSAGE(r != nullptr, "got " << pp::proto::type_name(pp::proto::type_of(*m)));
+      std::string type = pp::proto::type_name(pp::proto::type_of(*m));
+      if (auto* e = std::get_if<pp::proto::Error>(&*m)) type += ": " + e->message;
+      REQUIRE_MESSAGE(r != nullptr, "got " << type);
       return *r;
     }
+    FAIL("no RESULT within a minute");
+    return {};
   }
 
  private:
