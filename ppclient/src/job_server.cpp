@@ -178,9 +178,9 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   // The blob is shared by all jobs of the same code; the io thread dedups it.
   p.blob = code.blob;
   incoming_.push_back(std::move(p));
-  // One wake-up of the io thread per burst, and only when it could send the job now;
-  // a settled job has nothing to send, but its waiters must be counted there too.
-  if (!wake_posted_ && (hungry_ || p.settled)) {
+  // One wake-up of the io thread per burst, and only when it could send the job now
+  // (a settled job has nothing to send: it goes along with the next ones).
+  if (!wake_posted_ && hungry_) {
     wake_posted_ = true;
     hungry_ = false;
     asio::post(io_, [this] { drain_incoming(); });
