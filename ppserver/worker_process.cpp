@@ -377,7 +377,7 @@ void Worker::run_job(const proto::WorkerRun& run) {
   res.cpu_us = cpu_since_last_mark();
   if (res.status == JobStatus::kOk) measured(run.hash, static_cast<double>(res.wall_us) / 1e6);
   fit_frame(res);
-  queue(res);
+  queue(proto::Message(std::move(res)));
   // Cleared only once its result is queued: a crash from here on is nobody's job.
   if (RunningJob* page = page_.get()) page->key.store(0, std::memory_order_release);
 }
