@@ -215,7 +215,8 @@ class Scheduler {
   struct Node {
     NodeInfo info;
     NodeStats stats;
-    std::vector<InFlight> copies;        // in the order sent: the node's own order
+    std::deque<InFlight> copies;         // in the order sent: the node's own order (most
+                                         // finish first: taken off the front in O(1))
     size_t started = 0;                  // of them, started (promote stays O(workers))
     size_t reserved = 0;                 // planned steals towards it
     double ewma = 0;
