@@ -248,8 +248,8 @@ function M.server(opts)
                            encrypt = opts.encrypt == true, scheduling = opts.scheduling,
                            journal = opts.journal }
   if not c then error("pp.server: " .. err, 2) end
-  return setmetatable({ _c = c, _pending = {}, _blobs = setmetatable({}, { __mode = "k" }) },
-    Server)
+  return setmetatable({ _c = c, _pending = {}, _blobs = setmetatable({}, { __mode = "k" }),
+                        _by_dump = {}, _dumps = 0 }, Server)
 end
 
 -- js:submit(fn, args, depfuncs, modules, callback) -> job
@@ -266,8 +266,17 @@ function Server:submit(fn, args, depfuncs, modules, callback, timeout)
   if depfuncs == nil and modules == nil then
     blob = self._blobs[fn]
     if not blob then
-      blob = build_blob(fn)
-      self._blobs[fn] = blob
+      -- A closure made afresh for each job (js:submit(function(x) ... end, ...) in a
+      -- loop) has the bytecode of the last one: its blob is found by that.
+      local dump = string_dump(fn)
+      blob = self._by_dump[dump]
+      if not blob then
+        blob = build_blob(fn)
+        self._blobs[fn] = blob
+        if self._dumps >= 1000 then self._by_dump, self._dumps = {}, 0 end
+        self._by_dump[dump] = blob
+        self._dumps = self._dumps + 1
+      end
     end
   else
     blob = build_blob(fn, depfuncs, modules)

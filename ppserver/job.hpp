@@ -18,6 +18,9 @@ struct NodeJob {
   std::string args;
   std::chrono::milliseconds timeout{0};           // 0 = none
   bool cancelled = false;
+  // In a worker's pipeline: its code's mean time when it was given (JobTimes), or -1
+  // when that was not known to be short.
+  double expected_seconds = -1;
 };
 
 }  // namespace pp::server

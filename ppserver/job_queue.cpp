@@ -84,7 +84,7 @@ JobQueue::Queues::iterator JobQueue::behind_own_client(const Workers& workers, i
   for (size_t n = 0; n < queues_.size(); ++n, ++it) {
     if (it == queues_.end()) it = queues_.begin();
     if (it->second.empty()) continue;
-    worker = workers.pipeline_slot(it->first);
+    worker = workers.pipeline_slot(it->second.front());
     if (worker >= 0) return it;
   }
   return queues_.end();

@@ -11,8 +11,9 @@
 // burst cannot starve another, and as a freed worker usually goes back to the
 // client it just served, clients sharing the node rarely cost a worker reset.
 // With no idle worker, a job may wait in a worker's pipeline behind its own
-// client's job, but not while some client with queued jobs has no worker at
-// all: that client takes the next worker to go idle.
+// client's job (when the pool says it may: only jobs known to be short), but not
+// while some client with queued jobs has no worker at all: that client takes the
+// next worker to go idle.
 //
 // Plain data, no Asio: the workers are seen through the Workers interface
 // (WorkerPool implements it), so the rule is tested with plain calls
@@ -45,8 +46,9 @@ class JobQueue {
     virtual size_t assigned(uint64_t session) const = 0;
     // A ready worker with nothing to do (preferring one that served `session`), or -1.
     virtual int idle_worker(uint64_t session) const = 0;
-    // A busy worker whose pipeline has room and ends with a job of `session`, or -1.
-    virtual int pipeline_slot(uint64_t session) const = 0;
+    // A busy worker that may take `job` into its pipeline (it has room, ends with a job
+    // of the same session, and `job` is known to be short), or -1.
+    virtual int pipeline_slot(const NodeJob& job) const = 0;
   };
 
   // A job and the worker it goes to.

@@ -28,7 +28,7 @@ struct NodeConfig {
   int cpu_limit = 100;                     // % of CPU time per busy worker (100 = no limit)
   size_t worker_memory_mb = 0;             // Lua heap per worker (0 = unlimited)
   size_t max_frame = proto::kDefaultMaxFrame;
-  int pipeline = 2;                        // jobs sent ahead to each worker (short jobs)
+  int pipeline = 64;                       // jobs sent ahead to each worker (short jobs only)
   bool encrypt = false;                    // every session encrypted after the handshake
   std::chrono::milliseconds heartbeat{1000};
   int heartbeat_misses = 5;                // silent intervals before a peer counts as dead

@@ -269,7 +269,7 @@ void Session::deliver(proto::ResultMsg&& result) {
     result.value.clear();
     result.traceback.clear();
   }
-  stream_->send(result);
+  stream_->send(proto::Message(std::move(result)));   // moved in: its value is not copied
 }
 
 void Session::say_bye(const std::string& reason) {

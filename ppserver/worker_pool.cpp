@@ -1,5 +1,6 @@
 #include "ppserver/worker_pool.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -23,30 +24,18 @@ using proto::JobStatus;
 
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
 constexpr auto kStartupLimit = std::chrono::seconds(20);
-// Reaping a worker whose socket closed: waitpid(WNOHANG) every kReapRetry; killed
-// again after kLingerLimit; given up ("could not be reaped") after kReapLimit.
-constexpr auto kReapRetry = std::chrono::milliseconds(1);
-constexpr auto kLingerLimit = std::chrono::milliseconds(100);
-constexpr auto kReapLimit = std::chrono::seconds(1);
+// Expected work that may wait in one worker's pipeline, beside the --pipeline count.
+constexpr double kPipelineSeconds = 0.002;
+
+}  // namespace
 
 // A worker leads a process group of its own: stopping it stops what its job started.
 // The worker is named as well, in case its job moved it to another group.
-void kill_group(pid_t worker) {
+void WorkerPool::kill_group(pid_t worker) {
   if (worker <= 0) return;
   ::kill(-worker, SIGKILL);
   ::kill(worker, SIGKILL);
 }
-
-std::string describe_exit(int status) {
-  if (WIFSIGNALED(status)) {
-    int sig = WTERMSIG(status);
-    return std::string("was killed by signal ") + std::to_string(sig) + " (" + strsignal(sig) + ")";
-  }
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  return "ended";
-}
-
-}  // namespace
 
 WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks)
     : io_(io),
@@ -123,12 +112,6 @@ size_t WorkerPool::running() const {
   return n;
 }
 
-size_t WorkerPool::pipeline_depth() const {
-  constexpr double kShortJobSeconds = 0.01;
-  bool short_jobs = job_seconds_ >= 0 && job_seconds_ < kShortJobSeconds;
-  return short_jobs ? static_cast<size_t>(std::max(config_.pipeline, 1)) : 1;
-}
-
 int WorkerPool::idle_worker(uint64_t session_id) const {
   int best = -1;
   int best_rank = 3;
@@ -144,12 +127,15 @@ int WorkerPool::idle_worker(uint64_t session_id) const {
   return best;
 }
 
-int WorkerPool::pipeline_slot(uint64_t session_id) const {
+int WorkerPool::pipeline_slot(const NodeJob& job) const {
+  const double expected = times_.short_mean(job.hash);
+  if (expected < 0) return -1;
   int best = -1;
-  size_t best_len = pipeline_depth();
+  size_t best_len = static_cast<size_t>(std::max(config_.pipeline, 1));
   for (const auto& w : workers_) {
     if (!w->ready || w->kill != Kill::kNone || w->pipeline.empty()) continue;
-    if (w->pipeline.back().session_id != session_id || w->pipeline.size() >= best_len) continue;
+    if (w->pipeline.back().session_id != job.session_id || w->pipeline.size() >= best_len) continue;
+    if (w->pipeline_unknown > 0 || w->pipeline_seconds + expected > kPipelineSeconds) continue;
     best = w->index;
     best_len = w->pipeline.size();
   }
@@ -161,12 +147,44 @@ size_t WorkerPool::assigned(uint64_t session_id) const {
   return it == assigned_.end() ? 0 : it->second;
 }
 
-void WorkerPool::left_pipeline(const NodeJob& job) {
+void WorkerPool::left_pipeline(Slot& slot, const NodeJob& job) {
   auto it = assigned_.find(job.session_id);
   if (it != assigned_.end() && --it->second == 0) assigned_.erase(it);
+  if (job.expected_seconds < 0) {
+    if (slot.pipeline_unknown > 0) --slot.pipeline_unknown;
+  } else {
+    slot.pipeline_seconds -= job.expected_seconds;
+  }
+  if (slot.pipeline.empty()) slot.pipeline_seconds = 0;   // no drift left over
+}
+
+const NodeJob* WorkerPool::running_job(const Slot& slot, Clock::time_point* since) const {
+  const RunningJob* page = slot.page.get();
+  if (page == nullptr) {  // no page: the oldest job sent is taken to be running
+    if (slot.pipeline.empty()) return nullptr;
+    if (since != nullptr) *since = slot.head_started;
+    return &slot.pipeline.front();
+  }
+  uint64_t key = page->key.load(std::memory_order_acquire);
+  if (key == 0) return nullptr;
+  for (const NodeJob& job : slot.pipeline) {
+    if (job.key != key) continue;
+    if (since != nullptr) {
+      auto ns = std::chrono::nanoseconds(page->started_ns.load(std::memory_order_relaxed));
+      *since = Clock::time_point(std::chrono::duration_cast<Clock::duration>(ns));
+    }
+    return &job;
+  }
+  return nullptr;   // its result came already: the worker is between jobs
 }
 
 void WorkerPool::spawn(Slot& slot) {
+  if (slot.page.get() == nullptr && !slot.page.create()) {
+    PP_WARN("worker %d: no shared page (%s): a crash is blamed on the oldest job sent to it",
+            slot.index, strerror(errno));
+  }
+  if (RunningJob* page = slot.page.get()) page->key.store(0, std::memory_order_release);
+  const int page_fd = slot.page.fd();
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     PP_ERROR("worker %d: socketpair failed: %s", slot.index, strerror(errno));
@@ -198,8 +216,12 @@ void WorkerPool::spawn(Slot& slot) {
     // A process group of its own (set on both sides of fork, so a kill of the
     // group never races the child); the worker makes the socket close-on-exec.
     setpgid(0, 0);
-    dup2(fds[1], 3);  // dup2 clears close-on-exec on the copy
-    close_range(4, ~0U, 0);
+    // Moved above 4 first, so that neither lands on the other's number.
+    int sock = fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
+    int page = page_fd >= 0 ? fcntl(page_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    dup2(sock, 3);  // dup2 clears close-on-exec on the copy
+    if (page >= 0) dup2(page, kRunningPageFd);
+    close_range(kRunningPageFd + 1, ~0U, 0);
     // A worker held by the CPU limiter would never see its socket close if the
     // node died (kill -9): have the kernel kill it with the node instead.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -213,6 +235,7 @@ void WorkerPool::spawn(Slot& slot) {
   slot.pid = pid;
   slot.ready = false;
   slot.kill = Kill::kNone;
+  slot.kill_key = 0;
   slot.hashes.clear();
   slot.last_session = 0;
   slot.spawned = Clock::now();
@@ -241,6 +264,12 @@ void WorkerPool::assign(int index, NodeJob job) {
   }
   slot.stream->send(proto::WorkerRun{job.key, job.hash, job.args});
   if (slot.pipeline.empty()) slot.head_started = Clock::now();
+  job.expected_seconds = times_.short_mean(job.hash);
+  if (job.expected_seconds < 0) {
+    ++slot.pipeline_unknown;
+  } else {
+    slot.pipeline_seconds += job.expected_seconds;
+  }
   slot.pipeline.push_back(std::move(job));
   limiter_.on_busy(slot.pid);  // joins the current phase of the duty cycle
 }
@@ -268,10 +297,11 @@ void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
   }
   NodeJob job = std::move(slot.pipeline.front());
   slot.pipeline.pop_front();
-  left_pipeline(job);
+  left_pipeline(slot, job);
   slot.head_started = Clock::now();
-  double secs = static_cast<double>(res->wall_us) / 1e6;
-  job_seconds_ = job_seconds_ < 0 ? secs : 0.8 * job_seconds_ + 0.2 * secs;
+  if (res->status == JobStatus::kOk || res->status == JobStatus::kLuaError) {
+    times_.add(job.hash, static_cast<double>(res->wall_us) / 1e6);
+  }
   if (job.cancelled) {
     res->status = JobStatus::kCancelled;
     res->value.clear();
@@ -280,118 +310,6 @@ void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
   res->job_id = job.client_job_id;
   cb_.on_result(std::move(job), std::move(*res));
   cb_.on_capacity();
-}
-
-// The worker's socket closed: it is killed with its group, and reaped from the
-// event loop (try_reap) before anything else happens to its jobs.
-void WorkerPool::on_worker_closed(Slot& slot, const std::string& why) {
-  if (stopping_ || slot.reaping) return;
-  // Whatever its job started goes with it, before the pid (the group's id) is reaped.
-  kill_group(slot.pid);
-  slot.ready = false;
-  slot.stream.reset();
-  slot.reaping = true;
-  slot.killed_again = false;
-  slot.closed = Clock::now();
-  slot.closed_why = why;
-  try_reap(slot);
-}
-
-// The socket closes as the process exits; it becomes reapable a moment later.
-// Retried on a short timer, never waited for on the event loop.
-void WorkerPool::try_reap(Slot& slot) {
-  int st = 0;
-  pid_t r = waitpid(slot.pid, &st, WNOHANG);
-  if (r == slot.pid) {
-    return finish_worker(slot, describe_exit(st), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-  }
-  auto waited = Clock::now() - slot.closed;
-  if ((r < 0 && errno != EINTR) || waited > kReapLimit) {
-    return finish_worker(slot, "could not be reaped", -1);
-  }
-  if (waited > kLingerLimit && !slot.killed_again) {
-    kill_group(slot.pid);  // closed its socket but lingers
-    slot.killed_again = true;
-  }
-  Slot* s = &slot;
-  slot.reap_timer->expires_after(kReapRetry);
-  slot.reap_timer->async_wait([this, s](const asio::error_code& ec) {
-    if (!ec && !stopping_) try_reap(*s);
-  });
-}
-
-// The worker is gone (reaped, or given up): its running job gets its one outcome,
-// the jobs behind it go back to the node, and the worker is respawned.
-void WorkerPool::finish_worker(Slot& slot, const std::string& how, int exit_code) {
-  limiter_.forget(slot.pid);  // reaped: the pid may be reused from now on
-  pid_t pid = slot.pid;
-  slot.pid = -1;
-  slot.reaping = false;
-  bool started_ok = slot.closed - slot.spawned > std::chrono::seconds(1) || !slot.pipeline.empty();
-  std::deque<NodeJob> pipeline = std::move(slot.pipeline);
-  slot.pipeline.clear();
-  for (const NodeJob& job : pipeline) left_pipeline(job);
-  // The head was running unless the worker restarted cleanly after a memory error.
-  if (!pipeline.empty() && exit_code != kExitOutOfMemory) {
-    NodeJob head = std::move(pipeline.front());
-    pipeline.pop_front();
-    proto::ResultMsg res = outcome_of(slot, head, pid, how);
-    PP_WARN("worker %d %s while running job %llu (%s); restarting it", slot.index, how.c_str(),
-            static_cast<unsigned long long>(head.client_job_id),
-            proto::job_status_name(res.status));
-    cb_.on_result(std::move(head), std::move(res));
-  } else if (slot.kill == Kill::kNone && exit_code != kExitOutOfMemory) {
-    PP_WARN("worker %d %s (%s); restarting it", slot.index, how.c_str(), slot.closed_why.c_str());
-  }
-  for (auto& job : pipeline) cb_.on_requeue(std::move(job));
-  slot.kill = Kill::kNone;
-  if (started_ok) {
-    spawn(slot);
-  } else {
-    // Dying at start-up again and again: back off instead of spinning.
-    slot.quick_deaths++;
-    auto delay = std::chrono::milliseconds(100 << std::min(slot.quick_deaths, 8));
-    PP_ERROR("worker %d died during start-up %d time(s) in a row; retrying in %lld ms",
-             slot.index, slot.quick_deaths, static_cast<long long>(delay.count()));
-    respawn_later(slot, delay);
-  }
-  cb_.on_capacity();
-}
-
-// The RESULT of the job worker `pid` was running when it ended; `how` says how it ended.
-proto::ResultMsg WorkerPool::outcome_of(const Slot& slot, const NodeJob& head, pid_t pid,
-                                        const std::string& how) const {
-  proto::ResultMsg res;
-  res.job_id = head.client_job_id;
-  res.worker = static_cast<uint32_t>(slot.index);
-  res.wall_us = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(slot.closed - slot.head_started)
-          .count());
-  switch (slot.kill) {
-    case Kill::kTimeout:
-      res.status = JobStatus::kTimeout;
-      res.error = "the job exceeded its time limit of " +
-                  std::to_string(head.timeout.count() / 1000.0).substr(0, 6) +
-                  " s; its worker was stopped";
-      break;
-    case Kill::kCpuLimit:
-      res.status = JobStatus::kTimeout;
-      res.error = "the job used more than its CPU time limit of " +
-                  std::to_string(config_.job_cpu_limit.count() / 1000.0).substr(0, 6) +
-                  " s; its worker was stopped";
-      break;
-    case Kill::kCancel:
-      res.status = JobStatus::kCancelled;
-      res.error = "cancelled";
-      break;
-    default:
-      res.status = JobStatus::kCrashed;
-      res.error = "worker " + std::to_string(slot.index) + " (pid " + std::to_string(pid) + ") " +
-                  how + " while running the job";
-      break;
-  }
-  if (head.cancelled) res.status = JobStatus::kCancelled;
-  return res;
 }
 
 void WorkerPool::respawn_later(Slot& slot, std::chrono::milliseconds delay) {
@@ -404,26 +322,31 @@ void WorkerPool::respawn_later(Slot& slot, std::chrono::milliseconds delay) {
   if (respawn_timers_.size() > 64) respawn_timers_.erase(respawn_timers_.begin());
 }
 
-void WorkerPool::kill_worker(Slot& slot, Kill why) {
+void WorkerPool::kill_worker(Slot& slot, Kill why, uint64_t key) {
   if (slot.pid <= 0 || slot.reaping) return;  // a reaping worker was killed already
-  if (slot.kill == Kill::kNone) slot.kill = why;
+  if (slot.kill == Kill::kNone) {
+    slot.kill = why;
+    slot.kill_key = key;
+  }
   kill_group(slot.pid);
   // The socket's EOF then drives on_worker_closed().
 }
 
 void WorkerPool::cancel(uint64_t session_id, std::optional<uint64_t> client_job_id) {
   for (auto& w : workers_) {
-    for (size_t i = 0; i < w->pipeline.size(); ++i) {
-      NodeJob& job = w->pipeline[i];
+    // The one the worker runs; between jobs, the oldest (next, or its result on the way).
+    const NodeJob* running = running_job(*w, nullptr);
+    if (running == nullptr && !w->pipeline.empty()) running = &w->pipeline.front();
+    for (NodeJob& job : w->pipeline) {
       if (job.session_id != session_id) continue;
       if (client_job_id && job.client_job_id != *client_job_id) continue;
-      job.cancelled = true;
-      if (i == 0 && !w->reaping) {
+      job.cancelled = true;   // one not running yet is answered "cancelled" when its turn is over
+      if (&job == running && !w->reaping) {
         if (client_job_id) {
           PP_INFO("job %llu cancelled by its client while running; stopping worker %d",
                   static_cast<unsigned long long>(*client_job_id), w->index);
         }
-        kill_worker(*w, Kill::kCancel);
+        kill_worker(*w, Kill::kCancel, job.key);
       }
     }
   }
@@ -439,12 +362,14 @@ void WorkerPool::watchdog() {
       kill_worker(*w, Kill::kNone);
       continue;
     }
-    if (w->pipeline.empty()) continue;
-    const NodeJob& head = w->pipeline.front();
-    if (head.timeout.count() > 0 && now - w->head_started > head.timeout) {
+    Clock::time_point since;
+    const NodeJob* running = running_job(*w, &since);
+    if (running == nullptr) continue;
+    const NodeJob& head = *running;
+    if (head.timeout.count() > 0 && now - since > head.timeout) {
       PP_WARN("job %llu exceeded its time limit on worker %d; stopping the worker",
               static_cast<unsigned long long>(head.client_job_id), w->index);
-      kill_worker(*w, Kill::kTimeout);
+      kill_worker(*w, Kill::kTimeout, head.key);
       continue;
     }
     if (config_.job_cpu_limit.count() > 0) {
@@ -457,7 +382,7 @@ void WorkerPool::watchdog() {
       } else if (cpu - w->cpu_at_start > config_.job_cpu_limit.count() / 1000.0) {
         PP_WARN("job %llu used more than its CPU time limit on worker %d; stopping the worker",
                 static_cast<unsigned long long>(head.client_job_id), w->index);
-        kill_worker(*w, Kill::kCpuLimit);
+        kill_worker(*w, Kill::kCpuLimit, head.key);
       }
     }
   }

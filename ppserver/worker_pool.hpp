@@ -1,11 +1,17 @@
 // WorkerPool: the node's worker processes, each one LuaJIT state, supervised
 // from the node's event loop.
 //
-// Jobs are assigned into a short per-worker pipeline (the head runs, the rest
-// wait in the worker's socket), so a worker never waits on the event loop. The
-// pool enforces time limits by killing the worker, turns a worker's death into
-// one outcome for the job it was running (timeout, crash, cancel) and hands jobs
-// that never started back to the node. Dead workers are respawned. With
+// Jobs are assigned into a per-worker pipeline (the worker runs them in order),
+// so a worker never waits on the event loop: a job joins a busy worker only when
+// its code is known to be short (JobTimes) and every job ahead of it is too, up to
+// --pipeline jobs and about 2 ms of expected work; the rest wait in the node's
+// queue for the next idle worker. The worker answers what it was sent in one write
+// (worker_process.cpp), and tells through a shared page (RunningPage) which job it
+// is running, so a death is blamed on exactly that job. The pool enforces time
+// limits by killing the worker, turns a worker's death into one outcome for the job
+// it was running (timeout, crash, cancel) and hands every other job without a
+// result back to the node (never started, or finished with its result lost with
+// the worker: they run again). Dead workers are respawned. With
 // --cpu-limit, a CpuLimiter duty-cycles the busy workers (SIGSTOP / SIGCONT);
 // stopped workers are still killed, reaped and respawned like running ones.
 //
@@ -44,7 +50,9 @@
 #include "ppserver/cpu_limit.hpp"
 #include "ppserver/job.hpp"
 #include "ppserver/job_queue.hpp"
+#include "ppserver/job_times.hpp"
 #include "ppserver/node_config.hpp"
+#include "ppserver/worker_process_page.hpp"
 
 namespace pp::server {
 
@@ -68,17 +76,16 @@ class WorkerPool : public JobQueue::Workers {
   // A ready worker with nothing to do, or -1: one that last ran a job of
   // `session_id`, else one that has run nothing yet, else any (it is reset first).
   int idle_worker(uint64_t session_id) const override;
-  // A busy worker whose pipeline has room and ends with a job of `session_id`, or
-  // -1. A job never waits behind another client's job: that would cost a reset
-  // for the sake of a pipeline slot, and could lock two clients into taking turns
-  // on every worker.
-  int pipeline_slot(uint64_t session_id) const override;
+  // A busy worker that may take `job` behind its pipeline, or -1: the job's code is
+  // known to be short, and so is every job in that pipeline, which ends with a job of
+  // the same client, holds fewer than --pipeline jobs and about kPipelineSeconds of
+  // work. A job of unknown length waits in the node's queue instead, where the next
+  // idle worker (or the client's STEAL) takes it. A job never waits behind another
+  // client's job: that would cost a reset for the sake of a pipeline slot, and could
+  // lock two clients into taking turns on every worker.
+  int pipeline_slot(const NodeJob& job) const override;
   // Jobs of `session_id` given to workers and not finished.
   size_t assigned(uint64_t session_id) const override;
-  // Jobs sent ahead to each worker: --pipeline while jobs are known to be short (it
-  // hides the node-worker round trip), otherwise 1, so that jobs wait in the node's
-  // queue, where the client can still steal them, rather than in a worker's socket.
-  size_t pipeline_depth() const;
   void assign(int worker, NodeJob job);
   // Stops one job (client_job_id set) or all of a session's jobs: a running one
   // by killing its worker, a waiting one when its turn comes.
@@ -93,6 +100,10 @@ class WorkerPool : public JobQueue::Workers {
     bool ready = false;
     std::shared_ptr<Stream> stream;
     std::deque<NodeJob> pipeline;
+    size_t pipeline_unknown = 0;     // jobs in it not known to be short
+    double pipeline_seconds = 0;     // expected seconds of the others
+    RunningPage page;                // which job the worker runs (its own writes)
+    // When the job the node first saw running started (read from the page).
     std::chrono::steady_clock::time_point head_started;
     // --job-cpu-limit: the worker's CPU seconds when the watchdog first saw the head job.
     uint64_t cpu_job_key = 0;
@@ -101,6 +112,7 @@ class WorkerPool : public JobQueue::Workers {
     std::unordered_set<std::string> hashes;
     uint64_t last_session = 0;   // client of the last job given to it; 0 = none yet
     Kill kill = Kill::kNone;
+    uint64_t kill_key = 0;           // the job a kill was aimed at (0: none in particular)
     int quick_deaths = 0;
     // From its socket's close until it is reaped (on_worker_closed .. finish_worker).
     bool reaping = false;
@@ -110,15 +122,20 @@ class WorkerPool : public JobQueue::Workers {
     std::unique_ptr<asio::steady_timer> reap_timer;
   };
 
+  static void kill_group(pid_t worker);
   void spawn(Slot& slot);
   void on_frame(Slot& slot, std::string_view payload);
   void on_worker_closed(Slot& slot, const std::string& why);
   void try_reap(Slot& slot);
   void finish_worker(Slot& slot, const std::string& how, int exit_code);
   proto::ResultMsg outcome_of(const Slot& slot, const NodeJob& head, pid_t pid,
-                              const std::string& how) const;
-  void kill_worker(Slot& slot, Kill why);
-  void left_pipeline(const NodeJob& job);
+                              const std::string& how,
+                              std::chrono::steady_clock::time_point since) const;
+  void kill_worker(Slot& slot, Kill why, uint64_t key = 0);
+  void left_pipeline(Slot& slot, const NodeJob& job);
+  // The job the worker of `slot` is running now (its key on the page, and when it
+  // started), or nullptr between jobs.
+  const NodeJob* running_job(const Slot& slot, std::chrono::steady_clock::time_point* since) const;
   void watchdog();
   void respawn_later(Slot& slot, std::chrono::milliseconds delay);
   std::vector<pid_t> busy_pids() const;
@@ -131,7 +148,7 @@ class WorkerPool : public JobQueue::Workers {
   std::vector<std::unique_ptr<asio::steady_timer>> respawn_timers_;
   std::string exe_;
   CpuLimiter limiter_;
-  double job_seconds_ = -1;        // moving mean of job wall times here, -1 = none yet
+  JobTimes times_;                 // mean job time per code, from the results
   std::unordered_map<uint64_t, size_t> assigned_;   // session -> jobs in pipelines
   bool stopping_ = false;
 };

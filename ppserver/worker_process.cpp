@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <lua.hpp>
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <clocale>
 #include <cstdlib>
@@ -21,6 +23,8 @@
 #include "core/util/paths.hpp"
 #include "pp_kernels.h"
 #include "ppserver/job_processes.hpp"
+#include "ppserver/worker_process_errors.hpp"
+#include "ppserver/worker_process_page.hpp"
 
 namespace pp::server {
 namespace {
@@ -68,73 +72,13 @@ bool write_all(int fd, const std::string& bytes) {
   return true;
 }
 
-constexpr char kTracebackKey[] = "pp.worker.traceback";
-constexpr char kErrorValueKey[] = "pp.worker.error_value";
-
-// The __tostring of the value at 1, or nothing; run under lua_pcall, because a
-// metamethod that fails must not turn into an error in the error handler.
-int call_tostring(lua_State* L) { return luaL_callmeta(L, 1, "__tostring"); }
-
-// Message handler for lua_pcall (a handler can hand back only one value, so the
-// rest goes to the registry): leaves the traceback there, and a raised value that
-// is not a string (error({code = 42})) too, for RESULT.value. Returns the message:
-// a string as raised, else the value's __tostring, else the value itself
-// (take_error reads what it is).
-int traceback_handler(lua_State* L) {
-  const bool is_string = lua_isstring(L, 1) != 0;
-  if (is_string) {
-    lua_pushnil(L);  // nothing left from an earlier error
-  } else {
-    lua_pushvalue(L, 1);
-  }
-  lua_setfield(L, LUA_REGISTRYINDEX, kErrorValueKey);
-  if (!is_string) {
-    lua_pushcfunction(L, call_tostring);
-    lua_pushvalue(L, 1);
-    if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TSTRING) lua_replace(L, 1);
-  }
-  luaL_traceback(L, L, nullptr, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, kTracebackKey);
-  lua_settop(L, 1);
-  return 1;
-}
-
-// After a job raised an error (LUA_ERRRUN, the handler's result on top): fills the
-// RESULT's error message, traceback and, for a raised value that is not a string,
-// value (a msgpack array of that one value). Clears what the handler kept.
-void take_error(lua_State* L, proto::ResultMsg& res) {
-  const int message = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, kTracebackKey);
-  const char* tb = lua_tostring(L, -1);
-  res.traceback = tb ? tb : "";
-  lua_getfield(L, LUA_REGISTRYINDEX, kErrorValueKey);
-  const int raised = lua_gettop(L);
-  const bool has_value = !lua_isnil(L, raised);  // error(nil) leaves nothing to send
-  std::string why_not;
-  if (has_value) {
-    res.value = "\x91";  // a msgpack array of one value
-    if (Status st = lua::pack(L, raised, res.value, "error value"); !st) {
-      res.value.clear();
-      why_not = st.message();
-    }
-  }
-  if (lua_type(L, message) != LUA_TSTRING) {  // run_job made a number a string
-    res.error = std::string("(error object is a ") + luaL_typename(L, message) + " value";
-    if (!why_not.empty()) {
-      res.error += " that cannot be sent back: " + why_not;
-    } else if (has_value) {
-      res.error += "; it is in the error's value field";
-    }
-    res.error += ')';
-  } else if (!why_not.empty()) {
-    res.error += " (the error value cannot be sent back: " + why_not + ")";
-  }
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, kTracebackKey);
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, kErrorValueKey);
-  lua_settop(L, message);
-}
+// Results wait in the worker's buffer while more jobs of the same read are to run,
+// and leave in one write: before the worker blocks for more input, before a job whose
+// code is not known to be short (so no result waits behind a long job), and when this
+// much is buffered (large results stream rather than pile up).
+constexpr size_t kFlushBytes = 256u << 10;
+// A job is "known short" to the worker when its code's mean time here is below this.
+constexpr double kShortJobSeconds = 0.002;
 
 // An error outside any protected call: the state cannot go on. Exit so the node
 // reports the running job and starts a fresh worker.
@@ -158,8 +102,10 @@ class Worker {
  public:
   explicit Worker(const WorkerConfig& cfg) : cfg_(cfg), reader_(cfg.max_frame + 4096) {
     heap_.limit = cfg.memory_mb << 20;
+    keep_for_last_flush(cfg.fd, &out_);
   }
   ~Worker() {
+    keep_for_last_flush(-1, nullptr);
     if (L_ != nullptr) lua_close(L_);
   }
 
@@ -176,11 +122,31 @@ class Worker {
   void push_job_function(int ref);
   std::string memory_message(const std::string& detail) const;
   void fit_frame(proto::ResultMsg& res) const;
-  bool send(const proto::Message& m) {
+  // Queues a message; flush() writes what is queued in one system call.
+  void queue(const proto::Message& m) { proto::encode_frame(m, out_); }
+  bool flush() {
+    if (out_.empty()) return true;
+    bool ok = write_all(cfg_.fd, out_);
     out_.clear();
-    proto::encode_frame(m, out_);
-    return write_all(cfg_.fd, out_);
+    return ok;
   }
+  bool known_short(const std::string& hash) const {
+    auto it = prepared_.find(hash);
+    return it != prepared_.end() && it->second.mean_seconds >= 0 &&
+           it->second.mean_seconds < kShortJobSeconds;
+  }
+  void measured(const std::string& hash, double seconds) {
+    auto it = prepared_.find(hash);
+    if (it == prepared_.end()) return;
+    double& m = it->second.mean_seconds;
+    m = m < 0 ? seconds : 0.8 * m + 0.2 * seconds;
+  }
+  uint64_t cpu_since_last_mark();
+
+  struct Prepared {
+    int ref = LUA_NOREF;
+    double mean_seconds = -1;   // this code's mean job time here; -1 = none yet
+  };
 
   WorkerConfig cfg_;
   HeapLimit heap_;
@@ -189,7 +155,9 @@ class Worker {
   std::string out_;
   std::string start_dir_;                                 // restored on reset
   std::unordered_map<std::string, std::string> blobs_;   // hash -> code blob
-  std::unordered_map<std::string, int> prepared_;        // hash -> registry ref
+  std::unordered_map<std::string, Prepared> prepared_;   // hash -> registry ref, times
+  RunningPage page_;                                      // the running job, for the node
+  uint64_t cpu_mark_ = 0;     // process CPU µs when the last job ended or input arrived
   int prepare_ref_ = LUA_NOREF;
   int globals_ref_ = LUA_NOREF;                           // the worker's own globals
   int exit_code_ = 2;
@@ -214,7 +182,12 @@ bool Worker::init() {
   ready.pid = static_cast<uint32_t>(getpid());
   ready.luajit = LUAJIT_VERSION;
   ready.kernel_abi = pp_kernels_abi_version();
-  return send(ready);
+  if (!page_.open(kRunningPageFd)) {
+    PP_WARN("no running-job page from the node: a crash is blamed on the oldest job sent");
+  }
+  install_last_flush();
+  queue(ready);
+  return flush();
 }
 
 bool Worker::open_state() {
@@ -260,23 +233,41 @@ bool Worker::reset() {
   return open_state();
 }
 
+// Every job the node sent in one go runs before the worker writes; their results
+// leave together (see kFlushBytes), and always before it waits for more.
 int Worker::loop() {
   for (;;) {
+    auto next = reader_.next();
+    if (next.state == proto::FrameReader::kBad) {
+      PP_ERROR("bad frame from node: %s", next.error.c_str());
+      flush();
+      return 2;
+    }
+    if (next.state == proto::FrameReader::kComplete) {
+      if (!handle(next.payload)) {
+        flush();
+        return heap_.overflowed ? kExitOutOfMemory : exit_code_;
+      }
+      if (out_.size() >= kFlushBytes && !flush()) _exit(3);
+      continue;
+    }
+    if (!flush()) _exit(3);
     auto buf = reader_.prepare(64 * 1024);
     ssize_t n = ::read(cfg_.fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return 0;  // the node went away: nothing left to do
     reader_.commit(static_cast<size_t>(n));
-    for (;;) {
-      auto next = reader_.next();
-      if (next.state == proto::FrameReader::kNeedMore) break;
-      if (next.state == proto::FrameReader::kBad) {
-        PP_ERROR("bad frame from node: %s", next.error.c_str());
-        return 2;
-      }
-      if (!handle(next.payload)) return heap_.overflowed ? kExitOutOfMemory : exit_code_;
-    }
+    cpu_mark_ = now_us(CLOCK_PROCESS_CPUTIME_ID);
   }
+}
+
+// CPU time since the last job ended or input arrived: the job's own, read once per
+// job (the clock is a system call), plus the decoding of its frame.
+uint64_t Worker::cpu_since_last_mark() {
+  uint64_t now = now_us(CLOCK_PROCESS_CPUTIME_ID);
+  uint64_t used = now - std::min(now, cpu_mark_);
+  cpu_mark_ = now;
+  return used;
 }
 
 bool Worker::handle(std::string_view payload) {
@@ -294,14 +285,18 @@ bool Worker::handle(std::string_view payload) {
     // A Lua state that ran out of memory is not trusted further: restart clean.
     return !heap_.overflowed && after_job();
   }
-  if (std::holds_alternative<proto::WorkerReset>(*msg)) return reset();
+  if (std::holds_alternative<proto::WorkerReset>(*msg)) {
+    bool ok = reset();
+    cpu_mark_ = now_us(CLOCK_PROCESS_CPUTIME_ID);   // a reset is no job's time
+    return ok;
+  }
   PP_ERROR("unexpected %s from node", proto::type_name(proto::type_of(*msg)));
   return false;
 }
 
 // Pushes nothing; returns the registry ref of the job function or LUA_NOREF.
 int Worker::prepared_function(const std::string& hash, std::string& error) {
-  if (auto it = prepared_.find(hash); it != prepared_.end()) return it->second;
+  if (auto it = prepared_.find(hash); it != prepared_.end()) return it->second.ref;
   auto blob = blobs_.find(hash);
   if (blob == blobs_.end()) {
     error = "the node has no code with this hash (protocol error)";
@@ -323,18 +318,23 @@ int Worker::prepared_function(const std::string& hash, std::string& error) {
   }
   lua_pop(L_, 1);
   int ref = luaL_ref(L_, LUA_REGISTRYINDEX);
-  prepared_.emplace(hash, ref);
+  prepared_.emplace(hash, Prepared{ref, -1});
   blobs_.erase(blob);  // the prepared function is all that is needed from now on
   lua_settop(L_, top);
   return ref;
 }
 
 void Worker::run_job(const proto::WorkerRun& run) {
+  // A job that may be long must not hold the results of those before it.
+  if (!out_.empty() && !known_short(run.hash) && !flush()) _exit(3);
   proto::ResultMsg res;
   res.job_id = run.key;
   res.worker = static_cast<uint32_t>(cfg_.index);
   uint64_t wall0 = now_us(CLOCK_MONOTONIC);
-  uint64_t cpu0 = now_us(CLOCK_PROCESS_CPUTIME_ID);
+  if (RunningJob* page = page_.get()) {
+    page->started_ns.store(wall0 * 1000, std::memory_order_relaxed);
+    page->key.store(run.key, std::memory_order_release);
+  }
   int top = lua_gettop(L_);
   std::string error;
   int ref = prepared_function(run.hash, error);
@@ -374,9 +374,12 @@ void Worker::run_job(const proto::WorkerRun& run) {
   }
   lua_settop(L_, top);
   res.wall_us = now_us(CLOCK_MONOTONIC) - wall0;
-  res.cpu_us = now_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  res.cpu_us = cpu_since_last_mark();
+  if (res.status == JobStatus::kOk) measured(run.hash, static_cast<double>(res.wall_us) / 1e6);
   fit_frame(res);
-  if (!send(res)) _exit(3);
+  queue(proto::Message(std::move(res)));
+  // Cleared only once its result is queued: a crash from here on is nobody's job.
+  if (RunningJob* page = page_.get()) page->key.store(0, std::memory_order_release);
 }
 
 // Pushes the job's main function with an environment of its own: a new global

@@ -1,6 +1,8 @@
 // The worker process: one LuaJIT state running jobs sent by its node over a
-// socketpair (WORKER_CODE, WORKER_RUN in; RESULT out), strictly one at a time
-// and in order, so the node knows which job is running without extra messages.
+// socketpair (WORKER_CODE, WORKER_RUN in; RESULT out), one at a time and in order.
+// The RESULTs of what it read in one go leave in one write; which job it runs is
+// written to a page shared with the node (worker_process_page.hpp), so a death is
+// blamed on that job alone.
 //
 // A worker is started by the node as `ppserver` re-executed with hidden options;
 // it never touches the network. Lua errors become RESULT frames; a crash, a kill

@@ -270,11 +270,14 @@ Result<Message> decode_message(std::string_view payload) {
   try {
     // Messages are shallow; the limits bound what a hostile frame can make us allocate.
     msgpack::unpack_limit limit(kMaxStealIds, 64, payload.size(), payload.size(), 0, 4);
+    // One zone per thread, emptied for each frame: a message's fields are copied out of
+    // it before the next, and a fresh zone per frame cost a large malloc and free each.
+    thread_local msgpack::zone zone;
+    zone.clear();
     size_t off = 0;
-    msgpack::object_handle oh =
-        msgpack::unpack(payload.data(), payload.size(), off, reference_all, nullptr, limit);
+    const msgpack::object o =
+        msgpack::unpack(zone, payload.data(), payload.size(), off, reference_all, nullptr, limit);
     if (off != payload.size()) return Status(StatusCode::kInvalid, "trailing bytes after message");
-    const msgpack::object& o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size == 0) {
       return Status(StatusCode::kInvalid, "message is not a non-empty array");
     }

@@ -55,6 +55,7 @@ void Scheduler::tally(Node& n, const InFlight& c, int sign) {
   n.unstarted += unstarted ? sign : 0;
   n.waiting += waiting ? sign : 0;
   n.leaving += c.steal_to != kNone ? sign : 0;
+  n.started += c.started >= 0 ? sign : 0;
   stealable_ += unstarted ? sign : 0;
   waiting_ += waiting ? sign : 0;
 }
@@ -94,15 +95,13 @@ Scheduler::InFlight* Scheduler::find_copy(NodeId node, JobId id) {
 }
 
 void Scheduler::promote(Node& n) {
-  size_t running = 0;
-  for (const InFlight& c : n.copies) running += c.started >= 0 ? 1 : 0;
+  const auto workers = static_cast<size_t>(n.info.workers);
   for (InFlight& c : n.copies) {
-    if (running >= static_cast<size_t>(n.info.workers)) break;
+    if (n.started >= workers) break;
     if (c.started < 0 && c.steal_to == kNone) {
       tally(n, c, -1);
       c.started = now();
       tally(n, c, +1);
-      ++running;
     }
   }
 }
@@ -232,7 +231,13 @@ size_t Scheduler::window(NodeId id) const {
   double e = std::max(expected_seconds(id), 1e-9);
   double extra = std::min(1e6, std::ceil(w * options_.round_trip_seconds / e));
   size_t timed = static_cast<size_t>(w) + static_cast<size_t>(std::max(1.0, extra));
-  return std::max(static_cast<size_t>(w) + 1, std::min(timed, legacy));
+  size_t cap = legacy;
+  if (options_.short_backlog_seconds > 0) {
+    double per_worker = std::min(static_cast<double>(options_.max_window_per_worker),
+                                 std::floor(options_.short_backlog_seconds / e));
+    cap = std::max(cap, static_cast<size_t>(w) * static_cast<size_t>(std::max(0.0, per_worker)));
+  }
+  return std::max(static_cast<size_t>(w) + 1, std::min(timed, cap));
 }
 
 bool Scheduler::has_room(const Node& n, size_t window) const {

@@ -129,6 +129,12 @@ struct SchedulerOptions {
   // (enough jobs waiting there to cover one round trip), at most
   // max(min_window, workers * window_per_worker) and never below workers + 1.
   double round_trip_seconds = 0;
+  // Short jobs: once its job times are known, a node may hold beyond that cap up to
+  // `short_backlog_seconds` of expected work per worker (at most max_window_per_worker
+  // jobs per worker), so that jobs of microseconds travel many to a frame and a system
+  // call instead of one at a time. 0 keeps the cap above.
+  double short_backlog_seconds = 0;
+  int max_window_per_worker = 256;
   double ewma_alpha = 0.3;         // weight of the newest job time in a node's mean
   // Backup trigger: nothing queued, nothing stealable, an idle worker on node i, a job
   // running on node n for e > backup_multiplier * median(recent job seconds), no backup
@@ -216,7 +222,9 @@ class Scheduler {
   struct Node {
     NodeInfo info;
     NodeStats stats;
-    std::vector<InFlight> copies;        // in the order sent: the node's own order
+    std::deque<InFlight> copies;         // in the order sent: the node's own order (most
+                                         // finish first: taken off the front in O(1))
+    size_t started = 0;                  // of them, started (promote stays O(workers))
     size_t reserved = 0;                 // planned steals towards it
     double ewma = 0;
     uint64_t samples = 0;

@@ -16,6 +16,10 @@ using Clock = std::chrono::steady_clock;
 // before it is given up: no job bounces between reconnects for ever.
 constexpr uint32_t kMaxDrops = 5;
 
+// Jobs of microseconds fill a node's window with up to this much work per worker, so
+// that each frame, write and wake-up on the way carries many of them (issue 11).
+constexpr double kShortBacklogSeconds = 0.002;
+
 // The outcome of a job that ends without a result of its own.
 Outcome failure(proto::JobStatus status, std::string error) {
   Outcome o;
@@ -26,10 +30,13 @@ Outcome failure(proto::JobStatus status, std::string error) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(bool adaptive, Deliver deliver)
+Dispatcher::Dispatcher(bool adaptive, Deliver deliver, Hungry hungry)
     : deliver_(std::move(deliver)),
+      hungry_(std::move(hungry)),
       created_(Clock::now()),
-      sched_(sched::SchedulerOptions{.clock = [this] { return now(); }, .adaptive = adaptive}),
+      sched_(sched::SchedulerOptions{.clock = [this] { return now(); },
+                                     .short_backlog_seconds = kShortBacklogSeconds,
+                                     .adaptive = adaptive}),
       no_node_since_(created_) {}
 
 double Dispatcher::now() const {
@@ -72,6 +79,7 @@ void Dispatcher::pump() {
       for (uint64_t id : ids) sched_.started(id, from);  // it cannot give jobs back
     }
   }
+  if (hungry_ && sched_.queued() == 0) hungry_();
 }
 
 void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {

@@ -61,8 +61,10 @@ class Dispatcher {
  public:
   // Called once per job, on the io thread, with the job and its outcome.
   using Deliver = std::function<void(Submission&, Outcome&&)>;
+  // Called when pump() leaves the scheduler's queue empty: more jobs could go now.
+  using Hungry = std::function<void()>;
 
-  Dispatcher(bool adaptive, Deliver deliver);
+  Dispatcher(bool adaptive, Deliver deliver, Hungry hungry = nullptr);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
@@ -124,6 +126,7 @@ class Dispatcher {
   double now() const;
 
   Deliver deliver_;
+  Hungry hungry_;
   std::chrono::steady_clock::time_point created_;
   sched::Scheduler sched_;
   std::unordered_map<uint64_t, Job> jobs_;

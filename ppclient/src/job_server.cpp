@@ -16,13 +16,20 @@
 
 namespace pp::client {
 
+struct JobServer::Delivered {
+  std::shared_ptr<JobState> state;
+  Outcome outcome;
+  bool appended = false;   // kept in the journal
+};
+
 JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     : opt_(std::move(options)),
       lua_bytecode_(lua_bytecode),
       work_(io_.get_executor()),
       dispatcher_(std::make_unique<Dispatcher>(
           opt_.scheduling == ClusterOptions::Scheduling::kAdaptive,
-          [this](Submission& job, Outcome&& outcome) { deliver(job, std::move(outcome)); })),
+          [this](Submission& job, Outcome&& outcome) { deliver(job, std::move(outcome)); },
+          [this] { on_hungry(); })),
       housekeeping_(io_) {
   std::string secret_file;
   auto secret = secret::resolve(opt_.secret, "", nullptr, &secret_file);
@@ -97,6 +104,7 @@ void JobServer::close() {
   }
   asio::post(io_, [this] { shutdown_io(); });
   thread_.join();
+  hand_over();   // what the loop's last turn left (the io thread is gone)
   // Only now: handlers of theirs that were cancelled by stop() may have been queued
   // until the loop ended; with the loop stopped none of them can run any more.
   discovery_.reset();
@@ -121,7 +129,28 @@ void JobServer::io_main() {
   nodes_->drop_links();
 }
 
+CodeRef JobServer::code_ref(std::string blob) {
+  std::string hash = proto::code_hash(blob);
+  return std::make_shared<const JobCode>(JobCode{std::move(hash), std::move(blob)});
+}
+
 std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string args,
+                                            uint32_t timeout_ms) {
+  // Jobs of one code come in a row: they share its record, hashed once.
+  CodeRef code;
+  {
+    std::lock_guard lock(sync_->mutex);
+    if (last_code_ && last_code_->blob == blob) code = last_code_;
+  }
+  if (!code) {
+    code = code_ref(blob);
+    std::lock_guard lock(sync_->mutex);
+    last_code_ = code;
+  }
+  return submit(code, std::move(args), timeout_ms);
+}
+
+std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string args,
                                             uint32_t timeout_ms) {
   auto state = std::make_shared<JobState>();
   state->sync = sync_;
@@ -129,13 +158,9 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
   p.state = state;
   p.args = std::move(args);
   p.timeout_ms = timeout_ms != 0 ? timeout_ms : static_cast<uint32_t>(opt_.job_timeout.count());
+  p.code = code;
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
-  // Jobs of one code come in a row: they share its record, hashed once.
-  if (!last_code_ || last_code_->blob != blob) {
-    last_code_ = std::make_shared<const JobCode>(JobCode{proto::code_hash(blob), blob});
-  }
-  p.code = last_code_;
   state->id = ++next_id_;
   if (journal_) {
     if (auto rec = journal_->lookup(Journal::job_key(p.code->hash, p.args, state->id))) {
@@ -151,7 +176,7 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
     }
   }
   // No node can take a frame a 4-byte length cannot announce: such a job fails here.
-  if (std::string why = proto::job_too_large(state->id, blob.size(), p.args.size(),
+  if (std::string why = proto::job_too_large(state->id, code->blob.size(), p.args.size(),
                                              proto::kMaxWireFrame, "the protocol's", "");
       !why.empty() && !p.settled) {
     state->done = true;
@@ -162,8 +187,11 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
     p.args.clear();
   }
   incoming_.push_back(std::move(p));
-  if (!wake_posted_) {
+  // One wake-up of the io thread per burst, and only when it could send the job now
+  // (a settled job has nothing to send: it goes along with the next ones).
+  if (!wake_posted_ && hungry_) {
     wake_posted_ = true;
+    hungry_ = false;
     asio::post(io_, [this] { drain_incoming(); });
   }
   return state;
@@ -175,12 +203,26 @@ void JobServer::drain_incoming() {
     std::lock_guard lock(sync_->mutex);
     batch.swap(incoming_);
     wake_posted_ = false;
+    hungry_ = false;
   }
-  dispatcher_->take(batch);
+  dispatcher_->take(batch);   // pump() says when the queue is dry again (on_hungry)
+}
+
+// io thread: the scheduler's queue is empty. What waits in incoming_ comes now;
+// otherwise the next submission wakes the io thread.
+void JobServer::on_hungry() {
+  std::lock_guard lock(sync_->mutex);
+  if (incoming_.empty()) {
+    hungry_ = true;
+  } else if (!wake_posted_) {
+    wake_posted_ = true;
+    asio::post(io_, [this] { drain_incoming(); });
+  }
 }
 
 // The one place a job's outcome crosses to the user: kept in the journal first (when
-// there is one), then its JobState filled and its waiters woken.
+// there is one), then, with the others of this turn, its JobState filled and its
+// waiters woken (hand_over).
 void JobServer::deliver(Submission& job, Outcome&& o) {
   bool appended = false;
   if (journal_ && o.status == proto::JobStatus::kOk) {
@@ -193,23 +235,40 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
               js.message().c_str());
     }
   }
-  JobState& state = *job.state;
-  bool notify;
+  outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended});
+  if (!hand_over_posted_) {
+    // After this handler and the others ready now: a burst of results crosses at once.
+    hand_over_posted_ = true;
+    asio::post(io_, [this] { hand_over(); });
+  }
+}
+
+void JobServer::hand_over() {
+  hand_over_posted_ = false;
+  if (outbox_.empty()) return;
+  bool notify = false;
   {
     std::lock_guard lock(sync_->mutex);
-    state.done = true;
-    state.status = o.status;
-    state.value = std::move(o.value);
-    state.set_failure(std::move(o.error), std::move(o.traceback));
-    state.node = std::move(o.node);
-    ++finished_count_;
-    if (appended) ++journal_appended_;
-    notify = state.waited || (waiting_all_ && finished_count_ == next_id_);
+    for (Delivered& d : outbox_) {
+      JobState& state = *d.state;
+      Outcome& o = d.outcome;
+      state.done = true;
+      state.status = o.status;
+      state.value = std::move(o.value);
+      state.set_failure(std::move(o.error), std::move(o.traceback));
+      state.node = std::move(o.node);
+      ++finished_count_;
+      if (d.appended) ++journal_appended_;
+      notify = notify || state.waited;
+    }
+    notify = notify || (waiting_all_ && finished_count_ == next_id_);
   }
+  outbox_.clear();
   if (notify) sync_->cv.notify_all();
 }
 
 void JobServer::housekeeping() {
+  drain_incoming();   // jobs that came while no node could take any
   dispatcher_->check_starvation(!discover_ && nodes_->all_refused(), opt_.no_node_timeout,
                                 [this] { return why_no_node(); });
   housekeeping_.expires_after(std::chrono::milliseconds(100));
@@ -225,6 +284,7 @@ std::string JobServer::why_no_node() const {
 }
 
 void JobServer::shutdown_io() {
+  drain_incoming();   // every job gets its outcome, those not yet taken too
   housekeeping_.cancel();
   if (discovery_) discovery_->stop();
   nodes_->close_all("client finished", true);

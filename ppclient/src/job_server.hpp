@@ -53,8 +53,13 @@ struct SeenNode {
   bool gone = false;          // said BYE
 };
 
+// A code blob with its hash, made once and shared by every job of that code.
+using CodeRef = std::shared_ptr<const JobCode>;
+
 class JobServer {
  public:
+  static CodeRef code_ref(std::string blob);
+
   explicit JobServer(ClusterOptions options, bool lua_bytecode = false);
   // close().
   ~JobServer();
@@ -70,6 +75,8 @@ class JobServer {
 
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
                                    uint32_t timeout_ms = 0);
+  // The same for a blob hashed once already (a driver submitting many jobs of one code).
+  std::shared_ptr<JobState> submit(const CodeRef& code, std::string args, uint32_t timeout_ms = 0);
   void wait(JobState& job);
   void wait_all();
   int ncpus() const;
@@ -115,7 +122,9 @@ class JobServer {
   void start_discovery();
   void on_found(const discovery::NodeFacts& facts, const std::string& via, bool bye);
   void drain_incoming();
+  void on_hungry();
   void deliver(Submission& job, Outcome&& outcome);
+  void hand_over();
   void housekeeping();
   std::string why_no_node() const;
   void shutdown_io();
@@ -135,6 +144,9 @@ class JobServer {
   // Shared with user threads, under sync_->mutex.
   std::vector<Submission> incoming_;
   bool wake_posted_ = false;
+  // The io thread's scheduler queue ran dry: the next submission wakes it. Otherwise
+  // submissions wait here until it asks (its windows are full: it could not send them).
+  bool hungry_ = true;
   uint64_t next_id_ = 0;
   std::shared_ptr<const JobCode> last_code_;   // the code of the last submit
   uint64_t finished_count_ = 0;
@@ -144,6 +156,11 @@ class JobServer {
   uint64_t journal_appended_ = 0;
 
   // io thread only (dispatcher_ outlives nodes_, whose links call it).
+  // Outcomes of this turn of the event loop, handed to the user's threads together
+  // (hand_over: one lock, one wake-up for a burst of results, not one per job).
+  struct Delivered;
+  std::vector<Delivered> outbox_;
+  bool hand_over_posted_ = false;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<NodeTable> nodes_;
   asio::steady_timer housekeeping_;

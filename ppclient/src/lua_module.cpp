@@ -53,6 +53,12 @@ int destroy_userdata(lua_State* L) {
 
 struct LuaCluster {
   std::unique_ptr<JobServer> server;   // reset by close
+  // The code of the last submit, hashed once for the jobs that follow with the same
+  // blob: Lua strings are interned, so the same bytes are the same string, which the
+  // registry reference keeps alive (its address cannot name another string meanwhile).
+  const char* code_string = nullptr;
+  int code_string_ref = LUA_NOREF;
+  pp::client::CodeRef code;
 };
 
 // One per job the script keeps, so it holds one pointer: the count of handles holding
@@ -105,7 +111,24 @@ int l_close(lua_State* L) {
   auto* c = static_cast<LuaCluster*>(luaL_checkudata(L, 1, kClusterMeta));
   if (c->server) c->server->close();
   c->server.reset();
+  luaL_unref(L, LUA_REGISTRYINDEX, c->code_string_ref);
+  c->code_string_ref = LUA_NOREF;
+  c->code_string = nullptr;
   return 0;
+}
+
+// The CodeRef of the blob string at 2 (made when it is not the last one's).
+const pp::client::CodeRef& code_of(lua_State* L, LuaCluster& c) {
+  size_t len = 0;
+  const char* blob = lua_tolstring(L, 2, &len);
+  if (blob != c.code_string) {
+    c.code = JobServer::code_ref(std::string(blob, len));
+    luaL_unref(L, LUA_REGISTRYINDEX, c.code_string_ref);
+    lua_pushvalue(L, 2);
+    c.code_string_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    c.code_string = blob;
+  }
+  return c.code;
 }
 
 int l_cluster_gc(lua_State* L) {
@@ -161,8 +184,7 @@ int argument_count(lua_State* L) {
 // Keep the handle as long as the job may still be waited for.
 int l_submit(lua_State* L) {
   LuaCluster& c = check_cluster(L);
-  size_t len = 0;
-  const char* blob = luaL_checklstring(L, 2, &len);
+  luaL_checktype(L, 2, LUA_TSTRING);
   uint32_t timeout_ms = static_cast<uint32_t>(luaL_optnumber(L, 4, 0) * 1000);
   std::string args;
   int base = lua_gettop(L);
@@ -194,7 +216,7 @@ int l_submit(lua_State* L) {
   std::shared_ptr<JobState> job;
   std::string error;
   try {
-    job = c.server->submit(std::string(blob, len), std::move(args), timeout_ms);
+    job = c.server->submit(code_of(L, c), std::move(args), timeout_ms);
   } catch (const std::exception& e) {
     error = e.what();
   }

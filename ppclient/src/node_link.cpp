@@ -165,12 +165,14 @@ void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       uint32_t timeout_ms) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
-  proto::Submit s;
+  // Made in place in the message sent: hash and arguments are copied once, not twice.
+  proto::Message m(std::in_place_type<proto::Submit>);
+  auto& s = std::get<proto::Submit>(m);
   s.job_id = job_id;
   s.hash = hash;
   s.args = args;
   s.timeout_ms = timeout_ms;
-  stream_->send(s);
+  stream_->send(m);
 }
 
 void NodeLink::cancel(uint64_t job_id) {

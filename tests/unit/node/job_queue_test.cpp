@@ -41,7 +41,8 @@ class FakeWorkers : public JobQueue::Workers {
     }
     return best;
   }
-  int pipeline_slot(uint64_t session) const override {
+  int pipeline_slot(const NodeJob& job) const override {
+    const uint64_t session = job.session_id;
     int best = -1;
     size_t best_len = depth_;
     for (size_t i = 0; i < workers_.size(); ++i) {

@@ -683,5 +683,32 @@ TEST_CASE("sched.scheduler.skipped_jobs_are_never_sent") {
   CHECK_THROWS(s.skip(7));  // ids stay dense
 }
 
+TEST_CASE("sched.window.short_jobs_hold_a_backlog_of_time") {
+  Scheduler s({.round_trip_seconds = 1.0, .short_backlog_seconds = 0.002,
+               .max_window_per_worker = 256});
+  NodeId n = s.add_node({"n", 2, 1.0});
+  CHECK(s.window(n) == 8);  // no job time yet: the usual workers * window_per_worker
+  s.submit(1);
+  s.assign();
+  s.complete(1, n, 0.0001, true);
+  CHECK(s.window(n) == 2 * 20);  // 2 ms of 0.1 ms jobs per worker
+  s.submit(2);
+  s.assign();
+  s.complete(2, n, 1e-7, true);  // ewma 0.3 * 1e-7 + 0.7 * 1e-4: still 70 us
+  CHECK(s.window(n) == 2 * 28);
+  for (uint64_t id = 3; id < 40; ++id) {
+    s.submit(id);
+    s.assign();
+    s.complete(id, n, 1e-7, true);
+  }
+  CHECK(s.window(n) == 2 * 256);  // microseconds: at most max_window_per_worker each
+  for (uint64_t id = 40; id < 60; ++id) {
+    s.submit(id);
+    s.assign();
+    s.complete(id, n, 0.5, true);
+  }
+  CHECK(s.window(n) <= 8);  // long jobs: within the usual cap again
+}
+
 }  // namespace
 }  // namespace pp::sched
