@@ -33,15 +33,42 @@ NodeId Scheduler::add_node(const NodeInfo& info) {
   Node n;
   n.info = info;
   n.info.workers = std::max(1, info.workers);
-  if (!(n.info.speed > 0)) n.info.speed = 1.0;
+  // A node that has not calibrated yet (speed 0) counts as one of the cluster's typical
+  // nodes until its first job times are measured, never as a slow outlier.
+  n.speed_guessed = !(n.info.speed > 0);
+  if (n.speed_guessed) n.info.speed = typical_speed();
   n.stats.name = info.name;
   n.stats.workers = n.info.workers;
   n.stats.active = true;
   nodes_.push_back(std::move(n));
   const auto id = static_cast<NodeId>(nodes_.size() - 1);
   unsampled_.push_back(id);
+  if (!nodes_[id].speed_guessed) regauge_guessed();
   touch(id);
   return id;
+}
+
+double Scheduler::typical_speed() const {
+  double sum = 0;
+  size_t count = 0;
+  for (const Node& n : nodes_) {
+    if (n.stats.active && !n.speed_guessed) {
+      sum += n.info.speed;
+      ++count;
+    }
+  }
+  return count > 0 ? sum / static_cast<double>(count) : 1.0;
+}
+
+void Scheduler::regauge_guessed() {
+  const double typical = typical_speed();
+  for (NodeId id = 0; id < nodes_.size(); ++id) {
+    Node& n = nodes_[id];
+    if (n.stats.active && n.speed_guessed && n.info.speed != typical) {
+      n.info.speed = typical;
+      touch(id);
+    }
+  }
 }
 
 void Scheduler::set_round_trip(double seconds) {

@@ -232,11 +232,14 @@ class Scheduler {
     // Its copies by kind (see tally()): not started and no backup; of those, not
     // promised to a thief (may be stolen now); promised to a thief.
     uint32_t unstarted = 0, waiting = 0, leaving = 0;
+    bool speed_guessed = false;          // announced none (not calibrated yet)
   };
   Job& job(JobId id);                     // an unfinished job; throws for any other id
   Job* find_job(JobId id);                // nullptr once finished, or never submitted
   void finish_job(JobId id);              // it is done: leaves the table
   double now() const { return options_.clock ? options_.clock() : 0.0; }
+  double typical_speed() const;           // mean announced speed of the active nodes
+  void regauge_guessed();                 // nodes without a speed take the typical one
   bool has_room(const Node& n, size_t window) const;
   static double load(const Node& n) {
     return static_cast<double>(n.copies.size() + n.reserved) / n.info.workers;

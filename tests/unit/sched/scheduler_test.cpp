@@ -712,3 +712,20 @@ TEST_CASE("sched.window.short_jobs_hold_a_backlog_of_time") {
 
 }  // namespace
 }  // namespace pp::sched
+
+// A node that announces no speed (it has not calibrated yet) is expected to run a job as
+// fast as the cluster's typical node, whether it joined before or after the calibrated
+// ones, instead of looking hundreds of times slower than nodes with scores of hundreds.
+TEST_CASE("sched.scheduler.uncalibrated_node_takes_the_typical_speed") {
+  namespace sched = pp::sched;
+  sched::Scheduler s(sched::SchedulerOptions{.clock = [] { return 0.0; }});
+  const sched::NodeId early = s.add_node({"early", 2, 0.0});
+  CHECK(s.expected_seconds(early) == doctest::Approx(1.0));   // alone: the reference
+  const sched::NodeId a = s.add_node({"a", 2, 200.0});
+  const sched::NodeId b = s.add_node({"b", 2, 400.0});
+  const sched::NodeId late = s.add_node({"late", 2, 0.0});
+  CHECK(s.expected_seconds(a) == doctest::Approx(1.0 / 200.0));
+  CHECK(s.expected_seconds(b) == doctest::Approx(1.0 / 400.0));
+  CHECK(s.expected_seconds(early) == doctest::Approx(1.0 / 300.0));
+  CHECK(s.expected_seconds(late) == doctest::Approx(1.0 / 300.0));
+}
