@@ -27,6 +27,27 @@ constexpr auto kStartupLimit = std::chrono::seconds(20);
 // Expected work that may wait in one worker's pipeline, beside the --pipeline count.
 constexpr double kPipelineSeconds = 0.002;
 
+// In the child after fork(): only async-signal-safe calls until execv().
+[[noreturn]] void become_worker(int sock_fd, int page_fd, pid_t parent, int nice,
+                                const char* exe, const char* const* argv) {
+  // A process group of its own (set on both sides of fork, so a kill of the
+  // group never races the child); the worker makes the socket close-on-exec.
+  setpgid(0, 0);
+  // Moved above 4 first, so that neither lands on the other's number.
+  int sock = fcntl(sock_fd, F_DUPFD_CLOEXEC, 10);
+  int page = page_fd >= 0 ? fcntl(page_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  dup2(sock, 3);  // dup2 clears close-on-exec on the copy
+  if (page >= 0) dup2(page, kRunningPageFd);
+  close_range(kRunningPageFd + 1, ~0U, 0);
+  // A worker held by the CPU limiter would never see its socket close if the
+  // node died (kill -9): have the kernel kill it with the node instead.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  setpriority(PRIO_PROCESS, 0, nice);
+  execv(exe, const_cast<char* const*>(argv));
+  _exit(127);
+}
+
 }  // namespace
 
 // A worker leads a process group of its own: stopping it stops what its job started.
@@ -213,25 +234,15 @@ void WorkerPool::spawn(Slot& slot) {
     return;
   }
   if (pid == 0) {
-    // A process group of its own (set on both sides of fork, so a kill of the
-    // group never races the child); the worker makes the socket close-on-exec.
-    setpgid(0, 0);
-    // Moved above 4 first, so that neither lands on the other's number.
-    int sock = fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
-    int page = page_fd >= 0 ? fcntl(page_fd, F_DUPFD_CLOEXEC, 10) : -1;
-    dup2(sock, 3);  // dup2 clears close-on-exec on the copy
-    if (page >= 0) dup2(page, kRunningPageFd);
-    close_range(kRunningPageFd + 1, ~0U, 0);
-    // A worker held by the CPU limiter would never see its socket close if the
-    // node died (kill -9): have the kernel kill it with the node instead.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    setpriority(PRIO_PROCESS, 0, config_.nice);
-    execv(exe_.c_str(), const_cast<char* const*>(argv.data()));
-    _exit(127);
+    become_worker(fds[1], page_fd, parent, config_.nice, exe_.c_str(), argv.data());
   }
   setpgid(pid, pid);
   close(fds[1]);
+  adopt(slot, pid, fds[0]);
+  PP_DEBUG("worker %d started (pid %d)", slot.index, static_cast<int>(pid));
+}
+
+void WorkerPool::adopt(Slot& slot, pid_t pid, int fd) {
   slot.pid = pid;
   slot.ready = false;
   slot.kill = Kill::kNone;
@@ -239,12 +250,11 @@ void WorkerPool::spawn(Slot& slot) {
   slot.hashes.clear();
   slot.last_session = 0;
   slot.spawned = Clock::now();
-  asio::local::stream_protocol::socket sock(io_, asio::local::stream_protocol(), fds[0]);
+  asio::local::stream_protocol::socket sock(io_, asio::local::stream_protocol(), fd);
   slot.stream = std::make_shared<Stream>(std::move(sock), config_.max_frame + 4096);
   Slot* s = &slot;
   slot.stream->start([this, s](std::string_view p) { on_frame(*s, p); },
                      [this, s](const std::string& why) { on_worker_closed(*s, why); });
-  PP_DEBUG("worker %d started (pid %d)", slot.index, static_cast<int>(pid));
 }
 
 void WorkerPool::assign(int index, NodeJob job) {

@@ -124,6 +124,7 @@ class WorkerPool : public JobQueue::Workers {
 
   static void kill_group(pid_t worker);
   void spawn(Slot& slot);
+  void adopt(Slot& slot, pid_t pid, int fd);   // the started worker's record and stream
   void on_frame(Slot& slot, std::string_view payload);
   void on_worker_closed(Slot& slot, const std::string& why);
   void try_reap(Slot& slot);
