@@ -338,5 +338,52 @@ TEST_CASE("proto.frame_reader.compaction_keeps_buffer_small") {
   CHECK(hi - lo < 1024);
 }
 
+TEST_CASE("proto.frame_reader.large_frame_lands_in_place") {
+  // A 2 MB frame after a small one, arriving as a socket would give it: once its header
+  // is in, want() asks for the rest, and every read of it lands where its bytes sit in
+  // the completed payload (no growth by doubling, no move of what came before).
+  const std::string small = raw_frame(10, 1);
+  const std::string big = raw_frame(2u << 20, 2);
+  const std::string stream = small + big + small;
+  const size_t kChunk = 300000;
+  FrameReader r(kDefaultMaxFrame);
+  size_t off = 0;
+  auto read = [&](size_t n) {
+    n = std::min(n, stream.size() - off);
+    std::span<char> dst = r.prepare(n);
+    std::copy_n(stream.data() + off, n, dst.data());
+    r.commit(n);
+    off += n;
+    return dst.data();
+  };
+  read(100);   // the small frame and the big one's start
+  auto f = r.next();
+  REQUIRE(f.state == FrameReader::kComplete);
+  CHECK(f.payload == payload(small));
+  REQUIRE(r.next().state == FrameReader::kNeedMore);
+  CHECK(r.want() == big.size() - (100 - small.size()));
+  std::vector<const char*> landed;
+  FrameReader::Next done{};
+  for (;;) {
+    REQUIRE(r.want() > 0);
+    landed.push_back(read(std::min(r.want(), kChunk)));
+    done = r.next();
+    if (done.state == FrameReader::kComplete) break;
+    REQUIRE(done.state == FrameReader::kNeedMore);
+  }
+  CHECK(off == small.size() + big.size());
+  CHECK(done.payload == payload(big));
+  const size_t first = 100 - small.size() - kHeaderSize;   // payload bytes of the first read
+  REQUIRE(landed.size() == (big.size() - kHeaderSize - first + kChunk - 1) / kChunk);
+  for (size_t i = 0; i < landed.size(); ++i) {
+    CHECK(landed[i] == done.payload.data() + first + i * kChunk);
+  }
+  read(stream.size());
+  auto last = r.next();
+  REQUIRE(last.state == FrameReader::kComplete);
+  CHECK(last.payload == payload(small));
+  CHECK(r.want() == 0);
+}
+
 }  // namespace
 }  // namespace pp::proto
