@@ -293,8 +293,7 @@ int Worker::loop() {
       continue;
     }
     if (!flush()) _exit(3);
-    // A frame under way is read whole, in place; else a chunk of many small ones.
-    auto buf = reader_.prepare(std::max<size_t>(64 * 1024, reader_.want()));
+    auto buf = reader_.prepare(reader_.next_read());
     ssize_t n = ::read(cfg_.fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return 0;  // the node went away: nothing left to do

@@ -23,7 +23,6 @@
 #pragma once
 
 #include <asio.hpp>
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -136,9 +135,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
 
  private:
   void read_more() {
-    // A frame under way is asked for whole (it lands in place); else a chunk that
-    // holds many small frames.
-    auto buf = reader_.prepare(std::max<size_t>(64 * 1024, reader_.want()));
+    auto buf = reader_.prepare(reader_.next_read());
     socket_.async_read_some(
         asio::buffer(buf.data(), buf.size()),
         [self = this->shared_from_this()](const asio::error_code& ec, size_t n) {

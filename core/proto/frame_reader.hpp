@@ -44,6 +44,12 @@ class FrameReader {
   size_t buffered() const { return end_ - begin_; }
   // Bytes the frame being received still lacks (0 when its header has not come).
   size_t want() const { return want_; }
+  // How much the next read should ask for: the rest of a frame under way, so it lands in
+  // place, but no more than kMaxAhead (room is made before the bytes come: a header
+  // alone must not commit a peer's whole limit); else a chunk that holds many frames.
+  static constexpr size_t kChunk = 64 * 1024;
+  static constexpr size_t kMaxAhead = 16u << 20;
+  size_t next_read() const { return want_ < kChunk ? kChunk : want_ > kMaxAhead ? kMaxAhead : want_; }
 
  private:
   void compact();

@@ -385,5 +385,29 @@ TEST_CASE("proto.frame_reader.large_frame_lands_in_place") {
   CHECK(r.want() == 0);
 }
 
+TEST_CASE("proto.frame_reader.read_ahead_is_bounded") {
+  // A header announcing 40 MB makes room for 16 MB at most before the bytes come; the
+  // frame still arrives whole, read as the stream asks.
+  const std::string big = raw_frame(40u << 20, 3);
+  FrameReader r(kDefaultMaxFrame);
+  r.feed(std::string_view(big).substr(0, 10));
+  REQUIRE(r.next().state == FrameReader::kNeedMore);
+  CHECK(r.want() == big.size() - 10);
+  CHECK(r.next_read() == FrameReader::kMaxAhead);
+  size_t off = 10;
+  FrameReader::Next f{};
+  while ((f = r.next()).state == FrameReader::kNeedMore) {
+    size_t n = std::min(r.next_read(), big.size() - off);
+    REQUIRE(n > 0);
+    std::span<char> dst = r.prepare(n);
+    std::copy_n(big.data() + off, n, dst.data());
+    r.commit(n);
+    off += n;
+  }
+  REQUIRE(f.state == FrameReader::kComplete);
+  CHECK(f.payload == payload(big));
+  CHECK(r.next_read() == FrameReader::kChunk);
+}
+
 }  // namespace
 }  // namespace pp::proto
