@@ -15,7 +15,8 @@ struct NodeJob {
   uint64_t key = 0;                               // node-unique, names it to workers
   std::string hash;
   std::shared_ptr<const std::string> blob;
-  std::string args;
+  // Shared with the WORKER_RUN being written, which sends them from here (no copy).
+  std::shared_ptr<const std::string> args;
   std::chrono::milliseconds timeout{0};           // 0 = none
   bool cancelled = false;
   // In a worker's pipeline: its code's mean time when it was given (JobTimes), or -1

@@ -214,7 +214,7 @@ void Session::on_submit(proto::Submit&& s) {
   job.key = node_.next_key();
   job.hash = std::move(s.hash);
   job.blob = code->second;
-  job.args = std::move(s.args);
+  job.args = std::make_shared<const std::string>(std::move(s.args));
   auto limit = node_.config().job_timeout;
   auto asked = std::chrono::milliseconds(s.timeout_ms);
   job.timeout = (asked.count() > 0 && (limit.count() == 0 || asked < limit)) ? asked : limit;

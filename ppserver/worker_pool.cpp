@@ -272,7 +272,9 @@ void WorkerPool::assign(int index, NodeJob job) {
     slot.stream->send(proto::WorkerCode{job.hash, *job.blob});
     slot.hashes.insert(job.hash);
   }
-  slot.stream->send(proto::WorkerRun{job.key, job.hash, job.args});
+  slot.stream->send_encoded(
+      [&](proto::FrameOut out) { proto::encode_worker_run(job.key, job.hash, *job.args, out); },
+      job.args);
   if (slot.pipeline.empty()) slot.head_started = Clock::now();
   job.expected_seconds = times_.short_mean(job.hash);
   if (job.expected_seconds < 0) {

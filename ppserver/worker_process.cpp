@@ -4,16 +4,19 @@
 #include <lua.hpp>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/lua/convert.hpp"
 #include "core/proto/codec.hpp"
@@ -59,6 +62,33 @@ uint64_t now_us(clockid_t clock) {
   timespec ts{};
   clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+// Writes `bytes` with the spliced fields in their places, in as few writev calls as
+// the kernel takes.
+bool write_gathered(int fd, const std::string& bytes, const std::vector<proto::Splice>& splices) {
+  std::vector<iovec> iov;
+  size_t pos = 0;
+  for (const auto& s : splices) {
+    iov.push_back({const_cast<char*>(bytes.data()) + pos, s.at - pos});
+    iov.push_back({const_cast<char*>(s.bytes.data()), s.bytes.size()});
+    pos = s.at;
+  }
+  iov.push_back({const_cast<char*>(bytes.data()) + pos, bytes.size() - pos});
+  size_t i = 0;
+  while (i < iov.size()) {
+    int count = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
+    ssize_t n = ::writev(fd, iov.data() + i, count);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    auto left = static_cast<size_t>(n);
+    while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+    if (left > 0) {
+      iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+      iov[i].iov_len -= left;
+    }
+  }
+  return true;
 }
 
 bool write_all(int fd, const std::string& bytes) {
@@ -116,7 +146,7 @@ class Worker {
   bool open_state();
   bool reset();
   bool handle(std::string_view payload);
-  void run_job(const proto::WorkerRun& run);
+  void run_job(const proto::WorkerRunView& run);
   bool after_job();
   int prepared_function(const std::string& hash, std::string& error);
   void push_job_function(int ref);
@@ -124,6 +154,16 @@ class Worker {
   void fit_frame(proto::ResultMsg& res) const;
   // Queues a message; flush() writes what is queued in one system call.
   void queue(const proto::Message& m) { proto::encode_frame(m, out_); }
+  // A result is queued too, unless its value is large: then it leaves at once with
+  // what is queued, the value written from where it lies (writev), not copied.
+  bool queue_result(const proto::Message& m) {
+    proto::encode_frame(m, proto::FrameOut{out_, &splices_});
+    if (splices_.empty()) return true;
+    bool ok = write_gathered(cfg_.fd, out_, splices_);
+    out_.clear();
+    splices_.clear();
+    return ok;
+  }
   bool flush() {
     if (out_.empty()) return true;
     bool ok = write_all(cfg_.fd, out_);
@@ -153,6 +193,7 @@ class Worker {
   lua_State* L_ = nullptr;
   proto::FrameReader reader_;
   std::string out_;
+  std::vector<proto::Splice> splices_;   // of out_, only while a large result is written
   std::string start_dir_;                                 // restored on reset
   std::unordered_map<std::string, std::string> blobs_;   // hash -> code blob
   std::unordered_map<std::string, Prepared> prepared_;   // hash -> registry ref, times
@@ -252,7 +293,7 @@ int Worker::loop() {
       continue;
     }
     if (!flush()) _exit(3);
-    auto buf = reader_.prepare(64 * 1024);
+    auto buf = reader_.prepare(reader_.next_read());
     ssize_t n = ::read(cfg_.fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return 0;  // the node went away: nothing left to do
@@ -271,6 +312,17 @@ uint64_t Worker::cpu_since_last_mark() {
 }
 
 bool Worker::handle(std::string_view payload) {
+  if (proto::is_worker_run(payload)) {
+    // Read in place: the arguments go from the frame to Lua with no copy in between.
+    auto run = proto::decode_worker_run(payload);
+    if (!run) {
+      PP_ERROR("bad message from node: %s", run.status().message().c_str());
+      return false;
+    }
+    run_job(*run);
+    // A Lua state that ran out of memory is not trusted further: restart clean.
+    return !heap_.overflowed && after_job();
+  }
   auto msg = proto::decode_message(payload);
   if (!msg) {
     PP_ERROR("bad message from node: %s", msg.status().message().c_str());
@@ -279,11 +331,6 @@ bool Worker::handle(std::string_view payload) {
   if (auto* code = std::get_if<proto::WorkerCode>(&*msg)) {
     blobs_[code->hash] = std::move(code->blob);
     return true;
-  }
-  if (auto* run = std::get_if<proto::WorkerRun>(&*msg)) {
-    run_job(*run);
-    // A Lua state that ran out of memory is not trusted further: restart clean.
-    return !heap_.overflowed && after_job();
   }
   if (std::holds_alternative<proto::WorkerReset>(*msg)) {
     bool ok = reset();
@@ -324,9 +371,10 @@ int Worker::prepared_function(const std::string& hash, std::string& error) {
   return ref;
 }
 
-void Worker::run_job(const proto::WorkerRun& run) {
+void Worker::run_job(const proto::WorkerRunView& run) {
+  const std::string hash(run.hash);
   // A job that may be long must not hold the results of those before it.
-  if (!out_.empty() && !known_short(run.hash) && !flush()) _exit(3);
+  if (!out_.empty() && !known_short(hash) && !flush()) _exit(3);
   proto::ResultMsg res;
   res.job_id = run.key;
   res.worker = static_cast<uint32_t>(cfg_.index);
@@ -337,7 +385,7 @@ void Worker::run_job(const proto::WorkerRun& run) {
   }
   int top = lua_gettop(L_);
   std::string error;
-  int ref = prepared_function(run.hash, error);
+  int ref = prepared_function(hash, error);
   if (ref == LUA_NOREF) {
     res.status = heap_.overflowed ? JobStatus::kMemory : JobStatus::kLuaError;
     res.error = error;
@@ -375,9 +423,9 @@ void Worker::run_job(const proto::WorkerRun& run) {
   lua_settop(L_, top);
   res.wall_us = now_us(CLOCK_MONOTONIC) - wall0;
   res.cpu_us = cpu_since_last_mark();
-  if (res.status == JobStatus::kOk) measured(run.hash, static_cast<double>(res.wall_us) / 1e6);
+  if (res.status == JobStatus::kOk) measured(hash, static_cast<double>(res.wall_us) / 1e6);
   fit_frame(res);
-  queue(proto::Message(std::move(res)));
+  if (!queue_result(proto::Message(std::move(res)))) _exit(3);
   // Cleared only once its result is queued: a crash from here on is nobody's job.
   if (RunningJob* page = page_.get()) page->key.store(0, std::memory_order_release);
 }

@@ -6,9 +6,13 @@
 // A bad frame (length 0 or above the limit, or one that fails to open) goes to the
 // bad-frame handler, whose owner tells the peer why and closes; without one, the
 // stream itself sends ERROR with the reason, closes after it, and calls the close
-// handler (docs/protocol.md, "Framing": the peer always hears why). Writing: send()
-// encodes into a pending buffer and schedules one flush per turn of the event loop,
-// so a burst of messages costs one write system call. A failed write closes the
+// handler (docs/protocol.md, "Framing": the peer always hears why). A frame is read
+// in place: once its header is in, the next read asks for all it still lacks.
+// Writing: send() encodes into a pending buffer and schedules one flush per turn of
+// the event loop, so a burst of messages costs one write system call. Large byte
+// fields of a message given by value (or held by the caller, send_encoded) are not
+// copied: the write gathers them from where they lie (writev). Encrypted frames are
+// encoded once and sealed where they were encoded. A failed write closes the
 // stream only after frames already received are handled, so a peer's last ERROR is
 // read before the connection is given up. Owned by shared_ptr; callbacks run on the
 // io_context's single thread, and no method may be called from another thread.
@@ -24,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/proto/codec.hpp"
 #include "core/proto/frame_cipher.hpp"
@@ -64,16 +69,42 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   bool encrypted() const { return cipher_ != nullptr; }
   bool is_open() const { return !closed_; }
   Socket& socket() { return socket_; }
-  size_t pending_bytes() const { return pending_.size() + inflight_.size(); }
+  size_t pending_bytes() const { return pending_.bytes() + inflight_.bytes(); }
 
+  // Copies the message's fields into the pending buffer.
   void send(const proto::Message& m) {
+    send_encoded([&](proto::FrameOut out) { proto::encode_frame(m, out); }, nullptr);
+  }
+  // Takes the message: its large byte fields are written from where they lie.
+  void send(proto::Message&& m) {
+    if (closed_) return;
+    if (cipher_) return send(static_cast<const proto::Message&>(m));
+    size_t before = pending_.splices.size();
+    proto::encode_frame(m, proto::FrameOut{pending_.buf, &pending_.splices});
+    if (pending_.splices.size() > before) {
+      // Spliced fields are kMinSplice bytes or more, so on the heap: moving the message
+      // moves their buffers, not their bytes, and the recorded views stay valid.
+      spliced_from(before, std::make_shared<proto::Message>(std::move(m)));
+    }
+    schedule_flush();
+  }
+  // Sends the frame `encode(proto::FrameOut)` appends. Byte fields it splices must stay
+  // valid while `keep` lives (the stream holds it until they are written); with no
+  // `keep`, nothing is spliced.
+  template <typename Encode>
+  void send_encoded(Encode&& encode, std::shared_ptr<const void> keep) {
     if (closed_) return;
     if (cipher_) {
-      scratch_.clear();
-      proto::encode_frame(m, scratch_);
-      cipher_->seal(std::string_view(scratch_).substr(proto::kHeaderSize), pending_);
+      // Encoded whole where it is sealed: one copy, then encrypted in place.
+      size_t start = pending_.buf.size();
+      encode(proto::FrameOut{pending_.buf});
+      cipher_->seal_frame(pending_.buf, start);
+    } else if (keep) {
+      size_t before = pending_.splices.size();
+      encode(proto::FrameOut{pending_.buf, &pending_.splices});
+      if (pending_.splices.size() > before) spliced_from(before, std::move(keep));
     } else {
-      proto::encode_frame(m, pending_);
+      encode(proto::FrameOut{pending_.buf});
     }
     schedule_flush();
   }
@@ -104,7 +135,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
 
  private:
   void read_more() {
-    auto buf = reader_.prepare(64 * 1024);
+    auto buf = reader_.prepare(reader_.next_read());
     socket_.async_read_some(
         asio::buffer(buf.data(), buf.size()),
         [self = this->shared_from_this()](const asio::error_code& ec, size_t n) {
@@ -127,7 +158,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
         return;
       }
       if (cipher_) {
-        auto plain = cipher_->open(next.payload);
+        auto plain = cipher_->open_in_place(next.bytes);
         if (!plain) {
           bad_frame(plain.status().message(), 0);
           return;
@@ -157,6 +188,14 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     if (!closed_ && !closing_) close(reason);
   }
 
+  // Splices from index `first` on were just recorded; `keep` owns their bytes.
+  void spliced_from(size_t first, std::shared_ptr<const void> keep) {
+    for (size_t i = first; i < pending_.splices.size(); ++i) {
+      pending_.spliced += pending_.splices[i].bytes.size();
+    }
+    pending_.keep.push_back(std::move(keep));
+  }
+
   void schedule_flush() {
     if (flush_scheduled_ || writing_ || write_failed_) return;
     flush_scheduled_ = true;
@@ -174,7 +213,8 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     }
     writing_ = true;
     std::swap(pending_, inflight_);
-    asio::async_write(socket_, asio::buffer(inflight_),
+    inflight_.gather(iov_);
+    asio::async_write(socket_, iov_,
                       [self = this->shared_from_this()](const asio::error_code& ec, size_t) {
                         self->writing_ = false;
                         self->inflight_.clear();
@@ -205,6 +245,34 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
 
  private:
 
+  // Frames waiting to be written: encoded bytes, with the large fields spliced into
+  // them (and what keeps those alive). Two swap roles: pending, then in flight.
+  struct Outbox {
+    std::string buf;
+    std::vector<proto::Splice> splices;
+    std::vector<std::shared_ptr<const void>> keep;
+    size_t spliced = 0;
+    bool empty() const { return buf.empty(); }
+    size_t bytes() const { return buf.size() + spliced; }
+    void clear() {
+      buf.clear();
+      splices.clear();
+      keep.clear();
+      spliced = 0;
+    }
+    // The write as pieces in order: encoded bytes between the spliced fields.
+    void gather(std::vector<asio::const_buffer>& iov) const {
+      iov.clear();
+      size_t pos = 0;
+      for (const auto& s : splices) {
+        if (s.at > pos) iov.emplace_back(buf.data() + pos, s.at - pos);
+        iov.emplace_back(s.bytes.data(), s.bytes.size());
+        pos = s.at;
+      }
+      if (buf.size() > pos) iov.emplace_back(buf.data() + pos, buf.size() - pos);
+    }
+  };
+
   Socket socket_;
   proto::FrameReader reader_;
   FrameHandler on_frame_;
@@ -212,9 +280,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   BadFrameHandler on_bad_;
   size_t max_frame_;
   std::unique_ptr<proto::FrameCipher> cipher_;
-  std::string scratch_;
-  std::string pending_;
-  std::string inflight_;
+  Outbox pending_;
+  Outbox inflight_;
+  std::vector<asio::const_buffer> iov_;
   bool writing_ = false;
   bool write_failed_ = false;
   bool flush_scheduled_ = false;

@@ -10,17 +10,24 @@ namespace {
 
 using Packer = StringPacker;
 
-void pack_str(Packer& pk, const std::string& s) {
+void pack_str(Packer& pk, std::string_view s) {
   pk.pack_str(static_cast<uint32_t>(s.size()));
   pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
-}
-void pack_bin(Packer& pk, const std::string& s) {
-  pk.pack_bin(static_cast<uint32_t>(s.size()));
-  pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
 struct Encoder {
   Packer& pk;
+  FrameOut& fo;
+  size_t spliced = 0;   // bytes of this frame left out of fo.bytes
+  void bin(std::string_view s) {
+    pk.pack_bin(static_cast<uint32_t>(s.size()));
+    if (fo.splices != nullptr && s.size() >= kMinSplice) {
+      fo.splices->push_back({fo.bytes.size(), s});
+      spliced += s.size();
+      return;
+    }
+    pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+  }
   void head(MsgType t, uint32_t fields) {
     pk.pack_array(fields + 1);
     pk.pack(static_cast<uint8_t>(t));
@@ -40,25 +47,26 @@ struct Encoder {
     pack_str(pk, "workers"), pk.pack(m.workers);
     pack_str(pk, "speed"), pk.pack(m.speed);
     pack_str(pk, "caps"), pk.pack(m.caps);
-    pack_str(pk, "nonce"), pack_bin(pk, m.nonce);
+    pack_str(pk, "nonce"), bin(m.nonce);
     pack_str(pk, "max_frame"), pk.pack(m.max_frame);
   }
-  void operator()(const Auth& m) { head(MsgType::kAuth, 1), pack_bin(pk, m.proof); }
-  void operator()(const AuthOk& m) { head(MsgType::kAuthOk, 1), pack_bin(pk, m.proof); }
+  void operator()(const Auth& m) { head(MsgType::kAuth, 1), bin(m.proof); }
+  void operator()(const AuthOk& m) { head(MsgType::kAuthOk, 1), bin(m.proof); }
   void operator()(const Error& m) {
     head(MsgType::kError, 2), pk.pack(m.code), pack_str(pk, m.message);
   }
   void operator()(const CodeMsg& m) {
-    head(MsgType::kCode, 2), pack_bin(pk, m.hash), pack_bin(pk, m.blob);
+    head(MsgType::kCode, 2), bin(m.hash), bin(m.blob);
   }
-  void operator()(const Submit& m) {
+  void submit(uint64_t job_id, std::string_view hash, std::string_view args, uint32_t timeout) {
     head(MsgType::kSubmit, 5);
-    pk.pack(m.job_id), pack_bin(pk, m.hash), pack_bin(pk, m.args);
-    pk.pack(uint32_t{0}), pk.pack(m.timeout_ms);   // reserved (was attempt), then timeout
+    pk.pack(job_id), bin(hash), bin(args);
+    pk.pack(uint32_t{0}), pk.pack(timeout);   // reserved (was attempt), then timeout
   }
+  void operator()(const Submit& m) { submit(m.job_id, m.hash, m.args, m.timeout_ms); }
   void operator()(const ResultMsg& m) {
     head(MsgType::kResult, 8);
-    pk.pack(m.job_id), pk.pack(static_cast<uint8_t>(m.status)), pack_bin(pk, m.value);
+    pk.pack(m.job_id), pk.pack(static_cast<uint8_t>(m.status)), bin(m.value);
     pack_str(pk, m.error), pack_str(pk, m.traceback);
     pk.pack(m.cpu_us), pk.pack(m.wall_us), pk.pack(m.worker);
   }
@@ -75,11 +83,12 @@ struct Encoder {
     head(MsgType::kWorkerReady, 3), pk.pack(m.pid), pack_str(pk, m.luajit), pk.pack(m.kernel_abi);
   }
   void operator()(const WorkerCode& m) {
-    head(MsgType::kWorkerCode, 2), pack_bin(pk, m.hash), pack_bin(pk, m.blob);
+    head(MsgType::kWorkerCode, 2), bin(m.hash), bin(m.blob);
   }
-  void operator()(const WorkerRun& m) {
-    head(MsgType::kWorkerRun, 3), pk.pack(m.key), pack_bin(pk, m.hash), pack_bin(pk, m.args);
+  void worker_run(uint64_t key, std::string_view hash, std::string_view args) {
+    head(MsgType::kWorkerRun, 3), pk.pack(key), bin(hash), bin(args);
   }
+  void operator()(const WorkerRun& m) { worker_run(m.key, m.hash, m.args); }
   void operator()(const WorkerReset&) { head(MsgType::kWorkerReset, 0); }
 };
 
@@ -100,6 +109,12 @@ struct Fields {
   }
   int32_t int32() { return take().as<int32_t>(); }
   std::string bytes() { return bytes_of(take()); }
+  std::string_view view() {
+    const auto& o = take();
+    if (o.type == msgpack::type::BIN) return {o.via.bin.ptr, o.via.bin.size};
+    if (o.type == msgpack::type::STR) return {o.via.str.ptr, o.via.str.size};
+    throw msgpack::type_error();
+  }
   std::vector<uint64_t> ids() {
     const auto& o = take();
     if (o.type != msgpack::type::ARRAY || o.via.array.size > kMaxStealIds) {
@@ -253,20 +268,48 @@ bool known_type(uint64_t t) {
 
 }  // namespace
 
-void encode_frame(const Message& m, std::string& out) {
+namespace {
+
+// Writes the length header, then the payload `body(encoder)` packs.
+template <typename Body>
+void framed(FrameOut fo, Body&& body) {
+  std::string& out = fo.bytes;
   size_t start = out.size();
   out.append(kHeaderSize, '\0');
   StringSink sink{out};
   Packer pk(sink);
-  std::visit(Encoder{pk}, m);
-  auto len = static_cast<uint32_t>(out.size() - start - kHeaderSize);
+  Encoder enc{pk, fo};
+  body(enc);
+  auto len = static_cast<uint32_t>(out.size() - start - kHeaderSize + enc.spliced);
   out[start] = static_cast<char>(len >> 24);
   out[start + 1] = static_cast<char>(len >> 16);
   out[start + 2] = static_cast<char>(len >> 8);
   out[start + 3] = static_cast<char>(len);
 }
 
-Result<Message> decode_message(std::string_view payload) {
+}  // namespace
+
+void encode_frame(const Message& m, std::string& out) { encode_frame(m, FrameOut{out}); }
+
+void encode_frame(const Message& m, FrameOut out) {
+  framed(out, [&](Encoder& enc) { std::visit(enc, m); });
+}
+
+void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args,
+                   uint32_t timeout_ms, FrameOut out) {
+  framed(out, [&](Encoder& enc) { enc.submit(job_id, hash, args, timeout_ms); });
+}
+
+void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out) {
+  framed(out, [&](Encoder& enc) { enc.worker_run(key, hash, args); });
+}
+
+namespace {
+
+// Unpacks one payload and hands its type and fields to `take`: the strict rules of
+// decode_message (types, ranges, no trailing bytes, no extra fields) for every decoder.
+template <typename R, typename Take>
+Result<R> decode_with(std::string_view payload, Take&& take) {
   try {
     // Messages are shallow; the limits bound what a hostile frame can make us allocate.
     msgpack::unpack_limit limit(kMaxStealIds, 64, payload.size(), payload.size(), 0, 4);
@@ -287,14 +330,37 @@ Result<Message> decode_message(std::string_view payload) {
     }
     auto type = static_cast<MsgType>(t.via.u64);
     Fields f{o.via.array.ptr, o.via.array.size};
-    Message m = decode_fields(type, f);
+    R r = take(type, f);
     if (f.i != f.n) return Status(StatusCode::kInvalid, std::string("extra fields in ") + type_name(type));
-    return m;
+    return r;
   } catch (const msgpack::type_error&) {
     return Status(StatusCode::kInvalid, "a field has the wrong type or range");
   } catch (const std::exception& e) {
     return Status(StatusCode::kInvalid, std::string("malformed msgpack: ") + e.what());
   }
+}
+
+}  // namespace
+
+Result<Message> decode_message(std::string_view payload) {
+  return decode_with<Message>(payload, decode_fields);
+}
+
+bool is_worker_run(std::string_view payload) {
+  return payload.size() >= 2 && static_cast<uint8_t>(payload[0]) == 0x94 &&
+         static_cast<uint8_t>(payload[1]) == static_cast<uint8_t>(MsgType::kWorkerRun);
+}
+
+Result<WorkerRunView> decode_worker_run(std::string_view payload) {
+  return decode_with<WorkerRunView>(payload, [](MsgType t, Fields& f) {
+    if (t != MsgType::kWorkerRun) throw msgpack::type_error();
+    WorkerRunView v;
+    v.key = f.uint<uint64_t>();
+    v.hash = f.view();
+    if (v.hash.size() != kHashSize) throw msgpack::type_error();
+    v.args = f.view();
+    return v;
+  });
 }
 
 }  // namespace pp::proto

@@ -17,6 +17,10 @@ void nonce_of(uint64_t n, unsigned char out[crypto_aead_chacha20poly1305_ietf_NP
   for (int i = 0; i < 8; ++i) out[4 + i] = static_cast<unsigned char>(n >> (8 * i));
 }
 
+Status too_short() {
+  return Status(StatusCode::kAuth, "encrypted frame shorter than its tag");
+}
+
 }  // namespace
 
 FrameCipher::FrameCipher(std::string send_key, std::string recv_key)
@@ -34,40 +38,51 @@ FrameCipher::~FrameCipher() {
 }
 
 void FrameCipher::seal(std::string_view payload, std::string& out) {
-  const size_t len = payload.size() + kOverhead;
   const size_t start = out.size();
-  out.resize(start + kHeaderSize + len);
-  out[start] = static_cast<char>(len >> 24);
-  out[start + 1] = static_cast<char>(len >> 16);
-  out[start + 2] = static_cast<char>(len >> 8);
-  out[start + 3] = static_cast<char>(len);
+  out.append(kHeaderSize, '\0');
+  out.append(payload);
+  seal_frame(out, start);
+}
+
+void FrameCipher::seal_frame(std::string& buf, size_t start) {
+  const size_t plain = buf.size() - start - kHeaderSize;
+  const size_t len = plain + kOverhead;
+  buf.resize(buf.size() + kOverhead);
+  auto* p = reinterpret_cast<unsigned char*>(buf.data() + start);
+  p[0] = static_cast<unsigned char>(len >> 24);
+  p[1] = static_cast<unsigned char>(len >> 16);
+  p[2] = static_cast<unsigned char>(len >> 8);
+  p[3] = static_cast<unsigned char>(len);
   unsigned char nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
   nonce_of(sent_++, nonce);
-  unsigned long long clen = 0;
-  crypto_aead_chacha20poly1305_ietf_encrypt(
-      reinterpret_cast<unsigned char*>(out.data() + start + kHeaderSize), &clen,
-      reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), nullptr, 0, nullptr,
-      nonce, reinterpret_cast<const unsigned char*>(send_key_.data()));
+  // In place (libsodium allows the ciphertext over the message): no second copy.
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+      p + kHeaderSize, p + kHeaderSize + plain, nullptr, p + kHeaderSize, plain, nullptr, 0,
+      nullptr, nonce, reinterpret_cast<const unsigned char*>(send_key_.data()));
 }
 
 Result<std::string_view> FrameCipher::open(std::string_view sealed) {
-  if (sealed.size() < kOverhead) {
-    return Status(StatusCode::kAuth, "encrypted frame shorter than its tag");
-  }
-  plain_.resize(sealed.size() - kOverhead);
+  if (sealed.size() < kOverhead) return too_short();
+  plain_.assign(sealed);
+  return open_in_place(std::span<char>(plain_.data(), plain_.size()));
+}
+
+Result<std::string_view> FrameCipher::open_in_place(std::span<char> sealed) {
+  if (sealed.size() < kOverhead) return too_short();
+  const size_t plain = sealed.size() - kOverhead;
+  auto* p = reinterpret_cast<unsigned char*>(sealed.data());
   unsigned char nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
   nonce_of(received_, nonce);
-  unsigned long long plen = 0;
-  if (crypto_aead_chacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(plain_.data()), &plen, nullptr,
-          reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(), nullptr, 0, nonce,
+  // The tag is checked before anything is decrypted; a frame that fails it ends the stream.
+  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+          p, nullptr, p, plain, p + plain, nullptr, 0, nonce,
           reinterpret_cast<const unsigned char*>(recv_key_.data())) != 0) {
     return Status(StatusCode::kAuth,
                   "an encrypted frame failed its check (altered, replayed, reordered or sealed "
                   "with another key)");
   }
   ++received_;
-  return std::string_view(plain_.data(), static_cast<size_t>(plen));
+  return std::string_view(sealed.data(), plain);
 }
 
 }  // namespace pp::proto

@@ -11,10 +11,13 @@
 //   FrameCipher c(keys.client_to_node, keys.node_to_client);   // client side
 //   c.seal(payload, out);                // appends header + ciphertext + tag
 //   Result<std::string_view> p = c.open(received_payload);
+//   c.seal_frame(buf, start);            // the plain frame at buf[start..] sealed in place
+//   Result<std::string_view> q = c.open_in_place(span);   // plaintext where span was
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -33,9 +36,14 @@ class FrameCipher {
 
   // Appends one whole frame carrying `payload` encrypted.
   void seal(std::string_view payload, std::string& out);
+  // Seals the plain frame that runs from `start` to the end of `buf` where it lies:
+  // encrypts its payload in place, appends the tag and fixes its length header.
+  void seal_frame(std::string& buf, size_t start);
   // Decrypts the payload of one received frame; the view stays valid until the next
   // call. An error means the frame was not the next one the peer sealed.
   Result<std::string_view> open(std::string_view sealed);
+  // The same, decrypting where the sealed payload lies: the plaintext is a prefix of it.
+  Result<std::string_view> open_in_place(std::span<char> sealed);
 
  private:
   std::string send_key_;

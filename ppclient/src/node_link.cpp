@@ -165,14 +165,11 @@ void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       uint32_t timeout_ms) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
-  // Made in place in the message sent: hash and arguments are copied once, not twice.
-  proto::Message m(std::in_place_type<proto::Submit>);
-  auto& s = std::get<proto::Submit>(m);
-  s.job_id = job_id;
-  s.hash = hash;
-  s.args = args;
-  s.timeout_ms = timeout_ms;
-  stream_->send(m);
+  // Encoded straight from the caller's arguments: copied once, into the write buffer.
+  // (They are not spliced: their owner may drop them before the write ends.)
+  stream_->send_encoded(
+      [&](proto::FrameOut out) { proto::encode_submit(job_id, hash, args, timeout_ms, out); },
+      nullptr);
 }
 
 void NodeLink::cancel(uint64_t job_id) {

@@ -5,7 +5,9 @@
 // encode_frame() writes a correct length header, its payload decodes again to a
 // message of the same type, and that message encodes to the very same bytes.
 // (The input itself need not come back byte for byte: msgpack has several
-// encodings of one value, and HELLO skips unknown keys.)
+// encodings of one value, and HELLO skips unknown keys.) decode_worker_run, the
+// worker's in-place decoder, must agree with decode_message on every input: the same
+// WORKER_RUN fields, or a kInvalid refusal of anything else.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -30,6 +32,14 @@ uint32_t header_length(std::string_view frame) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   pp::Result<Message> first = decode_message(payload);
+  pp::Result<WorkerRunView> view = decode_worker_run(payload);
+  const auto* run = first ? std::get_if<WorkerRun>(&*first) : nullptr;
+  PP_FUZZ_CHECK(view.has_value() == (run != nullptr));
+  if (run != nullptr) {
+    PP_FUZZ_CHECK(view->key == run->key && view->hash == run->hash && view->args == run->args);
+  } else {
+    PP_FUZZ_CHECK(view.status().code() == pp::StatusCode::kInvalid);
+  }
   if (!first) {
     PP_FUZZ_CHECK(first.status().code() == pp::StatusCode::kInvalid);
     PP_FUZZ_CHECK(!first.status().message().empty());

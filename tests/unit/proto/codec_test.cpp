@@ -897,5 +897,94 @@ TEST_CASE("proto.codec.random_structured_messages_never_throw") {
   MESSAGE("structured payloads accepted: " << accepted);
 }
 
+// ---- spliced encoding and in-place decoding --------------------------------------------------
+
+// The bytes a writer sends for `buf` with `splices` gathered into their places.
+std::string gathered(const std::string& buf, const std::vector<Splice>& splices) {
+  std::string out;
+  size_t pos = 0;
+  for (const auto& s : splices) {
+    out.append(buf, pos, s.at - pos);
+    out.append(s.bytes);
+    pos = s.at;
+  }
+  out.append(buf, pos);
+  return out;
+}
+
+TEST_CASE("proto.codec.spliced_fields_gather_into_the_same_frames") {
+  const std::string big = all_bytes(kMinSplice + 3, 5);
+  const std::string small = all_bytes(kMinSplice - 1, 9);
+  const std::string hash(kHashSize, 'h');
+  std::vector<Message> ms = {
+      Submit{.job_id = 7, .hash = hash, .args = big, .timeout_ms = 9},
+      Heartbeat{},
+      ResultMsg{.job_id = 8, .value = big, .error = "e", .traceback = "t", .worker = 1},
+      Submit{.job_id = 9, .hash = hash, .args = small},
+      WorkerRun{.key = 10, .hash = hash, .args = big},
+      CodeMsg{hash, big},
+  };
+  std::string plain, buf;
+  std::vector<Splice> splices;
+  for (const Message& m : ms) {
+    encode_frame(m, plain);
+    encode_frame(m, FrameOut{buf, &splices});
+  }
+  CHECK(splices.size() == 4);   // the small arguments were copied
+  for (const auto& s : splices) CHECK(s.bytes.data() != big.data());   // the messages' own
+  CHECK(buf.size() + 4 * big.size() == plain.size());
+  CHECK(gathered(buf, splices) == plain);
+}
+
+TEST_CASE("proto.codec.submit_and_worker_run_from_views_match_the_messages") {
+  const std::string args = all_bytes(kMinSplice * 2, 1);
+  const std::string hash(kHashSize, 'q');
+  std::string expected, got, spliced;
+  std::vector<Splice> splices;
+  encode_frame(Submit{.job_id = kMaxU64, .hash = hash, .args = args, .timeout_ms = kMaxU32},
+               expected);
+  encode_frame(WorkerRun{.key = 3, .hash = hash, .args = args}, expected);
+  encode_submit(kMaxU64, hash, args, kMaxU32, FrameOut{got});
+  encode_worker_run(3, hash, args, FrameOut{got});
+  CHECK(got == expected);
+  encode_submit(kMaxU64, hash, args, kMaxU32, FrameOut{spliced, &splices});
+  encode_worker_run(3, hash, args, FrameOut{spliced, &splices});
+  REQUIRE(splices.size() == 2);
+  CHECK(splices[0].bytes.data() == args.data());   // sent from where they lie
+  CHECK(gathered(spliced, splices) == expected);
+}
+
+TEST_CASE("proto.codec.worker_run_decoded_in_place") {
+  const std::string args = all_bytes(1000, 3);
+  std::string frame;
+  encode_frame(WorkerRun{.key = kMaxU64, .hash = std::string(kHashSize, 'z'), .args = args}, frame);
+  std::string_view payload = std::string_view(frame).substr(kHeaderSize);
+  REQUIRE(is_worker_run(payload));
+  auto run = decode_worker_run(payload);
+  REQUIRE(run.has_value());
+  CHECK(run->key == kMaxU64);
+  CHECK(run->hash == std::string(kHashSize, 'z'));
+  CHECK(run->args == args);
+  CHECK(run->args.data() >= payload.data());   // a view into the frame, not a copy
+  CHECK(run->args.data() + run->args.size() <= payload.data() + payload.size());
+  // As strict as decode_message: another message, a short hash, extra fields, truncation.
+  std::string other;
+  encode_frame(Heartbeat{}, other);
+  CHECK(!is_worker_run(std::string_view(other).substr(kHeaderSize)));
+  CHECK(!decode_worker_run(std::string_view(other).substr(kHeaderSize)).has_value());
+  std::string short_hash;
+  encode_frame(WorkerRun{.key = 1, .hash = "abc", .args = args}, short_hash);
+  CHECK(!decode_worker_run(std::string_view(short_hash).substr(kHeaderSize)).has_value());
+  for (size_t cut = 0; cut < payload.size(); cut += 97) {
+    auto r = decode_worker_run(payload.substr(0, cut));
+    CHECK(!r.has_value());
+    if (!r) CHECK(r.status().code() == StatusCode::kInvalid);
+  }
+  std::string extra(payload);
+  extra[0] = static_cast<char>(0x95);
+  extra += '\x01';
+  CHECK(!decode_worker_run(extra).has_value());
+}
+
 }  // namespace
 }  // namespace pp::proto

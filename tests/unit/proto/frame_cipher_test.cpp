@@ -136,3 +136,39 @@ TEST_CASE("proto.cipher.encryption_flag_changes_the_proofs") {
   CHECK(client_proof(k, a, b) == client_proof(k, a, b, false));
   CHECK(client_proof(k, a, b, true) != server_proof(k, a, b, true));
 }
+
+// Sealing where the frame was encoded (FrameStream's path) gives the same bytes as
+// seal() into a fresh buffer, leaves the frames before it alone, and opens in place.
+TEST_CASE("proto.cipher.sealed_and_opened_in_place") {
+  Pair a, b;   // same keys: a seals in place, b the old way
+  std::string buf = "earlier frames";
+  std::string big(300000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  for (const std::string& m : {std::string("small"), big}) {
+    size_t start = buf.size();
+    buf.append(kHeaderSize, '\0');
+    buf += m;
+    a.client.seal_frame(buf, start);
+    std::string twin;
+    b.client.seal(m, twin);
+    CHECK(buf.substr(start) == twin);
+  }
+  CHECK(buf.substr(0, 14) == "earlier frames");
+  FrameReader r(1u << 30);
+  r.feed(std::string_view(buf).substr(14));
+  for (const std::string& m : {std::string("small"), big}) {
+    auto f = r.next();
+    REQUIRE(f.state == FrameReader::kComplete);
+    auto opened = a.node.open_in_place(f.bytes);
+    REQUIRE(opened.has_value());
+    CHECK(opened->data() == f.bytes.data());   // where it was received
+    CHECK(*opened == m);
+  }
+  std::string wire;
+  a.client.seal(big, wire);
+  wire[kHeaderSize + 1000] ^= 1;
+  std::string sealed = payload_of_frame(wire);
+  auto bad = a.node.open_in_place(std::span<char>(sealed.data(), sealed.size()));
+  REQUIRE(!bad.has_value());
+  CHECK(bad.status().code() == pp::StatusCode::kAuth);
+}

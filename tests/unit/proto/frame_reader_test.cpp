@@ -338,5 +338,76 @@ TEST_CASE("proto.frame_reader.compaction_keeps_buffer_small") {
   CHECK(hi - lo < 1024);
 }
 
+TEST_CASE("proto.frame_reader.large_frame_lands_in_place") {
+  // A 2 MB frame after a small one, arriving as a socket would give it: once its header
+  // is in, want() asks for the rest, and every read of it lands where its bytes sit in
+  // the completed payload (no growth by doubling, no move of what came before).
+  const std::string small = raw_frame(10, 1);
+  const std::string big = raw_frame(2u << 20, 2);
+  const std::string stream = small + big + small;
+  const size_t kChunk = 300000;
+  FrameReader r(kDefaultMaxFrame);
+  size_t off = 0;
+  auto read = [&](size_t n) {
+    n = std::min(n, stream.size() - off);
+    std::span<char> dst = r.prepare(n);
+    std::copy_n(stream.data() + off, n, dst.data());
+    r.commit(n);
+    off += n;
+    return dst.data();
+  };
+  read(100);   // the small frame and the big one's start
+  auto f = r.next();
+  REQUIRE(f.state == FrameReader::kComplete);
+  CHECK(f.payload == payload(small));
+  REQUIRE(r.next().state == FrameReader::kNeedMore);
+  CHECK(r.want() == big.size() - (100 - small.size()));
+  std::vector<const char*> landed;
+  FrameReader::Next done{};
+  for (;;) {
+    REQUIRE(r.want() > 0);
+    landed.push_back(read(std::min(r.want(), kChunk)));
+    done = r.next();
+    if (done.state == FrameReader::kComplete) break;
+    REQUIRE(done.state == FrameReader::kNeedMore);
+  }
+  CHECK(off == small.size() + big.size());
+  CHECK(done.payload == payload(big));
+  const size_t first = 100 - small.size() - kHeaderSize;   // payload bytes of the first read
+  REQUIRE(landed.size() == (big.size() - kHeaderSize - first + kChunk - 1) / kChunk);
+  for (size_t i = 0; i < landed.size(); ++i) {
+    CHECK(landed[i] == done.payload.data() + first + i * kChunk);
+  }
+  read(stream.size());
+  auto last = r.next();
+  REQUIRE(last.state == FrameReader::kComplete);
+  CHECK(last.payload == payload(small));
+  CHECK(r.want() == 0);
+}
+
+TEST_CASE("proto.frame_reader.read_ahead_is_bounded") {
+  // A header announcing 40 MB makes room for 16 MB at most before the bytes come; the
+  // frame still arrives whole, read as the stream asks.
+  const std::string big = raw_frame(40u << 20, 3);
+  FrameReader r(kDefaultMaxFrame);
+  r.feed(std::string_view(big).substr(0, 10));
+  REQUIRE(r.next().state == FrameReader::kNeedMore);
+  CHECK(r.want() == big.size() - 10);
+  CHECK(r.next_read() == FrameReader::kMaxAhead);
+  size_t off = 10;
+  FrameReader::Next f{};
+  while ((f = r.next()).state == FrameReader::kNeedMore) {
+    size_t n = std::min(r.next_read(), big.size() - off);
+    REQUIRE(n > 0);
+    std::span<char> dst = r.prepare(n);
+    std::copy_n(big.data() + off, n, dst.data());
+    r.commit(n);
+    off += n;
+  }
+  REQUIRE(f.state == FrameReader::kComplete);
+  CHECK(f.payload == payload(big));
+  CHECK(r.next_read() == FrameReader::kChunk);
+}
+
 }  // namespace
 }  // namespace pp::proto
