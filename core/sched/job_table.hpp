@@ -40,6 +40,12 @@ class JobTable {
     if (id == 0 || id <= last_) throw std::invalid_argument("job ids must grow from 1");
     last_ = id;
     const uint64_t k = (id - 1) / kChunk;
+    if (!chunks_.empty() && first_ + chunks_.size() <= k && chunks_.back() &&
+        chunks_.back()->count == 0) {
+      // The chunk before emptied while ids could still land in it: no more can.
+      chunks_.back().reset();
+      drop_leading_gaps(k);
+    }
     if (chunks_.empty()) first_ = k;
     while (first_ + chunks_.size() <= k) chunks_.emplace_back();
     auto& c = chunks_[k - first_];
@@ -71,15 +77,18 @@ class JobTable {
     if (--c->count == 0 && (id - 1) / kChunk < (last_ - 1) / kChunk) {
       // Empty and no later id can land in it: freed now; leading gaps leave the index.
       chunks_[(id - 1) / kChunk - first_].reset();
-      while (!chunks_.empty() && !chunks_.front() && first_ < (last_ - 1) / kChunk) {
-        chunks_.pop_front();
-        ++first_;
-      }
+      drop_leading_gaps((last_ - 1) / kChunk);
     }
     return true;
   }
 
   size_t size() const { return size_; }
+  // Chunks allocated now (each kChunk records): what the table costs beyond its records.
+  size_t chunks() const {
+    size_t n = 0;
+    for (const auto& c : chunks_) n += c ? 1 : 0;
+    return n;
+  }
 
   // Calls f(id, record) for every record, in id order (f must not add or erase).
   template <typename F>
@@ -112,6 +121,13 @@ class JobTable {
     }
   };
 
+  // Empty places before chunk `keep` leave the front of the index.
+  void drop_leading_gaps(uint64_t keep) {
+    while (!chunks_.empty() && !chunks_.front() && first_ < keep) {
+      chunks_.pop_front();
+      ++first_;
+    }
+  }
   Chunk* chunk_of(uint64_t id) const {
     if (id == 0 || id > last_) return nullptr;
     const uint64_t k = (id - 1) / kChunk;
