@@ -13,9 +13,9 @@
 local core = require "pp.core"
 local core_code_blob = core.code_blob
 
-local type, pairs, ipairs, select, error, tostring, setmetatable, rawget =
-  type, pairs, ipairs, select, error, tostring, setmetatable, rawget
-local string_dump, string_format, unpack = string.dump, string.format, unpack
+local type, pairs, ipairs, error, tostring, setmetatable =
+  type, pairs, ipairs, error, tostring, setmetatable
+local string_dump, string_format = string.dump, string.format
 local debug_getupvalue, debug_getinfo = debug.getupvalue, debug.getinfo
 local io_write = io.write
 local math_min, math_max, math_floor, math_huge = math.min, math.max, math.floor, math.huge
@@ -99,67 +99,50 @@ local function build_blob(fn, depfuncs, modules)
   return core_code_blob("bytecode", describe(fn), string_dump(fn), deps, mods)
 end
 
--- A job object keeps its state in four array slots, not named fields: a batch of a
--- million jobs is a million of these tables, and in slots one takes 106 bytes, result
--- included, against 386 with named fields and a table of values.
---   until its result is taken:  [1] id, [2] handle, [3] server, [4] callback or nil
---   then:                       [1] id, [2] the one value, or a table of the values,
---                               [3] node or false, [4] how many values, or the RemoteError
-local ID, HANDLE, SERVER, CALLBACK = 1, 2, 3, 4
-local VALUES, NODE, OUTCOME = 2, 3, 4
+-- A job object is one userdata of pp.core (ppclient/src/lua_job.hpp): until its result
+-- is in it holds the engine's state, then the result itself (a number in place, other
+-- values in one table), so a batch of a million jobs costs a million of these and no
+-- table each. Its environment is its server until then: a job kept keeps the cluster.
+local job_id, job_node, job_done = core.job_id, core.job_node, core.job_done
+local job_settle, job_values = core.job_settle, core.job_values
 
-local Job = {}
+local Job = core.job_metatable()
 local job_methods = {}
 Job.__index = function(job, key)
-  if key == "id" then return rawget(job, ID) end
-  if key == "node" then
-    local node = rawget(job, NODE)
-    return type(node) == "string" and node or nil
-  end
+  if key == "id" then return job_id(job) end
+  if key == "node" then return job_node(job) end
   return job_methods[key]
 end
 
-local function settled(job) return type(rawget(job, SERVER)) ~= "table" end
+local function callback_values(ok, ...) return ... end
 
--- From c:wait: true, node, values... or false, the error's table.
-local function store(job, ok, node_or_error, ...)
-  if not ok then
-    job[VALUES], job[NODE] = false, node_or_error.node or false
-    job[OUTCOME] = setmetatable(node_or_error, RemoteError)
-    return
-  end
-  local n = select("#", ...)
-  if n == 1 then job[VALUES] = (...) else job[VALUES] = { ... } end
-  job[NODE], job[OUTCOME] = node_or_error, n
-end
-
-local function values(job)
-  local n = rawget(job, OUTCOME)
-  if n == 1 then return rawget(job, VALUES) end
-  return unpack(rawget(job, VALUES), 1, n)
-end
-
-local function failure(job)
-  local e = rawget(job, OUTCOME)
-  return type(e) == "table" and e or nil
-end
-
+-- Waits for the result and keeps it in the job, once; then runs its callback, if any.
 local function settle(job)
-  if settled(job) then return end
-  local cb = rawget(job, CALLBACK)
-  store(job, rawget(job, SERVER)._c:wait(rawget(job, HANDLE)))
+  local server, err = job_settle(job)
+  if not server then return end
+  if err then setmetatable(err, RemoteError) end
+  local callbacks = server._callbacks
+  local cb = callbacks[job]
   if cb then
-    local e = failure(job)
-    if e then cb(nil, e) else cb(values(job)) end
+    callbacks[job] = nil
+    if err then cb(nil, err) else cb(callback_values(job_values(job))) end
   end
+end
+
+local function raise_or_values(ok, ...)
+  if ok then return ... end
+  error((...), 0)
+end
+
+local function nil_err_or_values(ok, ...)
+  if ok then return ... end
+  return nil, (...)
 end
 
 -- job(): waits, then returns the job's values or raises its RemoteError.
 Job.__call = function(job)
   settle(job)
-  local e = failure(job)
-  if e then error(e, 0) end
-  return values(job)
+  return raise_or_values(job_values(job))
 end
 
 -- job.id: its number in this cluster.
@@ -167,14 +150,10 @@ end
 -- job:result(): like job() but returns nil, err instead of raising.
 function job_methods.result(job)
   settle(job)
-  local e = failure(job)
-  if e then return nil, e end
-  return values(job)
+  return nil_err_or_values(job_values(job))
 end
 
-function job_methods.done(job)
-  return settled(job) or rawget(job, SERVER)._c:done(rawget(job, HANDLE))
-end
+function job_methods.done(job) return job_done(job) end
 
 local Server = {}
 Server.__index = Server
@@ -248,8 +227,10 @@ function M.server(opts)
                            encrypt = opts.encrypt == true, scheduling = opts.scheduling,
                            journal = opts.journal }
   if not c then error("pp.server: " .. err, 2) end
-  return setmetatable({ _c = c, _pending = {}, _blobs = setmetatable({}, { __mode = "k" }),
-                        _by_dump = {}, _dumps = 0 }, Server)
+  -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
+  return setmetatable({ _c = c, _pending = {}, _callbacks = {}, _nodes = {},
+                        _blobs = setmetatable({}, { __mode = "k" }), _by_dump = {}, _dumps = 0 },
+                      Server)
 end
 
 -- js:submit(fn, args, depfuncs, modules, callback) -> job
@@ -281,12 +262,14 @@ function Server:submit(fn, args, depfuncs, modules, callback, timeout)
   else
     blob = build_blob(fn, depfuncs, modules)
   end
-  local id, handle = self._c:submit(blob, args, timeout)
-  if not id then error("submit: " .. handle, 2) end
-  -- The handle lives as long as the job object: when both are collected, the driver
-  -- forgets the job (and its result, if it was never taken).
-  local job = setmetatable({ id, handle, self, callback }, Job)
-  if callback then self._pending[#self._pending + 1] = job end
+  local job, err = self._c:submit(blob, args, timeout, self)
+  if not job then error("submit: " .. err, 2) end
+  -- Collected, the job takes its state along: the driver forgets it (and its result,
+  -- if it was never taken).
+  if callback then
+    self._pending[#self._pending + 1] = job
+    self._callbacks[job] = callback
+  end
   return job
 end
 

@@ -14,14 +14,13 @@ constexpr double kMaxWeight = 32;     // jobs one node counts for in the referen
 Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 
 Scheduler::Job& Scheduler::job(JobId id) {
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) throw std::out_of_range("no unfinished job with this id");
-  return it->second;
+  Job* j = jobs_.find(id);
+  if (j == nullptr) throw std::out_of_range("no unfinished job with this id");
+  return *j;
 }
 
 Scheduler::Job* Scheduler::find_job(JobId id) {
-  auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : &it->second;
+  return jobs_.find(id);
 }
 
 void Scheduler::finish_job(JobId id) {
@@ -409,7 +408,7 @@ int Scheduler::active_workers() const {
 }
 
 bool Scheduler::is_done(JobId id) const {
-  return id >= 1 && id <= last_id_ && !jobs_.contains(id);
+  return id >= 1 && id <= last_id_ && jobs_.find(id) == nullptr;
 }
 
 }  // namespace pp::sched

@@ -53,10 +53,10 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/sched/indexed_heap.hpp"
+#include "core/sched/job_table.hpp"
 
 namespace pp::sched {
 
@@ -206,11 +206,12 @@ class Scheduler {
  private:
   enum class JobState : uint8_t { kQueued, kRunning };   // a finished job leaves the table
   static constexpr uint32_t kNone = UINT32_MAX;
+  // 20 bytes: one of these per unfinished job (a million for a batch of a million).
   struct Job {
-    JobState state = JobState::kQueued;
     NodeId holders[2] = {kNone, kNone};  // nodes with a copy; [1] only for a backup
     uint32_t attempts = 0;               // times sent anywhere
     uint32_t crashes = 0;
+    JobState state = JobState::kQueued;
     bool backed_up = false;              // at most one backup per job, ever
   };
   struct InFlight {
@@ -267,7 +268,7 @@ class Scheduler {
   void requeue_front(JobId id);
 
   SchedulerOptions options_;
-  std::unordered_map<JobId, Job> jobs_;   // unfinished jobs only (see Memory above)
+  JobTable<Job> jobs_;             // unfinished jobs only (see Memory above)
   JobId last_id_ = 0;              // ids 1..last_id_ were submitted or skipped
   std::deque<JobId> queue_;
   std::vector<Node> nodes_;        // NodeId = index; nodes that left stay, inactive

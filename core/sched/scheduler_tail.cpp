@@ -165,7 +165,7 @@ std::vector<Scheduler::Candidate> Scheduler::backup_candidates(double t, double 
     if (!n.stats.active || n.copies.empty()) continue;
     const double ev = expected_seconds(v);
     for (const InFlight& c : n.copies) {
-      if (c.started < 0 || c.backup || jobs_.at(c.job).backed_up) continue;
+      if (c.started < 0 || c.backup || jobs_.find(c.job)->backed_up) continue;
       const double e = t - c.started;
       if (!(e > options_.backup_multiplier * median)) continue;
       const double d = std::max(ev, e);  // an overrun job is assumed about to finish
@@ -194,7 +194,7 @@ void Scheduler::plan_backups(std::vector<Assignment>& out) {
     while (has_idle_worker(spare) && backups_ < most) {
       const Candidate* pick = nullptr;
       for (const Candidate& c : candidates) {
-        if (c.node == i || jobs_.at(c.job).backed_up) continue;
+        if (c.node == i || jobs_.find(c.job)->backed_up) continue;
         if (c.d * ei / c.ev < c.d - c.e) {
           pick = &c;
           break;

@@ -47,9 +47,12 @@ NodeLink* Dispatcher::link(sched::NodeId node) const {
   return node < members_.size() ? members_[node].link : nullptr;
 }
 
-void Dispatcher::take(std::vector<Submission>& batch) {
+void Dispatcher::take(std::deque<Submission>& batch) {
   if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
-  for (auto& s : batch) {
+  // Taken off the front as they move into the table, so a batch of a million is never
+  // held twice (once in the hand-over, once here).
+  for (; !batch.empty(); batch.pop_front()) {
+    Submission& s = batch.front();
     if (s.settled) {
       sched_.skip(s.state->id);
       continue;
@@ -60,7 +63,6 @@ void Dispatcher::take(std::vector<Submission>& batch) {
     jobs_.emplace(id, Job{std::move(s), 0});
     sched_.submit(id);
   }
-  batch.clear();
   pump();
 }
 
@@ -83,7 +85,7 @@ void Dispatcher::pump() {
 }
 
 void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
-  Job& job = jobs_.at(a.job);
+  Job& job = *jobs_.find(a.job);   // an assignment names an unfinished job
   NodeLink* l = link(a.node);
   if (l == nullptr) {  // not reachable: the scheduler removes it before any new send
     sched_.give_back(a.job, a.node);
@@ -148,8 +150,7 @@ report::Kind Dispatcher::special_kind(uint64_t job, sched::NodeId on) const {
 void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
   const double t = now();
   members_[node].cpu_seconds += static_cast<double>(r.cpu_us) / 1e6;
-  auto it = jobs_.find(r.job_id);
-  if (it == jobs_.end()) {
+  if (jobs_.find(r.job_id) == nullptr) {
     // A copy of a job already finished: cancelled, or second to arrive.
     report::Kind kind = report::Kind::kNormal;
     if (auto l = losers_.find(r.job_id); l != losers_.end()) {
@@ -231,10 +232,10 @@ void Dispatcher::record(uint64_t job, sched::NodeId node, const proto::ResultMsg
 }
 
 void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) return;
-  Submission sub = std::move(it->second.sub);
-  jobs_.erase(it);
+  Job* job = jobs_.find(id);
+  if (job == nullptr) return;
+  Submission sub = std::move(job->sub);
+  jobs_.erase(id);
   special_.erase(id);
   deliver_(sub, std::move(outcome));
 }
@@ -246,8 +247,8 @@ size_t Dispatcher::count_drops(const std::vector<uint64_t>& requeued, const std:
                                const std::string& reason) {
   size_t given_up = 0;
   for (uint64_t id : requeued) {
-    auto it = jobs_.find(id);
-    if (it == jobs_.end() || ++it->second.drops < kMaxDrops) continue;
+    Job* job = jobs_.find(id);
+    if (job == nullptr || ++job->drops < kMaxDrops) continue;
     ++given_up;
     give_up(id, proto::JobStatus::kLost,
             "job " + std::to_string(id) + " was sent " + std::to_string(kMaxDrops) +
@@ -290,7 +291,7 @@ void Dispatcher::check_starvation(bool all_refused, std::chrono::milliseconds no
 void Dispatcher::fail_all(const std::string& why) {
   std::vector<uint64_t> ids;
   ids.reserve(jobs_.size());
-  for (const auto& [id, job] : jobs_) ids.push_back(id);
+  jobs_.for_each([&](uint64_t id, const Job&) { ids.push_back(id); });
   for (uint64_t id : ids) finish(id, failure(proto::JobStatus::kLost, why));
 }
 

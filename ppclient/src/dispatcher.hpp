@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "core/proto/messages.hpp"
+#include "core/sched/job_table.hpp"
 #include "core/sched/scheduler.hpp"
 #include "ppclient/report/execution_sample.hpp"
 #include "ppclient/report/report.hpp"
@@ -69,7 +71,7 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Registers a batch of submissions (emptied) and sends what the windows allow.
-  void take(std::vector<Submission>& batch);
+  void take(std::deque<Submission>& batch);
   // A node whose link is ready joins; returns its scheduler id.
   sched::NodeId add_node(NodeLink& link);
   // The node left: its unfinished jobs go back to the queue (or fail, after too many
@@ -129,7 +131,7 @@ class Dispatcher {
   Hungry hungry_;
   std::chrono::steady_clock::time_point created_;
   sched::Scheduler sched_;
-  std::unordered_map<uint64_t, Job> jobs_;
+  sched::JobTable<Job> jobs_;   // unfinished jobs, by id (ids are dense: no hash map)
   // The stolen and backup copies of unfinished jobs (few; a table of their own, so the
   // million plain jobs of a batch carry nothing for them).
   std::unordered_map<uint64_t, std::vector<SpecialCopy>> special_;

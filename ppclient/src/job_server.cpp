@@ -198,7 +198,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
 }
 
 void JobServer::drain_incoming() {
-  std::vector<Submission> batch;
+  std::deque<Submission> batch;
   {
     std::lock_guard lock(sync_->mutex);
     batch.swap(incoming_);

@@ -15,6 +15,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -142,7 +143,7 @@ class JobServer {
   ActiveNodes active_;                 // written by nodes_, read by any thread
 
   // Shared with user threads, under sync_->mutex.
-  std::vector<Submission> incoming_;
+  std::deque<Submission> incoming_;   // a deque: no copy of a million as it grows
   bool wake_posted_ = false;
   // The io thread's scheduler queue ran dry: the next submission wakes it. Otherwise
   // submissions wait here until it asks (its windows are full: it could not send them).

@@ -1,12 +1,12 @@
 // pp.core: the C side of the Lua driver API (lua/pp.lua builds on it).
 //
-// A cluster userdata owns its JobServer; a job handle userdata owns its job's state
-// (the engine's JobState, shared with the io thread until the result is in). The
-// handle is the job's only table: c:wait(handle) takes the result out of it, and a
-// handle Lua collects takes its job's state with it, so a driver that drops job
-// objects without calling them holds nothing for them (the job still runs). Both are
-// C++ objects made in the userdata's own block and ended by its __gc (new_userdata,
-// destroy_userdata). Arguments and results cross as msgpack (core/lua/convert.hpp).
+// A cluster userdata owns its JobServer; c:submit makes a job object (lua_job.hpp),
+// the one thing Lua holds per job: it owns its job's state (the engine's JobState,
+// shared with the io thread until the result is in) and then its result, and a job
+// object Lua collects takes all of it along, so a driver that drops jobs without
+// calling them holds nothing for them (the job still runs). Both are C++ objects made
+// in the userdata's own block and ended by its __gc. Arguments and results cross as
+// msgpack (core/lua/convert.hpp).
 // Lua errors are raised only for misuse (wrong types), never across threads; nothing
 // throws through Lua.
 #include "ppclient/src/lua_module.hpp"
@@ -23,6 +23,7 @@
 #include "core/proto/constants.hpp"
 #include "ppclient/src/code_blob.hpp"
 #include "ppclient/src/job_server.hpp"
+#include "ppclient/src/lua_job.hpp"
 #include "ppclient/src/lua_options.hpp"
 
 namespace {
@@ -31,7 +32,6 @@ using pp::client::JobServer;
 using pp::client::JobState;
 
 constexpr char kClusterMeta[] = "pp.core.cluster";
-constexpr char kHandleMeta[] = "pp.core.job";
 
 // A C++ object living in a full userdata: made in the block Lua allocates, its
 // metatable set only once it exists (so __gc never sees a half-made one).
@@ -59,23 +59,6 @@ struct LuaCluster {
   const char* code_string = nullptr;
   int code_string_ref = LUA_NOREF;
   pp::client::CodeRef code;
-};
-
-// One per job the script keeps, so it holds one pointer: the count of handles holding
-// a state (result not taken), for c:held(), is kept in the Sync all states share.
-struct JobHandle {
-  std::shared_ptr<JobState> state;     // reset once its result was taken
-
-  explicit JobHandle(std::shared_ptr<JobState> s) : state(std::move(s)) {
-    ++state->sync->lua_handles;
-  }
-  ~JobHandle() { release(); }
-  JobHandle(const JobHandle&) = delete;
-  JobHandle& operator=(const JobHandle&) = delete;
-  void release() {
-    if (state) --state->sync->lua_handles;
-    state.reset();
-  }
 };
 
 LuaCluster& check_cluster(lua_State* L) {
@@ -180,11 +163,12 @@ int argument_count(lua_State* L) {
   return static_cast<int>(n);
 }
 
-// c:submit(blob, args_table_or_nil, timeout_seconds) -> id, handle | nil, err
-// Keep the handle as long as the job may still be waited for.
+// c:submit(blob, args_table_or_nil, timeout_seconds, anchor) -> job | nil, err
+// The job object's environment is `anchor` (a table) until its result is in.
 int l_submit(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   luaL_checktype(L, 2, LUA_TSTRING);
+  luaL_checktype(L, 5, LUA_TTABLE);
   uint32_t timeout_ms = static_cast<uint32_t>(luaL_optnumber(L, 4, 0) * 1000);
   std::string args;
   int base = lua_gettop(L);
@@ -221,81 +205,11 @@ int l_submit(lua_State* L) {
     error = e.what();
   }
   if (!job) return luaL_error(L, "%s", error.c_str());
-  lua_pushnumber(L, static_cast<lua_Number>(job->id));
-  new_userdata<JobHandle>(L, kHandleMeta, std::move(job));
-  return 2;
-}
-
-// The job handle at 2, while its result has not been taken.
-JobHandle& check_handle(lua_State* L) {
-  auto* h = static_cast<JobHandle*>(luaL_checkudata(L, 2, kHandleMeta));
-  if (!h->state) luaL_error(L, "the result of this job was already taken");
-  return *h;
-}
-
-// Sets field `value` of the table on top to the one value a job raised (RESULT.value
-// of a Lua error: a msgpack array of it), if there is one and it decodes.
-void set_error_value(lua_State* L, const JobState& job) {
-  if (job.value.empty()) return;
-  const int table = lua_gettop(L);
-  auto n = pp::lua::push_array_elements(L, job.value);
-  if (n && *n == 1) lua_setfield(L, table, "value");
-  lua_settop(L, table);
-}
-
-// c:wait(handle) -> true, node, values... | false, {kind, message, traceback, node, job, value}
-// Takes the result out of the handle: the cluster keeps nothing of the job afterwards.
-int l_wait(lua_State* L) {
-  LuaCluster& c = check_cluster(L);
-  JobHandle& h = check_handle(L);
-  std::shared_ptr<JobState> job = h.state;
-  c.server->wait(*job);
-  h.release();
-  lua_settop(L, 0);
-  if (job->status == pp::proto::JobStatus::kOk) {
-    lua_pushboolean(L, 1);
-    lua_pushlstring(L, job->node.data(), job->node.size());
-    auto n = pp::lua::push_array_elements(L, job->value);
-    if (!n) {
-      lua_settop(L, 0);
-      lua_pushboolean(L, 0);
-      lua_createtable(L, 0, 5);
-      lua_pushstring(L, "bad result");
-      lua_setfield(L, -2, "kind");
-      lua_pushstring(L, ("the result of job " + std::to_string(job->id) +
-                         " could not be decoded: " + n.status().message())
-                            .c_str());
-      lua_setfield(L, -2, "message");
-      return 2;
-    }
-    return 2 + *n;
-  }
-  lua_pushboolean(L, 0);
-  lua_createtable(L, 0, 5);
-  lua_pushstring(L, pp::proto::job_status_name(job->status));
-  lua_setfield(L, -2, "kind");
-  lua_pushlstring(L, job->error().data(), job->error().size());
-  lua_setfield(L, -2, "message");
-  lua_pushlstring(L, job->traceback().data(), job->traceback().size());
-  lua_setfield(L, -2, "traceback");
-  lua_pushlstring(L, job->node.data(), job->node.size());
-  lua_setfield(L, -2, "node");
-  lua_pushnumber(L, static_cast<lua_Number>(job->id));
-  lua_setfield(L, -2, "job");
-  set_error_value(L, *job);
-  return 2;
-}
-
-// c:done(handle) -> whether the job has its result.
-int l_done(lua_State* L) {
-  check_cluster(L);
-  const JobState& job = *check_handle(L).state;
-  std::lock_guard lock(job.sync->mutex);
-  lua_pushboolean(L, job.done);
+  pp::client::push_lua_job(L, std::move(job), 5);
   return 1;
 }
 
-// c:held() -> jobs whose state the cluster still keeps (handles alive, result not taken).
+// c:held() -> jobs whose state the cluster still keeps (job objects alive, result not taken).
 int l_held(lua_State* L) {
   lua_pushnumber(L, static_cast<lua_Number>(check_cluster(L).server->sync().lua_handles.load()));
   return 1;
@@ -443,7 +357,7 @@ int l_unpack(lua_State* L) {
 }
 
 const luaL_Reg kClusterMethods[] = {
-    {"submit", l_submit}, {"wait", l_wait},   {"done", l_done},   {"wait_all", l_wait_all},
+    {"submit", l_submit}, {"wait_all", l_wait_all},
     {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"stats", l_stats}, {"stats_table", l_stats_table},
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
 
@@ -461,12 +375,10 @@ extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State*
   lua_pushcfunction(L, l_cluster_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  luaL_newmetatable(L, kHandleMeta);
-  lua_pushcfunction(L, destroy_userdata<JobHandle>);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  pp::client::open_lua_jobs(L);
   lua_newtable(L);
   luaL_register(L, nullptr, kFunctions);
+  pp::client::register_lua_job_functions(L);
   lua_pushstring(L, pp::proto::kSoftwareVersion);
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, static_cast<lua_Integer>(pp::proto::kDefaultPort));

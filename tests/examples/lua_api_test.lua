@@ -21,6 +21,28 @@ local function multi(a) return a, nil, { k = a, list = { 1, 2, 3 } } end
 local a, b, c = js:submit(multi, { "x" })()
 check(a == "x" and b == nil and c.k == "x" and #c.list == 3, "multiple returns")
 
+-- every kind of outcome, kept in the job: called again, it gives the same
+local function none() end
+local function one(x) return x end
+local kinds = { js:submit(none), js:submit(one, { nil, n = 1 }), js:submit(one, { false }),
+                js:submit(one, { true }), js:submit(one, { 2.5 }), js:submit(one, { "s" }),
+                js:submit(one, { { 1, k = 2 } }) }
+for round = 1, 2 do
+  check(select("#", kinds[1]()) == 0, "no value")
+  check(select("#", kinds[2]()) == 1 and kinds[2]() == nil, "one nil")
+  check(kinds[3]() == false and kinds[4]() == true and kinds[5]() == 2.5, "boolean and number")
+  check(kinds[6]() == "s" and kinds[7]().k == 2 and kinds[7]()[1] == 1, "string and table")
+  for i, job in ipairs(kinds) do
+    check(job:done() and job.node == "local", "done and node of kind " .. i .. ", round " .. round)
+    check(job.id == kinds[1].id + i - 1, "ids of kind " .. i)
+  end
+end
+check(kinds[7]() == kinds[7](), "a table result is the same table each time")
+local pending = js:submit(one, { 1 })
+check(pending.node == nil and type(pending.id) == "number", "no node before the result")
+check(pending:result() == 1 and pending.node == "local", "node after the result")
+check(kinds[1].nope == nil, "unknown fields are nil")
+
 -- remote errors carry message, node, job and traceback
 local function failing(x) error("no good: " .. x) end
 local ok, err = pcall(function() return js:submit(failing, { 7 })() end)
@@ -29,8 +51,15 @@ check(err.message:find("no good: 7", 1, true) ~= nil, "error message")
 check(err.node == "local", "error node")
 check(err.traceback:find("stack traceback", 1, true) ~= nil, "traceback")
 check(tostring(err):find("job " .. err.job, 1, true) ~= nil, "error text names the job")
-local v, e2 = js:submit(failing, { 8 }):result()
+local failed = js:submit(failing, { 8 })
+local v, e2 = failed:result()
 check(v == nil and e2.kind == "lua error", "result() returns nil, err")
+local v2, e3 = failed:result()
+check(v2 == nil and e3 == e2 and failed.node == "local", "the same error again, and its node")
+local ok4, e4 = pcall(failed)
+check(not ok4 and e4 == e2 and getmetatable(e4) == pp.RemoteError, "job() raises the same error")
+local raised, raised_err = js:submit(function() error({ code = 42 }) end):result()
+check(raised == nil and raised_err.value.code == 42, "a raised value travels")
 
 -- upvalues are refused with advice
 local captured = 3

@@ -1,0 +1,276 @@
+#include "ppclient/src/lua_job.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "core/lua/convert.hpp"
+#include "core/proto/messages.hpp"
+
+namespace pp::client {
+namespace {
+
+constexpr char kJobMeta[] = "pp.core.job";
+
+// What a job object holds. Settled, a result that is one nil, boolean or number sits
+// here (kNil ... kNumber); kValues and kFailed keep theirs in the environment table.
+enum class Kind : uint8_t { kPending, kNone, kNil, kFalse, kTrue, kNumber, kValues, kFailed };
+
+// 32 bytes of payload: the state and the settled figures share their place, since a
+// job holds one or the other (a million jobs, a million of these).
+struct LuaJob {
+  struct Settled {
+    double number;
+    uint32_t node;   // index in the `_nodes` table, for the kinds held here
+  };
+  union {
+    std::shared_ptr<JobState> state;   // kPending
+    Settled settled;                   // any other kind
+  };
+  uint64_t id;
+  Kind kind = Kind::kPending;
+
+  explicit LuaJob(std::shared_ptr<JobState> s) : state(std::move(s)), id(state->id) {
+    ++state->sync->lua_handles;
+  }
+  ~LuaJob() { drop_state(); }
+  LuaJob(const LuaJob&) = delete;
+  LuaJob& operator=(const LuaJob&) = delete;
+  void drop_state() {
+    if (kind != Kind::kPending) return;
+    --state->sync->lua_handles;
+    std::destroy_at(&state);
+    std::construct_at(&settled, Settled{0, 0});
+    kind = Kind::kNone;
+  }
+};
+
+// The job object at `index`, checked against the metatable in upvalue 1 (cheaper than
+// luaL_checkudata's registry lookup, on every call of job()).
+LuaJob& check_job(lua_State* L, int index) {
+  auto* j = static_cast<LuaJob*>(lua_touserdata(L, index));
+  bool ok = j != nullptr && lua_getmetatable(L, index) != 0;
+  if (ok) {
+    ok = lua_rawequal(L, -1, lua_upvalueindex(1)) != 0;
+    lua_pop(L, 1);
+  }
+  if (!ok) luaL_typerror(L, index, "job");
+  return *j;
+}
+
+int l_job_gc(lua_State* L) {
+  std::destroy_at(static_cast<LuaJob*>(lua_touserdata(L, 1)));
+  return 0;
+}
+
+// The index of `node` in the anchor's `_nodes` table (made when missing), which it
+// leaves on the stack: a node's name is held once, not once per job.
+uint32_t node_index(lua_State* L, int anchor, const std::string& node) {
+  lua_getfield(L, anchor, "_nodes");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, anchor, "_nodes");
+  }
+  const int nodes = lua_gettop(L);
+  lua_pushlstring(L, node.data(), node.size());
+  lua_rawget(L, nodes);
+  if (lua_isnumber(L, -1)) {
+    auto i = static_cast<uint32_t>(lua_tonumber(L, -1));
+    lua_pop(L, 1);
+    return i;
+  }
+  lua_pop(L, 1);
+  auto i = static_cast<uint32_t>(lua_objlen(L, nodes) + 1);
+  lua_pushlstring(L, node.data(), node.size());
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, nodes, static_cast<int>(i));
+  lua_pushnumber(L, i);
+  lua_rawset(L, nodes);
+  return i;
+}
+
+// Pushes the error table of a failed job: {kind, message, traceback, node, job, value}.
+void push_failure(lua_State* L, const JobState& s, const char* kind, const std::string& message) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  lua_pushlstring(L, message.data(), message.size());
+  lua_setfield(L, -2, "message");
+  lua_pushlstring(L, s.traceback().data(), s.traceback().size());
+  lua_setfield(L, -2, "traceback");
+  lua_pushlstring(L, s.node.data(), s.node.size());
+  lua_setfield(L, -2, "node");
+  lua_pushnumber(L, static_cast<lua_Number>(s.id));
+  lua_setfield(L, -2, "job");
+  // The one value a job raised (RESULT.value of a Lua error: a msgpack array of it).
+  if (s.status != proto::JobStatus::kOk && !s.value.empty()) {
+    const int table = lua_gettop(L);
+    auto n = lua::push_array_elements(L, s.value);
+    if (n && *n == 1) lua_setfield(L, table, "value");
+    lua_settop(L, table);
+  }
+}
+
+// Keeps the outcome of a finished job `s` in `j`, its new environment on top of the
+// stack. `anchor` is the job's environment until now.
+void keep_outcome(lua_State* L, LuaJob& j, const JobState& s, int anchor) {
+  if (s.status != proto::JobStatus::kOk) {
+    push_failure(L, s, proto::job_status_name(s.status), s.error());
+    j.drop_state();
+    j.kind = Kind::kFailed;
+    return;
+  }
+  const int base = lua_gettop(L);
+  auto n = lua::push_array_elements(L, s.value);
+  if (!n) {
+    lua_settop(L, base);
+    push_failure(L, s, "bad result", "the result of job " + std::to_string(s.id) +
+                                         " could not be decoded: " + n.status().message());
+    j.drop_state();
+    j.kind = Kind::kFailed;
+    return;
+  }
+  const int type = *n == 1 ? lua_type(L, -1) : LUA_TNONE;
+  if (*n <= 1 && (*n == 0 || type == LUA_TNIL || type == LUA_TBOOLEAN || type == LUA_TNUMBER)) {
+    const double number = *n == 1 && type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+    Kind kind = *n == 0 ? Kind::kNone
+                : type == LUA_TNIL ? Kind::kNil
+                : type == LUA_TNUMBER ? Kind::kNumber
+                : lua_toboolean(L, -1) ? Kind::kTrue : Kind::kFalse;
+    lua_settop(L, base);
+    const uint32_t node = node_index(L, anchor, s.node);   // leaves `_nodes` on top
+    j.drop_state();
+    j.settled = {number, node};
+    j.kind = kind;
+    return;
+  }
+  // {values..., n = count, node = name}
+  lua_createtable(L, *n, 2);
+  lua_insert(L, base + 1);
+  for (int i = *n; i >= 1; --i) lua_rawseti(L, base + 1, i);
+  lua_pushnumber(L, *n);
+  lua_setfield(L, base + 1, "n");
+  lua_pushlstring(L, s.node.data(), s.node.size());
+  lua_setfield(L, base + 1, "node");
+  j.drop_state();
+  j.kind = Kind::kValues;
+}
+
+// core.job_settle(job) -> nil when already settled; else waits for the result, keeps
+// it and returns the job's anchor and, for a failure, its error table (to be given its
+// metatable). The anchor says where a callback may be waiting.
+int l_job_settle(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind != Kind::kPending) return 0;
+  std::shared_ptr<JobState> s = j.state;   // the job's own reference goes in keep_outcome
+  {
+    std::unique_lock lock(s->sync->mutex);
+    s->waited = true;
+    s->sync->cv.wait(lock, [&] { return s->done; });
+  }
+  lua_settop(L, 1);
+  lua_getfenv(L, 1);                       // 2: the anchor
+  keep_outcome(L, j, *s, 2);               // 3: the new environment
+  lua_pushvalue(L, 3);
+  lua_setfenv(L, 1);
+  if (j.kind != Kind::kFailed) {
+    lua_settop(L, 2);
+    return 1;
+  }
+  return 2;
+}
+
+// core.job_values(job) -> true, values... | false, error table (after job_settle).
+int l_job_values(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  switch (j.kind) {
+    case Kind::kPending: return luaL_error(L, "job %f has no result yet", double(j.id));
+    case Kind::kNone: lua_pushboolean(L, 1); return 1;
+    case Kind::kNil: lua_pushboolean(L, 1); lua_pushnil(L); return 2;
+    case Kind::kFalse: lua_pushboolean(L, 1); lua_pushboolean(L, 0); return 2;
+    case Kind::kTrue: lua_pushboolean(L, 1); lua_pushboolean(L, 1); return 2;
+    case Kind::kNumber: lua_pushboolean(L, 1); lua_pushnumber(L, j.settled.number); return 2;
+    case Kind::kFailed: lua_pushboolean(L, 0); lua_getfenv(L, 1); return 2;
+    case Kind::kValues: break;
+  }
+  lua_getfenv(L, 1);
+  const int t = lua_gettop(L);
+  lua_getfield(L, t, "n");
+  const int n = static_cast<int>(lua_tonumber(L, -1));
+  lua_pop(L, 1);
+  if (!lua_checkstack(L, n + 1)) return luaL_error(L, "too many results to return");
+  lua_pushboolean(L, 1);
+  for (int i = 1; i <= n; ++i) lua_rawgeti(L, t, i);
+  return n + 1;
+}
+
+// core.job_node(job) -> the node that ran it, nil until it is settled.
+int l_job_node(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind == Kind::kPending) return 0;
+  lua_getfenv(L, 1);
+  if (j.kind == Kind::kValues || j.kind == Kind::kFailed) {
+    lua_getfield(L, -1, "node");
+  } else {
+    lua_rawgeti(L, -1, static_cast<int>(j.settled.node));
+  }
+  return lua_isstring(L, -1) ? 1 : 0;
+}
+
+// core.job_done(job) -> whether the job has its result.
+int l_job_done(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  bool done = j.kind != Kind::kPending;
+  if (!done) {
+    std::lock_guard lock(j.state->sync->mutex);
+    done = j.state->done;
+  }
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+int l_job_id(lua_State* L) {
+  lua_pushnumber(L, static_cast<lua_Number>(check_job(L, 1).id));
+  return 1;
+}
+
+int l_job_metatable(lua_State* L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return 1;
+}
+
+}  // namespace
+
+void open_lua_jobs(lua_State* L) {
+  luaL_newmetatable(L, kJobMeta);
+  lua_pushcfunction(L, l_job_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+}
+
+void push_lua_job(lua_State* L, std::shared_ptr<JobState> state, int anchor) {
+  anchor = anchor < 0 ? lua_gettop(L) + anchor + 1 : anchor;
+  void* block = lua_newuserdata(L, sizeof(LuaJob));
+  std::construct_at(static_cast<LuaJob*>(block), std::move(state));
+  luaL_getmetatable(L, kJobMeta);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, anchor);
+  lua_setfenv(L, -2);
+}
+
+void register_lua_job_functions(lua_State* L) {
+  const luaL_Reg functions[] = {{"job_id", l_job_id},         {"job_node", l_job_node},
+                                {"job_done", l_job_done},     {"job_settle", l_job_settle},
+                                {"job_values", l_job_values}, {"job_metatable", l_job_metatable}};
+  for (const auto& f : functions) {
+    luaL_getmetatable(L, kJobMeta);
+    lua_pushcclosure(L, f.func, 1);
+    lua_setfield(L, -2, f.name);
+  }
+}
+
+}  // namespace pp::client

@@ -1,0 +1,31 @@
+// The Lua job object of pp.core: one full userdata per job, the object the script
+// holds (lua/pp.lua gives its metatable __index and __call: job(), job.id, ...).
+//
+// Memory first: a batch of a million jobs is a million of these, so the job is this
+// one userdata and nothing else (no table beside a handle). Until its result is
+// taken it holds the engine's JobState (shared with the io thread) and its
+// environment is the anchor the caller gave at submit (the Lua server, so a job kept
+// keeps its cluster alive). Once settled, the state is gone: a single nil, boolean or
+// number result sits in the object itself, with the node as an index into the
+// anchor's `_nodes` table (name <-> index), which becomes its environment; any other
+// outcome (strings, tables, several values, an error) goes in one table that becomes
+// its environment. Nothing throws through Lua; waiting is on the job's own Sync.
+#pragma once
+
+#include <lua.hpp>
+
+#include <memory>
+
+#include "ppclient/src/job_state.hpp"
+
+namespace pp::client {
+
+// Creates the job metatable (with its __gc) once per Lua state.
+void open_lua_jobs(lua_State* L);
+// Pushes a new job object for `state`, its environment the table at `anchor`.
+void push_lua_job(lua_State* L, std::shared_ptr<JobState> state, int anchor);
+// Sets the job functions (job_id, job_node, job_done, job_settle, job_values,
+// job_metatable) in the table on top of the stack.
+void register_lua_job_functions(lua_State* L);
+
+}  // namespace pp::client
