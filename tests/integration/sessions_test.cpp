@@ -61,12 +61,16 @@ class RawClient {
     c_->send(
         pp::proto::Submit{.job_id = id, .hash = hash_, .args = std::string(b.data(), b.size())});
   }
-  // The next frame that is not a heartbeat (nullopt on close or after 30 s).
+  // The next frame that is not a heartbeat (nullopt on close or after 30 s). Heartbeats
+  // keep the session alive meanwhile: a loaded machine (or a sanitizer build) may take
+  // longer than the node's silence limit to answer.
   std::optional<pp::proto::Message> next() {
-    for (;;) {
-      auto m = c_->receive(30s);
-      if (!m || !std::holds_alternative<pp::proto::Heartbeat>(*m)) return m;
+    for (int waited = 0; waited < 60; ++waited) {
+      if (!c_->send(pp::proto::Heartbeat{})) return c_->receive(500ms);
+      auto m = c_->receive(500ms);
+      if (m && !std::holds_alternative<pp::proto::Heartbeat>(*m)) return m;
     }
+    return std::nullopt;
   }
   pp::proto::ResultMsg next_result() {
     auto m = next();
