@@ -60,7 +60,7 @@ FrameReader::Next FrameReader::next() {
   if (avail < kHeaderSize + len) {
     // Make room for the rest of this frame in one go, so reads land in place.
     want_ = kHeaderSize + len - avail;
-    reserve(next_read());
+    reserve(std::min(want_, kMaxAhead));
     return {kNeedMore, {}, {}, {}};
   }
   char* p = buf_.get() + begin_ + kHeaderSize;
