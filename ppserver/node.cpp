@@ -106,6 +106,9 @@ int Node::run() {
 }
 
 void Node::calibrated(double score) {
+  // Its thread has handed the score over and is ending: join it now, so no thread of the
+  // calibration outlives the log line below.
+  calibration_.reset();
   // A node held to a share of the CPU is that much slower per worker.
   facts_.speed = score * std::clamp(config_.cpu_limit, 1, 100) / 100.0;
   PP_INFO("speed score %.2f (calibrated)", facts_.speed);
