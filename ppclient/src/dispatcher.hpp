@@ -29,6 +29,7 @@
 #include "ppclient/report/execution_sample.hpp"
 #include "ppclient/report/report.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/submit_extras.hpp"
 #include "pp/node_stats.hpp"
 
 namespace pp::client {
@@ -50,6 +51,7 @@ struct Submission {
   std::string args;
   uint32_t timeout_ms = 0;
   bool settled = false;                      // answered at submit: never sent
+  std::unique_ptr<SubmitExtras> extras;      // null for a plain job
 };
 
 // A job's one outcome, as it crosses back to the user.

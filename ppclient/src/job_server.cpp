@@ -151,7 +151,8 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
 }
 
 std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string args,
-                                            uint32_t timeout_ms) {
+                                            uint32_t timeout_ms,
+                                            std::unique_ptr<SubmitExtras> extras) {
   auto state = std::make_shared<JobState>();
   state->sync = sync_;
   Submission p;
@@ -159,6 +160,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   p.args = std::move(args);
   p.timeout_ms = timeout_ms != 0 ? timeout_ms : static_cast<uint32_t>(opt_.job_timeout.count());
   p.code = code;
+  p.extras = std::move(extras);
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;

@@ -27,6 +27,7 @@
 #include "ppclient/report/report.hpp"
 #include "ppclient/src/active_nodes.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/submit_extras.hpp"
 #include "pp/cluster_options.hpp"
 #include "pp/node_stats.hpp"
 
@@ -77,7 +78,8 @@ class JobServer {
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
                                    uint32_t timeout_ms = 0);
   // The same for a blob hashed once already (a driver submitting many jobs of one code).
-  std::shared_ptr<JobState> submit(const CodeRef& code, std::string args, uint32_t timeout_ms = 0);
+  std::shared_ptr<JobState> submit(const CodeRef& code, std::string args, uint32_t timeout_ms = 0,
+                                   std::unique_ptr<SubmitExtras> extras = nullptr);
   void wait(JobState& job);
   void wait_all();
   int ncpus() const;

@@ -1,0 +1,25 @@
+// SubmitExtras: what a job submitted with options carries beyond its code, arguments and
+// time limit (retries, placement, group, dependencies). Few jobs of a batch have any, so a
+// plain job's Submission holds a null pointer rather than these fields.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ppclient/src/job_state.hpp"
+
+namespace pp::client {
+
+struct SubmitExtras {
+  uint32_t retries = 0;       // more runs allowed after a Lua error, a crash or a timeout
+  std::string node;           // "host:port": only that node runs it ("" = any node)
+  std::string group;          // the group it was submitted under ("" = none)
+  // Jobs whose first return value replaces their references inside `args`.
+  std::vector<std::shared_ptr<JobState>> inputs;
+  // Jobs that must finish first; their values are not passed.
+  std::vector<std::shared_ptr<JobState>> after;
+};
+
+}  // namespace pp::client
