@@ -41,6 +41,7 @@ struct JobState {
   std::string value;          // msgpack array of returned values
   std::string node;
   std::unique_ptr<JobFailure> failure;   // set when status is not kOk and there is a text
+  std::unique_ptr<std::string> output;   // what the job printed; null when nothing (most jobs)
 
   const std::string& error() const { return failure ? failure->error : kNone; }
   const std::string& traceback() const { return failure ? failure->traceback : kNone; }
