@@ -19,8 +19,8 @@ local M = {}
 
 local loadstring, setfenv, getfenv, setmetatable, getmetatable =
   loadstring, setfenv, getfenv, setmetatable, getmetatable
-local pairs, ipairs, next, type, require, pcall, tostring, error = pairs, ipairs, next, type,
-  require, pcall, tostring, error
+local pairs, ipairs, next, type, require, pcall, tostring, error, select = pairs, ipairs, next,
+  type, require, pcall, tostring, error, select
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local G = _G
 
@@ -111,12 +111,22 @@ local function capture_output(out)
     put(...)
     return s
   end
-  io.output = function(file)
-    local current = real_output(real_of[file] or file)
+  -- (io.output() and io.close() without an argument are not given a nil: that differs.)
+  io.output = function(...)
+    local current
+    if select("#", ...) == 0 then current = real_output()
+    else
+      local file = ...
+      current = real_output(real_of[file] or file)
+    end
     return stand_in[current] or current
   end
   io.type = function(x) return real_type(real_of[x] or x) end
-  io.close = function(file) return real_close(real_of[file] or file) end
+  io.close = function(...)
+    if select("#", ...) == 0 then return real_close() end
+    local file = ...
+    return real_close(real_of[file] or file)
+  end
   G.print = out.print
 end
 
