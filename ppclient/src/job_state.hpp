@@ -4,8 +4,8 @@
 // JobServer shared by all its jobs (one lock per result on the hot path).
 //
 // There is one per job submitted and not yet collected (a million for a batch of a
-// million), so it holds what every job needs and keeps what only a failed job has
-// (the error and its traceback) behind one pointer: 104 bytes, not 168.
+// million), so it holds what every job needs and keeps what few jobs have (a failure's
+// error and traceback, what a job printed) behind pointers: 112 bytes, not 200.
 #pragma once
 
 #include <atomic>
