@@ -135,7 +135,8 @@ CodeRef JobServer::code_ref(std::string blob) {
 }
 
 std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string args,
-                                            uint32_t timeout_ms) {
+                                            uint32_t timeout_ms,
+                                            std::unique_ptr<SubmitExtras> extras) {
   // Jobs of one code come in a row: they share its record, hashed once.
   CodeRef code;
   {
@@ -147,7 +148,7 @@ std::shared_ptr<JobState> JobServer::submit(const std::string& blob, std::string
     std::lock_guard lock(sync_->mutex);
     last_code_ = code;
   }
-  return submit(code, std::move(args), timeout_ms);
+  return submit(code, std::move(args), timeout_ms, std::move(extras));
 }
 
 std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string args,

@@ -78,7 +78,8 @@ class JobServer {
   void close();
 
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
-                                   uint32_t timeout_ms = 0);
+                                   uint32_t timeout_ms = 0,
+                                   std::unique_ptr<SubmitExtras> extras = nullptr);
   // The same for a blob hashed once already (a driver submitting many jobs of one code).
   std::shared_ptr<JobState> submit(const CodeRef& code, std::string args, uint32_t timeout_ms = 0,
                                    std::unique_ptr<SubmitExtras> extras = nullptr);
