@@ -71,8 +71,9 @@ std::vector<std::shared_ptr<JobState>> JobServer::jobs_in_group(const std::strin
   Group& g = it->second;
   std::erase_if(g.jobs, [&](const std::weak_ptr<JobState>& w) {
     auto job = w.lock();
-    if (job) out.push_back(std::move(job));
-    return !job;
+    if (!job) return true;
+    out.push_back(std::move(job));
+    return false;
   });
   if (g.jobs.empty()) groups_.erase(it);
   return out;

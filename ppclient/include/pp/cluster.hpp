@@ -67,9 +67,9 @@ struct SubmitOptions {
   std::chrono::milliseconds timeout{0};   // time limit on the node; 0: ClusterOptions::job_timeout
   uint32_t retries = 0;     // runs again after a Lua error, a crash or a time/memory limit,
                             // up to this many more times, on another node when one is connected
-  std::vector<Job> after;   // jobs that must finish first (their values are not passed)
-  std::string group;        // a name to wait for or cancel the jobs by (Cluster::cancel)
-  std::string node;         // "host:port" (or "local"): only that node runs it; it fails
+  std::vector<Job> after{};   // jobs that must finish first (their values are not passed)
+  std::string group{};      // a name to wait for or cancel the jobs by (Cluster::cancel)
+  std::string node{};       // "host:port" (or "local"): only that node runs it; it fails
                             // if that node is not connected within no_node_timeout
 };
 
