@@ -2,6 +2,7 @@
 #include "pp/cluster.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "core/proto/messages.hpp"
@@ -18,60 +19,39 @@ Code Code::lua(std::string function_expression, std::map<std::string, std::strin
 
 Code Code::from_blob(std::string blob) { return Code(std::move(blob)); }
 
-uint64_t Job::id() const { return state_ ? state_->id : 0; }
-
-bool Job::ready() const {
-  if (!state_) return false;
-  std::lock_guard lock(state_->sync->mutex);
-  return state_->done;
-}
-
-void Job::wait() const {
-  if (!state_) throw std::logic_error("wait() on an empty pp::Job");
-  std::unique_lock lock(state_->sync->mutex);
-  state_->waited = true;
-  state_->sync->cv.wait(lock, [&] { return state_->done; });
-}
-
-std::string Job::node() const {
-  if (!state_) return "";
-  std::lock_guard lock(state_->sync->mutex);
-  return state_->node;
-}
-
-std::string Job::stdout_text() const {
-  if (!state_) return "";
-  std::lock_guard lock(state_->sync->mutex);
-  return state_->output ? *state_->output : std::string();
-}
-
-msgpack::object_handle Job::results() const {
-  wait();
-  const client::JobState& s = *state_;
-  if (s.status != proto::JobStatus::kOk) {
-    std::string kind = proto::job_status_name(s.status);
-    std::string what = "job " + std::to_string(s.id) + " failed" +
-                       (s.node.empty() ? "" : " on node " + s.node) + " (" + kind + "): " + s.error();
-    if (!s.traceback().empty()) what += "\nremote " + s.traceback();
-    // A raised value travels as a msgpack array of that one value (docs/protocol.md).
-    std::string value;
-    if (s.value.size() > 1 && static_cast<unsigned char>(s.value[0]) == 0x91) {
-      value = s.value.substr(1);
-    }
-    throw RemoteError(what, kind, s.error(), s.traceback(), s.node, s.id, std::move(value));
-  }
-  return msgpack::unpack(s.value.data(), s.value.size());
-}
-
 Cluster::Cluster() : Cluster(ClusterOptions{}) {}
 
 Cluster::Cluster(ClusterOptions options)
-    : server_(std::make_unique<client::JobServer>(std::move(options))) {}
+    : server_(std::make_shared<client::JobServer>(std::move(options))) {}
 
-Cluster::~Cluster() = default;
+// Closed here, whoever else still holds the server for a moment (a Job's cancel).
+Cluster::~Cluster() { server_->close(); }
 
 Job Cluster::submit_packed(const Code& code, std::string packed_args) {
-  return Job(server_->submit(code.blob(), std::move(packed_args)));
+  return Job(server_->submit(code.blob(), std::move(packed_args)), server_);
+}
+
+Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
+                           std::string packed_args) {
+  if (options.timeout.count() < 0 || options.timeout.count() > UINT32_MAX) {
+    throw std::invalid_argument("SubmitOptions::timeout must be between 0 and " +
+                                std::to_string(UINT32_MAX) + " ms");
+  }
+  std::unique_ptr<client::SubmitExtras> extras;
+  if (options.retries > 0 || !options.node.empty() || !options.group.empty() ||
+      !options.after.empty()) {
+    extras = std::make_unique<client::SubmitExtras>();
+    extras->retries = options.retries;
+    extras->node = options.node;
+    extras->group = options.group;
+    for (const Job& j : options.after) {
+      if (!j.state()) throw std::invalid_argument("SubmitOptions::after holds an empty pp::Job");
+      extras->after.push_back(j.state());
+    }
+  }
+  auto state = server_->submit(code.blob(), std::move(packed_args),
+                               static_cast<uint32_t>(options.timeout.count()), std::move(extras));
+  return Job(std::move(state), server_);
 }
 
 void Cluster::wait() { server_->wait_all(); }

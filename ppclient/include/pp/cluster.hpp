@@ -11,6 +11,14 @@
 //   int v = job.get<int>();                    // 49; waits; throws pp::RemoteError
 //   std::vector<double> ys = cluster.map<double>(square, std::vector<double>{1, 2, 3});
 //   cluster.print_stats();
+//
+// Futures (pp/job.hpp, pp/futures.hpp): options per job, cancel, status, waiting for
+// the first of many, the jobs in the order they finish.
+//
+//   pp::Job slow = cluster.submit({.timeout = 30s, .retries = 2, .group = "batch"}, code, 1);
+//   auto [done, not_done] = cluster.wait(jobs, pp::ReturnWhen::kFirstCompleted);
+//   for (pp::Job j : pp::as_completed(jobs)) std::cout << j.get<int>() << "\n";
+//   cluster.cancel("batch");
 #pragma once
 
 #include <chrono>
@@ -27,14 +35,11 @@
 #include <msgpack.hpp>
 
 #include "pp/cluster_options.hpp"
+#include "pp/futures.hpp"
+#include "pp/job.hpp"
 #include "pp/node_stats.hpp"
 
 namespace pp {
-
-namespace client {
-class JobServer;
-struct JobState;
-}  // namespace client
 
 // Job code: a Lua function, shipped once per node and cached there by hash.
 class Code {
@@ -57,63 +62,15 @@ class Code {
   std::string blob_;
 };
 
-// A job failed on a node: a Lua error, a time limit, a crashed worker, or the
-// cluster could not run it. Carries everything needed to act on it.
-class RemoteError : public std::runtime_error {
- public:
-  RemoteError(std::string what, std::string kind, std::string message, std::string traceback,
-              std::string node, uint64_t job_id, std::string value_msgpack = {})
-      : std::runtime_error(std::move(what)),
-        kind_(std::move(kind)),
-        message_(std::move(message)),
-        traceback_(std::move(traceback)),
-        node_(std::move(node)),
-        value_msgpack_(std::move(value_msgpack)),
-        job_id_(job_id) {}
-  const std::string& kind() const { return kind_; }   // "lua error", "timeout", "crashed", ...
-  const std::string& message() const { return message_; }
-  const std::string& traceback() const { return traceback_; }
-  const std::string& node() const { return node_; }
-  uint64_t job_id() const { return job_id_; }
-  // The value the job raised, as one msgpack value, when it was not a string
-  // (error({code = 42}) gives a map); empty otherwise.
-  const std::string& value_msgpack() const { return value_msgpack_; }
-
- private:
-  std::string kind_, message_, traceback_, node_, value_msgpack_;
-  uint64_t job_id_;
-};
-
-// A submitted job: a future-like handle, cheap to copy.
-class Job {
- public:
-  Job() = default;
-  uint64_t id() const;
-  bool ready() const;
-  // Blocks until the job has its one result. Never throws.
-  void wait() const;
-  // Waits, then returns the first value the job returned, converted to T.
-  // Throws RemoteError if the job failed, msgpack::type_error if T does not fit.
-  template <typename T>
-  T get() const {
-    msgpack::object_handle h = results();
-    const msgpack::object& arr = h.get();
-    if (arr.type != msgpack::type::ARRAY || arr.via.array.size == 0) return msgpack::object().as<T>();
-    return arr.via.array.ptr[0].as<T>();
-  }
-  // Waits, then returns all returned values as one msgpack array.
-  msgpack::object_handle results() const;
-  // The node that produced the result ("" before it is ready).
-  std::string node() const;
-  // What the job printed (print, io.write, io.stdout/io.stderr writes), up to 1 MiB with
-  // a note when cut; also for a job that failed, crashed or timed out, up to that point.
-  // "" when it printed nothing, or before it is ready.
-  std::string stdout_text() const;
-
- private:
-  friend class Cluster;
-  explicit Job(std::shared_ptr<client::JobState> state) : state_(std::move(state)) {}
-  std::shared_ptr<client::JobState> state_;
+// Options of one job (all optional: a default SubmitOptions is a plain submit).
+struct SubmitOptions {
+  std::chrono::milliseconds timeout{0};   // time limit on the node; 0: ClusterOptions::job_timeout
+  uint32_t retries = 0;     // runs again after a Lua error, a crash or a time/memory limit,
+                            // up to this many more times, on another node when one is connected
+  std::vector<Job> after{};   // jobs that must finish first (their values are not passed)
+  std::string group{};      // a name to wait for or cancel the jobs by (Cluster::cancel)
+  std::string node{};       // "host:port" (or "local"): only that node runs it; it fails
+                            // if that node is not connected within no_node_timeout
 };
 
 class Cluster {
@@ -131,8 +88,16 @@ class Cluster {
     msgpack::pack(buf, std::forward_as_tuple(args...));
     return submit_packed(code, std::string(buf.data(), buf.size()));
   }
+  // The same with options (timeout, retries, after, group, node).
+  template <typename... Args>
+  Job submit(const SubmitOptions& options, const Code& code, const Args&... args) {
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, std::forward_as_tuple(args...));
+    return submit_packed(options, code, std::string(buf.data(), buf.size()));
+  }
   // Submits with arguments already packed as one msgpack array.
   Job submit_packed(const Code& code, std::string packed_args);
+  Job submit_packed(const SubmitOptions& options, const Code& code, std::string packed_args);
 
   // Runs `code` on each element (as its single argument); results in order.
   template <typename R, typename T>
@@ -148,6 +113,17 @@ class Cluster {
 
   // Waits until every job submitted so far has its result.
   void wait();
+  // Waits for `jobs` until `when` holds or `timeout` passes; never throws for a failed
+  // job (done holds it: its get() throws).
+  WaitResult wait(const std::vector<Job>& jobs, ReturnWhen when = ReturnWhen::kAllCompleted,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // Waits until at least n workers are connected; throws TimeoutError after `timeout`,
+  // saying what is connected and why the other nodes are not.
+  void wait_for_workers(int n, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The jobs submitted with SubmitOptions::group `group` (and still held somewhere).
+  std::vector<Job> group(const std::string& group) const;
+  // Cancels every unfinished job of `group`; returns how many it cancelled.
+  size_t cancel(const std::string& group);
   // Worker processes over all connected nodes.
   int get_ncpus() const;
   // Connected nodes and their worker counts.
@@ -164,7 +140,7 @@ class Cluster {
   void write_report(const std::string& path) const;
 
  private:
-  std::unique_ptr<client::JobServer> server_;
+  std::shared_ptr<client::JobServer> server_;   // Jobs hold it weakly
 };
 
 }  // namespace pp
