@@ -9,9 +9,10 @@
 -- Callbacks run on the driver's thread, at its calls into the library, never
 -- concurrently with its code: a job's own callback when its result is taken (job(),
 -- job:result(), as_completed), and every finished job's at each submit, wait,
--- as_completed step, cancel and wait_for_workers. They are found without scanning:
--- jobs with a callback are watched (pp.core's completions) in a few batches of
--- doubling size, merged as they come (O(log n) batches, O(log n) work per job).
+-- as_completed step, cancel and wait_for_workers. They are found without scanning all:
+-- the last few jobs with a callback are checked one by one, the others are watched
+-- (pp.core's completions) in batches of doubling size, merged as they come (O(log n)
+-- batches, O(log n) work per job).
 local core = require "pp.core"
 
 local type, pairs, ipairs, error, select, unpack, pcall, setmetatable, getmetatable =
@@ -95,11 +96,14 @@ end
 
 local function by_id(a, b) return job_id(a) < job_id(b) end
 
--- Folds the callback jobs submitted since the last poll into the watched batches: a new
+-- Callback jobs not yet watched, at most this many, are checked one by one.
+local FOLD_AT = 16
+
+-- Folds the callback jobs submitted since the last fold into the watched batches: a new
 -- batch absorbs every batch not larger than it (their jobs whose callback is still due).
 local function fold_fresh(server)
   local batch = server._cb_fresh
-  if #batch == 0 then return end
+  if #batch < FOLD_AT then return end
   server._cb_fresh = {}
   local watches, callbacks = server._cb_watches, server._callbacks
   while #watches > 0 and watches[#watches].size <= #batch do
@@ -110,10 +114,15 @@ local function fold_fresh(server)
   watches[#watches + 1] = { w = server._c:watch(batch), jobs = batch, size = #batch }
 end
 
--- Appends the finished jobs of every batch to the `_cb_ready` queue, in submission order.
+-- Appends the finished jobs of every batch, and of the jobs not yet watched, to the
+-- `_cb_ready` queue, in submission order.
 local function collect_finished(server)
   local watches, ready = server._cb_watches, server._cb_ready
-  local found = {}
+  local found, unfinished = {}, {}
+  for _, job in ipairs(server._cb_fresh) do
+    if job_done(job) then found[#found + 1] = job else unfinished[#unfinished + 1] = job end
+  end
+  server._cb_fresh = unfinished
   local i = 1
   while i <= #watches do
     local w = watches[i].w
