@@ -24,6 +24,7 @@ Scheduler::Job* Scheduler::find_job(JobId id) {
 }
 
 void Scheduler::finish_job(JobId id) {
+  if (Job* j = jobs_.find(id); j != nullptr && j->ruled) rules_.erase(id);
   jobs_.erase(id);
   --unfinished_;
 }
@@ -42,6 +43,7 @@ NodeId Scheduler::add_node(const NodeInfo& info) {
   nodes_.push_back(std::move(n));
   const auto id = static_cast<NodeId>(nodes_.size() - 1);
   unsampled_.push_back(id);
+  node_came(id);
   if (!nodes_[id].speed_guessed) regauge_guessed();
   touch(id);
   return id;
@@ -76,7 +78,7 @@ void Scheduler::set_round_trip(double seconds) {
 }
 
 void Scheduler::tally(Node& n, const InFlight& c, int sign) {
-  const bool unstarted = c.started < 0 && !c.backup;
+  const bool unstarted = c.started < 0 && !c.backup && !c.fixed;
   const bool waiting = unstarted && c.steal_to == kNone;
   n.unstarted += unstarted ? sign : 0;
   n.waiting += waiting ? sign : 0;
@@ -136,7 +138,7 @@ void Scheduler::place(JobId id, NodeId node, bool backup, std::vector<Assignment
   Job& j = job(id);
   Node& n = nodes_[node];
   bool was_empty = n.copies.empty();
-  n.copies.push_back(InFlight{id, -1, backup, kNone});
+  n.copies.push_back(InFlight{id, -1, backup, j.ruled, kNone});
   tally(n, n.copies.back(), +1);
   busy_edge(n, was_empty);
   j.state = JobState::kRunning;
@@ -178,13 +180,26 @@ bool Scheduler::drop_copy(NodeId node, JobId id) {
 }
 
 void Scheduler::requeue_front(JobId id) {
-  job(id).state = JobState::kQueued;
+  Job& j = job(id);
+  j.state = JobState::kQueued;
+  if (Rules* r = j.ruled ? rules_of(id) : nullptr) {
+    if (!r->only_node.empty()) {
+      pinned_[r->only_node].jobs.push_front(id);
+      ++pinned_count_;
+      return;
+    }
+    if (!r->failed_on.empty()) {
+      retried_.push_front(id);
+      return;
+    }
+  }
   queue_.push_front(id);
 }
 
 std::vector<JobId> Scheduler::remove_node(NodeId id) {
   Node& n = nodes_.at(id);
   n.stats.active = false;
+  node_left(id);
   std::vector<JobId> back;
   while (!n.copies.empty()) {
     JobId j = n.copies.back().job;
@@ -294,14 +309,19 @@ int Scheduler::best_node() const {
 
 std::vector<Assignment> Scheduler::assign() {
   std::vector<Assignment> out;
+  assign_ruled(out);
   while (!queue_.empty()) {
+    if (dropped_.erase(queue_.front()) > 0) {   // cancelled while queued
+      queue_.pop_front();
+      continue;
+    }
     const int best = best_node();
     if (best < 0) break;
     JobId id = queue_.front();
     queue_.pop_front();
     place(id, static_cast<NodeId>(best), false, out);
   }
-  if (queue_.empty()) plan_backups(out);
+  if (queued() == 0) plan_backups(out);
   return out;
 }
 
@@ -324,7 +344,8 @@ void Scheduler::measure(Node& n, double seconds) {
   }
 }
 
-Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, bool ok, bool crashed) {
+Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, bool ok, bool crashed,
+                               bool retryable) {
   Completion c;
   if (id == 0 || id > last_id_ || node_id >= nodes_.size()) return c;
   Job* live = find_job(id);
@@ -341,6 +362,9 @@ Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, boo
   if (crashed) {
     c.crashes = ++j.crashes;
     n.stats.crashes++;
+  }
+  if (!ok && (crashed || retryable) && retry(id, j, n, c)) return c;
+  if (crashed) {
     if (j.crashes < options_.max_attempts) {
       if (j.state == JobState::kRunning && j.holders[0] == kNone) requeue_front(id);
       c.outcome = Outcome::kRetry;
@@ -350,7 +374,7 @@ Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, boo
     ok = false;
   }
   if (ok) measure(n, job_seconds);
-  if (j.state == JobState::kQueued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  if (j.state == JobState::kQueued) unqueue(id, j);
   // First result wins: every other copy is cancelled.
   while (j.holders[0] != kNone) {
     NodeId h = j.holders[0];
@@ -375,8 +399,20 @@ void Scheduler::give_back(JobId id, NodeId node_id) {
 }
 
 std::vector<JobId> Scheduler::drain_queue() {
-  std::vector<JobId> out(queue_.begin(), queue_.end());
+  std::vector<JobId> out;
+  out.reserve(queued());
+  for (JobId id : queue_) {
+    if (!dropped_.contains(id)) out.push_back(id);
+  }
   queue_.clear();
+  dropped_.clear();
+  out.insert(out.end(), retried_.begin(), retried_.end());
+  retried_.clear();
+  for (auto& [name, p] : pinned_) {
+    out.insert(out.end(), p.jobs.begin(), p.jobs.end());
+    p.jobs.clear();
+  }
+  pinned_count_ = 0;
   for (JobId id : out) finish_job(id);
   return out;
 }
@@ -385,7 +421,7 @@ std::vector<Copy> Scheduler::abandon(JobId id) {
   std::vector<Copy> out;
   Job* j = find_job(id);
   if (j == nullptr) return out;   // finished (or never submitted): nothing to end
-  if (j->state == JobState::kQueued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  if (j->state == JobState::kQueued) unqueue(id, *j);
   const NodeId holders[2] = {j->holders[0], j->holders[1]};
   for (NodeId h : holders) {
     if (h == kNone) continue;

@@ -28,6 +28,14 @@
 // job yields exactly one accepted result. A job whose copies crash their worker is run
 // again up to max_attempts times, then fails for good. Not thread-safe: one owner thread.
 //
+// Rules (JobRules, for the few jobs submitted with options): a job pinned to a node name
+// runs only on the active node of that name (it waits for it; jobs_without_node() says
+// which waited too long), is never stolen and never backed up; a job with retries that
+// fails (Lua error, crash, time or memory limit; the caller says which failures count)
+// runs again up to `retries` more times, on a node other than those it failed on when
+// such a node is active. Such jobs wait in queues of their own (pinned: one per node
+// name; retried: one list), served before the main FIFO queue.
+//
 // Cost: no decision scans every node. Nodes with a measured job time sit in indexed
 // heaps (where the next job goes, whom to steal from, who is idle), updated in O(log n)
 // when one of their figures changes; the nodes with no job time yet are scanned, and
@@ -51,8 +59,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/sched/indexed_heap.hpp"
@@ -104,7 +116,14 @@ struct Copy {
   NodeId node;
 };
 
-// kRetry: the copy crashed its worker; the job runs again (queued, or its other copy
+// Options of one job (most jobs have none: submit(id) without rules).
+struct JobRules {
+  std::string only_node;           // only the node of this name runs it ("" = any)
+  uint32_t retries = 0;            // failed runs that run again
+};
+
+// kRetry: the copy failed (crashed its worker, or a retryable failure with retries left)
+// and the job runs again (queued, or its other copy
 // goes on). Nothing is delivered.
 enum class Outcome { kAccepted, kDuplicate, kUnknown, kRetry };
 
@@ -112,6 +131,7 @@ struct Completion {
   Outcome outcome = Outcome::kUnknown;
   uint32_t crashes = 0;            // copies of this job that crashed a worker so far
   bool failed_for_good = false;    // kAccepted after `crashes` == max_attempts crashes
+  uint32_t retries_left = 0;       // kRetry by JobRules::retries: how many remain
   std::vector<Copy> cancel;        // other copies of the job still out: cancel them
   // Compares as its outcome, so `complete(...) == Outcome::kAccepted` reads as before.
   bool operator==(Outcome o) const { return outcome == o; }
@@ -158,6 +178,8 @@ class Scheduler {
   // copy on another node goes on there). Returns the requeued jobs in id order.
   std::vector<JobId> remove_node(NodeId node);
   void submit(JobId job);
+  // A job with options (see Rules above); plain rules make it a plain job.
+  void submit(JobId job, const JobRules& rules);
   // Registers a job that is already finished (its result came from a journal): it keeps
   // ids dense and is never queued or sent.
   void skip(JobId job);
@@ -172,21 +194,30 @@ class Scheduler {
   // The node started `job` (a report, or its answer to a steal: too late).
   void started(JobId job, NodeId node);
   // A node's outcome for a job it was given. crashed: the job killed its worker.
-  Completion complete(JobId job, NodeId node, double job_seconds, bool ok, bool crashed = false);
+  // retryable: a failure JobRules::retries covers (the caller's rule; a crash is one).
+  Completion complete(JobId job, NodeId node, double job_seconds, bool ok, bool crashed = false,
+                      bool retryable = false);
   // The node could not run the job (without it being the job's fault): queue it again.
   void give_back(JobId job, NodeId node);
   // Ends every queued job (for example when no node is left); returns them.
   std::vector<JobId> drain_queue();
   // Ends one job without a result from any node (the caller gives up on it: it cannot
   // be sent, or its nodes kept dropping it): off the queue, its copies dropped. Returns
-  // the copies still out, for the caller to cancel.
+  // the copies still out, for the caller to cancel. A queued job leaves the main queue
+  // lazily (skipped when reached), so cancelling many queued jobs costs O(1) each.
   std::vector<Copy> abandon(JobId job);
+  // Pinned jobs whose node has not been active for `seconds` (or ever since they were
+  // pinned, that long): they end here and are returned, with their node's name.
+  std::vector<std::pair<JobId, std::string>> jobs_without_node(double seconds);
 
   // The client-node round trip became known or changed (SchedulerOptions::round_trip_seconds).
   void set_round_trip(double seconds);
 
   const SchedulerOptions& options() const { return options_; }
-  size_t queued() const { return queue_.size(); }
+  // Jobs waiting to be sent: the main queue, the pinned and the retried ones.
+  size_t queued() const { return queue_.size() - dropped_.size() + pinned_count_ + retried_.size(); }
+  // Of them, the ones any node may take: when 0, more submissions could go at once.
+  size_t queued_for_any() const { return queue_.size() - dropped_.size(); }
   size_t unfinished() const { return unfinished_; }
   // Jobs the job table holds: the unfinished ones only (see Memory above).
   size_t table_size() const { return jobs_.size(); }
@@ -213,11 +244,24 @@ class Scheduler {
     uint32_t crashes = 0;
     JobState state = JobState::kQueued;
     bool backed_up = false;              // at most one backup per job, ever
+    bool ruled = false;                  // has an entry in rules_
+  };
+  // What a job with JobRules carries (a side table: plain jobs pay nothing for it).
+  struct Rules {
+    std::string only_node;
+    uint32_t retries_left = 0;
+    std::vector<std::string> failed_on;  // names of the nodes its failed runs ran on
+  };
+  // Jobs pinned to one node name, in order, and since when that node is away.
+  struct Pinned {
+    std::deque<JobId> jobs;
+    double away_since = -1;              // -1: the node is active
   };
   struct InFlight {
     JobId job;
     double started = -1;                 // clock time it started, -1 = in the node's queue
     bool backup = false;
+    bool fixed = false;                  // pinned here: never stolen
     NodeId steal_to = kNone;             // a planned steal awaits the node's answer
   };
   struct Node {
@@ -266,11 +310,26 @@ class Scheduler {
   std::vector<Candidate> backup_candidates(double t, double median) const;
   void plan_backups(std::vector<Assignment>& out);
   void requeue_front(JobId id);
+  // Rules (scheduler_rules.cpp).
+  Rules* rules_of(JobId id);
+  void assign_ruled(std::vector<Assignment>& out);
+  void assign_retried(std::vector<Assignment>& out);
+  int best_node_avoiding(const std::vector<std::string>& avoid) const;
+  void node_came(NodeId id);
+  void node_left(NodeId id);
+  bool retry(JobId id, Job& j, const Node& n, Completion& c);
+  void unqueue(JobId id, Job& j);
 
   SchedulerOptions options_;
   JobTable<Job> jobs_;             // unfinished jobs only (see Memory above)
   JobId last_id_ = 0;              // ids 1..last_id_ were submitted or skipped
   std::deque<JobId> queue_;
+  std::unordered_set<JobId> dropped_;      // abandoned while in queue_: skipped there
+  std::unordered_map<JobId, Rules> rules_; // jobs with JobRules
+  std::map<std::string, Pinned> pinned_;   // by node name (the few names jobs are pinned to)
+  size_t pinned_count_ = 0;
+  std::deque<JobId> retried_;              // failed runs waiting to run again (few)
+  std::unordered_map<std::string, NodeId> active_by_name_;
   std::vector<Node> nodes_;        // NodeId = index; nodes that left stay, inactive
   size_t unfinished_ = 0;
   size_t backups_ = 0;

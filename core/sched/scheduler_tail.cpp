@@ -85,7 +85,7 @@ bool Scheduler::plan_one_steal(NodeId t, std::vector<Steal>& out) {
 
 std::vector<Steal> Scheduler::plan_steals() {
   std::vector<Steal> out;
-  if (!queue_.empty() || !options_.adaptive || waiting_ == 0) return out;
+  if (queued() > 0 || !options_.adaptive || waiting_ == 0) return out;
   // Thieves by expected job time. A thief's first steal compares its one round against
   // the best victim's; when that fails for a thief that is no victim itself, it fails for
   // every slower thief that is no victim either, until a steal changes the victims.
@@ -181,7 +181,7 @@ std::vector<Scheduler::Candidate> Scheduler::backup_candidates(double t, double 
 
 void Scheduler::plan_backups(std::vector<Assignment>& out) {
   const size_t most = static_cast<size_t>(std::max(0, options_.max_backups));
-  if (!options_.adaptive || most == 0 || backups_ >= most || !queue_.empty() || stealable_ > 0) {
+  if (!options_.adaptive || most == 0 || backups_ >= most || queued() > 0 || stealable_ > 0) {
     return;
   }
   const double median = median_seconds();

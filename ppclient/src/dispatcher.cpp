@@ -60,8 +60,10 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
     if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
+    sched::JobRules rules;
+    if (s.extras) rules = sched::JobRules{s.extras->node, s.extras->retries};
     jobs_.emplace(id, Job{std::move(s), 0});
-    sched_.submit(id);
+    sched_.submit(id, rules);
   }
   pump();
 }
@@ -81,7 +83,23 @@ void Dispatcher::pump() {
       for (uint64_t id : ids) sched_.started(id, from);  // it cannot give jobs back
     }
   }
-  if (hungry_ && sched_.queued() == 0) hungry_();
+  mark_sent();
+  if (hungry_ && sched_.queued_for_any() == 0) hungry_();
+}
+
+// The jobs sent since the last call are running (a job's state is shared with user
+// threads: one lock for all of them).
+void Dispatcher::mark_sent() {
+  if (sent_.empty()) return;
+  {
+    std::lock_guard lock(sent_.front().first->sync->mutex);
+    for (auto& [state, counts] : sent_) {
+      if (state->done) continue;
+      state->phase = JobPhase::kRunning;
+      if (counts && state->attempts < UINT16_MAX) ++state->attempts;
+    }
+  }
+  sent_.clear();
 }
 
 void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
@@ -103,6 +121,8 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     return;
   }
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
+  // A stolen copy moves a run not started; a backup is a second copy of one.
+  sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
   l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
             job.sub.args, job.sub.timeout_ms);
 }
@@ -164,15 +184,16 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
   const report::Kind kind = special_kind(r.job_id, node);
   const bool ok = r.status == proto::JobStatus::kOk;
   const bool crashed = r.status == proto::JobStatus::kCrashed;
+  // What SubmitExtras::retries covers: the job's own failures, not its cancellation or
+  // a refusal.
+  const bool retryable = crashed || r.status == proto::JobStatus::kLuaError ||
+                         r.status == proto::JobStatus::kTimeout ||
+                         r.status == proto::JobStatus::kMemory;
   const double wall = static_cast<double>(r.wall_us) / 1e6;
-  sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed);
+  sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed, retryable);
   switch (c.outcome) {
     case sched::Outcome::kRetry:
-      ++resent_;
-      record(r.job_id, node, r, t, kind, report::Fate::kCrashed);
-      PP_WARN("job %llu crashed a worker on %s (%s); running it again (%u of %u attempts)",
-              static_cast<unsigned long long>(r.job_id), members_[node].name.c_str(),
-              r.error.c_str(), c.crashes, sched_.options().max_attempts);
+      retried(node, r, c, kind, t);
       break;
     case sched::Outcome::kAccepted:
       accept(node, std::move(r), c, kind, t);
@@ -183,6 +204,26 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
       break;
   }
   pump();
+}
+
+// A failed run that runs again: a crash (up to max_attempts), or a failure its
+// retries cover.
+void Dispatcher::retried(sched::NodeId node, const proto::ResultMsg& r, const sched::Completion& c,
+                         report::Kind kind, double t) {
+  ++resent_;
+  const bool crashed = r.status == proto::JobStatus::kCrashed;
+  record(r.job_id, node, r, t, kind, crashed ? report::Fate::kCrashed : report::Fate::kFailed);
+  const Job* job = jobs_.find(r.job_id);
+  if (job != nullptr && job->sub.extras && job->sub.extras->retries > 0) {
+    PP_INFO("job %llu failed on %s (%s: %s); running it again (%u of %u retries left)",
+            static_cast<unsigned long long>(r.job_id), members_[node].name.c_str(),
+            proto::job_status_name(r.status), r.error.c_str(), c.retries_left,
+            job->sub.extras->retries);
+    return;
+  }
+  PP_WARN("job %llu crashed a worker on %s (%s); running it again (%u of %u attempts)",
+          static_cast<unsigned long long>(r.job_id), members_[node].name.c_str(),
+          r.error.c_str(), c.crashes, sched_.options().max_attempts);
 }
 
 // The result the job keeps: its other copies are cancelled, the user gets it.
@@ -284,8 +325,34 @@ void Dispatcher::check_starvation(bool all_refused, std::chrono::milliseconds no
     std::string why = "no node could run the job: " + why_none();
     for (uint64_t id : sched_.drain_queue()) finish(id, failure(proto::JobStatus::kLost, why));
   }
+  // A job pinned to a node waits for that node as long as any job waits for some node.
+  if (no_node_timeout.count() > 0) {
+    const double limit = std::chrono::duration<double>(no_node_timeout).count();
+    auto orphans = sched_.jobs_without_node(limit);
+    for (auto& [id, name] : orphans) {
+      finish(id, failure(proto::JobStatus::kLost,
+                         "job " + std::to_string(id) + " may run only on node " + name +
+                             ", which was not connected for " +
+                             std::to_string(no_node_timeout.count() / 1000) +
+                             " s (no_node_timeout). Nodes: " + why_none()));
+    }
+  }
   // Time passing can make a running job worth a backup copy.
   if (any_ready && sched_.unfinished() > 0) pump();
+}
+
+void Dispatcher::cancel(uint64_t id) {
+  Job* job = jobs_.find(id);
+  if (job == nullptr) return;   // it finished meanwhile (its outcome was not used)
+  std::vector<SpecialCopy> out;
+  for (const sched::Copy& c : sched_.abandon(id)) {
+    if (NodeLink* l = link(c.node)) l->cancel(id);
+    out.push_back({c.node, special_kind(id, c.node)});
+  }
+  if (!out.empty()) losers_[id] = std::move(out);   // their answers are not counted twice
+  jobs_.erase(id);
+  special_.erase(id);
+  pump();   // the slots it held are free
 }
 
 void Dispatcher::fail_all(const std::string& why) {

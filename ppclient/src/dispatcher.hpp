@@ -90,6 +90,9 @@ class Dispatcher {
                         const std::function<std::string()>& why_none);
   // Every unfinished job fails with `why` (the cluster closes).
   void fail_all(const std::string& why);
+  // The user cancelled job `id` (its outcome is already given): it leaves the queue, or
+  // each node holding a copy gets CANCEL; what they answer later is ignored.
+  void cancel(uint64_t id);
 
   // One row per node name (a node that reconnected is one row); with `row_by_node`,
   // also each scheduler node's row.
@@ -124,6 +127,9 @@ class Dispatcher {
   size_t count_drops(const std::vector<uint64_t>& requeued, const std::string& node,
                      const std::string& reason);
   void give_up(uint64_t id, proto::JobStatus st, std::string error);
+  void retried(sched::NodeId node, const proto::ResultMsg& r, const sched::Completion& c,
+               report::Kind kind, double t);
+  void mark_sent();
   void finish(uint64_t id, Outcome&& outcome);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
@@ -149,6 +155,9 @@ class Dispatcher {
   uint64_t resent_ = 0;
   uint64_t duplicates_ = 0;
   std::chrono::steady_clock::time_point no_node_since_;
+  // Jobs sent during this pump, and whether the copy counts as an attempt: their
+  // JobStates learn it together, under one lock (mark_sent).
+  std::vector<std::pair<std::shared_ptr<JobState>, bool>> sent_;
 };
 
 }  // namespace pp::client

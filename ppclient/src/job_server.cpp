@@ -164,10 +164,12 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
+  if (p.extras && !p.extras->group.empty()) add_to_group(p.extras->group, state);
   if (journal_) {
     if (auto rec = journal_->lookup(Journal::job_key(p.code->hash, p.args, state->id))) {
       // Finished in an earlier run of this batch: its result, without running it.
       state->done = true;
+      state->phase = JobPhase::kDone;
       state->status = rec->status;
       state->value = std::move(rec->value);
       state->set_failure(std::move(rec->error), std::move(rec->traceback));
@@ -182,6 +184,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
                                              proto::kMaxWireFrame, "the protocol's", "");
       !why.empty() && !p.settled) {
     state->done = true;
+    state->phase = JobPhase::kDone;
     state->status = proto::JobStatus::kRejected;
     state->set_failure(std::move(why), "");
     ++finished_count_;
@@ -253,14 +256,16 @@ void JobServer::hand_over() {
     std::lock_guard lock(sync_->mutex);
     for (Delivered& d : outbox_) {
       JobState& state = *d.state;
+      if (d.appended) ++journal_appended_;
+      if (state.done) continue;   // cancelled by the user meanwhile: that is its outcome
       Outcome& o = d.outcome;
       state.done = true;
       state.status = o.status;
       state.value = std::move(o.value);
       state.set_failure(std::move(o.error), std::move(o.traceback));
       state.node = std::move(o.node);
-      ++finished_count_;
-      if (d.appended) ++journal_appended_;
+      state.elapsed = o.wall_seconds;
+      finished_locked(d.state);
       notify = notify || state.waited;
     }
     notify = notify || (waiting_all_ && finished_count_ == next_id_);

@@ -21,11 +21,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/discovery/beacon.hpp"
 #include "ppclient/report/report.hpp"
 #include "ppclient/src/active_nodes.hpp"
+#include "ppclient/src/completions.hpp"
 #include "ppclient/src/job_state.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/cluster_options.hpp"
@@ -82,6 +84,20 @@ class JobServer {
                                    std::unique_ptr<SubmitExtras> extras = nullptr);
   void wait(JobState& job);
   void wait_all();
+
+  // Futures (job_server_futures.cpp); any user thread.
+  // Cancels `job` wherever it is (waiting in the driver, queued on a node, running: that
+  // node stops its worker). True when it had not finished: its outcome is then kCancelled,
+  // at once (waiters woken); what its copies answer later is ignored.
+  bool cancel(const std::shared_ptr<JobState>& job);
+  // The jobs in the order they finish (see completions.hpp).
+  std::shared_ptr<Completions> watch(std::vector<std::shared_ptr<JobState>> jobs);
+  // Ok once at least n workers are connected; after `timeout`, an error naming what is
+  // connected (nodes and workers) and the nodes' last errors.
+  Status wait_for_workers(int n, std::chrono::milliseconds timeout);
+  // The jobs submitted under SubmitExtras::group `name` and not collected yet.
+  std::vector<std::shared_ptr<JobState>> jobs_in_group(const std::string& name) const;
+
   int ncpus() const;
   // The lock, wake-up and counts every JobState of this server shares.
   const Sync& sync() const { return *sync_; }
@@ -127,6 +143,9 @@ class JobServer {
   void drain_incoming();
   void on_hungry();
   void deliver(Submission& job, Outcome&& outcome);
+  // `state` has its outcome (done is set): counted, and handed to its watchers.
+  void finished_locked(const std::shared_ptr<JobState>& state);
+  void add_to_group(const std::string& group, const std::shared_ptr<JobState>& state);
   void hand_over();
   void housekeeping();
   std::string why_no_node() const;
@@ -157,6 +176,12 @@ class JobServer {
   bool closed_ = false;
   uint64_t journal_hits_ = 0;
   uint64_t journal_appended_ = 0;
+  // Jobs by group name (weak: a collected job leaves its group), pruned as they grow.
+  struct Group {
+    std::vector<std::weak_ptr<JobState>> jobs;
+    size_t prune_at = 64;
+  };
+  mutable std::unordered_map<std::string, Group> groups_;
 
   // io thread only (dispatcher_ outlives nodes_, whose links call it).
   // Outcomes of this turn of the event loop, handed to the user's threads together

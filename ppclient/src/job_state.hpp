@@ -5,7 +5,10 @@
 //
 // There is one per job submitted and not yet collected (a million for a batch of a
 // million), so it holds what every job needs and keeps what only a failed job has
-// (the error and its traceback) behind one pointer: 104 bytes, not 168.
+// (the error and its traceback) behind one pointer.
+//
+// Its life: kPending while in the driver (waiting for a node, or for its inputs),
+// kRunning once a copy was sent to a node, kDone once `done` (result, error or cancel).
 #pragma once
 
 #include <atomic>
@@ -14,10 +17,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "core/proto/messages.hpp"
 
 namespace pp::client {
+
+class Completions;
 
 struct Sync {
   std::mutex mutex;
@@ -25,7 +31,13 @@ struct Sync {
   // Lua job handles that still hold their job's state (pp.core's c:held()): counted
   // here, in what they share anyway, rather than through a pointer of their own.
   std::atomic<size_t> lua_handles{0};
+  // Jobs some Completions waits for (JobServer::watch), with who waits: the one who
+  // finishes a job hands it over in O(1). Few entries, and none without a watch.
+  std::unordered_multimap<const void*, Completions*> watchers;
 };
+
+// Where a job is (see the life above); read under sync->mutex.
+enum class JobPhase : uint8_t { kPending, kRunning, kDone };
 
 struct JobFailure {
   std::string error;
@@ -37,7 +49,11 @@ struct JobState {
   std::shared_ptr<Sync> sync;
   bool done = false;
   bool waited = false;
+  JobPhase phase = JobPhase::kPending;
   proto::JobStatus status = proto::JobStatus::kOk;
+  // Runs started on nodes, retries included, losing backup copies not.
+  uint16_t attempts = 0;
+  double elapsed = 0;         // seconds the winning run took on its node
   std::string value;          // msgpack array of returned values
   std::string node;
   std::unique_ptr<JobFailure> failure;   // set when status is not kOk and there is a text
@@ -56,5 +72,13 @@ struct JobState {
  private:
   static inline const std::string kNone;
 };
+
+// "pending" | "running" | "finished" | "failed" | "cancelled": the job's status as the
+// user sees it (failed for any status but ok and cancelled). Under sync->mutex.
+inline const char* status_name(const JobState& job) {
+  if (!job.done) return job.phase == JobPhase::kRunning ? "running" : "pending";
+  if (job.status == proto::JobStatus::kOk) return "finished";
+  return job.status == proto::JobStatus::kCancelled ? "cancelled" : "failed";
+}
 
 }  // namespace pp::client

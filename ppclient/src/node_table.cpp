@@ -172,8 +172,9 @@ std::string NodeTable::reasons() const {
   std::string out;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& n = records_[i];
+    const bool up = n.link && n.link->ready();
     out += (i ? "; " : "") + n.name + ": " +
-           (n.last_error.empty() ? "not reachable" : n.last_error);
+           (up ? "connected" : n.last_error.empty() ? "not reachable" : n.last_error);
   }
   return out;
 }
