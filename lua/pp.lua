@@ -73,7 +73,7 @@ function M.server(opts)
                            journal = opts.journal }
   if not c then error("pp.server: " .. err, 2) end
   -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
-  -- _all: every job by id, weakly (js:wait(nil, ...)); _groups: name -> weak set of jobs.
+  -- _all: every job by id, weakly (js:wait(nil, ...)); _groups: name -> {job = id}, weak keys.
   -- _callbacks: job -> {callback, callbackargs} until it ran (the rest: pp.job's poll).
   return setmetatable({ _c = c, _callbacks = {}, _cb_count = 0, _cb_fresh = {},
                         _cb_watches = {}, _cb_ready = {}, _cb_head = 1, _nodes = {},
@@ -177,7 +177,7 @@ local function submit(self, fn, args, depfuncs, modules, callback, cbargs, group
       members = setmetatable({}, { __mode = "k" })
       self._groups[group] = members
     end
-    members[job] = true
+    members[job] = job_id(job)
   end
   if callback then add_callback(self, job, callback, cbargs) end
   return job

@@ -12,19 +12,31 @@ local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostrin
 local string_format = string.format
 local table_sort, table_concat = table.sort, table.concat
 local core = require "pp.core"
-local job_id, job_done = core.job_id, core.job_done
+local job_done = core.job_done
 local is_job, poll, settle = job.is_job, job.poll, job.settle
 
 local M = {}
 
-local function by_id(a, b) return job_id(a) < job_id(b) end
+-- The jobs of `set` (job -> id) in the order of their ids.
+local function in_id_order(set)
+  local ids, by_id = {}, {}
+  for j, id in pairs(set) do
+    ids[#ids + 1] = id
+    by_id[id] = j
+  end
+  table_sort(ids)
+  for i = 1, #ids do ids[i] = by_id[ids[i]] end
+  return ids
+end
 
 -- The jobs `what` stands for, as a list; raises at the caller of `fname`'s caller.
 local function jobs_of(server, what, fname)
   if what == nil then
-    local list = {}
-    for _, j in pairs(server._all) do list[#list + 1] = j end
-    table_sort(list, by_id)
+    local ids, list = {}, {}
+    for id in pairs(server._all) do ids[#ids + 1] = id end
+    table_sort(ids)
+    local all = server._all
+    for i = 1, #ids do list[#list + 1] = all[ids[i]] end   -- nil if collected meanwhile
     return list
   end
   if type(what) == "string" then
@@ -36,10 +48,7 @@ local function jobs_of(server, what, fname)
       error(string_format("%s: no job was submitted in group '%s' (groups: %s)", fname, what,
         #names > 0 and table_concat(names, ", ") or "none"), 3)
     end
-    local list = {}
-    for j in pairs(group) do list[#list + 1] = j end
-    table_sort(list, by_id)
-    return list
+    return in_id_order(group)
   end
   if is_job(what) then return { what } end
   if type(what) ~= "table" then

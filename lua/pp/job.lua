@@ -99,21 +99,6 @@ local function by_id(a, b) return job_id(a) < job_id(b) end
 -- Callback jobs not yet watched, at most this many, are checked one by one.
 local FOLD_AT = 16
 
--- Folds the callback jobs submitted since the last fold into the watched batches: a new
--- batch absorbs every batch not larger than it (their jobs whose callback is still due).
-local function fold_fresh(server)
-  local batch = server._cb_fresh
-  if #batch < FOLD_AT then return end
-  server._cb_fresh = {}
-  local watches, callbacks = server._cb_watches, server._callbacks
-  while #watches > 0 and watches[#watches].size <= #batch do
-    for _, job in ipairs(table_remove(watches).jobs) do
-      if callbacks[job] then batch[#batch + 1] = job end
-    end
-  end
-  watches[#watches + 1] = { w = server._c:watch(batch), jobs = batch, size = #batch }
-end
-
 -- Appends the finished jobs of every batch, and of the jobs not yet watched, to the
 -- `_cb_ready` queue, in submission order.
 local function collect_finished(server)
@@ -137,10 +122,25 @@ local function collect_finished(server)
   for k = 1, #found do ready[#ready + 1] = found[k] end
 end
 
+-- Folds the callback jobs submitted since the last fold into the watched batches (after
+-- the finished ones ran, so that only unfinished jobs move): a new batch absorbs every
+-- batch with no more unfinished jobs than it has.
+local function fold_fresh(server)
+  local batch = server._cb_fresh
+  if #batch < FOLD_AT then return end
+  server._cb_fresh = {}
+  local watches, callbacks = server._cb_watches, server._callbacks
+  while #watches > 0 and watches[#watches].w:remaining() <= #batch do
+    for _, job in ipairs(table_remove(watches).jobs) do
+      if callbacks[job] then batch[#batch + 1] = job end
+    end
+  end
+  watches[#watches + 1] = { w = server._c:watch(batch), jobs = batch }
+end
+
 -- The queue is kept in the server, so that after an error in a callback the others run
 -- at the next call.
 local function run_ready(server)
-  fold_fresh(server)
   collect_finished(server)
   local ready, callbacks = server._cb_ready, server._callbacks
   while server._cb_head <= #ready do
@@ -150,6 +150,7 @@ local function run_ready(server)
     if callbacks[job] then settle(job) end
   end
   server._cb_ready, server._cb_head = {}, 1
+  fold_fresh(server)
 end
 
 -- Runs the callbacks of every finished job of `server` (not while one is running: a
@@ -165,11 +166,15 @@ end
 
 -- Every job with a callback has finished (after wait_all): runs them all, in submission order.
 function M.run_all_callbacks(server)
-  local list = {}
-  for job in pairs(server._callbacks) do list[#list + 1] = job end
-  table_sort(list, by_id)
+  local ids, by = {}, {}
+  for job in pairs(server._callbacks) do
+    local id = job_id(job)
+    ids[#ids + 1] = id
+    by[id] = job
+  end
+  table_sort(ids)
   server._cb_fresh, server._cb_watches, server._cb_ready, server._cb_head = {}, {}, {}, 1
-  for _, job in ipairs(list) do settle(job) end
+  for i = 1, #ids do settle(by[ids[i]]) end
 end
 
 local function raise_or_values(ok, ...)

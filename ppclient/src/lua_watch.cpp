@@ -160,24 +160,23 @@ void push_lua_watch(lua_State* L, JobServer& server, int list, std::optional<dou
   lua_pushvalue(L, list);
   lua_setfenv(L, -2);
   std::vector<std::shared_ptr<JobState>> pending;
-  std::unordered_set<const void*> seen;
+  pending.reserve(static_cast<size_t>(n));
+  w->place.reserve(static_cast<size_t>(n));
+  std::unordered_set<const void*> settled;   // a finished job listed twice is yielded once
   int bad = 0;
   const char* why = nullptr;
   for (int i = 1; i <= n && bad == 0; ++i) {
     lua_rawgeti(L, list, i);
     LuaJobRef job = lua_job_at(L, -1);
-    const bool fresh = seen.insert(lua_touserdata(L, -1)).second;
+    const void* object = lua_touserdata(L, -1);
     lua_pop(L, 1);
     if (!job.is_job) {
       bad = i, why = "is not a job";
-    } else if (!fresh) {
-      continue;
     } else if (!job.state) {
-      w->finished.push_back(i);
+      if (settled.insert(object).second) w->finished.push_back(i);
     } else if (job.state->sync.get() != &server.sync()) {
       bad = i, why = "is a job of another pp.server";
-    } else {
-      w->place.emplace(job.state.get(), i);
+    } else if (w->place.emplace(job.state.get(), i).second) {
       pending.push_back(std::move(job.state));
     }
   }
