@@ -216,7 +216,8 @@ int l_job_values(lua_State* L) {
   return n + 1;
 }
 
-// core.job_node(job) -> the node that ran it, nil until it is settled.
+// core.job_node(job) -> the node that ran it; nil until it is settled, and for a job no
+// node ran.
 int l_job_node(lua_State* L) {
   LuaJob& j = check_job(L, 1);
   if (j.kind == Kind::kPending) return 0;
@@ -226,7 +227,8 @@ int l_job_node(lua_State* L) {
   } else {
     lua_rawgeti(L, -1, static_cast<int>(j.settled.node));
   }
-  return lua_isstring(L, -1) ? 1 : 0;
+  // A job that never ran on a node (cancelled in the driver, lost) has none.
+  return lua_isstring(L, -1) && lua_objlen(L, -1) > 0 ? 1 : 0;
 }
 
 // core.job_done(job) -> whether the job has its result.

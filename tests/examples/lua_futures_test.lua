@@ -119,6 +119,7 @@ check(queued[30]:cancel() == true, "cancel of a queued job")
 check(queued[30]:status() == "cancelled", "then it is cancelled")
 local _, qerr = queued[30]:result()
 check(qerr.kind == "cancelled" and getmetatable(qerr) == pp.RemoteError, "kind cancelled")
+check(queued[30].node == nil and queued[30].attempts == 0, "no node ran a job cancelled in the driver")
 check(queued[30]:cancel() == false, "cancelling again says it had finished")
 local cancelled_groups = js:cancel({ queued[28], queued[29] })
 check(cancelled_groups == 2, "js:cancel(list) counts " .. cancelled_groups)
@@ -147,6 +148,11 @@ done, not_done = js:wait({ slow, quick, boom }, { return_when = "FIRST_EXCEPTION
 check(#done == 2 and #not_done == 1 and not_done[1] == slow, "FIRST_EXCEPTION")
 done, not_done = js:wait({ slow }, { timeout = 0.2 })
 check(#done == 0 and not_done[1] == slow, "timeout")
+local every, none_left = js:wait(nil, { timeout = 0 })
+local has_quick = false
+for _, j in ipairs(every) do has_quick = has_quick or j == quick end
+check(has_quick and #none_left >= 1 and none_left[#none_left] == slow,
+  "wait(nil): every job held, in order")
 fails(function() js:wait({ slow }, { return_when = "ANY" }) end, "return_when must be",
   "bad return_when")
 fails(function() js:wait({ slow }, { timout = 1 }) end, "did you mean 'timeout'?",
