@@ -27,8 +27,8 @@ local total, finished = 0, 0
 for job in js:as_completed(slices) do
   finished = finished + 1
   total = total + job()
-  print(string.format("  slice %2d of %d done on %s in %.3f s (%d/%d)", job.id - slices[1].id + 1,
-    SLICES, job.node, job.elapsed, finished, SLICES))
+  print(string.format("  slice %2d of %d done on %s in %.1f ms (%d/%d)", job.id - slices[1].id + 1,
+    SLICES, job.node, job.elapsed * 1000, finished, SLICES))
 end
 print("primes below " .. N .. ": " .. total)
 
