@@ -192,7 +192,8 @@ bool pack_arguments(lua_State* L, std::string& args) {
 // c:submit(blob, args_table_or_nil, anchor [, options]) -> job | nil, err
 // The job object's environment is `anchor` (a table) until its result is in. `options`
 // (lua/pp.lua checked them): {timeout = s, retries = n, node = "host:port", group = name,
-// after = {jobs}}; nil for a plain job.
+// after = {jobs}}; nil for a plain job. `after` goes to stack index 6 (nil without it),
+// where the dependencies' code reads it.
 int l_submit(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   luaL_checktype(L, 2, LUA_TSTRING);
@@ -200,7 +201,12 @@ int l_submit(lua_State* L) {
   lua_settop(L, 5);
   uint32_t timeout_ms = 0;
   std::unique_ptr<pp::client::SubmitExtras> extras;
-  if (!lua_isnil(L, 5)) pp::client::read_submit_options(L, 5, timeout_ms, extras);
+  if (lua_isnil(L, 5)) {
+    lua_pushnil(L);
+  } else {
+    pp::client::read_submit_options(L, 5, timeout_ms, extras);
+    lua_getfield(L, 5, "after");   // 6: the jobs it runs after (a list, or nil)
+  }
   std::string args;
   if (!pack_arguments(L, args)) {
     lua_pushnil(L);
