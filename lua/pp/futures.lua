@@ -89,7 +89,9 @@ function M.wait(server, what, opts)
       "or \"FIRST_EXCEPTION\", got %s", tostring(opts.return_when)), 2)
   end
   poll(server)
-  server._c:watch(jobs, timeout):wait(mode)
+  local w = server._c:watch(jobs, timeout)
+  w:wait(mode)
+  w:close()
   poll(server)
   local done, not_done = {}, {}
   for i = 1, jobs.n or #jobs do
@@ -119,9 +121,11 @@ function M.as_completed(server, what, opts)
   return function()
     local j, why = w:next()
     if j == nil then
+      local unfinished = w:remaining()
+      w:close()
       if why == "timeout" then
         error(string_format("as_completed: timed out after %g s with %d of %d jobs unfinished",
-          timeout, w:remaining(), total), 2)
+          timeout, unfinished, total), 2)
       end
       return nil
     end

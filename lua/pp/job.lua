@@ -116,7 +116,12 @@ local function collect_finished(server)
       found[#found + 1] = job
       job = w:next(0)
     end
-    if w:remaining() == 0 then table_remove(watches, i) else i = i + 1 end
+    if w:remaining() == 0 then
+      w:close()
+      table_remove(watches, i)
+    else
+      i = i + 1
+    end
   end
   table_sort(found, by_id)
   for k = 1, #found do ready[#ready + 1] = found[k] end
@@ -131,7 +136,9 @@ local function fold_fresh(server)
   server._cb_fresh = {}
   local watches, callbacks = server._cb_watches, server._callbacks
   while #watches > 0 and watches[#watches].w:remaining() <= #batch do
-    for _, job in ipairs(table_remove(watches).jobs) do
+    local absorbed = table_remove(watches)
+    absorbed.w:close()   -- at once: a job in two watches would be handed to both
+    for _, job in ipairs(absorbed.jobs) do
       if callbacks[job] then batch[#batch + 1] = job end
     end
   end
@@ -173,6 +180,7 @@ function M.run_all_callbacks(server)
     by[id] = job
   end
   table_sort(ids)
+  for _, watch in ipairs(server._cb_watches) do watch.w:close() end
   server._cb_fresh, server._cb_watches, server._cb_ready, server._cb_head = {}, {}, {}, 1
   for i = 1, #ids do settle(by[ids[i]]) end
 end

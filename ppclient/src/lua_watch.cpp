@@ -118,6 +118,17 @@ int l_wait(lua_State* L) {
   return 1;
 }
 
+// w:close(): the engine forgets the watch now rather than when Lua collects it (a job
+// watched by several would hand itself to each).
+int l_close(lua_State* L) {
+  LuaWatch& w = check_watch(L);
+  w.completions.reset();
+  w.place.clear();
+  w.finished.clear();
+  w.next_finished = 0;
+  return 0;
+}
+
 int l_remaining(lua_State* L) {
   lua_pushnumber(L, static_cast<lua_Number>(remaining(check_watch(L))));
   return 1;
@@ -143,7 +154,8 @@ void open_lua_watches(lua_State* L) {
   luaL_newmetatable(L, kWatchMeta);
   lua_newtable(L);
   const luaL_Reg methods[] = {
-      {"next", l_next}, {"wait", l_wait}, {"remaining", l_remaining}, {nullptr, nullptr}};
+      {"next", l_next},   {"wait", l_wait},          {"remaining", l_remaining},
+      {"close", l_close}, {nullptr, nullptr}};
   luaL_register(L, nullptr, methods);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_gc);
