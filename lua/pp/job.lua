@@ -103,17 +103,24 @@ local FOLD_AT = 16
 -- `_cb_ready` queue, in submission order.
 local function collect_finished(server)
   local watches, ready = server._cb_watches, server._cb_ready
-  local found, unfinished = {}, {}
-  for _, job in ipairs(server._cb_fresh) do
-    if job_done(job) then found[#found + 1] = job else unfinished[#unfinished + 1] = job end
+  local first = #ready + 1
+  local fresh, kept = server._cb_fresh, 0
+  for k = 1, #fresh do
+    local job = fresh[k]
+    fresh[k] = nil
+    if job_done(job) then
+      ready[#ready + 1] = job
+    else
+      kept = kept + 1
+      fresh[kept] = job
+    end
   end
-  server._cb_fresh = unfinished
   local i = 1
   while i <= #watches do
     local w = watches[i].w
     local job = w:next(0)
     while job do
-      found[#found + 1] = job
+      ready[#ready + 1] = job
       job = w:next(0)
     end
     if w:remaining() == 0 then
@@ -123,8 +130,12 @@ local function collect_finished(server)
       i = i + 1
     end
   end
-  table_sort(found, by_id)
-  for k = 1, #found do ready[#ready + 1] = found[k] end
+  if #ready > first then
+    local found = {}
+    for k = first, #ready do found[#found + 1] = ready[k] end
+    table_sort(found, by_id)
+    for k = 1, #found do ready[first + k - 1] = found[k] end
+  end
 end
 
 -- Folds the callback jobs submitted since the last fold into the watched batches (after
