@@ -74,6 +74,17 @@ check(ran == false, "no callback runs while the driver's code does")
 js:submit(square, { 1 })
 check(ran == 25, "the next submit ran it")
 
+-- many callback jobs (watched in merged batches): each callback runs exactly once,
+-- during the submits or by wait()
+local calls = {}
+for i = 1, 3000 do
+  js:submit(square, { i }, nil, nil, function(v) calls[v] = (calls[v] or 0) + 1 end)
+end
+js:wait()
+local once = 0
+for i = 1, 3000 do once = once + (calls[i * i] == 1 and 1 or 0) end
+check(once == 3000, "every callback ran once: " .. once)
+
 -- the spec form and its errors
 local spec_seen
 local sj = js:submit{ square, { 6 }, callback = function(a, v) spec_seen = a .. v end,
