@@ -118,7 +118,7 @@ local function job_options(spec)
                          or retries > 1000) then
     error("submit: retries must be a whole number from 0 to 1000, got " .. tostring(retries), 3)
   end
-  if spec.node ~= nil and (type(spec.node) ~= "string" or not spec.node:find("^[^:]+:%d+$")
+  if spec.node ~= nil and (type(spec.node) ~= "string" or not spec.node:find(".:%d+$")
                            and spec.node ~= "local") then
     error("submit: node must be \"host:port\" (or \"local\"), got " .. tostring(spec.node), 3)
   end
