@@ -5,212 +5,55 @@
 --   local function square(x) return x * x end
 --   local job = js:submit(square, {7})
 --   print(job())                     -- 49; waits; raises the remote error if the job failed
+--   for j in js:as_completed{js:submit(square, {2}), js:submit(square, {3})} do print(j()) end
 --   local ys = js:map(square, {1, 2, 3})
 --   js:print_stats()
 --
 -- Job functions travel as LuaJIT bytecode, so they may not use upvalues (locals
 -- from outside them): pass such values as arguments, or functions as depfuncs.
+--
+-- Callbacks run on the driver's thread, never concurrently with its code: at its next
+-- call into the library (submit, wait, as_completed, job(), job:result(), cancel,
+-- wait_for_workers, map), each finished job's callback once.
+--
+-- The modules behind it: pp.options (option checks), pp.code (the code that travels),
+-- pp.job (the job object, pp.RemoteError, callbacks), pp.futures (wait, as_completed,
+-- cancel, wait_for_workers), pp.core (C: the engine's side).
 local core = require "pp.core"
-local core_code_blob = core.code_blob
+local options = require "pp.options"
+local code = require "pp.code"
+local pjob = require "pp.job"
+local futures = require "pp.futures"
 
-local type, pairs, ipairs, error, tostring, setmetatable =
-  type, pairs, ipairs, error, tostring, setmetatable
+local type, ipairs, error, tostring, select, setmetatable =
+  type, ipairs, error, tostring, select, setmetatable
 local string_dump, string_format = string.dump, string.format
-local debug_getupvalue, debug_getinfo = debug.getupvalue, debug.getinfo
 local io_write = io.write
-local math_min, math_max, math_floor, math_huge = math.min, math.max, math.floor, math.huge
-local table_concat = table.concat
+local math_floor = math.floor
 
-local M = { _VERSION = core.version, DEFAULT_PORT = core.default_port }
+local job_id, is_job, poll, add_callback = core.job_id, pjob.is_job, pjob.poll, pjob.add_callback
 
--- A job failure: names the job, the node, the kind and the Lua traceback. A job
--- that raised a value other than a string (error({code = 42})) has it in `value`
--- (a plain copy: no metatable); `message` is then the value's __tostring, if any.
-local RemoteError = {}
-RemoteError.__index = RemoteError
-RemoteError.__tostring = function(e)
-  local where = (e.node and e.node ~= "") and (" on node " .. e.node) or ""
-  local s = string_format("job %d failed%s (%s): %s", e.job or 0, where, e.kind or "error",
-    e.message or "")
-  if e.traceback and e.traceback ~= "" then s = s .. "\nremote " .. e.traceback end
-  return s
-end
-M.RemoteError = RemoteError
-
-local function describe(fn)
-  local info = debug_getinfo(fn, "S")
-  return string_format("%s:%d", info.short_src or "?", info.linedefined or 0)
-end
-
--- Upvalues cannot travel; those named like a dependency function or a module
--- alias are rebound to it on the node, anything else is refused with advice.
-local function check_portable(fn, what, provided)
-  for i = 1, 255 do
-    local name = debug_getupvalue(fn, i)
-    if name == nil then return end
-    if not (provided and provided[name]) then
-      error(string_format("%s (defined at %s) uses the upvalue '%s', a local variable from " ..
-        "outside the function; jobs run on other machines, so pass the value as an argument " ..
-        "(or a function in depfuncs, a module in modules)", what, describe(fn), name), 4)
-    end
-  end
-end
-
-local function global_name_of(fn)
-  for k, v in pairs(_G) do
-    if v == fn and type(k) == "string" then return k end
-  end
-end
-
-local function build_blob(fn, depfuncs, modules)
-  local deps, mods, provided = {}, {}, {}
-  local dep_fns = {}
-  if depfuncs ~= nil then
-    if type(depfuncs) ~= "table" then error("depfuncs must be a table", 3) end
-    for k, f in pairs(depfuncs) do
-      if type(f) ~= "function" then error("depfuncs entries must be functions", 3) end
-      local name = k
-      if type(k) == "number" then
-        name = global_name_of(f)
-        if not name then
-          error("depfuncs[" .. k .. "] (defined at " .. describe(f) .. ") has no global " ..
-            "name; pass depfuncs as {name = fn}", 3)
-        end
-      end
-      dep_fns[name] = f
-      provided[name] = true
-    end
-  end
-  if modules ~= nil then
-    if type(modules) ~= "table" then error("modules must be a table", 3) end
-    for k, m in pairs(modules) do
-      if type(m) ~= "string" then error("modules entries must be module names", 3) end
-      local alias = k
-      if type(k) == "number" then alias = m:match("([^%.]+)$") end
-      mods[alias] = m
-      provided[alias] = true
-    end
-  end
-  check_portable(fn, "the job function", provided)
-  for name, f in pairs(dep_fns) do
-    check_portable(f, "dependency '" .. name .. "'", provided)
-    deps[name] = string_dump(f)
-  end
-  return core_code_blob("bytecode", describe(fn), string_dump(fn), deps, mods)
-end
-
--- A job object is one userdata of pp.core (ppclient/src/lua_job.hpp): until its result
--- is in it holds the engine's state, then the result itself (a number in place, other
--- values in one table), so a batch of a million jobs costs a million of these and no
--- table each. Its environment is its server until then: a job kept keeps the cluster.
-local job_id, job_node, job_done = core.job_id, core.job_node, core.job_done
-local job_settle, job_values, job_stdout = core.job_settle, core.job_values, core.job_stdout
-
-local Job = core.job_metatable()
-local job_methods = {}
-Job.__index = function(job, key)
-  if key == "id" then return job_id(job) end
-  if key == "node" then return job_node(job) end
-  if key == "stdout" then return job_stdout(job) end
-  return job_methods[key]
-end
-
-local function callback_values(ok, ...) return ... end
-
--- Waits for the result and keeps it in the job, once; then runs its callback, if any.
-local function settle(job)
-  local server, err = job_settle(job)
-  if not server then return end
-  if err then setmetatable(err, RemoteError) end
-  local callbacks = server._callbacks
-  local cb = callbacks[job]
-  if cb then
-    callbacks[job] = nil
-    if err then cb(nil, err) else cb(callback_values(job_values(job))) end
-  end
-end
-
-local function raise_or_values(ok, ...)
-  if ok then return ... end
-  error((...), 0)
-end
-
-local function nil_err_or_values(ok, ...)
-  if ok then return ... end
-  return nil, (...)
-end
-
--- job(): waits, then returns the job's values or raises its RemoteError.
-Job.__call = function(job)
-  settle(job)
-  return raise_or_values(job_values(job))
-end
-
--- job.id: its number in this cluster.
--- job.node: after the job finished, the node that ran it ("host:port" or "local").
--- job.stdout: once it finished, what it printed ("" when nothing; nil before).
--- job:result(): like job() but returns nil, err instead of raising.
-function job_methods.result(job)
-  settle(job)
-  return nil_err_or_values(job_values(job))
-end
-
-function job_methods.done(job) return job_done(job) end
+local M = { _VERSION = core.version, DEFAULT_PORT = core.default_port, RemoteError = pjob.RemoteError }
 
 local Server = {}
 Server.__index = Server
 
 -- The options pp.server knows; anything else is a mistake worth a message.
-local SERVER_OPTIONS = { "ncpus", "ppservers", "secret", "job_timeout", "no_node_timeout",
-                         "encrypt", "scheduling", "journal", "echo_output" }
+local SERVER_OPTIONS = options.names{ "ncpus", "ppservers", "secret", "job_timeout",
+  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output" }
 
--- Levenshtein distance between two short strings.
-local function edit_distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math_min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
--- Raises, at the caller of pp.server, for the first key that is not an option,
--- naming the nearest option when it is close enough to be a slip.
-local function check_option_names(opts)
-  for k in pairs(opts) do
-    local known = false
-    for _, name in ipairs(SERVER_OPTIONS) do known = known or k == name end
-    if not known then
-      if type(k) ~= "string" then
-        error(string_format("pp.server{...} takes named options (for example " ..
-          "pp.server{ppservers = {...}}), not a value at [%s]", tostring(k)), 3)
-      end
-      local best, best_d = nil, math_huge
-      for _, name in ipairs(SERVER_OPTIONS) do
-        local d = edit_distance(k:lower(), name)
-        if d < best_d then best, best_d = name, d end
-      end
-      local hint = best_d <= math_max(2, math_floor(#k / 3)) and
-        string_format("did you mean '%s'?", best) or
-        "known options: " .. table_concat(SERVER_OPTIONS, ", ")
-      error(string_format("unknown option '%s' in pp.server{...}; %s", k, hint), 3)
-    end
-  end
-end
+local WEAK_VALUES = { __mode = "v" }
 
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
 --            scheduling = "adaptive" | "free-slot", journal = "file",
 --            echo_output = true|false (default true: what jobs print is echoed) }
+-- job_timeout: the time limit of every job of this cluster, in seconds (0 or nil: none);
+-- a job's own `timeout` (js:submit{..., timeout = s}) takes its place for that job.
 function M.server(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("pp.server expects a table of options", 2) end
-  check_option_names(opts)
+  options.check(opts, SERVER_OPTIONS, "pp.server{...}", 2)
   if opts.echo_output ~= nil and type(opts.echo_output) ~= "boolean" then
     error("echo_output must be true or false, got " .. type(opts.echo_output), 2)
   end
@@ -234,67 +77,161 @@ function M.server(opts)
                            journal = opts.journal, echo_output = opts.echo_output }
   if not c then error("pp.server: " .. err, 2) end
   -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
-  return setmetatable({ _c = c, _pending = {}, _callbacks = {}, _nodes = {},
+  -- _all: every job by id, weakly (js:wait(nil, ...)); _groups: name -> {job = id}, weak keys.
+  -- _callbacks: job -> {callback, callbackargs} until it ran (the rest: pp.job's poll).
+  return setmetatable({ _c = c, _callbacks = {}, _cb_count = 0, _cb_fresh = {},
+                        _cb_watches = {}, _cb_ready = {}, _cb_head = 1, _nodes = {},
+                        _all = setmetatable({}, WEAK_VALUES), _groups = {},
                         _blobs = setmetatable({}, { __mode = "k" }), _by_dump = {}, _dumps = 0 },
                       Server)
 end
 
--- js:submit(fn, args, depfuncs, modules, callback) -> job
--- The job gets args[1..args.n] when args.n is set (so nil arguments travel:
--- {1, nil, 3, n = 3}), else args[1..#args].
-function Server:submit(fn, args, depfuncs, modules, callback, timeout)
-  if type(fn) ~= "function" then
-    error("submit: expected a function, got " .. type(fn), 2)
+-- The blob of a function submitted without depfuncs and modules, made once per function.
+local function plain_blob(self, fn)
+  local blob = self._blobs[fn]
+  if blob then return blob end
+  -- A closure made afresh for each job (js:submit(function(x) ... end, ...) in a
+  -- loop) has the bytecode of the last one: its blob is found by that.
+  local dump = string_dump(fn)
+  blob = self._by_dump[dump]
+  if not blob then
+    local err
+    blob, err = code.blob(fn)
+    if not blob then return nil, err end
+    if self._dumps >= 1000 then self._by_dump, self._dumps = {}, 0 end
+    self._by_dump[dump] = blob
+    self._dumps = self._dumps + 1
   end
-  if args ~= nil and type(args) ~= "table" then
-    error("submit: args must be a table (a list of arguments), got " .. type(args), 2)
+  self._blobs[fn] = blob
+  return blob
+end
+
+local SPEC_KEYS = options.names{ "depfuncs", "modules", "callback", "callbackargs", "group",
+  "timeout", "retries", "after", "node" }
+local function spec_position(k) return k == 1 or k == 2 end
+
+-- The checked options of a spec (nil when it has none that the engine needs), or raises
+-- at the user's line.
+local function job_options(spec)
+  local timeout = options.seconds(spec.timeout, "submit: timeout", 3)
+  if timeout and timeout * 1000 >= 2 ^ 32 then
+    error("submit: timeout must be under 4294967 s (about 49 days), got " .. timeout, 3)
   end
-  local blob
-  if depfuncs == nil and modules == nil then
-    blob = self._blobs[fn]
-    if not blob then
-      -- A closure made afresh for each job (js:submit(function(x) ... end, ...) in a
-      -- loop) has the bytecode of the last one: its blob is found by that.
-      local dump = string_dump(fn)
-      blob = self._by_dump[dump]
-      if not blob then
-        blob = build_blob(fn)
-        self._blobs[fn] = blob
-        if self._dumps >= 1000 then self._by_dump, self._dumps = {}, 0 end
-        self._by_dump[dump] = blob
-        self._dumps = self._dumps + 1
+  local retries = spec.retries
+  if retries ~= nil and (type(retries) ~= "number" or retries < 0 or retries ~= math_floor(retries)
+                         or retries > 1000) then
+    error("submit: retries must be a whole number from 0 to 1000, got " .. tostring(retries), 3)
+  end
+  if spec.node ~= nil and (type(spec.node) ~= "string" or not spec.node:find(".:%d+$")
+                           and spec.node ~= "local") then
+    error("submit: node must be \"host:port\" (or \"local\"), got " .. tostring(spec.node), 3)
+  end
+  local after = spec.after
+  if after ~= nil then
+    if type(after) ~= "table" or is_job(after) then
+      error("submit: after must be a list of jobs ({job, ...}), got " ..
+        (is_job(after) and "a job" or type(after)), 3)
+    end
+    for i = 1, #after do
+      if not is_job(after[i]) then
+        error(string_format("submit: after[%d] is a %s, not a job", i, type(after[i])), 3)
       end
     end
+  end
+  if timeout == nil and retries == nil and spec.node == nil and spec.group == nil
+     and after == nil then
+    return nil
+  end
+  return { timeout = timeout, retries = retries, node = spec.node, group = spec.group,
+           after = after }
+end
+
+-- The job of a checked submission.
+local function submit(self, fn, args, depfuncs, modules, callback, cbargs, group, opts)
+  if type(fn) ~= "function" then error("submit: expected a function, got " .. type(fn), 3) end
+  if args ~= nil and type(args) ~= "table" then
+    error("submit: args must be a table (a list of arguments), got " .. type(args), 3)
+  end
+  if callback ~= nil and type(callback) ~= "function" then
+    error("submit: callback must be a function, got " .. type(callback), 3)
+  end
+  if cbargs ~= nil and type(cbargs) ~= "table" then
+    error("submit: callbackargs must be a table (a list of values), got " .. type(cbargs), 3)
+  end
+  if group ~= nil and (type(group) ~= "string" or group == "") then
+    error("submit: group must be a non-empty string, got " .. tostring(group), 3)
+  end
+  local blob, err
+  if depfuncs == nil and modules == nil then
+    blob, err = plain_blob(self, fn)
   else
-    blob = build_blob(fn, depfuncs, modules)
+    blob, err = code.blob(fn, depfuncs, modules)
   end
-  local job, err = self._c:submit(blob, args, timeout, self)
-  if not job then error("submit: " .. err, 2) end
-  -- Collected, the job takes its state along: the driver forgets it (and its result,
-  -- if it was never taken).
-  if callback then
-    self._pending[#self._pending + 1] = job
-    self._callbacks[job] = callback
+  if not blob then error("submit: " .. err, 3) end
+  if self._cb_count > 0 then poll(self) end
+  local job
+  job, err = self._c:submit(blob, args, self, opts)
+  if not job then error("submit: " .. err, 3) end
+  -- Weakly: collected, the job takes its state along and the driver forgets it (and its
+  -- result, if it was never taken). A job with a callback is held until it ran.
+  self._all[job_id(job)] = job
+  if group then
+    local members = self._groups[group]
+    if not members then
+      members = setmetatable({}, { __mode = "k" })
+      self._groups[group] = members
+    end
+    members[job] = job_id(job)
   end
+  if callback then add_callback(self, job, callback, cbargs) end
+  return job
+end
+
+-- js:submit(fn, args, depfuncs, modules, callback, callbackargs, group) -> job
+-- js:submit{ fn, args, depfuncs = ..., modules = ..., callback = ..., callbackargs = {...},
+--            group = "name", timeout = s, retries = n, after = {job, ...}, node = "host:port" }
+-- The job gets args[1..args.n] when args.n is set (so nil arguments travel:
+-- {1, nil, 3, n = 3}), else args[1..#args]. depfuncs: {sq} (bound under the name the
+-- job function uses for it) or {name = fn}; modules: {"pp.native"} or {alias = "mod"}.
+-- The callback gets callbackargs' values, then the job's values (nil, err if it failed).
+function Server:submit(fn, args, depfuncs, modules, callback, cbargs, group, ...)
+  if type(fn) == "table" and not is_job(fn) then
+    if args ~= nil then
+      error("submit{...}: the spec form takes one table; put args inside it: " ..
+        "js:submit{fn, args, ...}", 2)
+    end
+    local spec = fn
+    options.check(spec, SPEC_KEYS, "js:submit{...}", 2, spec_position)
+    local job = submit(self, spec[1], spec[2], spec.depfuncs, spec.modules, spec.callback,
+      spec.callbackargs, spec.group, job_options(spec))
+    return job
+  end
+  if type(cbargs) == "number" then
+    error("submit: the 6th argument is callbackargs (a table); a job's time limit goes in " ..
+      "the spec form: js:submit{fn, args, timeout = seconds}", 2)
+  end
+  if select("#", ...) > 0 then
+    error("submit: at most 7 arguments (fn, args, depfuncs, modules, callback, callbackargs, " ..
+      "group); use the spec form js:submit{fn, args, ...} for more options", 2)
+  end
+  local job = submit(self, fn, args, depfuncs, modules, callback, cbargs, group,
+    group and { group = group } or nil)
   return job
 end
 
 -- js:map(fn, list [, depfuncs, modules]) -> results, in order (fn gets one item each)
 function Server:map(fn, list, depfuncs, modules)
   local jobs = {}
-  for i = 1, #list do jobs[i] = self:submit(fn, { list[i] }, depfuncs, modules) end
+  for i = 1, #list do jobs[i] = submit(self, fn, { list[i] }, depfuncs, modules) end
   local out = {}
   for i = 1, #jobs do out[i] = jobs[i]() end
   return out
 end
 
--- js:wait(): waits for every job, running pending callbacks in submission order.
-function Server:wait()
-  self._c:wait_all()
-  local pending = self._pending
-  self._pending = {}
-  for _, job in ipairs(pending) do settle(job) end
-end
+Server.wait = futures.wait
+Server.as_completed = futures.as_completed
+Server.cancel = futures.cancel
+Server.wait_for_workers = futures.wait_for_workers
 
 function Server:get_ncpus() return self._c:ncpus() end
 function Server:get_active_nodes() return self._c:nodes() end

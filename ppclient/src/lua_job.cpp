@@ -19,7 +19,8 @@ constexpr char kJobMeta[] = "pp.core.job";
 enum class Kind : uint8_t { kPending, kNone, kNil, kFalse, kTrue, kNumber, kValues, kFailed };
 
 // 32 bytes of payload: the state and the settled figures share their place, since a
-// job holds one or the other (a million jobs, a million of these).
+// job holds one or the other (a million jobs, a million of these). What job:status(),
+// job.attempts and job.elapsed read stays after the state is gone.
 struct LuaJob {
   struct Settled {
     double number;
@@ -31,6 +32,9 @@ struct LuaJob {
   };
   uint64_t id;
   Kind kind = Kind::kPending;
+  proto::JobStatus status = proto::JobStatus::kOk;   // once settled
+  uint16_t attempts = 0;                              // once settled
+  float elapsed = 0;                                  // once settled: seconds on its node
 
   explicit LuaJob(std::shared_ptr<JobState> s) : state(std::move(s)), id(state->id) {
     ++state->sync->lua_handles;
@@ -46,6 +50,7 @@ struct LuaJob {
     kind = Kind::kNone;
   }
 };
+static_assert(sizeof(LuaJob) == 32, "a job object stays 32 bytes (a million of them)");
 
 // The job object at `index`, checked against the metatable in upvalue 1 (cheaper than
 // luaL_checkudata's registry lookup, on every call of job()).
@@ -126,6 +131,9 @@ void keep_output(lua_State* L, const JobState& s) {
 // stack. `anchor` is the job's environment until now. A job that printed something
 // keeps its values in a table, beside its output (never in place).
 void keep_outcome(lua_State* L, LuaJob& j, const JobState& s, int anchor) {
+  j.status = s.status;
+  j.attempts = s.attempts;
+  j.elapsed = static_cast<float>(s.elapsed);
   if (s.status != proto::JobStatus::kOk) {
     push_failure(L, s, proto::job_status_name(s.status), s.error());
     keep_output(L, s);
@@ -219,7 +227,8 @@ int l_job_values(lua_State* L) {
   return n + 1;
 }
 
-// core.job_node(job) -> the node that ran it, nil until it is settled.
+// core.job_node(job) -> the node that ran it; nil until it is settled, and for a job no
+// node ran.
 int l_job_node(lua_State* L) {
   LuaJob& j = check_job(L, 1);
   if (j.kind == Kind::kPending) return 0;
@@ -229,7 +238,8 @@ int l_job_node(lua_State* L) {
   } else {
     lua_rawgeti(L, -1, static_cast<int>(j.settled.node));
   }
-  return lua_isstring(L, -1) ? 1 : 0;
+  // A job that never ran on a node (cancelled in the driver, lost) has none.
+  return lua_isstring(L, -1) && lua_objlen(L, -1) > 0 ? 1 : 0;
 }
 
 // core.job_stdout(job) -> what the job printed: "" when nothing, nil until it finished.
@@ -266,6 +276,52 @@ int l_job_done(lua_State* L) {
   return 1;
 }
 
+// core.job_status(job) -> "pending" | "running" | "finished" | "failed" | "cancelled".
+int l_job_status(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind != Kind::kPending) {
+    lua_pushstring(L, j.status == proto::JobStatus::kOk ? "finished"
+                      : j.status == proto::JobStatus::kCancelled ? "cancelled" : "failed");
+    return 1;
+  }
+  std::lock_guard lock(j.state->sync->mutex);
+  lua_pushstring(L, status_name(*j.state));
+  return 1;
+}
+
+// core.job_attempts(job) -> runs started on nodes so far (retries included).
+int l_job_attempts(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind != Kind::kPending) {
+    lua_pushnumber(L, j.attempts);
+    return 1;
+  }
+  std::lock_guard lock(j.state->sync->mutex);
+  lua_pushnumber(L, j.state->attempts);
+  return 1;
+}
+
+// core.job_elapsed(job) -> seconds the job's run took on its node; nil until it finished.
+int l_job_elapsed(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind != Kind::kPending) {
+    lua_pushnumber(L, j.elapsed);
+    return 1;
+  }
+  std::lock_guard lock(j.state->sync->mutex);
+  if (!j.state->done) return 0;
+  lua_pushnumber(L, j.state->elapsed);
+  return 1;
+}
+
+// core.job_anchor(job) -> its anchor (the server) while it holds its state, else nil.
+int l_job_anchor(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind != Kind::kPending) return 0;
+  lua_getfenv(L, 1);
+  return 1;
+}
+
 int l_job_id(lua_State* L) {
   lua_pushnumber(L, static_cast<lua_Number>(check_job(L, 1).id));
   return 1;
@@ -295,11 +351,23 @@ void push_lua_job(lua_State* L, std::shared_ptr<JobState> state, int anchor) {
   lua_setfenv(L, -2);
 }
 
+LuaJobRef lua_job_at(lua_State* L, int index) {
+  auto* j = static_cast<LuaJob*>(lua_touserdata(L, index));
+  if (j == nullptr || lua_getmetatable(L, index) == 0) return {};
+  luaL_getmetatable(L, kJobMeta);
+  const bool is_job = lua_rawequal(L, -1, -2) != 0;
+  lua_pop(L, 2);
+  if (!is_job) return {};
+  if (j->kind == Kind::kPending) return {true, j->state, proto::JobStatus::kOk};
+  return {true, nullptr, j->status};
+}
+
 void register_lua_job_functions(lua_State* L) {
-  const luaL_Reg functions[] = {{"job_id", l_job_id},         {"job_node", l_job_node},
-                                {"job_done", l_job_done},     {"job_settle", l_job_settle},
-                                {"job_values", l_job_values}, {"job_metatable", l_job_metatable},
-                                {"job_stdout", l_job_stdout}};
+  const luaL_Reg functions[] = {
+      {"job_id", l_job_id},         {"job_node", l_job_node},         {"job_done", l_job_done},
+      {"job_settle", l_job_settle}, {"job_values", l_job_values},     {"job_status", l_job_status},
+      {"job_attempts", l_job_attempts}, {"job_elapsed", l_job_elapsed},
+      {"job_anchor", l_job_anchor}, {"job_stdout", l_job_stdout}, {"job_metatable", l_job_metatable}};
   for (const auto& f : functions) {
     luaL_getmetatable(L, kJobMeta);
     lua_pushcclosure(L, f.func, 1);

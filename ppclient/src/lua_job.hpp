@@ -24,8 +24,18 @@ namespace pp::client {
 void open_lua_jobs(lua_State* L);
 // Pushes a new job object for `state`, its environment the table at `anchor`.
 void push_lua_job(lua_State* L, std::shared_ptr<JobState> state, int anchor);
-// Sets the job functions (job_id, job_node, job_done, job_settle, job_values,
-// job_metatable) in the table on top of the stack.
+// Sets the job functions (job_id, job_node, job_done, job_settle, job_values, job_status,
+// job_attempts, job_elapsed, job_anchor, job_metatable) in the table on top of the stack.
 void register_lua_job_functions(lua_State* L);
+
+// What the value at `index` is as a job: is_job false for any other value; state null
+// for a job whose result is already in the object (it finished; its state is gone, its
+// outcome's status is `status`).
+struct LuaJobRef {
+  bool is_job = false;
+  std::shared_ptr<JobState> state;
+  proto::JobStatus status = proto::JobStatus::kOk;
+};
+LuaJobRef lua_job_at(lua_State* L, int index);
 
 }  // namespace pp::client

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,7 @@
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/lua_job.hpp"
 #include "ppclient/src/lua_options.hpp"
+#include "ppclient/src/lua_watch.hpp"
 
 namespace {
 
@@ -163,49 +165,99 @@ int argument_count(lua_State* L) {
   return static_cast<int>(n);
 }
 
-// c:submit(blob, args_table_or_nil, timeout_seconds, anchor) -> job | nil, err
-// The job object's environment is `anchor` (a table) until its result is in.
-int l_submit(lua_State* L) {
-  LuaCluster& c = check_cluster(L);
-  luaL_checktype(L, 2, LUA_TSTRING);
-  luaL_checktype(L, 5, LUA_TTABLE);
-  uint32_t timeout_ms = static_cast<uint32_t>(luaL_optnumber(L, 4, 0) * 1000);
-  std::string args;
-  int base = lua_gettop(L);
+// Packs the arguments of the table at 3 (or none for nil) into `args`; false with a
+// message pushed on misuse.
+bool pack_arguments(lua_State* L, std::string& args) {
+  const int base = lua_gettop(L);
   int n = 0;
   if (lua_istable(L, 3)) {
     n = argument_count(L);
-    if (n < 0) {
-      lua_pushnil(L);
-      lua_insert(L, -2);
-      return 2;
-    }
+    if (n < 0) return false;
     if (!lua_checkstack(L, n + 1)) {
-      lua_pushnil(L);
       lua_pushfstring(L, "%d arguments are more than a Lua function can take; pass a list "
                       "as one argument instead", n);
-      return 2;
+      return false;
     }
     for (int i = 1; i <= n; ++i) lua_rawgeti(L, 3, i);
   } else if (!lua_isnoneornil(L, 3)) {
-    return luaL_argerror(L, 3, "arguments must be a table (a list of values)");
+    lua_pushliteral(L, "arguments must be a table (a list of values)");
+    return false;
   }
   pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args, "argument");
   lua_settop(L, base);
-  if (!st) {
+  if (!st) lua_pushstring(L, st.message().c_str());
+  return static_cast<bool>(st);
+}
+
+// c:submit(blob, args_table_or_nil, anchor [, options]) -> job | nil, err
+// The job object's environment is `anchor` (a table) until its result is in. `options`
+// (lua/pp.lua checked them): {timeout = s, retries = n, node = "host:port", group = name,
+// after = {jobs}}; nil for a plain job. `after` goes to stack index 6 (nil without it),
+// where the dependencies' code reads it.
+int l_submit(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  luaL_checktype(L, 2, LUA_TSTRING);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  lua_settop(L, 5);
+  uint32_t timeout_ms = 0;
+  std::unique_ptr<pp::client::SubmitExtras> extras;
+  if (lua_isnil(L, 5)) {
     lua_pushnil(L);
-    lua_pushstring(L, st.message().c_str());
+  } else {
+    pp::client::read_submit_options(L, 5, timeout_ms, extras);
+    lua_getfield(L, 5, "after");   // 6: the jobs it runs after (a list, or nil)
+  }
+  std::string args;
+  if (!pack_arguments(L, args)) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
     return 2;
   }
   std::shared_ptr<JobState> job;
   std::string error;
   try {
-    job = c.server->submit(code_of(L, c), std::move(args), timeout_ms);
+    job = c.server->submit(code_of(L, c), std::move(args), timeout_ms, std::move(extras));
   } catch (const std::exception& e) {
     error = e.what();
   }
   if (!job) return luaL_error(L, "%s", error.c_str());
-  pp::client::push_lua_job(L, std::move(job), 5);
+  pp::client::push_lua_job(L, std::move(job), 4);
+  return 1;
+}
+
+// c:cancel(job) -> true when the job had not finished (it is cancelled now).
+int l_cancel(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  pp::client::LuaJobRef job = pp::client::lua_job_at(L, 2);
+  if (!job.is_job) return luaL_typerror(L, 2, "job");
+  if (job.state && job.state->sync.get() != &c.server->sync()) {
+    return luaL_error(L, "job %f is a job of another pp.server", double(job.state->id));
+  }
+  lua_pushboolean(L, job.state && c.server->cancel(job.state));
+  return 1;
+}
+
+// c:watch(jobs [, timeout_seconds]) -> the jobs as they finish (lua_watch.hpp).
+int l_watch(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  std::optional<double> timeout;
+  if (!lua_isnoneornil(L, 3)) timeout = luaL_checknumber(L, 3);
+  pp::client::push_lua_watch(L, *c.server, 2, timeout);
+  return 1;
+}
+
+// c:wait_for_workers(n, timeout_seconds) -> true | nil, what is connected and why not more.
+int l_wait_for_workers(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  const int n = static_cast<int>(luaL_checknumber(L, 2));
+  const auto timeout = std::chrono::milliseconds(static_cast<long long>(luaL_checknumber(L, 3) * 1000));
+  pp::Status st = c.server->wait_for_workers(n, timeout);
+  if (!st) {
+    lua_pushnil(L);
+    lua_pushstring(L, st.message().c_str());
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -357,7 +409,8 @@ int l_unpack(lua_State* L) {
 }
 
 const luaL_Reg kClusterMethods[] = {
-    {"submit", l_submit}, {"wait_all", l_wait_all},
+    {"submit", l_submit}, {"wait_all", l_wait_all}, {"cancel", l_cancel}, {"watch", l_watch},
+    {"wait_for_workers", l_wait_for_workers},
     {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"stats", l_stats}, {"stats_table", l_stats_table},
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
 
@@ -376,6 +429,7 @@ extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State*
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   pp::client::open_lua_jobs(L);
+  pp::client::open_lua_watches(L);
   lua_newtable(L);
   luaL_register(L, nullptr, kFunctions);
   pp::client::register_lua_job_functions(L);

@@ -1,7 +1,9 @@
 #include "ppclient/src/lua_options.hpp"
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "ppclient/src/lua_module.hpp"
 
@@ -84,6 +86,20 @@ bool read_cluster_options(lua_State* L, int t, ClusterOptions& opt) {
   return true;
 }
 
+void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
+                         std::unique_ptr<SubmitExtras>& extras) {
+  timeout_ms = static_cast<uint32_t>(opt_number(L, t, "timeout", 0) * 1000);
+  const double retries = opt_number(L, t, "retries", 0);
+  std::string node = opt_string(L, t, "node");
+  std::string group = opt_string(L, t, "group");
+  // `after` (a list of jobs) is read by the dependencies' code, with the job objects
+  // inside the arguments.
+  if (retries <= 0 && node.empty() && group.empty()) return;
+  extras = std::make_unique<SubmitExtras>();
+  extras->retries = static_cast<uint32_t>(retries);
+  extras->node = std::move(node);
+  extras->group = std::move(group);
+}
 
 void set_run_options(lua_State* L, const RunOptions& options) {
   lua_createtable(L, 0, 3);
