@@ -54,7 +54,15 @@ msgpack::object_handle Job::results() const {
     }
     throw RemoteError(what, kind, s.error(), s.traceback(), s.node, s.id, std::move(value));
   }
-  return msgpack::unpack(s.value.data(), s.value.size());
+  // Strings and binaries refer to the value where the job keeps it (filled once, never
+  // changed after): the zone holds the job's state, so the handle stays valid on its own.
+  auto zone = std::make_unique<msgpack::zone>();
+  zone->allocate<std::shared_ptr<client::JobState>>(state_);
+  size_t off = 0;
+  msgpack::object obj = msgpack::unpack(
+      *zone, s.value.data(), s.value.size(), off,
+      [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr);
+  return msgpack::object_handle(obj, std::move(zone));
 }
 
 Cluster::Cluster() : Cluster(ClusterOptions{}) {}

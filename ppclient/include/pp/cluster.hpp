@@ -36,6 +36,15 @@ class JobServer;
 struct JobState;
 }  // namespace client
 
+namespace detail {
+// A msgpack sink appending to a std::string (msgpack::sbuffer's bytes would need one
+// more copy to become the string a job's arguments travel in).
+struct StringSink {
+  std::string& out;
+  void write(const char* bytes, size_t n) { out.append(bytes, n); }
+};
+}  // namespace detail
+
 // Job code: a Lua function, shipped once per node and cached there by hash.
 class Code {
  public:
@@ -101,7 +110,8 @@ class Job {
     if (arr.type != msgpack::type::ARRAY || arr.via.array.size == 0) return msgpack::object().as<T>();
     return arr.via.array.ptr[0].as<T>();
   }
-  // Waits, then returns all returned values as one msgpack array.
+  // Waits, then returns all returned values as one msgpack array. Its strings and
+  // binaries point into the job's result, which the handle keeps alive (no copy).
   msgpack::object_handle results() const;
   // The node that produced the result ("" before it is ready).
   std::string node() const;
@@ -121,11 +131,14 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   // Submits `code` with msgpack-serialisable arguments.
+  // Packed straight into the string that travels with the job: its bytes are copied
+  // once on this side, here.
   template <typename... Args>
   Job submit(const Code& code, const Args&... args) {
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, std::forward_as_tuple(args...));
-    return submit_packed(code, std::string(buf.data(), buf.size()));
+    std::string packed;
+    detail::StringSink sink{packed};
+    msgpack::pack(sink, std::forward_as_tuple(args...));
+    return submit_packed(code, std::move(packed));
   }
   // Submits with arguments already packed as one msgpack array.
   Job submit_packed(const Code& code, std::string packed_args);
