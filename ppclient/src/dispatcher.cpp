@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/proto/codec.hpp"
 #include "core/proto/frame_limit.hpp"
 #include "core/util/log.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -60,7 +61,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
     if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
-    jobs_.emplace(id, Job{std::move(s), 0});
+    jobs_.emplace(id, Job{std::move(s), 0, nullptr});
     sched_.submit(id);
   }
   pump();
@@ -95,7 +96,7 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
   const std::string whose = l->name() == "local" ? "the local node's"
                                                  : "node " + l->name() + "'s";
   const JobCode& code = *job.sub.code;
-  std::string why = proto::job_too_large(a.job, code.blob.size(), job.sub.args.size(),
+  std::string why = proto::job_too_large(a.job, code.blob.size(), job.args().size(),
                                          l->node_max_frame(), whose, " (ppserver --max-frame)");
   if (!why.empty()) {
     sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
@@ -103,8 +104,11 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     return;
   }
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
+  if (!job.wire_args && job.sub.args.size() >= proto::kMinSplice) {
+    job.wire_args = std::make_shared<std::string>(std::move(job.sub.args));
+  }
   l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
-            job.sub.args, job.sub.timeout_ms);
+            job.args(), job.sub.timeout_ms, job.wire_args);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {
@@ -235,6 +239,11 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   Job* job = jobs_.find(id);
   if (job == nullptr) return;
   Submission sub = std::move(job->sub);
+  if (job->wire_args) {
+    // Its arguments back where the user side looks for them (the journal's key); a
+    // SUBMIT still being written keeps its own reference.
+    sub.args = job->wire_args.use_count() == 1 ? std::move(*job->wire_args) : *job->wire_args;
+  }
   jobs_.erase(id);
   special_.erase(id);
   deliver_(sub, std::move(outcome));

@@ -161,15 +161,15 @@ void NodeLink::on_error(const proto::Error& err) {
 }
 
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
-                      const std::shared_ptr<const std::string>& blob, const std::string& args,
-                      uint32_t timeout_ms) {
+                      const std::shared_ptr<const std::string>& blob, std::string_view args,
+                      uint32_t timeout_ms, std::shared_ptr<const void> keep) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
-  // Encoded straight from the caller's arguments: copied once, into the write buffer.
-  // (They are not spliced: their owner may drop them before the write ends.)
+  // Encoded straight from the caller's arguments: large ones held by `keep` are written
+  // from where they lie; others are copied once, into the write buffer.
   stream_->send_encoded(
       [&](proto::FrameOut out) { proto::encode_submit(job_id, hash, args, timeout_ms, out); },
-      nullptr);
+      std::move(keep));
 }
 
 void NodeLink::cancel(uint64_t job_id) {
