@@ -93,9 +93,10 @@ void NodeLink::tick() {
   });
 }
 
-void NodeLink::on_frame(std::string_view payload) {
+void NodeLink::on_frame(std::string_view payload) { on_message(proto::decode_message(payload)); }
+
+void NodeLink::on_message(Result<proto::Message>&& msg) {
   last_rx_ = Clock::now();
-  auto msg = proto::decode_message(payload);
   if (!msg) return down("malformed frame from node: " + msg.status().message(), false);
   if (auto* err = std::get_if<proto::Error>(&*msg)) return on_error(*err);
   if (auto* bye = std::get_if<proto::Bye>(&*msg)) return down("node left: " + bye->reason, false);
@@ -117,6 +118,11 @@ void NodeLink::on_frame(std::string_view payload) {
         }
         state_ = State::kReady;
         stream_->set_max_frame(opt_.max_frame);
+        // A large result's value is read straight into the string the job keeps.
+        stream_->divert_fields(&proto::locate_result_value,
+                               [this](std::string_view payload, std::string&& value) {
+                                 on_message(proto::decode_message(payload, std::move(value)));
+                               });
         cb_.on_ready(*this);
         return;
       }

@@ -78,6 +78,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
 
   void on_connected(asio::ip::tcp::socket socket);
   void on_frame(std::string_view payload);
+  void on_message(Result<proto::Message>&& msg);
   void on_hello(const proto::Hello& hello);
   void on_error(const proto::Error& error);
   void down(const std::string& reason, bool permanent);
