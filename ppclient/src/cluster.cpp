@@ -40,6 +40,19 @@ std::string Job::node() const {
 }
 
 msgpack::object_handle Job::results() const {
+  const std::string& value = packed_results();
+  // Strings and binaries refer to the value where the job keeps it (filled once, never
+  // changed after): the zone holds the job's state, so the handle stays valid on its own.
+  auto zone = std::make_unique<msgpack::zone>();
+  zone->allocate<std::shared_ptr<client::JobState>>(state_);
+  size_t off = 0;
+  msgpack::object obj = msgpack::unpack(
+      *zone, value.data(), value.size(), off,
+      [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr);
+  return msgpack::object_handle(obj, std::move(zone));
+}
+
+const std::string& Job::packed_results() const {
   wait();
   const client::JobState& s = *state_;
   if (s.status != proto::JobStatus::kOk) {
@@ -54,15 +67,7 @@ msgpack::object_handle Job::results() const {
     }
     throw RemoteError(what, kind, s.error(), s.traceback(), s.node, s.id, std::move(value));
   }
-  // Strings and binaries refer to the value where the job keeps it (filled once, never
-  // changed after): the zone holds the job's state, so the handle stays valid on its own.
-  auto zone = std::make_unique<msgpack::zone>();
-  zone->allocate<std::shared_ptr<client::JobState>>(state_);
-  size_t off = 0;
-  msgpack::object obj = msgpack::unpack(
-      *zone, s.value.data(), s.value.size(), off,
-      [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr);
-  return msgpack::object_handle(obj, std::move(zone));
+  return s.value;
 }
 
 Cluster::Cluster() : Cluster(ClusterOptions{}) {}
@@ -74,6 +79,14 @@ Cluster::~Cluster() = default;
 
 Job Cluster::submit_packed(const Code& code, std::string packed_args) {
   return Job(server_->submit(code.blob(), std::move(packed_args)));
+}
+
+std::vector<Job> Cluster::submit_all(const Code& code, std::vector<std::string> packed) {
+  client::CodeRef ref = client::JobServer::code_ref(code.blob());
+  std::vector<Job> jobs;
+  jobs.reserve(packed.size());
+  for (std::string& args : packed) jobs.push_back(Job(server_->submit(ref, std::move(args))));
+  return jobs;
 }
 
 void Cluster::wait() { server_->wait_all(); }

@@ -43,6 +43,14 @@ struct StringSink {
   std::string& out;
   void write(const char* bytes, size_t n) { out.append(bytes, n); }
 };
+// Job::get's unpacking space, one per thread and emptied for each use: a zone allocates
+// its first chunk when made, which per result would cost more than a small job's value.
+// (So a conversion to T must not call get() itself.)
+inline msgpack::zone& scratch_zone() {
+  thread_local msgpack::zone zone;
+  zone.clear();
+  return zone;
+}
 }  // namespace detail
 
 // Job code: a Lua function, shipped once per node and cached there by hash.
@@ -105,14 +113,22 @@ class Job {
   // Throws RemoteError if the job failed, msgpack::type_error if T does not fit.
   template <typename T>
   T get() const {
-    msgpack::object_handle h = results();
-    const msgpack::object& arr = h.get();
+    const std::string& packed = packed_results();
+    msgpack::zone& zone = detail::scratch_zone();
+    size_t off = 0;
+    // By reference: a string result is copied once, into the T made of it.
+    const msgpack::object arr = msgpack::unpack(
+        zone, packed.data(), packed.size(), off,
+        [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr);
     if (arr.type != msgpack::type::ARRAY || arr.via.array.size == 0) return msgpack::object().as<T>();
     return arr.via.array.ptr[0].as<T>();
   }
   // Waits, then returns all returned values as one msgpack array. Its strings and
   // binaries point into the job's result, which the handle keeps alive (no copy).
   msgpack::object_handle results() const;
+  // Waits, then returns the returned values as the one msgpack array they came in
+  // (valid while this Job, or a copy of it, lives). Throws RemoteError if the job failed.
+  const std::string& packed_results() const;
   // The node that produced the result ("" before it is ready).
   std::string node() const;
 
@@ -146,9 +162,12 @@ class Cluster {
   // Runs `code` on each element (as its single argument); results in order.
   template <typename R, typename T>
   std::vector<R> map(const Code& code, const std::vector<T>& items) {
-    std::vector<Job> jobs;
-    jobs.reserve(items.size());
-    for (const T& item : items) jobs.push_back(submit(code, item));
+    std::vector<std::string> packed(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      detail::StringSink sink{packed[i]};
+      msgpack::pack(sink, std::forward_as_tuple(items[i]));
+    }
+    std::vector<Job> jobs = submit_all(code, std::move(packed));
     std::vector<R> out;
     out.reserve(jobs.size());
     for (const Job& j : jobs) out.push_back(j.get<R>());
@@ -173,6 +192,9 @@ class Cluster {
   void write_report(const std::string& path) const;
 
  private:
+  // One job per packed argument array, the code looked up once for all of them.
+  std::vector<Job> submit_all(const Code& code, std::vector<std::string> packed);
+
   std::unique_ptr<client::JobServer> server_;
 };
 
