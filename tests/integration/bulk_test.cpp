@@ -87,3 +87,26 @@ TEST_CASE("integration.bulk.results_handle_outlives_its_job" * doctest::timeout(
   CHECK(arr.via.array.ptr[0].as<std::string>() == flipped(arg));
   CHECK(arr.via.array.ptr[1].as<int>() == 9);
 }
+
+TEST_CASE("integration.bulk.map_keeps_order_with_large_and_table_results" * doctest::timeout(60)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::Cluster cluster(options_for(node));
+  std::vector<std::string> items;
+  for (int i = 0; i < 40; ++i) items.push_back(pattern(i % 4 == 0 ? 200000 + i : 10 + i, i));
+  const pp::Code twice = pp::Code::lua("function(s) return s .. s end");
+  std::vector<std::string> out = cluster.map<std::string>(twice, items);
+  REQUIRE(out.size() == items.size());
+  for (size_t i = 0; i < items.size(); ++i) CHECK(out[i] == items[i] + items[i]);
+  // Tables come out of the per-thread scratch space whole, one after another.
+  const pp::Code range = pp::Code::lua("function(n) local t = {} for i = 1, n do t[i] = i * n end return t end");
+  std::vector<int> ns = {0, 1, 5, 300, 2};
+  auto tables = cluster.map<std::vector<long long>>(range, ns);
+  REQUIRE(tables.size() == ns.size());
+  for (size_t k = 0; k < ns.size(); ++k) {
+    REQUIRE(tables[k].size() == static_cast<size_t>(ns[k]));
+    for (int i = 0; i < ns[k]; ++i) CHECK(tables[k][i] == 1LL * (i + 1) * ns[k]);
+  }
+  // A failed job still fails its get() (and map) with the node's error.
+  pp::Job bad = cluster.submit(pp::Code::lua("function() error('no') end"));
+  CHECK_THROWS_AS(bad.packed_results(), pp::RemoteError);
+}
