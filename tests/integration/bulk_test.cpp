@@ -68,7 +68,8 @@ TEST_CASE("integration.bulk.large_arguments_and_results_arrive_whole_per_job" *
     REQUIRE(arr.type == msgpack::type::ARRAY);
     REQUIRE(arr.via.array.size == 2);
     CHECK(arr.via.array.ptr[0].as<std::string>() == flipped(args[i]));
-    CHECK(arr.via.array.ptr[1].as<int>() == static_cast<int>((i / sizes.size()) * 100 + i % sizes.size()));
+    CHECK(arr.via.array.ptr[1].as<int>() ==
+          static_cast<int>((i / sizes.size()) * 100 + i % sizes.size()));
   }
 }
 
@@ -98,7 +99,8 @@ TEST_CASE("integration.bulk.map_keeps_order_with_large_and_table_results" * doct
   REQUIRE(out.size() == items.size());
   for (size_t i = 0; i < items.size(); ++i) CHECK(out[i] == items[i] + items[i]);
   // Tables come out of the per-thread scratch space whole, one after another.
-  const pp::Code range = pp::Code::lua("function(n) local t = {} for i = 1, n do t[i] = i * n end return t end");
+  const pp::Code range =
+      pp::Code::lua("function(n) local t = {} for i = 1, n do t[i] = i * n end return t end");
   std::vector<int> ns = {0, 1, 5, 300, 2};
   auto tables = cluster.map<std::vector<long long>>(range, ns);
   REQUIRE(tables.size() == ns.size());

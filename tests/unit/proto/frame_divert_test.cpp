@@ -39,8 +39,13 @@ ResultMsg result(uint64_t id, size_t value_size, unsigned seed) {
 // Around the threshold and well above it; job ids of every integer width.
 std::vector<Message> messages() {
   std::vector<Message> ms;
-  const size_t sizes[] = {0, 100, FrameReader::kMinDivert - 1, FrameReader::kMinDivert,
-                          FrameReader::kMinDivert + 1, 300001, (2u << 20) + 3};
+  const size_t sizes[] = {0,
+                          100,
+                          FrameReader::kMinDivert - 1,
+                          FrameReader::kMinDivert,
+                          FrameReader::kMinDivert + 1,
+                          300001,
+                          (2u << 20) + 3};
   const uint64_t ids[] = {1, 200, 70000, 5000000000ULL};
   unsigned seed = 0;
   for (size_t n : sizes) {
@@ -48,7 +53,7 @@ std::vector<Message> messages() {
     ++seed;
   }
   ms.push_back(Heartbeat{});
-  Submit s;   // a large field of another message: never read apart
+  Submit s;  // a large field of another message: never read apart
   s.job_id = 9;
   s.hash = std::string(kHashSize, 'h');
   s.args = pattern(200000, 99);
@@ -77,7 +82,8 @@ Out read_all(const std::string& stream, Chunks next_chunk, bool divert = true) {
       auto f = r.next();
       REQUIRE(f.state != FrameReader::kBad);
       if (f.state == FrameReader::kNeedMore) break;
-      auto m = f.diverted ? decode_message(f.payload, std::move(f.field)) : decode_message(f.payload);
+      auto m =
+          f.diverted ? decode_message(f.payload, std::move(f.field)) : decode_message(f.payload);
       REQUIRE(m.has_value());
       out.diverted += f.diverted ? 1 : 0;
       out.got.push_back(std::move(*m));
@@ -127,7 +133,10 @@ TEST_CASE("proto.frame_divert.large_values_read_apart_in_any_chunking") {
   check_same(whole.got, sent);
   CHECK(whole.diverted == 0);
   // Without diverting, the same messages.
-  check_same(read_all(stream, [] { return size_t{65536}; }, false).got, sent);
+  check_same(read_all(
+                 stream, [] { return size_t{65536}; }, false)
+                 .got,
+             sent);
 }
 
 TEST_CASE("proto.frame_divert.split_at_every_point_of_the_prefix") {
@@ -181,7 +190,7 @@ TEST_CASE("proto.frame_divert.lying_field_headers_are_not_trusted") {
     std::string payload = "\x99\x0c\x01\x00\xc6"s;
     payload += static_cast<char>(claim >> 24), payload += static_cast<char>(claim >> 16);
     payload += static_cast<char>(claim >> 8), payload += static_cast<char>(claim);
-    payload += std::string((1u << 20) - payload.size(), 'z');   // the frame: 1 MiB
+    payload += std::string((1u << 20) - payload.size(), 'z');  // the frame: 1 MiB
     std::string frame;
     uint32_t len = static_cast<uint32_t>(payload.size());
     frame += static_cast<char>(len >> 24), frame += static_cast<char>(len >> 16);
