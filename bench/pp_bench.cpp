@@ -3,6 +3,7 @@
 //   pp_bench --json [--quick] [--encrypt]
 //   pp_bench --throughput N [--node HOST:PORT] [--encrypt]
 //   pp_bench --data [--node HOST:PORT] [--encrypt]
+//   pp_bench --bulk ROUNDS [--node HOST:PORT] [--encrypt]
 //
 // The first form prints one JSON object: trivial-job round trip (median, p90,
 // microseconds), wall time of 10,000 trivial jobs submitted one call at a time then
@@ -16,6 +17,8 @@
 // the CPU of every process involved. The third runs only bulk data and the uneven batch,
 // for a node whose workers run at the peers' priority (the embedded node's are niced, so
 // on a busy machine its CPU-bound figures measure the machine's load more than ppcluster).
+// The fourth runs only the bulk data, ROUNDS times on one cluster, and prints each round's
+// MiB/s (for profiling the bulk path alone, and for bench/bulk.sh).
 // --encrypt runs it all over encrypted sessions.
 #include <algorithm>
 #include <chrono>
@@ -146,6 +149,22 @@ int data_only(const char* node, bool encrypt) {
   return 0;
 }
 
+int bulk_only(int rounds, const char* node, bool encrypt) {
+  pp::Cluster cluster(options(node, encrypt));
+  std::printf("{\"system\": \"ppcluster\", \"node\": \"%s\", \"bulk_mib_s\": [",
+              node ? "separate" : "embedded");
+  for (int i = 0; i < rounds; ++i) {
+    double mib_s = bulk_run(cluster);
+    if (mib_s < 0) {
+      std::fprintf(stderr, "pp_bench: wrong bulk result\n");
+      return 1;
+    }
+    std::printf("%s%.1f", i ? ", " : "", mib_s);
+  }
+  std::printf("]}\n");
+  return 0;
+}
+
 int throughput_only(int n, const char* node, bool encrypt) {
   pp::Cluster cluster(options(node, encrypt));
   cluster.submit(increment(), 1).get<int>();  // connected, code cached
@@ -199,16 +218,18 @@ int full(bool quick, bool encrypt) {
 
 int main(int argc, char** argv) {
   bool quick = false, encrypt = false, data = false;
-  int throughput = 0;
+  int throughput = 0, bulk = 0;
   const char* node = nullptr;
   for (int i = 1; i < argc; ++i) {
     quick = quick || std::strcmp(argv[i], "--quick") == 0;
     encrypt = encrypt || std::strcmp(argv[i], "--encrypt") == 0;
     data = data || std::strcmp(argv[i], "--data") == 0;
     if (std::strcmp(argv[i], "--throughput") == 0 && i + 1 < argc) throughput = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--bulk") == 0 && i + 1 < argc) bulk = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--node") == 0 && i + 1 < argc) node = argv[++i];
   }
   if (throughput > 0) return throughput_only(throughput, node, encrypt);
+  if (bulk > 0) return bulk_only(bulk, node, encrypt);
   if (data) return data_only(node, encrypt);
   return full(quick, encrypt);
 }

@@ -14,7 +14,9 @@
 // copied: the write gathers them from where they lie (writev). Encrypted frames are
 // encoded once and sealed where they were encoded. A failed write closes the
 // stream only after frames already received are handled, so a peer's last ERROR is
-// read before the connection is given up. Owned by shared_ptr; callbacks run on the
+// read before the connection is given up. With divert_fields, a large field of a frame
+// (a RESULT's value on the client) is read straight into a string of its own and handed
+// over with its frame. Owned by shared_ptr; callbacks run on the
 // io_context's single thread, and no method may be called from another thread.
 //
 //   auto fs = std::make_shared<FrameStream<tcp::socket>>(std::move(sock), max_frame);
@@ -44,6 +46,8 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   // `length`: what the bad frame's header announced (0 when it was empty or did not
   // open); above the limit when that was the fault.
   using BadFrameHandler = std::function<void(const std::string& reason, uint64_t length)>;
+  // A frame whose large field was read apart: the payload holds it as an empty bin.
+  using FieldFrameHandler = std::function<void(std::string_view payload, std::string&& field)>;
 
   FrameStream(Socket socket, size_t max_frame)
       : socket_(std::move(socket)), reader_(max_frame), max_frame_(max_frame) {}
@@ -64,7 +68,15 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   // frame handler, it applies to the next received frame.
   void encrypt(std::unique_ptr<proto::FrameCipher> cipher) {
     cipher_ = std::move(cipher);
+    reader_.divert(nullptr);   // sealed frames open whole, in place
     set_max_frame(max_frame_);
+  }
+  // From the next frame on, the large field `locate` finds in a frame is read into a
+  // string of its own, and that frame goes to `on_field_frame` with it; the others still
+  // go to the frame handler. Not on an encrypted stream (its frames open whole).
+  void divert_fields(proto::LocateField locate, FieldFrameHandler on_field_frame) {
+    on_field_frame_ = std::move(on_field_frame);
+    reader_.divert(cipher_ ? nullptr : locate);
   }
   bool encrypted() const { return cipher_ != nullptr; }
   bool is_open() const { return !closed_; }
@@ -164,6 +176,8 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
           return;
         }
         on_frame_(*plain);
+      } else if (next.diverted) {
+        on_field_frame_(next.payload, std::move(next.field));
       } else {
         on_frame_(next.payload);
       }
@@ -278,6 +292,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   FrameHandler on_frame_;
   CloseHandler on_close_;
   BadFrameHandler on_bad_;
+  FieldFrameHandler on_field_frame_;
   size_t max_frame_;
   std::unique_ptr<proto::FrameCipher> cipher_;
   Outbox pending_;

@@ -350,6 +350,40 @@ Result<Message> decode_message(std::string_view payload) {
   return decode_with<Message>(payload, decode_fields);
 }
 
+LargeField locate_result_value(std::string_view prefix) {
+  const auto* p = reinterpret_cast<const unsigned char*>(prefix.data());
+  const size_t n = prefix.size();
+  // [RESULT, job_id, status, value, ...]: a fixarray of 9, the type, then two uints.
+  if (n < 2 || p[0] != 0x99 || p[1] != static_cast<uint8_t>(MsgType::kResult)) return {};
+  size_t at = 2;
+  for (int field = 0; field < 2; ++field) {   // job_id, status: positive integers
+    if (at >= n) return {};
+    const unsigned char b = p[at];
+    if (b <= 0x7f) at += 1;
+    else if (b == 0xcc) at += 2;
+    else if (b == 0xcd) at += 3;
+    else if (b == 0xce) at += 5;
+    else if (b == 0xcf) at += 9;
+    else return {};
+  }
+  if (at + 5 > n || p[at] != 0xc6) return {};
+  const size_t size = (size_t{p[at + 1]} << 24) | (size_t{p[at + 2]} << 16) |
+                      (size_t{p[at + 3]} << 8) | p[at + 4];
+  return {at + 5, size, 5};
+}
+
+Result<Message> decode_message(std::string_view payload, std::string&& field) {
+  auto m = decode_message(payload);
+  if (!m) return m;
+  auto* r = std::get_if<ResultMsg>(&*m);
+  // The reader leaves an empty bin where the value was; anything else was not diverted.
+  if (r == nullptr || !r->value.empty()) {
+    return Status(StatusCode::kInvalid, "a field read apart belongs to no RESULT value");
+  }
+  r->value = std::move(field);
+  return m;
+}
+
 bool is_worker_run(std::string_view payload) {
   return payload.size() >= 2 && static_cast<uint8_t>(payload[0]) == 0x94 &&
          static_cast<uint8_t>(payload[1]) == static_cast<uint8_t>(MsgType::kWorkerRun);

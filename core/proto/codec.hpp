@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/proto/frame_reader.hpp"
 #include "core/proto/messages.hpp"
 #include "core/util/status.hpp"
 
@@ -50,6 +51,15 @@ void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args
 void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out);
 // Decodes one frame payload (without its length header).
 Result<Message> decode_message(std::string_view payload);
+
+// A RESULT's value, located in the first bytes of its payload (FrameReader's locator for
+// a client's link: the value is read straight into the string it is kept in). Finds a
+// bin32 value, the only header a field of FrameReader::kMinDivert bytes or more has.
+LargeField locate_result_value(std::string_view prefix);
+// Decodes a payload whose field locate_result_value found was read apart (`field`, the
+// payload holding it as an empty bin): as strictly as decode_message, and the field is
+// put back where it belongs, moved, not copied.
+Result<Message> decode_message(std::string_view payload, std::string&& field);
 
 // WORKER_RUN read in place: its hash and arguments are views into the payload, valid
 // while it is, so a worker hands the arguments to Lua with no copy in between.

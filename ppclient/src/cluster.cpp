@@ -54,6 +54,14 @@ Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
   return Job(std::move(state), server_);
 }
 
+std::vector<Job> Cluster::submit_all(const Code& code, std::vector<std::string> packed) {
+  client::CodeRef ref = client::JobServer::code_ref(code.blob());
+  std::vector<Job> jobs;
+  jobs.reserve(packed.size());
+  for (std::string& args : packed) jobs.push_back(Job(server_->submit(ref, std::move(args)), server_));
+  return jobs;
+}
+
 void Cluster::wait() { server_->wait_all(); }
 int Cluster::get_ncpus() const { return server_->ncpus(); }
 std::map<std::string, int> Cluster::get_active_nodes() const { return server_->active_nodes(); }

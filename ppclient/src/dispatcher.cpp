@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/proto/codec.hpp"
 #include "core/proto/frame_limit.hpp"
 #include "core/util/log.hpp"
 #include "ppclient/src/node_link.hpp"
@@ -62,7 +63,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     uint64_t id = s.state->id;
     sched::JobRules rules;
     if (s.extras) rules = sched::JobRules{s.extras->node, s.extras->retries};
-    jobs_.emplace(id, Job{std::move(s), 0});
+    jobs_.emplace(id, Job{std::move(s), 0, nullptr});
     sched_.submit(id, rules);
   }
   pump();
@@ -113,7 +114,7 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
   const std::string whose = l->name() == "local" ? "the local node's"
                                                  : "node " + l->name() + "'s";
   const JobCode& code = *job.sub.code;
-  std::string why = proto::job_too_large(a.job, code.blob.size(), job.sub.args.size(),
+  std::string why = proto::job_too_large(a.job, code.blob.size(), job.args().size(),
                                          l->node_max_frame(), whose, " (ppserver --max-frame)");
   if (!why.empty()) {
     sched_.give_back(a.job, a.node);  // never sent; a backup's original goes on
@@ -123,8 +124,11 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
+  if (!job.wire_args && job.sub.args.size() >= proto::kMinSplice) {
+    job.wire_args = std::make_shared<std::string>(std::move(job.sub.args));
+  }
   l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
-            job.sub.args, job.sub.timeout_ms);
+            job.args(), job.sub.timeout_ms, job.wire_args);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {
@@ -276,6 +280,11 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   Job* job = jobs_.find(id);
   if (job == nullptr) return;
   Submission sub = std::move(job->sub);
+  if (job->wire_args) {
+    // Its arguments back where the user side looks for them (the journal's key); a
+    // SUBMIT still being written keeps its own reference.
+    sub.args = job->wire_args.use_count() == 1 ? std::move(*job->wire_args) : *job->wire_args;
+  }
   jobs_.erase(id);
   special_.erase(id);
   deliver_(sub, std::move(outcome));

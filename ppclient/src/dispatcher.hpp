@@ -110,6 +110,11 @@ class Dispatcher {
   struct Job {
     Submission sub;
     uint8_t drops = 0;             // times its node went away before answering
+    // Arguments of proto::kMinSplice bytes or more, moved here from sub.args at the first
+    // send: each SUBMIT's write shares them, so a job that ends while one is being
+    // written (another copy won, it was cancelled) leaves the bytes to that write.
+    std::shared_ptr<std::string> wire_args;
+    const std::string& args() const { return wire_args ? *wire_args : sub.args; }
   };
   // A node as the scheduler knows it, with what the report needs beyond its counters.
   struct Member {

@@ -90,6 +90,19 @@ std::string Job::stdout_text() const {
 }
 
 msgpack::object_handle Job::results() const {
+  const std::string& value = packed_results();
+  // Strings and binaries refer to the value where the job keeps it (filled once, never
+  // changed after): the zone holds the job's state, so the handle stays valid on its own.
+  auto zone = std::make_unique<msgpack::zone>();
+  zone->allocate<std::shared_ptr<client::JobState>>(state_);
+  size_t off = 0;
+  msgpack::object obj = msgpack::unpack(
+      *zone, value.data(), value.size(), off,
+      [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr);
+  return msgpack::object_handle(obj, std::move(zone));
+}
+
+const std::string& Job::packed_results() const {
   wait();
   const client::JobState& s = *state_;
   if (s.status != proto::JobStatus::kOk) {
@@ -104,7 +117,7 @@ msgpack::object_handle Job::results() const {
     }
     throw RemoteError(what, kind, s.error(), s.traceback(), s.node, s.id, std::move(value));
   }
-  return msgpack::unpack(s.value.data(), s.value.size());
+  return s.value;
 }
 
 bool Job::cancel() const {

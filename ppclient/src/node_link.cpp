@@ -93,9 +93,10 @@ void NodeLink::tick() {
   });
 }
 
-void NodeLink::on_frame(std::string_view payload) {
+void NodeLink::on_frame(std::string_view payload) { on_message(proto::decode_message(payload)); }
+
+void NodeLink::on_message(Result<proto::Message>&& msg) {
   last_rx_ = Clock::now();
-  auto msg = proto::decode_message(payload);
   if (!msg) return down("malformed frame from node: " + msg.status().message(), false);
   if (auto* err = std::get_if<proto::Error>(&*msg)) return on_error(*err);
   if (auto* bye = std::get_if<proto::Bye>(&*msg)) return down("node left: " + bye->reason, false);
@@ -117,6 +118,11 @@ void NodeLink::on_frame(std::string_view payload) {
         }
         state_ = State::kReady;
         stream_->set_max_frame(opt_.max_frame);
+        // A large result's value is read straight into the string the job keeps.
+        stream_->divert_fields(&proto::locate_result_value,
+                               [this](std::string_view payload, std::string&& value) {
+                                 on_message(proto::decode_message(payload, std::move(value)));
+                               });
         cb_.on_ready(*this);
         return;
       }
@@ -161,15 +167,15 @@ void NodeLink::on_error(const proto::Error& err) {
 }
 
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
-                      const std::shared_ptr<const std::string>& blob, const std::string& args,
-                      uint32_t timeout_ms) {
+                      const std::shared_ptr<const std::string>& blob, std::string_view args,
+                      uint32_t timeout_ms, std::shared_ptr<const void> keep) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
-  // Encoded straight from the caller's arguments: copied once, into the write buffer.
-  // (They are not spliced: their owner may drop them before the write ends.)
+  // Encoded straight from the caller's arguments: large ones held by `keep` are written
+  // from where they lie; others are copied once, into the write buffer.
   stream_->send_encoded(
       [&](proto::FrameOut out) { proto::encode_submit(job_id, hash, args, timeout_ms, out); },
-      nullptr);
+      std::move(keep));
 }
 
 void NodeLink::cancel(uint64_t job_id) {

@@ -57,9 +57,12 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   uint32_t sched_id = 0;             // the scheduler's id for this node while ready
   bool in_scheduler = false;
 
+  // Sends CODE (first time for this hash) and SUBMIT. Arguments are copied into the
+  // write buffer, unless `keep` owns them: then large ones are written from where they
+  // lie, and `keep` is held until they are.
   void submit(uint64_t job_id, const std::string& hash,
-              const std::shared_ptr<const std::string>& blob, const std::string& args,
-              uint32_t timeout_ms);
+              const std::shared_ptr<const std::string>& blob, std::string_view args,
+              uint32_t timeout_ms, std::shared_ptr<const void> keep = nullptr);
   void cancel(uint64_t job_id);
   // Asks the node to give back jobs it has not started (answered through on_stolen).
   void steal(const std::vector<uint64_t>& job_ids);
@@ -75,6 +78,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
 
   void on_connected(asio::ip::tcp::socket socket);
   void on_frame(std::string_view payload);
+  void on_message(Result<proto::Message>&& msg);
   void on_hello(const proto::Hello& hello);
   void on_error(const proto::Error& error);
   void down(const std::string& reason, bool permanent);

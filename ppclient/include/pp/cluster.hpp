@@ -82,18 +82,22 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   // Submits `code` with msgpack-serialisable arguments.
+  // Packed straight into the string that travels with the job: its bytes are copied
+  // once on this side, here.
   template <typename... Args>
   Job submit(const Code& code, const Args&... args) {
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, std::forward_as_tuple(args...));
-    return submit_packed(code, std::string(buf.data(), buf.size()));
+    std::string packed;
+    detail::StringSink sink{packed};
+    msgpack::pack(sink, std::forward_as_tuple(args...));
+    return submit_packed(code, std::move(packed));
   }
   // The same with options (timeout, retries, after, group, node).
   template <typename... Args>
   Job submit(const SubmitOptions& options, const Code& code, const Args&... args) {
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, std::forward_as_tuple(args...));
-    return submit_packed(options, code, std::string(buf.data(), buf.size()));
+    std::string packed;
+    detail::StringSink sink{packed};
+    msgpack::pack(sink, std::forward_as_tuple(args...));
+    return submit_packed(options, code, std::move(packed));
   }
   // Submits with arguments already packed as one msgpack array.
   Job submit_packed(const Code& code, std::string packed_args);
@@ -102,9 +106,12 @@ class Cluster {
   // Runs `code` on each element (as its single argument); results in order.
   template <typename R, typename T>
   std::vector<R> map(const Code& code, const std::vector<T>& items) {
-    std::vector<Job> jobs;
-    jobs.reserve(items.size());
-    for (const T& item : items) jobs.push_back(submit(code, item));
+    std::vector<std::string> packed(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      detail::StringSink sink{packed[i]};
+      msgpack::pack(sink, std::forward_as_tuple(items[i]));
+    }
+    std::vector<Job> jobs = submit_all(code, std::move(packed));
     std::vector<R> out;
     out.reserve(jobs.size());
     for (const Job& j : jobs) out.push_back(j.get<R>());
@@ -140,6 +147,9 @@ class Cluster {
   void write_report(const std::string& path) const;
 
  private:
+  // One job per packed argument array, the code looked up once for all of them.
+  std::vector<Job> submit_all(const Code& code, std::vector<std::string> packed);
+
   std::shared_ptr<client::JobServer> server_;   // Jobs hold it weakly
 };
 

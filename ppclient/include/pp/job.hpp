@@ -24,6 +24,23 @@ class JobServer;
 struct JobState;
 }  // namespace client
 
+namespace detail {
+// A msgpack sink appending to a std::string (msgpack::sbuffer's bytes would need one
+// more copy to become the string a job's arguments travel in).
+struct StringSink {
+  std::string& out;
+  void write(const char* bytes, size_t n) { out.append(bytes, n); }
+};
+// Job::get's unpacking space, one per thread and emptied for each use: a zone allocates
+// its first chunk when made, which per result would cost more than a small job's value.
+// (So a conversion to T must not call get() itself.)
+inline msgpack::zone& scratch_zone() {
+  thread_local msgpack::zone zone;
+  zone.clear();
+  return zone;
+}
+}  // namespace detail
+
 // A job failed on a node: a Lua error, a time limit, a crashed worker, a cancel, or the
 // cluster could not run it. Carries everything needed to act on it.
 class RemoteError : public std::runtime_error {
@@ -81,8 +98,13 @@ class Job {
   // Throws RemoteError if the job failed, TypeError if the value is no T.
   template <typename T>
   T get() const {
-    msgpack::object_handle h = results();
-    const msgpack::object& arr = h.get();
+    const std::string& packed = packed_results();
+    msgpack::zone& zone = detail::scratch_zone();
+    size_t off = 0;
+    // By reference: a string result is copied once, into the T made of it.
+    const msgpack::object arr = msgpack::unpack(
+        zone, packed.data(), packed.size(), off,
+        [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr);
     const msgpack::object first =
         arr.type == msgpack::type::ARRAY && arr.via.array.size > 0 ? arr.via.array.ptr[0]
                                                                    : msgpack::object();
@@ -92,8 +114,12 @@ class Job {
       throw TypeError(type_mismatch(first, typeid(T)));
     }
   }
-  // Waits, then returns all returned values as one msgpack array.
+  // Waits, then returns all returned values as one msgpack array. Its strings and
+  // binaries point into the job's result, which the handle keeps alive (no copy).
   msgpack::object_handle results() const;
+  // Waits, then returns the returned values as the one msgpack array they came in
+  // (valid while this Job, or a copy of it, lives). Throws RemoteError if the job failed.
+  const std::string& packed_results() const;
   // The node that produced the result ("" before it is ready).
   std::string node() const;
   // What the job printed (print, io.write, io.stdout/io.stderr writes), up to 1 MiB with
