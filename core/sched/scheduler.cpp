@@ -219,6 +219,19 @@ void Scheduler::submit(JobId id) {
   ++unfinished_;
 }
 
+void Scheduler::hold(JobId id) {
+  submit(id);
+  queue_.pop_back();
+  job(id).state = JobState::kHeld;
+}
+
+void Scheduler::release(JobId id) {
+  Job& j = job(id);
+  if (j.state != JobState::kHeld) throw std::invalid_argument("release of a job not held");
+  j.state = JobState::kQueued;
+  queue_.push_back(id);
+}
+
 void Scheduler::skip(JobId id) {
   if (id != last_id_ + 1) throw std::invalid_argument("job ids must be dense and in order");
   last_id_ = id;   // done from the start: it never enters the table

@@ -161,6 +161,10 @@ class Scheduler {
   // Registers a job that is already finished (its result came from a journal): it keeps
   // ids dense and is never queued or sent.
   void skip(JobId job);
+  // A job that waits for others (its dependencies) before it may be sent: it takes its
+  // place in the id order now and enters the queue at release(). abandon() ends it.
+  void hold(JobId job);
+  void release(JobId job);
   // Fills node windows from the queue; at the tail, may hand out backup copies.
   std::vector<Assignment> assign();
   // Steals to ask for, see the header comment. Each job is planned at most once until
@@ -204,7 +208,8 @@ class Scheduler {
   bool is_done(JobId job) const;
 
  private:
-  enum class JobState : uint8_t { kQueued, kRunning };   // a finished job leaves the table
+  // A finished job leaves the table; a held one is in it but not in the queue.
+  enum class JobState : uint8_t { kQueued, kRunning, kHeld };
   static constexpr uint32_t kNone = UINT32_MAX;
   // 20 bytes: one of these per unfinished job (a million for a batch of a million).
   struct Job {

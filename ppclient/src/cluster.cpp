@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/proto/job_ref.hpp"
 #include "core/proto/messages.hpp"
 #include "ppclient/src/code_blob.hpp"
 #include "ppclient/src/job_server.hpp"
@@ -17,6 +18,14 @@ Code Code::lua(std::string function_expression, std::map<std::string, std::strin
 }
 
 Code Code::from_blob(std::string blob) { return Code(std::move(blob)); }
+
+static_assert(detail::kJobRefExt == proto::kJobRefExt);
+
+std::string detail::job_ref_body(const Job& job) {
+  if (!job.state_) throw std::invalid_argument("an empty pp::Job cannot be an argument");
+  if (JobRefs::current != nullptr) JobRefs::current->jobs.push_back(job);
+  return proto::job_ref_body(job.state_->id);
+}
 
 uint64_t Job::id() const { return state_ ? state_->id : 0; }
 
@@ -64,8 +73,13 @@ Cluster::Cluster(ClusterOptions options)
 
 Cluster::~Cluster() = default;
 
-Job Cluster::submit_packed(const Code& code, std::string packed_args) {
-  return Job(server_->submit(code.blob(), std::move(packed_args)));
+Job Cluster::submit_packed(const Code& code, std::string packed_args, std::vector<Job> inputs) {
+  std::unique_ptr<client::SubmitExtras> extras;
+  if (!inputs.empty()) {
+    extras = std::make_unique<client::SubmitExtras>();
+    for (Job& j : inputs) extras->inputs.push_back(std::move(j.state_));
+  }
+  return Job(server_->submit(code.blob(), std::move(packed_args), 0, std::move(extras)));
 }
 
 void Cluster::wait() { server_->wait_all(); }

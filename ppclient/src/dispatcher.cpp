@@ -51,6 +51,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
   if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
   // Taken off the front as they move into the table, so a batch of a million is never
   // held twice (once in the hand-over, once here).
+  std::vector<std::pair<uint64_t, std::string>> settle_now;   // held jobs: go, or fail
   for (; !batch.empty(); batch.pop_front()) {
     Submission& s = batch.front();
     if (s.settled) {
@@ -60,8 +61,25 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
     if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
-    jobs_.emplace(id, Job{std::move(s), 0});
-    sched_.submit(id);
+    Job& job = jobs_.emplace(id, Job{std::move(s), 0});
+    SubmitExtras* x = job.sub.extras.get();
+    if (x == nullptr || (x->inputs.empty() && x->after.empty())) {
+      sched_.submit(id);
+      continue;
+    }
+    // Dependencies: held until the jobs it needs are done (dispatcher_deps.cpp); one
+    // that can go now goes after the batch, whose later jobs may wait for it.
+    sched_.hold(id);
+    std::string why = hold(id, *x);
+    if (!why.empty() || !deps_.waiting(id)) settle_now.emplace_back(id, std::move(why));
+  }
+  for (auto& [id, why] : settle_now) {
+    if (why.empty()) {
+      start_held(id);
+    } else {
+      deps_.drop(id);
+      give_up(id, proto::JobStatus::kDependency, std::move(why));
+    }
   }
   pump();
 }
@@ -237,6 +255,8 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   Submission sub = std::move(job->sub);
   jobs_.erase(id);
   special_.erase(id);
+  if (deps_.held() > 0) deps_.drop(id);            // a held job ended otherwise
+  settle_dependents(id, outcome);                  // the jobs waiting for it
   deliver_(sub, std::move(outcome));
 }
 

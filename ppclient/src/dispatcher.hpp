@@ -19,6 +19,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "core/sched/scheduler.hpp"
 #include "ppclient/report/execution_sample.hpp"
 #include "ppclient/report/report.hpp"
+#include "ppclient/src/dependencies.hpp"
 #include "ppclient/src/job_state.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/node_stats.hpp"
@@ -67,6 +69,9 @@ class Dispatcher {
   using Deliver = std::function<void(Submission&, Outcome&&)>;
   // Called when pump() leaves the scheduler's queue empty: more jobs could go now.
   using Hungry = std::function<void()>;
+  // Asked when a job held for its inputs is ready (its arguments now final): the outcome
+  // of an earlier run (ClusterOptions::journal), if there was one.
+  using Recall = std::function<std::optional<Outcome>(const Submission&)>;
 
   Dispatcher(bool adaptive, Deliver deliver, Hungry hungry = nullptr);
   Dispatcher(const Dispatcher&) = delete;
@@ -90,6 +95,7 @@ class Dispatcher {
                         const std::function<std::string()>& why_none);
   // Every unfinished job fails with `why` (the cluster closes).
   void fail_all(const std::string& why);
+  void set_recall(Recall recall) { recall_ = std::move(recall); }
 
   // One row per node name (a node that reconnected is one row); with `row_by_node`,
   // also each scheduler node's row.
@@ -125,6 +131,10 @@ class Dispatcher {
                      const std::string& reason);
   void give_up(uint64_t id, proto::JobStatus st, std::string error);
   void finish(uint64_t id, Outcome&& outcome);
+  // Dependencies (dispatcher_deps.cpp).
+  std::string hold(uint64_t id, SubmitExtras& extras);
+  void start_held(uint64_t id);
+  void settle_dependents(uint64_t id, const Outcome& outcome);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
@@ -149,6 +159,11 @@ class Dispatcher {
   uint64_t resent_ = 0;
   uint64_t duplicates_ = 0;
   std::chrono::steady_clock::time_point no_node_since_;
+  // Jobs held until the jobs they depend on are done (their Job stays in jobs_).
+  Dependencies deps_;
+  std::deque<std::pair<uint64_t, std::string>> doomed_;   // failing dependents, and why
+  bool cascading_ = false;                                 // doomed_ is being worked off
+  Recall recall_;
 };
 
 }  // namespace pp::client

@@ -19,6 +19,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,8 +76,10 @@ class JobServer {
   // with other calls. What is called after it runs on the caller's thread.
   void close();
 
+  // Throws std::invalid_argument when `extras` names a job of another cluster.
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
-                                   uint32_t timeout_ms = 0);
+                                   uint32_t timeout_ms = 0,
+                                   std::unique_ptr<SubmitExtras> extras = nullptr);
   // The same for a blob hashed once already (a driver submitting many jobs of one code).
   std::shared_ptr<JobState> submit(const CodeRef& code, std::string args, uint32_t timeout_ms = 0,
                                    std::unique_ptr<SubmitExtras> extras = nullptr);
@@ -85,6 +88,7 @@ class JobServer {
   int ncpus() const;
   // The lock, wake-up and counts every JobState of this server shares.
   const Sync& sync() const { return *sync_; }
+  const std::shared_ptr<Sync>& shared_sync() const { return sync_; }
   std::map<std::string, int> active_nodes() const;
   std::vector<NodeStats> stats() const;
   std::string stats_table() const;
@@ -127,6 +131,8 @@ class JobServer {
   void drain_incoming();
   void on_hungry();
   void deliver(Submission& job, Outcome&& outcome);
+  void check_dependencies(const SubmitExtras& extras) const;
+  std::optional<Outcome> recall(const Submission& s);
   void hand_over();
   void housekeeping();
   std::string why_no_node() const;

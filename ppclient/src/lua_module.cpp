@@ -163,8 +163,9 @@ int argument_count(lua_State* L) {
   return static_cast<int>(n);
 }
 
-// c:submit(blob, args_table_or_nil, timeout_seconds, anchor) -> job | nil, err
-// The job object's environment is `anchor` (a table) until its result is in.
+// c:submit(blob, args_table_or_nil, timeout_seconds, anchor, after) -> job | nil, err
+// The job object's environment is `anchor` (a table) until its result is in. Job objects
+// inside args are its inputs, those in the list `after` (or nil) jobs it runs after.
 int l_submit(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   luaL_checktype(L, 2, LUA_TSTRING);
@@ -190,17 +191,24 @@ int l_submit(lua_State* L) {
   } else if (!lua_isnoneornil(L, 3)) {
     return luaL_argerror(L, 3, "arguments must be a table (a list of values)");
   }
-  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args, "argument");
+  pp::client::JobRefs refs{c.server->shared_sync()};   // dependencies (lua_job.hpp)
+  const pp::lua::UserdataHook hook = pp::client::job_ref_hook(refs);
+  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args, "argument", &hook);
   lua_settop(L, base);
   if (!st) {
     lua_pushnil(L);
     lua_pushstring(L, st.message().c_str());
     return 2;
   }
+  if (!pp::client::add_after(L, 6, refs)) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
   std::shared_ptr<JobState> job;
   std::string error;
   try {
-    job = c.server->submit(code_of(L, c), std::move(args), timeout_ms);
+    job = c.server->submit(code_of(L, c), std::move(args), timeout_ms, refs.extras());
   } catch (const std::exception& e) {
     error = e.what();
   }

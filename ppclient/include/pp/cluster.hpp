@@ -84,7 +84,17 @@ class RemoteError : public std::runtime_error {
   uint64_t job_id_;
 };
 
-// A submitted job: a future-like handle, cheap to copy.
+class Job;
+namespace detail {
+// The msgpack ext payload standing for `job` (its id); notes it in JobRefs::current.
+std::string job_ref_body(const Job& job);
+inline constexpr int8_t kJobRefExt = 1;   // checked against core/proto/job_ref.hpp
+}  // namespace detail
+
+// A submitted job: a future-like handle, cheap to copy. Passed as an argument of
+// another submit (at any depth: in a vector, a map, a tuple), it is that job's input:
+// the dependent job is sent once this one is done, with this job's first return
+// value in its place; if this one fails, the dependent fails with kind "dependency".
 class Job {
  public:
   Job() = default;
@@ -108,9 +118,24 @@ class Job {
 
  private:
   friend class Cluster;
+  friend std::string detail::job_ref_body(const Job& job);
   explicit Job(std::shared_ptr<client::JobState> state) : state_(std::move(state)) {}
   std::shared_ptr<client::JobState> state_;
 };
+
+namespace detail {
+// The jobs packed as arguments by the submit under way on this thread (its inputs):
+// set by Cluster::submit around packing, filled by pp::Job's msgpack adaptor.
+struct JobRefs {
+  JobRefs() : outer(current) { current = this; }
+  ~JobRefs() { current = outer; }
+  JobRefs(const JobRefs&) = delete;
+  JobRefs& operator=(const JobRefs&) = delete;
+  std::vector<Job> jobs;
+  JobRefs* outer;
+  static inline thread_local JobRefs* current = nullptr;
+};
+}  // namespace detail
 
 class Cluster {
  public:
@@ -123,12 +148,15 @@ class Cluster {
   // Submits `code` with msgpack-serialisable arguments.
   template <typename... Args>
   Job submit(const Code& code, const Args&... args) {
+    detail::JobRefs refs;   // the pp::Job arguments, noted as they are packed
     msgpack::sbuffer buf;
     msgpack::pack(buf, std::forward_as_tuple(args...));
-    return submit_packed(code, std::string(buf.data(), buf.size()));
+    return submit_packed(code, std::string(buf.data(), buf.size()), std::move(refs.jobs));
   }
-  // Submits with arguments already packed as one msgpack array.
-  Job submit_packed(const Code& code, std::string packed_args);
+  // Submits with arguments already packed as one msgpack array; `inputs` are the jobs
+  // whose references (see pp::Job) the arguments hold. Throws std::invalid_argument
+  // for an input of another cluster.
+  Job submit_packed(const Code& code, std::string packed_args, std::vector<Job> inputs = {});
 
   // Runs `code` on each element (as its single argument); results in order.
   template <typename R, typename T>
@@ -164,3 +192,21 @@ class Cluster {
 };
 
 }  // namespace pp
+
+// msgpack-c: a pp::Job packs as a reference to its job (an ext value; see pp::Job).
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+namespace adaptor {
+template <>
+struct pack<pp::Job> {
+  template <typename Stream>
+  packer<Stream>& operator()(packer<Stream>& o, const pp::Job& job) const {
+    const std::string body = pp::detail::job_ref_body(job);
+    o.pack_ext(body.size(), pp::detail::kJobRefExt);
+    o.pack_ext_body(body.data(), body.size());
+    return o;
+  }
+};
+}  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
+}  // namespace msgpack
