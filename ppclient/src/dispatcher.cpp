@@ -77,8 +77,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     if (why.empty()) {
       start_held(id);
     } else {
-      deps_.drop(id);
-      give_up(id, proto::JobStatus::kDependency, std::move(why));
+      end_held(id, failure(proto::JobStatus::kDependency, std::move(why)));
     }
   }
   pump();

@@ -135,6 +135,7 @@ class Dispatcher {
   std::string hold(uint64_t id, SubmitExtras& extras);
   void start_held(uint64_t id);
   void settle_dependents(uint64_t id, const Outcome& outcome);
+  void end_held(uint64_t id, Outcome&& outcome);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
@@ -161,8 +162,8 @@ class Dispatcher {
   std::chrono::steady_clock::time_point no_node_since_;
   // Jobs held until the jobs they depend on are done (their Job stays in jobs_).
   Dependencies deps_;
-  std::deque<std::pair<uint64_t, std::string>> doomed_;   // failing dependents, and why
-  bool cascading_ = false;                                 // doomed_ is being worked off
+  std::deque<std::pair<uint64_t, Outcome>> ending_;   // held jobs to end (end_held)
+  bool cascading_ = false;                           // ending_ is being worked off
   Recall recall_;
 };
 

@@ -10,6 +10,13 @@
 namespace pp::client {
 namespace {
 
+Outcome failure(proto::JobStatus status, std::string error) {
+  Outcome o;
+  o.status = status;
+  o.error = std::move(error);
+  return o;
+}
+
 std::string input_failed(uint64_t input, proto::JobStatus status, const std::string& error) {
   return "input job " + std::to_string(input) + " failed (" + proto::job_status_name(status) +
          "): " + error;
@@ -57,8 +64,8 @@ void Dispatcher::start_held(uint64_t id) {
   Submission& sub = job->sub;
   Result<std::string> args = proto::substitute_job_refs(sub.args, values);
   if (!args) {
-    give_up(id, proto::JobStatus::kRejected, "job " + std::to_string(id) + ": " +
-                                                 args.status().message());
+    end_held(id, failure(proto::JobStatus::kRejected,
+                         "job " + std::to_string(id) + ": " + args.status().message()));
     return;
   }
   sub.args = std::move(*args);
@@ -68,17 +75,31 @@ void Dispatcher::start_held(uint64_t id) {
   if (recall_) {
     if (std::optional<Outcome> earlier = recall_(sub)) {
       sub.settled = true;   // not kept again
-      sched_.abandon(id);
-      finish(id, std::move(*earlier));
+      end_held(id, std::move(*earlier));
       return;
     }
   }
   sched_.release(id);
 }
 
+// Ends the held (never sent) job `id` with `o`. Its outcome may end more held jobs in
+// turn (they fail with it, or a journal has theirs): all are worked off here in a loop,
+// not by recursion, so a chain of ten thousand ends in one pass at constant depth.
+void Dispatcher::end_held(uint64_t id, Outcome&& o) {
+  ending_.emplace_back(id, std::move(o));
+  if (cascading_) return;
+  cascading_ = true;
+  while (!ending_.empty()) {
+    auto [next, outcome] = std::move(ending_.front());
+    ending_.pop_front();
+    sched_.abandon(next);   // held: no copy is out
+    finish(next, std::move(outcome));
+  }
+  cascading_ = false;
+}
+
 // The job `id` just got its outcome: the held jobs waiting for it move on, or fail with
-// it (and what waits for them, worked off here in a loop, not by recursion: a chain of
-// ten thousand fails in one pass).
+// it.
 void Dispatcher::settle_dependents(uint64_t id, const Outcome& o) {
   if (!deps_.has_waiters(id)) return;
   std::string why;
@@ -96,15 +117,7 @@ void Dispatcher::settle_dependents(uint64_t id, const Outcome& o) {
   }
   std::vector<uint64_t> failing;
   deps_.failed(id, failing);
-  for (uint64_t f : failing) doomed_.emplace_back(f, why);
-  if (cascading_) return;
-  cascading_ = true;
-  while (!doomed_.empty()) {
-    auto [f, reason] = std::move(doomed_.front());
-    doomed_.pop_front();
-    give_up(f, proto::JobStatus::kDependency, std::move(reason));
-  }
-  cascading_ = false;
+  for (uint64_t f : failing) end_held(f, failure(proto::JobStatus::kDependency, why));
 }
 
 }  // namespace pp::client
