@@ -104,13 +104,14 @@ end
 -- values in one table), so a batch of a million jobs costs a million of these and no
 -- table each. Its environment is its server until then: a job kept keeps the cluster.
 local job_id, job_node, job_done = core.job_id, core.job_node, core.job_done
-local job_settle, job_values = core.job_settle, core.job_values
+local job_settle, job_values, job_stdout = core.job_settle, core.job_values, core.job_stdout
 
 local Job = core.job_metatable()
 local job_methods = {}
 Job.__index = function(job, key)
   if key == "id" then return job_id(job) end
   if key == "node" then return job_node(job) end
+  if key == "stdout" then return job_stdout(job) end
   return job_methods[key]
 end
 
@@ -147,6 +148,7 @@ end
 
 -- job.id: its number in this cluster.
 -- job.node: after the job finished, the node that ran it ("host:port" or "local").
+-- job.stdout: once it finished, what it printed ("" when nothing; nil before).
 -- job:result(): like job() but returns nil, err instead of raising.
 function job_methods.result(job)
   settle(job)
@@ -160,7 +162,7 @@ Server.__index = Server
 
 -- The options pp.server knows; anything else is a mistake worth a message.
 local SERVER_OPTIONS = { "ncpus", "ppservers", "secret", "job_timeout", "no_node_timeout",
-                         "encrypt", "scheduling", "journal" }
+                         "encrypt", "scheduling", "journal", "echo_output" }
 
 -- Levenshtein distance between two short strings.
 local function edit_distance(a, b)
@@ -203,11 +205,15 @@ end
 
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
---            scheduling = "adaptive" | "free-slot", journal = "file" }
+--            scheduling = "adaptive" | "free-slot", journal = "file",
+--            echo_output = true|false (default true: what jobs print is echoed) }
 function M.server(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("pp.server expects a table of options", 2) end
   check_option_names(opts)
+  if opts.echo_output ~= nil and type(opts.echo_output) ~= "boolean" then
+    error("echo_output must be true or false, got " .. type(opts.echo_output), 2)
+  end
   if opts.secret ~= nil and type(opts.secret) ~= "string" then
     error("secret must be a string, got " .. type(opts.secret), 2)
   end
@@ -225,7 +231,7 @@ function M.server(opts)
   local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
                            job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout,
                            encrypt = opts.encrypt == true, scheduling = opts.scheduling,
-                           journal = opts.journal }
+                           journal = opts.journal, echo_output = opts.echo_output }
   if not c then error("pp.server: " .. err, 2) end
   -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
   return setmetatable({ _c = c, _pending = {}, _callbacks = {}, _nodes = {},

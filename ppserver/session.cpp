@@ -154,6 +154,7 @@ void Session::on_hello(const proto::Hello& hello) {
   if (!compat.same_luajit) reply.caps &= ~static_cast<uint32_t>(proto::Cap::kBytecode);
   client_nonce_ = hello.nonce;
   client_max_frame_ = proto::frame_limit_of(hello);
+  client_takes_output_ = proto::Caps{hello.caps}.has(proto::Cap::kOutput);
   server_nonce_ = reply.nonce;
   encrypted_ = proto::Caps{hello.caps}.has(proto::Cap::kEncrypt) ||
                proto::Caps{reply.caps}.has(proto::Cap::kEncrypt);
@@ -254,9 +255,14 @@ void Session::on_steal(const std::vector<uint64_t>& job_ids) {
 void Session::deliver(proto::ResultMsg&& result) {
   if (state_ != State::kReady) return;
   live_.erase(result.job_id);
+  // A job's output goes to clients that read it, when it fits beside the rest.
+  size_t bytes = result.value.size() + result.error.size() + result.traceback.size();
+  if (!client_takes_output_ ||
+      !proto::fits_frame(bytes + result.output.size(), proto::kResultEnvelope, client_max_frame_)) {
+    result.output.clear();
+  }
   // The client said in its HELLO how large a frame it takes; a bigger RESULT would end
   // the session, so the job fails instead, saying why.
-  size_t bytes = result.value.size() + result.error.size() + result.traceback.size();
   if (!proto::fits_frame(bytes, proto::kResultEnvelope, client_max_frame_)) {
     PP_WARN("job %llu of %s: its result (%zu bytes) is too large for the client",
             static_cast<unsigned long long>(result.job_id), peer_.c_str(), bytes);

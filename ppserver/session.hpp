@@ -81,7 +81,8 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t code_bytes_ = 0;
   // Ids of this client's jobs from SUBMIT to RESULT (queued or running): one job per id.
   std::unordered_set<uint64_t> live_;
-  uint64_t client_max_frame_ = proto::kDefaultMaxFrame;   // from the client's HELLO
+  uint64_t client_max_frame_ = proto::kDefaultMaxFrame;
+  bool client_takes_output_ = false;   // its HELLO has Cap::kOutput (RESULT's ninth field)   // from the client's HELLO
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_rx_;

@@ -154,6 +154,9 @@ proto::ResultMsg WorkerPool::outcome_of(const Slot& slot, const NodeJob& head, p
       break;
   }
   if (head.cancelled) res.status = JobStatus::kCancelled;
+  // What the job printed before it died or was stopped: the worker wrote it to the
+  // page as it went, and the page names this job (running_job), so it is this job's.
+  if (slot.page.get() != nullptr) res.output = slot.page.output_text();
   return res;
 }
 

@@ -24,6 +24,7 @@
 #include "core/util/paths.hpp"
 #include "pp_kernels.h"
 #include "ppserver/job_processes.hpp"
+#include "ppserver/worker_output.hpp"
 #include "ppserver/worker_process_errors.hpp"
 #include "ppserver/worker_process_io.hpp"
 #include "ppserver/worker_process_page.hpp"
@@ -87,6 +88,15 @@ std::string cut_to(const std::string& text, size_t keep) {
   if (text.size() <= keep) return text;
   return text.substr(0, keep) + "... (" + std::to_string(text.size() - keep) +
          " more bytes cut: over the node's frame limit)";
+}
+
+// The job's output takes what room the frame has beside its value, error and
+// traceback (a node with a small --max-frame keeps less of it than kOutputLimit).
+void fit_output(proto::ResultMsg& res, size_t limit) {
+  size_t others = res.value.size() + res.error.size() + res.traceback.size();
+  if (res.output.empty() || others + res.output.size() <= limit) return;
+  size_t room = limit > others + 128 ? limit - others - 128 : 0;
+  res.output = cut_to(res.output, room);
 }
 
 class Worker {
@@ -179,14 +189,16 @@ bool Worker::init() {
   }
   char dir[4096];
   if (getcwd(dir, sizeof dir) != nullptr) start_dir_ = dir;
+  if (!page_.open(kRunningPageFd)) {
+    PP_WARN("no running-job page from the node: a crash is blamed on the oldest job sent, "
+            "and what the job printed is lost with it");
+    if (!page_.open_private()) PP_WARN("no page for job output either: it is not captured");
+  }
   if (!open_state()) return false;
   proto::WorkerReady ready;
   ready.pid = static_cast<uint32_t>(getpid());
   ready.luajit = LUAJIT_VERSION;
   ready.kernel_abi = pp_kernels_abi_version();
-  if (!page_.open(kRunningPageFd)) {
-    PP_WARN("no running-job page from the node: a crash is blamed on the oldest job sent");
-  }
   install_last_flush();
   queue(ready);
   return flush();
@@ -206,6 +218,7 @@ bool Worker::open_state() {
   lua_pushstring(L_, paths::lua_cpath(cfg_.prefix).c_str());
   lua_setfield(L_, -2, "cpath");
   lua_pop(L_, 1);
+  install_output_capture(L_, &page_);   // before pp.worker, which puts it in place
   lua_getglobal(L_, "require");
   lua_pushstring(L_, "pp.worker");
   if (lua_pcall(L_, 1, 1, 0) != 0) {
@@ -340,6 +353,7 @@ void Worker::run_job(const proto::WorkerRunView& run) {
   res.job_id = run.key;
   res.worker = static_cast<uint32_t>(cfg_.index);
   uint64_t wall0 = now_us(CLOCK_MONOTONIC);
+  page_.clear_output();   // (before the key: the node reads them in the other order)
   if (RunningJob* page = page_.get()) {
     page->started_ns.store(wall0 * 1000, std::memory_order_relaxed);
     page->key.store(run.key, std::memory_order_release);
@@ -385,10 +399,12 @@ void Worker::run_job(const proto::WorkerRunView& run) {
   res.wall_us = now_us(CLOCK_MONOTONIC) - wall0;
   res.cpu_us = cpu_since_last_mark();
   if (res.status == JobStatus::kOk) measured(hash, static_cast<double>(res.wall_us) / 1e6);
+  if (page_.has_output()) res.output = page_.output_text();
   fit_frame(res);
   if (!queue_result(proto::Message(std::move(res)))) _exit(3);
   // Cleared only once its result is queued: a crash from here on is nobody's job.
   if (RunningJob* page = page_.get()) page->key.store(0, std::memory_order_release);
+  page_.release_output();
 }
 
 // Pushes the job's main function with an environment of its own: a new global
@@ -431,6 +447,7 @@ std::string Worker::memory_message(const std::string& detail) const {
 // limit: a value too large fails the job, saying so; an error too long is cut.
 void Worker::fit_frame(proto::ResultMsg& res) const {
   size_t limit = cfg_.max_frame > kResultOverhead ? cfg_.max_frame - kResultOverhead : 0;
+  fit_output(res, limit);
   if (res.value.size() + res.error.size() + res.traceback.size() <= limit) return;
   if (res.status == JobStatus::kOk) {
     res.status = JobStatus::kRejected;   // as for arguments over a limit (client side)

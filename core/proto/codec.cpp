@@ -65,10 +65,13 @@ struct Encoder {
   }
   void operator()(const Submit& m) { submit(m.job_id, m.hash, m.args, m.timeout_ms); }
   void operator()(const ResultMsg& m) {
-    head(MsgType::kResult, 8);
+    // The output is a ninth field only when there is some: a RESULT without it is
+    // exactly protocol 1's.
+    head(MsgType::kResult, m.output.empty() ? 8 : 9);
     pk.pack(m.job_id), pk.pack(static_cast<uint8_t>(m.status)), bin(m.value);
     pack_str(pk, m.error), pack_str(pk, m.traceback);
     pk.pack(m.cpu_us), pk.pack(m.wall_us), pk.pack(m.worker);
+    if (!m.output.empty()) bin(m.output);
   }
   void operator()(const Cancel& m) { head(MsgType::kCancel, 1), pk.pack(m.job_id); }
   void ids(const std::vector<uint64_t>& v) {
@@ -208,6 +211,7 @@ ResultMsg decode_result(Fields& f) {
   r.cpu_us = f.uint<uint64_t>();
   r.wall_us = f.uint<uint64_t>();
   r.worker = f.uint<uint32_t>();
+  if (f.i < f.n) r.output = f.bytes();   // optional: absent when the job printed nothing
   return r;
 }
 

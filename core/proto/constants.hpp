@@ -66,6 +66,7 @@ enum class Cap : uint32_t {
   // 1u << 3 was "STATUS sent": retired with STATUS, never set, ignored when a peer sets it.
   kSteal = 1u << 4,      // STEAL answered with STOLEN
   kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
+  kOutput = 1u << 6,     // RESULT may carry the job's output (a ninth field)
 };
 
 struct Caps {
@@ -77,7 +78,8 @@ struct Caps {
 inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kSource) |
                                      static_cast<uint32_t>(Cap::kCancel) |
-                                     static_cast<uint32_t>(Cap::kSteal);
+                                     static_cast<uint32_t>(Cap::kSteal) |
+                                     static_cast<uint32_t>(Cap::kOutput);
 
 // Job ids in one STEAL (and in each list of a STOLEN).
 inline constexpr size_t kMaxStealIds = 1024;

@@ -71,6 +71,9 @@ struct ResultMsg {
   uint64_t cpu_us = 0;
   uint64_t wall_us = 0;
   uint32_t worker = 0;
+  // What the job printed (bounded by the worker; docs/protocol.md, RESULT). On the wire
+  // only when not empty, and to a client only when its HELLO has Cap::kOutput.
+  std::string output;
 };
 
 struct Cancel { uint64_t job_id = 0; };

@@ -19,8 +19,8 @@ local M = {}
 
 local loadstring, setfenv, getfenv, setmetatable, getmetatable =
   loadstring, setfenv, getfenv, setmetatable, getmetatable
-local pairs, ipairs, next, type, require, pcall, tostring, error = pairs, ipairs, next, type,
-  require, pcall, tostring, error
+local pairs, ipairs, next, type, require, pcall, tostring, error, select = pairs, ipairs, next,
+  type, require, pcall, tostring, error, select
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local G = _G
 
@@ -77,6 +77,61 @@ local function job_getfenv(f)
   if env == G then return getfenv(0) end
   return env
 end
+
+-- What a job prints is captured into its output (ppserver/worker_output.cpp, which
+-- leaves `print` and `write` in package.loaded["pp.worker_output"]): print, io.write
+-- while the default output is the standard one, and the writes to io.stdout and
+-- io.stderr, which become stand-ins for the real files. Set in the worker's own
+-- library, so modules a job calls are captured too. Reading is unchanged.
+local function capture_output(out)
+  local io = G.io
+  local real_write, real_output, real_type, real_close = io.write, io.output, io.type, io.close
+  local put = out.write
+  local stand_in, real_of = {}, {}   -- real file <-> its stand-in
+  for _, name in ipairs({ "stdout", "stderr" }) do
+    local file = io[name]
+    local methods = setmetatable({
+      write = function(self, ...) put(...) return self end,
+      flush = function(self) return self end,
+      setvbuf = function() return true end,
+    }, { __index = function(_, key)   -- any other method: the real file's
+      local m = file[key]
+      if type(m) ~= "function" then return m end
+      return function(_, ...) return m(file, ...) end
+    end })
+    local s = setmetatable({}, { __index = methods, __metatable = false,
+      __tostring = function() return tostring(file) end })
+    stand_in[file], real_of[s] = s, file
+    io[name] = s
+  end
+  io.write = function(...)
+    local current = real_output()
+    local s = stand_in[current]
+    if s == nil then return real_write(...) end
+    put(...)
+    return s
+  end
+  -- (io.output() and io.close() without an argument are not given a nil: that differs.)
+  io.output = function(...)
+    local current
+    if select("#", ...) == 0 then current = real_output()
+    else
+      local file = ...
+      current = real_output(real_of[file] or file)
+    end
+    return stand_in[current] or current
+  end
+  io.type = function(x) return real_type(real_of[x] or x) end
+  io.close = function(...)
+    if select("#", ...) == 0 then return real_close() end
+    local file = ...
+    return real_close(real_of[file] or file)
+  end
+  G.print = out.print
+end
+
+local captured = package.loaded["pp.worker_output"]
+if captured ~= nil then capture_output(captured) end
 
 local function build_base()
   local base = {}

@@ -48,6 +48,12 @@ std::string Job::node() const {
   return state_->node;
 }
 
+std::string Job::stdout_text() const {
+  if (!state_) return "";
+  std::lock_guard lock(state_->sync->mutex);
+  return state_->output ? *state_->output : std::string();
+}
+
 msgpack::object_handle Job::results() const {
   wait();
   const client::JobState& s = *state_;

@@ -223,7 +223,7 @@ void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, const sched::C
   }
   finish(r.job_id, Outcome{r.status, std::move(r.value), std::move(r.error),
                            std::move(r.traceback), members_[node].name,
-                           static_cast<double>(r.wall_us) / 1e6});
+                           static_cast<double>(r.wall_us) / 1e6, std::move(r.output)});
 }
 
 // A copy whose result is not used; it counts as a duplicate if it ran at all.

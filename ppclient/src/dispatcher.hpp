@@ -61,6 +61,7 @@ struct Outcome {
   proto::JobStatus status = proto::JobStatus::kOk;
   std::string value, error, traceback, node;
   double wall_seconds = 0;
+  std::string output;   // what the job printed (issue 12, output)
 };
 
 class Dispatcher {

@@ -13,6 +13,7 @@
 #include "ppclient/src/dispatcher.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_table.hpp"
+#include "ppclient/src/output_echo.hpp"
 
 namespace pp::client {
 
@@ -245,6 +246,8 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
               js.message().c_str());
     }
   }
+  // What the job printed, echoed as its result arrives (failed jobs' too).
+  if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output);
   outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended});
   if (!hand_over_posted_) {
     // After this handler and the others ready now: a burst of results crosses at once.
@@ -291,6 +294,7 @@ void JobServer::hand_over() {
       state.value = std::move(o.value);
       state.set_failure(std::move(o.error), std::move(o.traceback));
       state.node = std::move(o.node);
+      if (!o.output.empty()) state.output = std::make_unique<std::string>(std::move(o.output));
       ++finished_count_;
       if (d.appended) ++journal_appended_;
       notify = notify || state.waited;

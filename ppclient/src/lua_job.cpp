@@ -116,11 +116,20 @@ void push_failure(lua_State* L, const JobState& s, const char* kind, const std::
   }
 }
 
+// What the job printed, when it printed anything, as field `stdout` of the table on top.
+void keep_output(lua_State* L, const JobState& s) {
+  if (!s.output) return;
+  lua_pushlstring(L, s.output->data(), s.output->size());
+  lua_setfield(L, -2, "stdout");
+}
+
 // Keeps the outcome of a finished job `s` in `j`, its new environment on top of the
-// stack. `anchor` is the job's environment until now.
+// stack. `anchor` is the job's environment until now. A job that printed something
+// keeps its values in a table, beside its output (never in place).
 void keep_outcome(lua_State* L, LuaJob& j, const JobState& s, int anchor) {
   if (s.status != proto::JobStatus::kOk) {
     push_failure(L, s, proto::job_status_name(s.status), s.error());
+    keep_output(L, s);
     j.drop_state();
     j.kind = Kind::kFailed;
     return;
@@ -131,12 +140,13 @@ void keep_outcome(lua_State* L, LuaJob& j, const JobState& s, int anchor) {
     lua_settop(L, base);
     push_failure(L, s, "bad result", "the result of job " + std::to_string(s.id) +
                                          " could not be decoded: " + n.status().message());
+    keep_output(L, s);
     j.drop_state();
     j.kind = Kind::kFailed;
     return;
   }
   const int type = *n == 1 ? lua_type(L, -1) : LUA_TNONE;
-  if (*n <= 1 && (*n == 0 || type == LUA_TNIL || type == LUA_TBOOLEAN || type == LUA_TNUMBER)) {
+  if (!s.output && *n <= 1 && (*n == 0 || type == LUA_TNIL || type == LUA_TBOOLEAN || type == LUA_TNUMBER)) {
     const double number = *n == 1 && type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
     Kind kind = *n == 0 ? Kind::kNone
                 : type == LUA_TNIL ? Kind::kNil
@@ -157,6 +167,7 @@ void keep_outcome(lua_State* L, LuaJob& j, const JobState& s, int anchor) {
   lua_setfield(L, base + 1, "n");
   lua_pushlstring(L, s.node.data(), s.node.size());
   lua_setfield(L, base + 1, "node");
+  keep_output(L, s);
   j.drop_state();
   j.kind = Kind::kValues;
 }
@@ -222,6 +233,28 @@ int l_job_node(lua_State* L) {
   return lua_isstring(L, -1) ? 1 : 0;
 }
 
+// core.job_stdout(job) -> what the job printed: "" when nothing, nil until it finished.
+int l_job_stdout(lua_State* L) {
+  LuaJob& j = check_job(L, 1);
+  if (j.kind == Kind::kPending) {
+    std::string out;
+    {
+      std::lock_guard lock(j.state->sync->mutex);
+      if (!j.state->done) return 0;
+      if (j.state->output) out = *j.state->output;
+    }
+    lua_pushlstring(L, out.data(), out.size());
+    return 1;
+  }
+  if (j.kind == Kind::kValues || j.kind == Kind::kFailed) {
+    lua_getfenv(L, 1);
+    lua_getfield(L, -1, "stdout");
+    if (lua_isstring(L, -1)) return 1;
+  }
+  lua_pushliteral(L, "");
+  return 1;
+}
+
 // core.job_done(job) -> whether the job has its result.
 int l_job_done(lua_State* L) {
   LuaJob& j = check_job(L, 1);
@@ -266,7 +299,8 @@ void push_lua_job(lua_State* L, std::shared_ptr<JobState> state, int anchor) {
 void register_lua_job_functions(lua_State* L) {
   const luaL_Reg functions[] = {{"job_id", l_job_id},         {"job_node", l_job_node},
                                 {"job_done", l_job_done},     {"job_settle", l_job_settle},
-                                {"job_values", l_job_values}, {"job_metatable", l_job_metatable}};
+                                {"job_values", l_job_values}, {"job_metatable", l_job_metatable},
+                                {"job_stdout", l_job_stdout}};
   for (const auto& f : functions) {
     luaL_getmetatable(L, kJobMeta);
     lua_pushcclosure(L, f.func, 1);

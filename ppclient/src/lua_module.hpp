@@ -15,6 +15,7 @@ namespace pp::client {
 struct RunOptions {
   std::string report;
   bool discover = false;
+  bool no_echo = false;   // --no-echo: no cluster echoes what its jobs print
 };
 
 void set_run_options(lua_State* L, const RunOptions& options);

@@ -191,6 +191,7 @@ struct RunArgs {
   std::vector<std::string> args;
   bool discover = false;
   std::string report;
+  bool no_echo = false;
 };
 
 CLI::App* add_run(CLI::App& app, RunArgs& a) {
@@ -200,6 +201,8 @@ CLI::App* add_run(CLI::App& app, RunArgs& a) {
   run->allow_extras(false);
   run->add_flag("--discover", a.discover,
                 "use every node found on the LAN when the script names none");
+  run->add_flag("--no-echo", a.no_echo,
+                "do not echo what jobs print (it is still kept: job.stdout)");
   run->add_option("--report", a.report,
                   "write each cluster's contribution report here when it closes "
                   "(.json, .html, .svg, else a text table)");
@@ -216,7 +219,7 @@ int run_batch(const RunArgs& a) {
     }
   }
   pp::client::install_sigint_handler();
-  int rc = run_script(a.script, a.args, {a.report, a.discover});
+  int rc = run_script(a.script, a.args, {a.report, a.discover, a.no_echo});
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }

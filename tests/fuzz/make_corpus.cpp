@@ -96,6 +96,8 @@ std::vector<Named> messages() {
   ResultMsg failed{
       43, JobStatus::kLuaError, "", "job.lua:3: boom", "stack traceback:\n\t[C]: in ?", 10, 20, 1};
   ResultMsg extreme{max64, JobStatus::kLost, bytes(300), bytes(40, 200), "", max64, max64, max32};
+  // With RESULT's optional ninth field: what the job printed.
+  ResultMsg printed{44, JobStatus::kOk, "\x91\x2a", "", "", 7, 9, 0, "hello\t21\nno newline"};
   return {
       {"hello_node", hello},
       {"hello_client", client},
@@ -108,6 +110,7 @@ std::vector<Named> messages() {
       {"result_ok", ok},
       {"result_error", failed},
       {"result_extreme", extreme},
+      {"result_output", printed},
       {"cancel", Cancel{7}},
       {"steal", Steal{{3, 9, max64}}},
       {"stolen", Stolen{{3}, {9, max64}}},

@@ -115,6 +115,10 @@ class Job {
   msgpack::object_handle results() const;
   // The node that produced the result ("" before it is ready).
   std::string node() const;
+  // What the job printed (print, io.write, io.stdout/io.stderr writes), up to 1 MiB with
+  // a note when cut; also for a job that failed, crashed or timed out, up to that point.
+  // "" when it printed nothing, or before it is ready.
+  std::string stdout_text() const;
 
  private:
   friend class Cluster;

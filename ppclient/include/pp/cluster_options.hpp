@@ -44,6 +44,10 @@ struct ClusterOptions {
   // Encrypt every session after the handshake (ChaCha20-Poly1305); also on when
   // $PP_ENCRYPT is 1. A node started with --encrypt encrypts regardless.
   bool encrypt = false;
+  // Echo what each job prints to this process's stdout as its result arrives, each line
+  // prefixed "[job 12 on host:port] " (a job's output is kept either way:
+  // pp::Job::stdout_text(), job.stdout in Lua). `ppclient run --no-echo` turns it off.
+  bool echo_output = true;
   // Heartbeat interval; a node silent for 5 intervals is dropped.
   std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
   // Where the contribution report is written when the cluster closes (.json, .html,

@@ -75,7 +75,8 @@ auto tie_of(const Error& m) { return std::tie(m.code, m.message); }
 auto tie_of(const CodeMsg& m) { return std::tie(m.hash, m.blob); }
 auto tie_of(const Submit& m) { return std::tie(m.job_id, m.hash, m.args, m.timeout_ms); }
 auto tie_of(const ResultMsg& m) {
-  return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us, m.worker);
+  return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us, m.worker,
+                  m.output);
 }
 auto tie_of(const Cancel& m) { return std::tie(m.job_id); }
 auto tie_of(const Heartbeat&) { return std::tie(); }
@@ -204,7 +205,8 @@ std::vector<Message> samples() {
                 .traceback = "stack traceback:\n\t[C]: in ?"s,
                 .cpu_us = kMaxU64,
                 .wall_us = 1,
-                .worker = kMaxU32},
+                .worker = kMaxU32,
+                .output = ""},
       Cancel{kMaxU64},
       Heartbeat{},
       Bye{"shut\0down"s},
@@ -347,8 +349,10 @@ TEST_CASE("proto.codec.roundtrip_result") {
                 .traceback = st == 1 ? "tb\n\t[C]: ?" : "",
                 .cpu_us = kMaxU64,
                 .wall_us = 0,
-                .worker = kMaxU32};
+                .worker = kMaxU32,
+                .output = st % 2 == 1 ? "printed\n\0"s : ""s};
     ResultMsg d = roundtrip(r);
+    CHECK(d.output == r.output);
     CHECK(d.job_id == r.job_id);
     CHECK(d.status == r.status);
     CHECK(d.value == r.value);
@@ -358,6 +362,43 @@ TEST_CASE("proto.codec.roundtrip_result") {
     CHECK(d.wall_us == 0);
     CHECK(d.worker == kMaxU32);
   }
+}
+
+// RESULT's output is a ninth field written only when there is some, so a RESULT of a job
+// that printed nothing is byte for byte protocol 1's (older clients read it), and one
+// from an older node (eight fields) reads as "printed nothing".
+TEST_CASE("proto.codec.result_output_is_an_optional_ninth_field") {
+  ResultMsg r{.job_id = 5, .status = JobStatus::kOk, .value = "\x91\x2a"s, .error = "",
+              .traceback = "", .cpu_us = 7, .wall_us = 9, .worker = 2, .output = ""};
+  std::string protocol1 = packed([](Packer& pk) {
+    pk.pack_array(9);
+    pk.pack(uint8_t{12}), pk.pack(uint64_t{5}), pk.pack(uint8_t{0});
+    pack_bytes(pk, "\x91\x2a"s), pack_bytes(pk, "", false), pack_bytes(pk, "", false);
+    pk.pack(uint64_t{7}), pk.pack(uint64_t{9}), pk.pack(uint32_t{2});
+  });
+  CHECK(hex(payload_of(r)) == hex(protocol1));
+  auto old = decode_message(protocol1);
+  REQUIRE(old.has_value());
+  CHECK(std::get<ResultMsg>(*old).output.empty());
+
+  r.output = all_bytes(3000, 1);   // any bytes: NULs, invalid UTF-8
+  std::string p = payload_of(r);
+  CHECK(field_count(p) == 9);
+  CHECK(tie_of(roundtrip(r)) == tie_of(r));
+  // Bytes sent as str are taken too; anything else there is refused.
+  ResultMsg s = std::get<ResultMsg>(*decode_message(with_field(p, 9, [](Packer& pk) {
+    pack_bytes(pk, "as str", false);
+  })));
+  CHECK(s.output == "as str");
+  rejected(with_field(p, 9, [](Packer& pk) { pk.pack_nil(); }));
+  rejected(with_field(p, 9, [](Packer& pk) { pk.pack(1); }));
+  rejected(with_extra(p, [](Packer& pk) { pack_bytes(pk, "more"); }));
+  // The envelope a node allows around a RESULT's carried bytes holds the output's too.
+  const std::string big(70000, 'x');
+  ResultMsg full{.job_id = kMaxU64, .status = JobStatus::kLuaError, .value = big, .error = big,
+                 .traceback = big, .cpu_us = kMaxU64, .wall_us = kMaxU64, .worker = kMaxU32,
+                 .output = big};
+  CHECK(payload_of(full).size() - 4 * big.size() <= kResultEnvelope);
 }
 
 TEST_CASE("proto.codec.roundtrip_cancel") {
@@ -569,7 +610,9 @@ TEST_CASE("proto.codec.missing_fields_rejected") {
 }
 
 TEST_CASE("proto.codec.extra_fields_rejected") {
-  for (const Message& m : samples()) {
+  for (Message m : samples()) {
+    // RESULT's optional ninth field (the output) is not extra: add past it.
+    if (auto* r = std::get_if<ResultMsg>(&m)) r->output = "printed\n";
     std::string p = payload_of(m);
     std::string name = type_name(type_of(m));
     CAPTURE(name);
@@ -919,7 +962,8 @@ TEST_CASE("proto.codec.spliced_fields_gather_into_the_same_frames") {
   std::vector<Message> ms = {
       Submit{.job_id = 7, .hash = hash, .args = big, .timeout_ms = 9},
       Heartbeat{},
-      ResultMsg{.job_id = 8, .value = big, .error = "e", .traceback = "t", .worker = 1},
+      ResultMsg{.job_id = 8, .value = big, .error = "e", .traceback = "t", .worker = 1,
+                .output = ""},
       Submit{.job_id = 9, .hash = hash, .args = small},
       WorkerRun{.key = 10, .hash = hash, .args = big},
       CodeMsg{hash, big},
