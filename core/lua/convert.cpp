@@ -163,7 +163,8 @@ void append_step(std::string& s, const PathStep& step) {
 class Encoder {
  public:
   // Messages call the value `name`, or "<name> <position>" once a position is set.
-  Encoder(lua_State* L, std::string& out, const char* name) : L_(L), out_(out), name_(name) {}
+  Encoder(lua_State* L, std::string& out, const char* name, const UserdataHook* hook = nullptr)
+      : L_(L), out_(out), name_(name), hook_(hook) {}
 
   // Encodes the value at absolute stack index `index`, which sits inside
   // `depth` enclosing containers. Leaves the Lua stack as it found it.
@@ -187,6 +188,12 @@ class Encoder {
         return fail(StatusCode::kInvalid, "no value to send (invalid stack index)");
       case kLuaTypeCdata:
         return cdata(index);
+      case LUA_TUSERDATA:
+        if (hook_ != nullptr && hook_->pack != nullptr) {
+          Status s = hook_->pack(hook_->context, L_, index, out_);
+          if (s.code() != StatusCode::kNotFound) return s ? s : fail(s.code(), s.message());
+        }
+        [[fallthrough]];
       default:  // function, userdata, light userdata, thread
         return fail(StatusCode::kInvalid,
                     std::string("cannot send a ") + lua_typename(L_, type) + " value");
@@ -359,6 +366,7 @@ class Encoder {
   lua_State* L_;
   std::string& out_;
   const char* name_;
+  const UserdataHook* hook_;
   int position_ = 0;
   std::vector<PathStep> path_;
 };
@@ -398,7 +406,8 @@ Status pack(lua_State* L, int index, std::string& out, const char* name) {
   }
 }
 
-Status pack_range(lua_State* L, int first, int last, std::string& out, const char* item) {
+Status pack_range(lua_State* L, int first, int last, std::string& out, const char* item,
+                  const UserdataHook* hook) {
   const int top = lua_gettop(L);
   const size_t mark = out.size();
   first = absolute(L, first);
@@ -412,7 +421,7 @@ Status pack_range(lua_State* L, int first, int last, std::string& out, const cha
     put_array_header(out, static_cast<uint32_t>(n));
     // The enclosing array counts as one level, so what pack_range writes is
     // always within the depth that push_array_elements accepts.
-    Encoder encoder(L, out, item);
+    Encoder encoder(L, out, item, hook);
     for (int i = 0; i < n; ++i) {
       encoder.set_position(i + 1);
       Status s = encoder.value(first + i, 1);

@@ -11,7 +11,8 @@
 // range (so 2LL^62+1 and 0xffffffffffffffffULL come back exactly). msgpack ints
 // carry no C type: a uint64_t at most 2^63-1 comes back as int64_t. As a map key
 // such an int becomes the nearest number (a cdata key would compare by identity).
-// Functions, userdata, threads, other cdata, NaN map keys, nesting deeper than
+// A caller may pack some userdata itself (UserdataHook: the client's job objects,
+// which travel as job references); other functions, userdata, threads, other cdata, NaN map keys, nesting deeper than
 // the limit (this also catches cycles) are refused with a Status naming the
 // value and the path inside it (for example "(argument 2, at .points[7])").
 // Decoding is strict and bounded: at most kMaxDepth nesting, a complete value
@@ -32,6 +33,15 @@ namespace pp::lua {
 
 inline constexpr int kMaxDepth = 64;
 
+// Packs a userdata the caller knows, at any depth: called with the value's absolute
+// stack index, it appends its encoding to `out` and returns ok, returns kNotFound to
+// leave it to the encoder (which refuses it as any userdata), or another error, which
+// the encoder reports with the value's place. It must leave the Lua stack as it found it.
+struct UserdataHook {
+  Status (*pack)(void* context, lua_State* L, int index, std::string& out) = nullptr;
+  void* context = nullptr;
+};
+
 // Appends the msgpack encoding of the value at stack `index` to `out`. Errors
 // call the value `name` ("error value" -> "... (error value, at .code)").
 Status pack(lua_State* L, int index, std::string& out, const char* name = "value");
@@ -39,7 +49,7 @@ Status pack(lua_State* L, int index, std::string& out, const char* name = "value
 // (inclusive; an empty array when last < first). Errors call the i-th value
 // "<item> i" ("argument" -> "... (argument 2, at .f)").
 Status pack_range(lua_State* L, int first, int last, std::string& out,
-                  const char* item = "value");
+                  const char* item = "value", const UserdataHook* hook = nullptr);
 // Decodes exactly one msgpack value and pushes it (pushes nothing on failure).
 Status push(lua_State* L, std::string_view bytes);
 // Decodes a msgpack array and pushes its elements in order, returning how many

@@ -94,6 +94,7 @@ enum class JobStatus : uint8_t {
   kCancelled = 5,
   kRejected = 6,     // the node could not accept it (unknown code, bad args)
   kLost = 7,         // client side: no node could run it
+  kDependency = 8,   // client side: an input or `after` job failed, so it never ran
 };
 
 const char* job_status_name(JobStatus s);

@@ -12,6 +12,7 @@ const char* job_status_name(JobStatus s) {
     case JobStatus::kCancelled: return "cancelled";
     case JobStatus::kRejected: return "rejected";
     case JobStatus::kLost: return "lost";
+    case JobStatus::kDependency: return "dependency";
   }
   return "unknown";
 }

@@ -234,6 +234,23 @@ void Scheduler::submit(JobId id) {
   ++unfinished_;
 }
 
+void Scheduler::hold(JobId id, const JobRules& rules) {
+  if (rules.only_node.empty() && rules.retries == 0) {
+    submit(id);
+    queue_.pop_back();
+  } else {
+    admit_ruled(id, rules);   // its rules now, its place in a queue at release()
+  }
+  job(id).state = JobState::kHeld;
+}
+
+void Scheduler::release(JobId id) {
+  Job& j = job(id);
+  if (j.state != JobState::kHeld) throw std::invalid_argument("release of a job not held");
+  j.state = JobState::kQueued;
+  enqueue(id);
+}
+
 void Scheduler::skip(JobId id) {
   if (id != last_id_ + 1) throw std::invalid_argument("job ids must be dense and in order");
   last_id_ = id;   // done from the start: it never enters the table

@@ -183,6 +183,10 @@ class Scheduler {
   // Registers a job that is already finished (its result came from a journal): it keeps
   // ids dense and is never queued or sent.
   void skip(JobId job);
+  // A job that waits for others (its dependencies) before it may be sent: it takes its
+  // place in the id order now and enters the queue at release(). abandon() ends it.
+  void hold(JobId job, const JobRules& rules = {});
+  void release(JobId job);
   // Fills node windows from the queue; at the tail, may hand out backup copies.
   std::vector<Assignment> assign();
   // Steals to ask for, see the header comment. Each job is planned at most once until
@@ -235,7 +239,8 @@ class Scheduler {
   bool is_done(JobId job) const;
 
  private:
-  enum class JobState : uint8_t { kQueued, kRunning };   // a finished job leaves the table
+  // A finished job leaves the table; a held one is in it but not in the queue.
+  enum class JobState : uint8_t { kQueued, kRunning, kHeld };
   static constexpr uint32_t kNone = UINT32_MAX;
   // 20 bytes: one of these per unfinished job (a million for a batch of a million).
   struct Job {
@@ -312,6 +317,10 @@ class Scheduler {
   void requeue_front(JobId id);
   // Rules (scheduler_rules.cpp).
   Rules* rules_of(JobId id);
+  // A job with rules enters the table (ids dense), not yet a queue.
+  void admit_ruled(JobId id, const JobRules& rules);
+  // Puts a job in the queue its rules say: the common one, or its node's.
+  void enqueue(JobId id);
   void assign_ruled(std::vector<Assignment>& out);
   void assign_retried(std::vector<Assignment>& out);
   int best_node_avoiding(const std::vector<std::string>& avoid) const;

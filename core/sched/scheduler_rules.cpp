@@ -10,6 +10,11 @@ namespace pp::sched {
 
 void Scheduler::submit(JobId id, const JobRules& rules) {
   if (rules.only_node.empty() && rules.retries == 0) return submit(id);
+  admit_ruled(id, rules);
+  enqueue(id);
+}
+
+void Scheduler::admit_ruled(JobId id, const JobRules& rules) {
   if (id != last_id_ + 1) throw std::invalid_argument("job ids must be dense and in order");
   last_id_ = id;
   Job& j = jobs_.emplace(id, Job{});
@@ -18,13 +23,17 @@ void Scheduler::submit(JobId id, const JobRules& rules) {
   j.backed_up = !rules.only_node.empty();
   rules_.emplace(id, Rules{rules.only_node, rules.retries, {}});
   ++unfinished_;
-  if (rules.only_node.empty()) {
+}
+
+void Scheduler::enqueue(JobId id) {
+  const Rules* r = job(id).ruled ? rules_of(id) : nullptr;
+  if (r == nullptr || r->only_node.empty()) {
     queue_.push_back(id);
     return;
   }
-  Pinned& p = pinned_[rules.only_node];
+  Pinned& p = pinned_[r->only_node];
   // Its node's absence counts from now for a job that is the first to wait for it.
-  if (p.jobs.empty()) p.away_since = active_by_name_.contains(rules.only_node) ? -1 : now();
+  if (p.jobs.empty()) p.away_since = active_by_name_.contains(r->only_node) ? -1 : now();
   p.jobs.push_back(id);
   ++pinned_count_;
 }

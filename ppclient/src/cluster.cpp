@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "core/proto/job_ref.hpp"
 #include "core/proto/messages.hpp"
 #include "ppclient/src/code_blob.hpp"
 #include "ppclient/src/job_server.hpp"
@@ -19,6 +20,14 @@ Code Code::lua(std::string function_expression, std::map<std::string, std::strin
 
 Code Code::from_blob(std::string blob) { return Code(std::move(blob)); }
 
+static_assert(detail::kJobRefExt == proto::kJobRefExt);
+
+std::string detail::job_ref_body(const Job& job) {
+  if (!job.state_) throw std::invalid_argument("an empty pp::Job cannot be an argument");
+  if (JobRefs::current != nullptr) JobRefs::current->jobs.push_back(job);
+  return proto::job_ref_body(job.state_->id);
+}
+
 Cluster::Cluster() : Cluster(ClusterOptions{}) {}
 
 Cluster::Cluster(ClusterOptions options)
@@ -27,19 +36,19 @@ Cluster::Cluster(ClusterOptions options)
 // Closed here, whoever else still holds the server for a moment (a Job's cancel).
 Cluster::~Cluster() { server_->close(); }
 
-Job Cluster::submit_packed(const Code& code, std::string packed_args) {
-  return Job(server_->submit(code.blob(), std::move(packed_args)), server_);
+Job Cluster::submit_packed(const Code& code, std::string packed_args, std::vector<Job> inputs) {
+  return submit_packed(SubmitOptions{}, code, std::move(packed_args), std::move(inputs));
 }
 
 Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
-                           std::string packed_args) {
+                           std::string packed_args, std::vector<Job> inputs) {
   if (options.timeout.count() < 0 || options.timeout.count() > UINT32_MAX) {
     throw std::invalid_argument("SubmitOptions::timeout must be between 0 and " +
                                 std::to_string(UINT32_MAX) + " ms");
   }
   std::unique_ptr<client::SubmitExtras> extras;
   if (options.retries > 0 || !options.node.empty() || !options.group.empty() ||
-      !options.after.empty()) {
+      !options.after.empty() || !inputs.empty()) {
     extras = std::make_unique<client::SubmitExtras>();
     extras->retries = options.retries;
     extras->node = options.node;
@@ -48,6 +57,7 @@ Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
       if (!j.state()) throw std::invalid_argument("SubmitOptions::after holds an empty pp::Job");
       extras->after.push_back(j.state());
     }
+    for (Job& j : inputs) extras->inputs.push_back(j.state());
   }
   auto state = server_->submit(code.blob(), std::move(packed_args),
                                static_cast<uint32_t>(options.timeout.count()), std::move(extras));

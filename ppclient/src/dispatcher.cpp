@@ -52,6 +52,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
   if (first_submit_ < 0 && !batch.empty()) first_submit_ = now();
   // Taken off the front as they move into the table, so a batch of a million is never
   // held twice (once in the hand-over, once here).
+  std::vector<std::pair<uint64_t, std::string>> settle_now;   // held jobs: go, or fail
   for (; !batch.empty(); batch.pop_front()) {
     Submission& s = batch.front();
     if (s.settled) {
@@ -61,10 +62,26 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
     if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
+    Job& job = jobs_.emplace(id, Job{std::move(s), 0, nullptr});
+    SubmitExtras* x = job.sub.extras.get();
     sched::JobRules rules;
-    if (s.extras) rules = sched::JobRules{s.extras->node, s.extras->retries};
-    jobs_.emplace(id, Job{std::move(s), 0, nullptr});
-    sched_.submit(id, rules);
+    if (x != nullptr) rules = sched::JobRules{x->node, x->retries};
+    if (x == nullptr || (x->inputs.empty() && x->after.empty())) {
+      sched_.submit(id, rules);
+      continue;
+    }
+    // Dependencies: held until the jobs it needs are done (dispatcher_deps.cpp); one
+    // that can go now goes after the batch, whose later jobs may wait for it.
+    sched_.hold(id, rules);
+    std::string why = hold(id, *x);
+    if (!why.empty() || !deps_.waiting(id)) settle_now.emplace_back(id, std::move(why));
+  }
+  for (auto& [id, why] : settle_now) {
+    if (why.empty()) {
+      start_held(id);
+    } else {
+      end_held(id, failure(proto::JobStatus::kDependency, std::move(why)));
+    }
   }
   pump();
 }
@@ -287,6 +304,8 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   }
   jobs_.erase(id);
   special_.erase(id);
+  if (deps_.held() > 0) deps_.drop(id);            // a held job ended otherwise
+  settle_dependents(id, outcome);                  // the jobs waiting for it
   deliver_(sub, std::move(outcome));
 }
 
@@ -359,8 +378,11 @@ void Dispatcher::cancel(uint64_t id) {
     out.push_back({c.node, special_kind(id, c.node)});
   }
   if (!out.empty()) losers_[id] = std::move(out);   // their answers are not counted twice
-  jobs_.erase(id);
-  special_.erase(id);
+  // Through finish(), so the jobs that depend on it fail ("dependency") and a held job
+  // leaves the dependency table; its own outcome was given by the canceller (this one
+  // is not used again).
+  finish(id, failure(proto::JobStatus::kCancelled, "job " + std::to_string(id) +
+                                                       " was cancelled by the driver"));
   pump();   // the slots it held are free
 }
 

@@ -19,6 +19,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "core/sched/scheduler.hpp"
 #include "ppclient/report/execution_sample.hpp"
 #include "ppclient/report/report.hpp"
+#include "ppclient/src/dependencies.hpp"
 #include "ppclient/src/job_state.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/node_stats.hpp"
@@ -68,6 +70,9 @@ class Dispatcher {
   using Deliver = std::function<void(Submission&, Outcome&&)>;
   // Called when pump() leaves the scheduler's queue empty: more jobs could go now.
   using Hungry = std::function<void()>;
+  // Asked when a job held for its inputs is ready (its arguments now final): the outcome
+  // of an earlier run (ClusterOptions::journal), if there was one.
+  using Recall = std::function<std::optional<Outcome>(const Submission&)>;
 
   Dispatcher(bool adaptive, Deliver deliver, Hungry hungry = nullptr);
   Dispatcher(const Dispatcher&) = delete;
@@ -94,6 +99,7 @@ class Dispatcher {
   // The user cancelled job `id` (its outcome is already given): it leaves the queue, or
   // each node holding a copy gets CANCEL; what they answer later is ignored.
   void cancel(uint64_t id);
+  void set_recall(Recall recall) { recall_ = std::move(recall); }
 
   // One row per node name (a node that reconnected is one row); with `row_by_node`,
   // also each scheduler node's row.
@@ -137,6 +143,11 @@ class Dispatcher {
                report::Kind kind, double t);
   void mark_sent();
   void finish(uint64_t id, Outcome&& outcome);
+  // Dependencies (dispatcher_deps.cpp).
+  std::string hold(uint64_t id, SubmitExtras& extras);
+  void start_held(uint64_t id);
+  void settle_dependents(uint64_t id, const Outcome& outcome);
+  void end_held(uint64_t id, Outcome&& outcome);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
@@ -164,6 +175,11 @@ class Dispatcher {
   // Jobs sent during this pump, and whether the copy counts as an attempt: their
   // JobStates learn it together, under one lock (mark_sent).
   std::vector<std::pair<std::shared_ptr<JobState>, bool>> sent_;
+  // Jobs held until the jobs they depend on are done (their Job stays in jobs_).
+  Dependencies deps_;
+  std::deque<std::pair<uint64_t, Outcome>> ending_;   // held jobs to end (end_held)
+  bool cascading_ = false;                           // ending_ is being worked off
+  Recall recall_;
 };
 
 }  // namespace pp::client

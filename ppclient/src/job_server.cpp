@@ -44,6 +44,7 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     opt_.encrypt = true;
   }
   open_journal();
+  if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
   thread_ = std::thread([this] { io_main(); });
   enlist(this);
@@ -163,11 +164,16 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   p.timeout_ms = timeout_ms != 0 ? timeout_ms : static_cast<uint32_t>(opt_.job_timeout.count());
   p.code = code;
   p.extras = std::move(extras);
+  // Dependencies name jobs of this cluster only (their ids are its own).
+  const bool refers = p.extras && !p.extras->inputs.empty();
+  if (p.extras) check_dependencies(*p.extras);
   std::lock_guard lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
   if (p.extras && !p.extras->group.empty()) add_to_group(p.extras->group, state);
-  if (journal_) {
+  // A job whose arguments refer to other jobs is looked up once they are replaced by
+  // those jobs' values (recall), so its key follows the values, not the job ids.
+  if (journal_ && !refers) {
     if (auto rec = journal_->lookup(Journal::job_key(p.code->hash, p.args, state->id))) {
       // Finished in an earlier run of this batch: its result, without running it.
       state->done = true;
@@ -205,6 +211,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
 }
 
 void JobServer::drain_incoming() {
+  hand_over();   // an input finished before its dependent comes has its state filled
   std::deque<Submission> batch;
   {
     std::lock_guard lock(sync_->mutex);
@@ -232,7 +239,7 @@ void JobServer::on_hungry() {
 // waiters woken (hand_over).
 void JobServer::deliver(Submission& job, Outcome&& o) {
   bool appended = false;
-  if (journal_ && o.status == proto::JobStatus::kOk) {
+  if (journal_ && o.status == proto::JobStatus::kOk && !job.settled) {
     // Kept on disk before anyone sees it: a driver killed from here on loses nothing.
     Status js = journal_->append(Journal::job_key(job.code->hash, job.args, job.state->id),
                                  {o.status, o.value, o.error, o.traceback, o.node});
@@ -250,6 +257,30 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
     hand_over_posted_ = true;
     asio::post(io_, [this] { hand_over(); });
   }
+}
+
+void JobServer::check_dependencies(const SubmitExtras& x) const {
+  for (const auto* list : {&x.inputs, &x.after}) {
+    for (const auto& in : *list) {
+      if (!in || in->sync != sync_) {
+        throw std::invalid_argument(
+            "job " + std::to_string(in ? in->id : 0) + " belongs to another cluster: a job can "
+            "only be an input of (or run after) jobs of its own cluster");
+      }
+    }
+  }
+}
+
+// io thread: a held job's final arguments are known; its result from an earlier run.
+std::optional<Outcome> JobServer::recall(const Submission& s) {
+  auto rec = journal_->lookup(Journal::job_key(s.code->hash, s.args, s.state->id));
+  if (!rec) return std::nullopt;
+  {
+    std::lock_guard lock(sync_->mutex);
+    ++journal_hits_;
+  }
+  return Outcome{rec->status, std::move(rec->value), std::move(rec->error),
+                 std::move(rec->traceback), rec->node, 0, {}};
 }
 
 void JobServer::hand_over() {

@@ -19,6 +19,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -77,6 +78,7 @@ class JobServer {
   // with other calls. What is called after it runs on the caller's thread.
   void close();
 
+  // Throws std::invalid_argument when `extras` names a job of another cluster.
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
                                    uint32_t timeout_ms = 0,
                                    std::unique_ptr<SubmitExtras> extras = nullptr);
@@ -102,6 +104,7 @@ class JobServer {
   int ncpus() const;
   // The lock, wake-up and counts every JobState of this server shares.
   const Sync& sync() const { return *sync_; }
+  const std::shared_ptr<Sync>& shared_sync() const { return sync_; }
   std::map<std::string, int> active_nodes() const;
   std::vector<NodeStats> stats() const;
   std::string stats_table() const;
@@ -147,6 +150,8 @@ class JobServer {
   // `state` has its outcome (done is set): counted, and handed to its watchers.
   void finished_locked(const std::shared_ptr<JobState>& state);
   void add_to_group(const std::string& group, const std::shared_ptr<JobState>& state);
+  void check_dependencies(const SubmitExtras& extras) const;
+  std::optional<Outcome> recall(const Submission& s);
   void hand_over();
   void housekeeping();
   std::string why_no_node() const;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/lua/convert.hpp"
+#include "core/proto/job_ref.hpp"
 #include "core/proto/messages.hpp"
 
 namespace pp::client {
@@ -373,6 +374,136 @@ void register_lua_job_functions(lua_State* L) {
     lua_pushcclosure(L, f.func, 1);
     lua_setfield(L, -2, f.name);
   }
+}
+
+}  // namespace pp::client
+
+// ---- Dependencies: job objects as arguments (inputs) and in `after` lists ----
+namespace pp::client {
+namespace {
+
+// The job object at `index`, or nullptr when the value is some other userdata.
+LuaJob* as_job(lua_State* L, int index) {
+  auto* j = static_cast<LuaJob*>(lua_touserdata(L, index));
+  if (j == nullptr || lua_getmetatable(L, index) == 0) return nullptr;
+  luaL_getmetatable(L, kJobMeta);
+  const bool job = lua_rawequal(L, -1, -2) != 0;
+  lua_pop(L, 2);
+  return job ? j : nullptr;
+}
+
+proto::JobStatus status_named(const char* name) {
+  for (int s = 1; s <= static_cast<int>(proto::JobStatus::kDependency); ++s) {
+    auto st = static_cast<proto::JobStatus>(s);
+    if (name != nullptr && std::string(proto::job_status_name(st)) == name) return st;
+  }
+  return proto::JobStatus::kLuaError;
+}
+
+// A failed job whose outcome the script took: a done state rebuilt from its error
+// table (its own state is gone), which fails whatever depends on it at once.
+std::shared_ptr<JobState> failed_state(lua_State* L, int index, const LuaJob& j,
+                                       const JobRefs& refs) {
+  auto s = std::make_shared<JobState>();
+  s->id = j.id;
+  s->sync = refs.sync;
+  s->done = true;
+  lua_getfenv(L, index);
+  auto field = [&](const char* name) {
+    lua_getfield(L, -1, name);
+    std::string v = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+    lua_pop(L, 1);
+    return v;
+  };
+  s->status = status_named(field("kind").c_str());
+  s->set_failure(field("message"), field("traceback"));
+  s->node = field("node");
+  lua_pop(L, 1);
+  return s;
+}
+
+// The one pending job `j` of this cluster, or an error naming the job.
+Status check_cluster(const LuaJob& j, const JobRefs& refs) {
+  if (j.state->sync == refs.sync) return Status::ok();
+  return Status(StatusCode::kInvalid, "job " + std::to_string(j.id) +
+                                          " belongs to another cluster: a job can only be an "
+                                          "input of (or run after) jobs of its own cluster");
+}
+
+Status pack_job(void* context, lua_State* L, int index, std::string& out) {
+  auto& refs = *static_cast<JobRefs*>(context);
+  LuaJob* j = as_job(L, index);
+  if (j == nullptr) return Status(StatusCode::kNotFound, "");
+  switch (j->kind) {
+    case Kind::kPending:
+      if (Status s = check_cluster(*j, refs); !s) return s;
+      proto::put_job_ref(out, j->id);
+      refs.inputs.push_back(j->state);
+      return Status::ok();
+    case Kind::kNone:
+    case Kind::kNil: out.push_back(static_cast<char>(0xc0)); return Status::ok();
+    case Kind::kFalse: out.push_back(static_cast<char>(0xc2)); return Status::ok();
+    case Kind::kTrue: out.push_back(static_cast<char>(0xc3)); return Status::ok();
+    case Kind::kNumber:
+    case Kind::kValues: {
+      if (j->kind == Kind::kNumber) {
+        lua_pushnumber(L, j->settled.number);
+      } else {
+        lua_getfenv(L, index);
+        lua_rawgeti(L, -1, 1);
+        lua_remove(L, -2);
+      }
+      const std::string name = "the value of job " + std::to_string(j->id);
+      Status s = lua::pack(L, -1, out, name.c_str());
+      lua_pop(L, 1);
+      return s;
+    }
+    case Kind::kFailed:
+      proto::put_job_ref(out, j->id);
+      refs.inputs.push_back(failed_state(L, index, *j, refs));
+      return Status::ok();
+  }
+  return Status(StatusCode::kInvalid, "a job object in an unknown state");
+}
+
+}  // namespace
+
+std::unique_ptr<SubmitExtras> JobRefs::extras() {
+  if (inputs.empty() && after.empty()) return nullptr;
+  auto x = std::make_unique<SubmitExtras>();
+  x->inputs = std::move(inputs);
+  x->after = std::move(after);
+  return x;
+}
+
+lua::UserdataHook job_ref_hook(JobRefs& refs) { return lua::UserdataHook{pack_job, &refs}; }
+
+bool add_after(lua_State* L, int index, JobRefs& refs) {
+  if (lua_isnoneornil(L, index)) return true;
+  if (!lua_istable(L, index)) {
+    lua_pushfstring(L, "after must be a list of jobs, got a %s", luaL_typename(L, index));
+    return false;
+  }
+  const int n = static_cast<int>(lua_objlen(L, index));
+  for (int i = 1; i <= n; ++i) {
+    lua_rawgeti(L, index, i);
+    LuaJob* j = as_job(L, -1);
+    if (j == nullptr) {
+      lua_pushfstring(L, "after[%d] is a %s, not a job", i, luaL_typename(L, -1));
+      return false;
+    }
+    if (j->kind == Kind::kPending) {
+      if (Status s = check_cluster(*j, refs); !s) {
+        lua_pushfstring(L, "after[%d]: %s", i, s.message().c_str());
+        return false;
+      }
+      refs.after.push_back(j->state);
+    } else if (j->kind == Kind::kFailed) {
+      refs.after.push_back(failed_state(L, lua_gettop(L), *j, refs));
+    }   // finished well: nothing left to wait for
+    lua_pop(L, 1);
+  }
+  return true;
 }
 
 }  // namespace pp::client

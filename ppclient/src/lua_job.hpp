@@ -15,8 +15,11 @@
 #include <lua.hpp>
 
 #include <memory>
+#include <vector>
 
+#include "core/lua/convert.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/submit_extras.hpp"
 
 namespace pp::client {
 
@@ -37,5 +40,19 @@ struct LuaJobRef {
   proto::JobStatus status = proto::JobStatus::kOk;
 };
 LuaJobRef lua_job_at(lua_State* L, int index);
+// Dependencies: the jobs a submit names, in its arguments (inputs) and its `after` list.
+struct JobRefs {
+  std::shared_ptr<Sync> sync;   // the submitting cluster's: a job of another is refused
+  std::vector<std::shared_ptr<JobState>> inputs, after;
+  // The SubmitExtras holding them; null when there are none.
+  std::unique_ptr<SubmitExtras> extras();
+};
+// For lua::pack_range: a job object packs as a reference to its job, noted in
+// refs.inputs; one whose result the script already took packs as its first value (or,
+// failed, as a reference to a job that failed).
+lua::UserdataHook job_ref_hook(JobRefs& refs);
+// Adds the jobs of the list at `index` (nil: none) to refs.after; false and a message
+// on the stack when an entry is not a job or belongs to another cluster.
+bool add_after(lua_State* L, int index, JobRefs& refs);
 
 }  // namespace pp::client

@@ -165,9 +165,9 @@ int argument_count(lua_State* L) {
   return static_cast<int>(n);
 }
 
-// Packs the arguments of the table at 3 (or none for nil) into `args`; false with a
-// message pushed on misuse.
-bool pack_arguments(lua_State* L, std::string& args) {
+// Packs the arguments of the table at 3 (or none for nil) into `args`, noting the job
+// objects among them in `refs` (its inputs); false with a message pushed on misuse.
+bool pack_arguments(lua_State* L, std::string& args, pp::client::JobRefs& refs) {
   const int base = lua_gettop(L);
   int n = 0;
   if (lua_istable(L, 3)) {
@@ -183,7 +183,8 @@ bool pack_arguments(lua_State* L, std::string& args) {
     lua_pushliteral(L, "arguments must be a table (a list of values)");
     return false;
   }
-  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args, "argument");
+  const pp::lua::UserdataHook hook = pp::client::job_ref_hook(refs);
+  pp::Status st = pp::lua::pack_range(L, base + 1, base + n, args, "argument", &hook);
   lua_settop(L, base);
   if (!st) lua_pushstring(L, st.message().c_str());
   return static_cast<bool>(st);
@@ -208,10 +209,19 @@ int l_submit(lua_State* L) {
     lua_getfield(L, 5, "after");   // 6: the jobs it runs after (a list, or nil)
   }
   std::string args;
-  if (!pack_arguments(L, args)) {
+  pp::client::JobRefs refs{c.server->shared_sync(), {}, {}};   // dependencies (lua_job.hpp)
+  if (!pack_arguments(L, args, refs) || !pp::client::add_after(L, 6, refs)) {
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;
+  }
+  if (auto deps = refs.extras()) {
+    if (!extras) {
+      extras = std::move(deps);
+    } else {
+      extras->inputs = std::move(deps->inputs);
+      extras->after = std::move(deps->after);
+    }
   }
   std::shared_ptr<JobState> job;
   std::string error;

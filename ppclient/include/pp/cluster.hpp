@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,20 @@ struct SubmitOptions {
                             // if that node is not connected within no_node_timeout
 };
 
+namespace detail {
+// The jobs packed as arguments by the submit under way on this thread (its inputs):
+// set by Cluster::submit around packing, filled by pp::Job's msgpack adaptor.
+struct JobRefs {
+  JobRefs() : outer(current) { current = this; }
+  ~JobRefs() { current = outer; }
+  JobRefs(const JobRefs&) = delete;
+  JobRefs& operator=(const JobRefs&) = delete;
+  std::vector<Job> jobs;
+  JobRefs* outer;
+  static inline thread_local JobRefs* current = nullptr;
+};
+}  // namespace detail
+
 class Cluster {
  public:
   Cluster();
@@ -86,26 +101,40 @@ class Cluster {
   // once on this side, here.
   template <typename... Args>
   Job submit(const Code& code, const Args&... args) {
+    detail::JobRefs refs;   // the pp::Job arguments, noted as they are packed
     std::string packed;
     detail::StringSink sink{packed};
     msgpack::pack(sink, std::forward_as_tuple(args...));
-    return submit_packed(code, std::move(packed));
+    return submit_packed(code, std::move(packed), std::move(refs.jobs));
   }
   // The same with options (timeout, retries, after, group, node).
   template <typename... Args>
   Job submit(const SubmitOptions& options, const Code& code, const Args&... args) {
+    detail::JobRefs refs;
     std::string packed;
     detail::StringSink sink{packed};
     msgpack::pack(sink, std::forward_as_tuple(args...));
-    return submit_packed(options, code, std::move(packed));
+    return submit_packed(options, code, std::move(packed), std::move(refs.jobs));
   }
-  // Submits with arguments already packed as one msgpack array.
-  Job submit_packed(const Code& code, std::string packed_args);
-  Job submit_packed(const SubmitOptions& options, const Code& code, std::string packed_args);
+  // Submits with arguments already packed as one msgpack array; `inputs` are the jobs
+  // whose references (see pp::Job) the arguments hold. Throws std::invalid_argument
+  // for an input of another cluster.
+  Job submit_packed(const Code& code, std::string packed_args, std::vector<Job> inputs = {});
+  Job submit_packed(const SubmitOptions& options, const Code& code, std::string packed_args,
+                    std::vector<Job> inputs = {});
 
   // Runs `code` on each element (as its single argument); results in order.
   template <typename R, typename T>
   std::vector<R> map(const Code& code, const std::vector<T>& items) {
+    if constexpr (std::is_same_v<T, Job>) {   // each item is an input: one submit each
+      std::vector<Job> jobs;
+      jobs.reserve(items.size());
+      for (const Job& item : items) jobs.push_back(submit(code, item));
+      std::vector<R> out;
+      out.reserve(jobs.size());
+      for (const Job& j : jobs) out.push_back(j.get<R>());
+      return out;
+    }
     std::vector<std::string> packed(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       detail::StringSink sink{packed[i]};
@@ -154,3 +183,21 @@ class Cluster {
 };
 
 }  // namespace pp
+
+// msgpack-c: a pp::Job packs as a reference to its job (an ext value; see pp::Job).
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+namespace adaptor {
+template <>
+struct pack<pp::Job> {
+  template <typename Stream>
+  packer<Stream>& operator()(packer<Stream>& o, const pp::Job& job) const {
+    const std::string body = pp::detail::job_ref_body(job);
+    o.pack_ext(body.size(), pp::detail::kJobRefExt);
+    o.pack_ext_body(body.data(), body.size());
+    return o;
+  }
+};
+}  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
+}  // namespace msgpack

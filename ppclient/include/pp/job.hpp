@@ -81,12 +81,23 @@ class TimeoutError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class Job;
+namespace detail {
+// The msgpack ext payload standing for `job` (its id); notes it in JobRefs::current.
+std::string job_ref_body(const Job& job);
+inline constexpr int8_t kJobRefExt = 1;   // checked against core/proto/job_ref.hpp
+}  // namespace detail
+
 // Where a job is. kPending: in the driver (waiting for a node or for the jobs it comes
 // after); kRunning: sent to a node; then one of the three ends.
 enum class JobStatus { kPending, kRunning, kFinished, kFailed, kCancelled };
 // "pending", "running", "finished", "failed", "cancelled" (the Lua API's names).
 const char* to_string(JobStatus status);
 
+// A submitted job: a future-like handle, cheap to copy. Passed as an argument of
+// another submit (at any depth: in a vector, a map, a tuple), it is that job's input:
+// the dependent job is sent once this one is done, with this job's first return
+// value in its place; if this one fails, the dependent fails with kind "dependency".
 class Job {
  public:
   Job() = default;
@@ -142,6 +153,7 @@ class Job {
  private:
   friend class Cluster;
   friend class AsCompleted;
+  friend std::string detail::job_ref_body(const Job& job);
   Job(std::shared_ptr<client::JobState> state, std::weak_ptr<client::JobServer> server)
       : state_(std::move(state)), server_(std::move(server)) {}
   // "job 3 returned a string (\"abc\"), not a int": for TypeError.

@@ -85,7 +85,7 @@ TEST_CASE("sched.rules.pinned_job_waits_for_its_node_to_come_back") {
 TEST_CASE("sched.rules.retry_goes_to_another_node") {
   Scheduler s;
   NodeId a = s.add_node(node("a", 4));
-  s.submit(1, JobRules{.retries = 1});
+  s.submit(1, JobRules{.only_node = "", .retries = 1});
   REQUIRE(jobs_on(s.assign(), a) == std::vector<JobId>{1});
   NodeId b = s.add_node(node("b", 1));
   Completion c = s.complete(1, a, 0.1, false, false, true);
@@ -106,7 +106,7 @@ TEST_CASE("sched.rules.retry_goes_to_another_node") {
 TEST_CASE("sched.rules.retry_on_the_same_node_when_it_is_the_only_one") {
   Scheduler s;
   NodeId a = s.add_node(node("a", 1));
-  s.submit(1, JobRules{.retries = 2});
+  s.submit(1, JobRules{.only_node = "", .retries = 2});
   REQUIRE(s.assign().size() == 1);
   CHECK(s.complete(1, a, 0.1, false, false, true) == Outcome::kRetry);
   CHECK(jobs_on(s.assign(), a) == std::vector<JobId>{1});
@@ -120,7 +120,7 @@ TEST_CASE("sched.rules.retry_on_the_same_node_when_it_is_the_only_one") {
 TEST_CASE("sched.rules.failures_not_retryable_and_plain_jobs_end_at_once") {
   Scheduler s;
   NodeId a = s.add_node(node("a", 2));
-  s.submit(1, JobRules{.retries = 3});
+  s.submit(1, JobRules{.only_node = "", .retries = 3});
   s.submit(2, JobRules{});   // no rules: a plain job
   REQUIRE(s.assign().size() == 2);
   CHECK(s.complete(1, a, 0.1, false, false, false) == Outcome::kAccepted);
@@ -131,7 +131,7 @@ TEST_CASE("sched.rules.retried_job_waits_for_the_other_node_when_it_is_full") {
   Scheduler s(SchedulerOptions{.window_per_worker = 1, .min_window = 1});
   NodeId a = s.add_node(node("a", 1));
   NodeId b = s.add_node(node("b", 1));
-  s.submit(1, JobRules{.retries = 1});
+  s.submit(1, JobRules{.only_node = "", .retries = 1});
   s.submit(2);
   auto first = s.assign();
   REQUIRE(first.size() == 2);
@@ -165,7 +165,7 @@ TEST_CASE("sched.rules.abandoned_queued_jobs_are_skipped") {
 TEST_CASE("sched.rules.drain_queue_takes_pinned_and_retried_jobs") {
   Scheduler s;
   NodeId a = s.add_node(node("a", 1));
-  s.submit(1, JobRules{.retries = 1});
+  s.submit(1, JobRules{.only_node = "", .retries = 1});
   s.submit(2, JobRules{.only_node = "b"});
   s.submit(3);
   REQUIRE(jobs_on(s.assign(), a).size() == 2);   // 1 and 3
