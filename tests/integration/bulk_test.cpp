@@ -18,12 +18,7 @@ using pp::test::ServerProcess;
 constexpr char kSecret[] = "integration-test-secret";
 
 pp::ClusterOptions options_for(const ServerProcess& node) {
-  pp::ClusterOptions o;
-  o.servers = {node.address()};
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = 20s;
-  return o;
+  return pp::test::client_options({node.address()}, kSecret, 20s);
 }
 
 // Bytes that differ from job to job and along the string, so a mix-up or a shifted
