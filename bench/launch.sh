@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/launch.sh -- launch to first result, whole process (see bench/README.md).
 #
-#   bench/launch.sh [--build-dir DIR] [--runs N]
+#   bench/launch.sh [--build-dir DIR] [--runs N] [--quick]
 #
 # Runs, N times each and interleaved run by run (a noisy machine's drifts hit both alike):
 #   * ppclient run of a one-job script with local workers (pp.server{ ncpus = 2 }: the
@@ -10,6 +10,9 @@
 #   * the reference: python3 starting multiprocessing.Pool(2), applying one trivial
 #     function, printing the result, closing the pool.
 # Prints the median and min-max wall time of each in ms, and their ratio. Loopback only.
+# The last line is one JSON object for bench/run.sh: launch_s (ppclient's median, in
+# seconds), the same and its min and max in ms, and pool_launch_ms for the reference.
+# --quick: 3 runs of each.
 
 set -u -o pipefail
 
@@ -23,6 +26,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --build-dir) BUILD_DIR=${2:?--build-dir needs a value}; shift ;;
         --runs) RUNS=${2:?--runs needs a value}; shift ;;
+        --quick) RUNS=3 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "launch.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -86,3 +90,9 @@ if [ $have_py = 1 ]; then
 else
     echo "  python3 with multiprocessing not found: no reference"
 fi
+json=$(awk -v m="$pm" -v lo="$pmin" -v hi="$pmax" \
+    'BEGIN { printf "\"launch_s\": %.4f, \"launch_ms\": %.1f, \"launch_min_ms\": %.1f, \"launch_max_ms\": %.1f", m / 1000, m, lo, hi }')
+if [ $have_py = 1 ]; then
+    json="$json$(awk -v y="$ym" 'BEGIN { printf ", \"pool_launch_ms\": %.1f", y }')"
+fi
+printf '{"runs": %d, %s}\n' "$RUNS" "$json"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/memory.sh -- the driver's memory for many trivial jobs (see bench/README.md).
 #
-#   bench/memory.sh [--build-dir DIR] [--jobs N] [--stream]
+#   bench/memory.sh [--build-dir DIR] [--jobs N] [--stream] [--quick]
 #
 # Runs `ppclient run` of a script with local workers (pp.server{ ncpus = 2 }) that
 # submits N trivial jobs x -> x + 1 at once (default 1,000,000), keeps every handle,
@@ -11,6 +11,9 @@
 # driver's start, and the wall time.
 # --stream: instead, N jobs with at most 2,000 in flight, each result consumed as it
 # comes; prints the driver's RSS every N/10 jobs (it should level off).
+# --quick: 100,000 jobs (a smoke test of the script, not the target's figure).
+# The last line is one JSON object for bench/run.sh: peak_rss_mb (the driver's),
+# node_peak_rss_mb, bytes_per_job, wall_s, jobs.
 
 set -u -o pipefail
 
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
         --build-dir) BUILD_DIR=${2:?--build-dir needs a value}; shift ;;
         --jobs) JOBS=${2:?--jobs needs a value}; shift ;;
         --stream) MODE=stream ;;
+        --quick) JOBS=100000 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "memory.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -37,7 +41,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cat > "$WORK/memory.lua" <<'LUA'
 local pp = require "pp"
-local n, mode = tonumber(arg[1]), arg[2]
+local n, mode, figures = tonumber(arg[1]), arg[2], arg[3]
 
 -- VmHWM and VmRSS of a process, in KB.
 local function mem(pid)
@@ -90,10 +94,16 @@ local node_hwm = mem(node_pid() or "none")
 print(string.format("driver peak RSS %.1f MB (%.0f bytes per job over its start of %.1f MB)",
   hwm / 1024, (hwm - start_kb) * 1024 / n, start_kb / 1024))
 print(string.format("embedded node peak RSS %.1f MB (not in the driver's figure)", node_hwm / 1024))
+local f = assert(io.open(figures, "w"))
+f:write(string.format('"peak_rss_mb": %.1f, "node_peak_rss_mb": %.1f, "bytes_per_job": %.0f',
+  hwm / 1024, node_hwm / 1024, (hwm - start_kb) * 1024 / n))
+f:close()
 LUA
 
 echo "memory: $JOBS trivial jobs ($MODE), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$EPOCHREALTIME
-"$PPCLIENT" run "$WORK/memory.lua" "$JOBS" "$MODE" || exit 1
+"$PPCLIENT" run "$WORK/memory.lua" "$JOBS" "$MODE" "$WORK/figures" || exit 1
 t1=$EPOCHREALTIME
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "wall %.1f s\n", b - a }'
+wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+printf '{"mode": "%s", "jobs": %d, %s, "wall_s": %s}\n' "$MODE" "$JOBS" "$(cat "$WORK/figures")" "$wall"
