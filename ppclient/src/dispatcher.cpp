@@ -381,8 +381,7 @@ void Dispatcher::cancel(uint64_t id) {
   // Through finish(), so the jobs that depend on it fail ("dependency") and a held job
   // leaves the dependency table; its own outcome was given by the canceller (this one
   // is not used again).
-  finish(id, failure(proto::JobStatus::kCancelled, "job " + std::to_string(id) +
-                                                       " was cancelled by the driver"));
+  finish(id, failure(proto::JobStatus::kCancelled, cancelled_error(id)));
   pump();   // the slots it held are free
 }
 

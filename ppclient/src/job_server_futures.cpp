@@ -22,7 +22,7 @@ bool JobServer::cancel(const std::shared_ptr<JobState>& job) {
     if (job->done) return false;
     job->done = true;
     job->status = proto::JobStatus::kCancelled;
-    job->set_failure("job " + std::to_string(job->id) + " was cancelled by the driver", "");
+    job->set_failure(cancelled_error(job->id), "");
     finished_locked(job);
   }
   sync_->cv.notify_all();

@@ -76,6 +76,11 @@ struct JobState {
 
 // "pending" | "running" | "finished" | "failed" | "cancelled": the job's status as the
 // user sees it (failed for any status but ok and cancelled). Under sync->mutex.
+// The error of a job the driver cancelled (its own outcome, and what its dependents quote).
+inline std::string cancelled_error(uint64_t id) {
+  return "job " + std::to_string(id) + " was cancelled by the driver";
+}
+
 inline const char* status_name(const JobState& job) {
   if (!job.done) return job.phase == JobPhase::kRunning ? "running" : "pending";
   if (job.status == proto::JobStatus::kOk) return "finished";

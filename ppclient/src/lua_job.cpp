@@ -328,6 +328,16 @@ int l_job_id(lua_State* L) {
   return 1;
 }
 
+// The job object at `index`, or nullptr when the value is some other userdata.
+LuaJob* as_job(lua_State* L, int index) {
+  auto* j = static_cast<LuaJob*>(lua_touserdata(L, index));
+  if (j == nullptr || lua_getmetatable(L, index) == 0) return nullptr;
+  luaL_getmetatable(L, kJobMeta);
+  const bool job = lua_rawequal(L, -1, -2) != 0;
+  lua_pop(L, 2);
+  return job ? j : nullptr;
+}
+
 int l_job_metatable(lua_State* L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   return 1;
@@ -353,12 +363,8 @@ void push_lua_job(lua_State* L, std::shared_ptr<JobState> state, int anchor) {
 }
 
 LuaJobRef lua_job_at(lua_State* L, int index) {
-  auto* j = static_cast<LuaJob*>(lua_touserdata(L, index));
-  if (j == nullptr || lua_getmetatable(L, index) == 0) return {};
-  luaL_getmetatable(L, kJobMeta);
-  const bool is_job = lua_rawequal(L, -1, -2) != 0;
-  lua_pop(L, 2);
-  if (!is_job) return {};
+  const LuaJob* j = as_job(L, index);
+  if (j == nullptr) return {};
   if (j->kind == Kind::kPending) return {true, j->state, proto::JobStatus::kOk};
   return {true, nullptr, j->status};
 }
@@ -381,16 +387,6 @@ void register_lua_job_functions(lua_State* L) {
 // ---- Dependencies: job objects as arguments (inputs) and in `after` lists ----
 namespace pp::client {
 namespace {
-
-// The job object at `index`, or nullptr when the value is some other userdata.
-LuaJob* as_job(lua_State* L, int index) {
-  auto* j = static_cast<LuaJob*>(lua_touserdata(L, index));
-  if (j == nullptr || lua_getmetatable(L, index) == 0) return nullptr;
-  luaL_getmetatable(L, kJobMeta);
-  const bool job = lua_rawequal(L, -1, -2) != 0;
-  lua_pop(L, 2);
-  return job ? j : nullptr;
-}
 
 proto::JobStatus status_named(const char* name) {
   for (int s = 1; s <= static_cast<int>(proto::JobStatus::kDependency); ++s) {

@@ -24,13 +24,8 @@ using pp::test::ServerProcess;
 constexpr char kSecret[] = "futures-test-secret";
 
 pp::ClusterOptions options_for(std::vector<std::string> servers,
-                               std::chrono::milliseconds no_node_timeout = 30s) {
-  pp::ClusterOptions o;
-  o.servers = std::move(servers);
-  o.local_workers = 0;
-  o.secret = kSecret;
-  o.no_node_timeout = no_node_timeout;
-  return o;
+                               std::chrono::seconds no_node_timeout = 30s) {
+  return pp::test::client_options(std::move(servers), kSecret, no_node_timeout);
 }
 
 // Sleeps `ms` milliseconds on the node (without using CPU), then returns `v`.
