@@ -224,3 +224,22 @@ TEST_CASE("integration.signals.sigint_twice_exits_130_and_the_embedded_node_foll
   for (pid_t p : embedded) CHECK(wait_until([&] { return process_gone(p); }, 10s));
   std::remove(script.c_str());
 }
+
+TEST_CASE("integration.signals.sigterm_stops_ppclient_run_like_sigint" * doctest::timeout(120)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  std::string script = write_script(kLongBatch);
+  Child client({pp::test::bin_dir() + "/ppclient", "run", script, node.address()});
+  CHECK(wait_until([&] { return client.output().find("submitted") != std::string::npos; }, 20s));
+  REQUIRE(wait_until([&] { return workers_busy(node.pid(), 2); }, 20s));
+  auto embedded = pp::test::children_of(client.pid());
+
+  REQUIRE(kill(client.pid(), SIGTERM) == 0);
+  REQUIRE(client.wait_exit(10s));  // its jobs would run for a minute
+  CHECK(client.exit_status() == 128 + SIGTERM);
+  CHECK(!client.killed_by_signal());  // it stopped the batch, then exited
+  CHECK(client.output().find("terminated: stopping the batch") != std::string::npos);
+  // The node hears BYE (not a dropped connection) and frees its workers.
+  CHECK(node.wait_for_log("left (client said bye); dropping its queued jobs", 5s));
+  for (pid_t p : embedded) CHECK(wait_until([&] { return process_gone(p); }, 5s));
+  std::remove(script.c_str());
+}
