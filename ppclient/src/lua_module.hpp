@@ -16,6 +16,9 @@ struct RunOptions {
   std::string report;
   bool discover = false;
   bool no_echo = false;   // --no-echo: no cluster echoes what its jobs print
+  // --dashboard [ADDRESS:]PORT, --dashboard-linger S: for a cluster that names none.
+  std::string dashboard;
+  double dashboard_linger = 0;
 };
 
 void set_run_options(lua_State* L, const RunOptions& options);

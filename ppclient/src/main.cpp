@@ -20,6 +20,7 @@
 #include "core/util/command_line.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/secret.hpp"
+#include "ppclient/src/dashboard_address.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/lua_module.hpp"
 #include "ppclient/src/sigint.hpp"
@@ -184,6 +185,7 @@ pp::Status check_report_path(const std::string& path) {
 // Numeric options of ppclient (see core/util/number_range.hpp).
 constexpr pp::NumberRange kWaitRange{0.1, 600, false, "seconds"};
 constexpr pp::NumberRange kPortRange{1, 65535, true, ""};
+constexpr pp::NumberRange kLingerRange{0, 86400, false, "seconds"};
 
 // `ppclient run SCRIPT [ARGS...]`.
 struct RunArgs {
@@ -192,6 +194,8 @@ struct RunArgs {
   bool discover = false;
   std::string report;
   bool no_echo = false;
+  std::string dashboard;
+  double dashboard_linger = 0;
 };
 
 CLI::App* add_run(CLI::App& app, RunArgs& a) {
@@ -206,6 +210,13 @@ CLI::App* add_run(CLI::App& app, RunArgs& a) {
   run->add_option("--report", a.report,
                   "write each cluster's contribution report here when it closes "
                   "(.json, .html, .svg, else a text table)");
+  auto* dashboard = run->add_option(
+      "--dashboard", a.dashboard,
+      "serve a live dashboard of the batch at [ADDRESS:]PORT (8787 = 127.0.0.1:8787; any "
+      "address but loopback prints a URL with a token, which every request must show)");
+  pp::add_number(*run, "--dashboard-linger", a.dashboard_linger, kLingerRange,
+                 "after the batch, keep serving its final state this long before exiting")
+      ->needs(dashboard);
   return run;
 }
 
@@ -218,8 +229,15 @@ int run_batch(const RunArgs& a) {
       return pp::kExitUsage;
     }
   }
+  if (!a.dashboard.empty()) {
+    if (auto where = pp::client::parse_dashboard_address(a.dashboard); !where) {
+      std::fprintf(stderr, "ppclient run: --dashboard %s\n", where.status().message().c_str());
+      return pp::kExitUsage;
+    }
+  }
   pp::client::install_sigint_handler();
-  int rc = run_script(a.script, a.args, {a.report, a.discover, a.no_echo});
+  int rc = run_script(a.script, a.args,
+                      {a.report, a.discover, a.no_echo, a.dashboard, a.dashboard_linger});
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }

@@ -54,6 +54,16 @@ struct ClusterOptions {
   // .svg, else the text table); empty = none. `ppclient run --report FILE` sets it
   // for every cluster its script makes.
   std::string report;
+  // A live dashboard of the batch in the browser, served at "[ADDRESS:]PORT" while the
+  // cluster is open ("8787" = 127.0.0.1:8787; port 0 = any free port); empty = none.
+  // On a loopback address no token is asked for; on any other (0.0.0.0: every
+  // interface) the URL printed at start carries a token that every request must show.
+  // The constructor throws std::invalid_argument for a value it cannot read, and
+  // std::runtime_error when it cannot listen there. `ppclient run --dashboard`.
+  std::string dashboard;
+  // When the cluster closes, the dashboard shows the final state for this long before
+  // close() returns (0: it stops with the cluster). `ppclient run --dashboard-linger S`.
+  std::chrono::milliseconds dashboard_linger{0};
 };
 
 }  // namespace pp
