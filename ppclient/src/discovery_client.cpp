@@ -70,7 +70,7 @@ void JobServer::on_found(const discovery::NodeFacts& facts, const std::string& v
     }
     return;
   }
-  nodes_->found(facts, via);
+  nodes_->found(facts, seen.via);
 }
 
 std::vector<SeenNode> JobServer::seen_nodes() const {

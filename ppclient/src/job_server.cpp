@@ -21,7 +21,16 @@ struct JobServer::Delivered {
   std::shared_ptr<JobState> state;
   Outcome outcome;
   bool appended = false;   // kept in the journal
+  std::unique_ptr<SubmitExtras> extras;   // its group, for the live figures
 };
+
+namespace {
+
+std::string_view group_of(const std::unique_ptr<SubmitExtras>& extras) {
+  return extras ? std::string_view(extras->group) : std::string_view();
+}
+
+}  // namespace
 
 JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     : opt_(std::move(options)),
@@ -171,6 +180,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
   if (p.extras && !p.extras->group.empty()) add_to_group(p.extras->group, state);
+  live_.submitted(group_of(p.extras));
   // A job whose arguments refer to other jobs is looked up once they are replaced by
   // those jobs' values (recall), so its key follows the values, not the job ids.
   if (journal_ && !refers) {
@@ -199,6 +209,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
     p.settled = true;
     p.args.clear();
   }
+  if (p.settled) live_.finished(state->status, group_of(p.extras));
   incoming_.push_back(std::move(p));
   // One wake-up of the io thread per burst, and only when it could send the job now
   // (a settled job has nothing to send: it goes along with the next ones).
@@ -251,7 +262,7 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
   }
   // What the job printed, echoed as its result arrives (failed jobs' too).
   if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output);
-  outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended});
+  outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended, std::move(job.extras)});
   if (!hand_over_posted_) {
     // After this handler and the others ready now: a burst of results crosses at once.
     hand_over_posted_ = true;
@@ -292,8 +303,12 @@ void JobServer::hand_over() {
     for (Delivered& d : outbox_) {
       JobState& state = *d.state;
       if (d.appended) ++journal_appended_;
-      if (state.done) continue;   // cancelled by the user meanwhile: that is its outcome
+      if (state.done) {   // cancelled by the user meanwhile: that is its outcome
+        live_.finished(proto::JobStatus::kCancelled, group_of(d.extras));
+        continue;
+      }
       Outcome& o = d.outcome;
+      count_live(d);
       state.done = true;
       state.status = o.status;
       state.value = std::move(o.value);
@@ -308,6 +323,61 @@ void JobServer::hand_over() {
   }
   outbox_.clear();
   if (notify) sync_->cv.notify_all();
+}
+
+// Under sync_->mutex: a job's final outcome in the live figures (its failure and what it
+// printed among the last ones kept).
+void JobServer::count_live(const Delivered& d) {
+  const Outcome& o = d.outcome;
+  live_.finished(o.status, group_of(d.extras));
+  if (o.status == proto::JobStatus::kOk && o.output.empty()) return;
+  if (!o.output.empty()) live_.output(d.state->id, o.node, o.output);
+  if (o.status != proto::JobStatus::kOk) {
+    live_.failure(d.state->id, o.node, o.status, o.error, o.traceback,
+                  dispatcher_->batch_seconds());
+  }
+}
+
+LiveSnapshot JobServer::live_snapshot() const {
+  // Often enough for a bar redrawn ten times a second and a page polling it; a reader
+  // in between copies the last one.
+  constexpr auto kInterval = std::chrono::milliseconds(100);
+  {
+    std::lock_guard lock(live_mutex_);
+    if (live_serial_ > 0 && std::chrono::steady_clock::now() - live_taken_ < kInterval) {
+      return live_last_;
+    }
+  }
+  LiveSnapshot s = on_io([this] { return take_live(); });
+  std::lock_guard lock(live_mutex_);
+  s.serial = ++live_serial_;
+  live_last_ = s;
+  live_taken_ = std::chrono::steady_clock::now();
+  return s;
+}
+
+// io thread: the Dispatcher's rows, the node table's states, discovery's incompatible
+// nodes (refused, with why), then what was counted under sync_->mutex.
+LiveSnapshot JobServer::take_live() const {
+  LiveSnapshot s;
+  dispatcher_->live(s);
+  nodes_->live(s.nodes);
+  for (const auto& [id, seen] : seen_) {
+    if (seen.compatible || seen.gone) continue;
+    LiveNode& n = s.nodes.emplace_back();
+    n.figures.node = seen.facts.address + ":" + std::to_string(seen.facts.port);
+    n.figures.host = seen.facts.host;
+    n.figures.workers = static_cast<int>(seen.facts.workers);
+    n.figures.speed_score = seen.facts.speed;
+    n.found = seen.via;
+    n.state = NodeState::kRefused;
+    n.reason = "incompatible: " + seen.why_not;
+    n.load = seen.facts.load;
+    n.version = seen.facts.software;
+  }
+  std::lock_guard lock(sync_->mutex);
+  live_.copy_to(s);
+  return s;
 }
 
 void JobServer::housekeeping() {
