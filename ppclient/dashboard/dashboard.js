@@ -72,6 +72,7 @@ function drawSummary(s) {
     const [t0, f0] = rates[0], [t1, f1] = rates[rates.length - 1];
     if (t1 > t0) rate = (f1 - f0) / (t1 - t0);
   }
+  if (rate === 0 && s.elapsed > 0) rate = j.finished / s.elapsed;   // the page just opened
   if (s.final && s.batch.wall_seconds > 0) rate = s.batch.jobs / s.batch.wall_seconds;
   const left = j.submitted - j.finished;
   const working = s.nodes.filter(n => n.state === "working").length;
@@ -187,6 +188,7 @@ function drawStream(s) {
       const attrs = { x: x(r[S]), y: y, width: w, height: lane, fill: fill };
       if (r[F] === "lost") attrs["fill-opacity"] = 0.3;
       if (r[K] === "stolen") { attrs.stroke = "#111"; attrs["stroke-width"] = 0.9; }
+      else { attrs.stroke = "#fff"; attrs["stroke-width"] = 0.5; }   // runs in a row stay apart
       g.appendChild(svg("rect", attrs));
       if (r[K] === "backup") {
         g.appendChild(svg("rect", { x: attrs.x, y: y, width: w, height: lane, fill: "url(#pp-hatch)" }));

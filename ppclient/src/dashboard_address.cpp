@@ -18,10 +18,11 @@ Status bad(std::string_view text, const std::string& why) {
 Result<uint16_t> parse_port(std::string_view text, std::string_view port) {
   unsigned value = 0;
   auto r = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size()) {
-    return bad(text, "has no port number");
+  bool digits = !port.empty() && r.ptr == port.data() + port.size();
+  if (digits && (r.ec == std::errc::result_out_of_range || value > 65535)) {
+    return bad(text, "has a port out of range (0 to 65535)");
   }
-  if (value > 65535) return bad(text, "has a port out of range (0 to 65535)");
+  if (!digits || r.ec != std::errc()) return bad(text, "has no port number");
   return static_cast<uint16_t>(value);
 }
 

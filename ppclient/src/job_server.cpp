@@ -10,6 +10,7 @@
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
 #include "ppclient/journal/journal.hpp"
+#include "ppclient/src/dashboard.hpp"
 #include "ppclient/src/dispatcher.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_table.hpp"
@@ -52,11 +53,13 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (const char* e = std::getenv("PP_ENCRYPT"); e != nullptr && std::string_view(e) == "1") {
     opt_.encrypt = true;
   }
+  bind_dashboard();   // a bad address or a taken port is refused before anything starts
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
   thread_ = std::thread([this] { io_main(); });
   enlist(this);
+  serve_dashboard();
 }
 
 void JobServer::open_journal() {
@@ -113,9 +116,11 @@ void JobServer::close() {
     Status st = write_report(opt_.report);
     if (!st) PP_ERROR("report: %s", st.message().c_str());
   }
+  finish_dashboard();
   asio::post(io_, [this] { shutdown_io(); });
   thread_.join();
   hand_over();   // what the loop's last turn left (the io thread is gone)
+  linger_dashboard();
   // Only now: handlers of theirs that were cancelled by stop() may have been queued
   // until the loop ended; with the loop stopped none of them can run any more.
   discovery_.reset();

@@ -45,6 +45,7 @@ namespace pp::client {
 class Dispatcher;
 class NodeTable;
 class LocalNode;
+class Dashboard;
 class Journal;
 struct Submission;
 struct JobCode;
@@ -161,6 +162,12 @@ class JobServer {
   void housekeeping();
   std::string why_no_node() const;
   void shutdown_io();
+  // The dashboard (job_server_dashboard.cpp): bound before the io thread starts, served
+  // once it runs; at close its final state, kept up for dashboard_linger, then stopped.
+  void bind_dashboard();
+  void serve_dashboard();
+  void finish_dashboard();
+  void linger_dashboard();
   LiveSnapshot take_live() const;   // io thread
   struct Delivered;
   void count_live(const Delivered& d);   // under sync_->mutex
@@ -174,6 +181,7 @@ class JobServer {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   std::unique_ptr<LocalNode> local_;
+  std::unique_ptr<Dashboard> dashboard_;   // ClusterOptions::dashboard; its own threads
   std::unique_ptr<Journal> journal_;   // ClusterOptions::journal; thread-safe itself
   ActiveNodes active_;                 // written by nodes_, read by any thread
 
