@@ -116,7 +116,7 @@ function drawNodes(nodes) {
     name.style.borderLeft = "6px solid " + PALETTE[i % PALETTE.length];
     tr.append(name, el("td", n.host), el("td", n.found), el("td", n.state, "state-" + n.state),
               el("td", n.workers), el("td", num(n.speed_score, 1)),
-              el("td", num(n.relative_speed, 2)), el("td", n.load < 0 ? "?" : pct(n.load)),
+              el("td", num(n.relative_speed, 2)), el("td", n.load < 0 ? "?" : n.load.toFixed(2)),
               el("td", n.in_flight), el("td", n.jobs_done), el("td", n.failures),
               el("td", num(n.throughput_per_worker)), el("td", pct(n.share)));
     if (!n.reason) return [tr];

@@ -30,9 +30,16 @@ void JobServer::serve_dashboard() {
   std::fprintf(stderr, "ppclient: dashboard at %s\n", dashboard_->url().c_str());
 }
 
-// Before the io thread stops: the last snapshot is the final state.
+// Before the io thread stops: a snapshot taken now (not live_snapshot()'s copy of up to
+// 100 ms ago, which may miss the last results) is the final state.
 void JobServer::finish_dashboard() {
-  if (dashboard_) dashboard_->finish(dashboard_json(live_snapshot(), true));
+  if (!dashboard_) return;
+  LiveSnapshot last = on_io([this] { return take_live(); });
+  {
+    std::lock_guard lock(live_mutex_);
+    last.serial = ++live_serial_;
+  }
+  dashboard_->finish(dashboard_json(last, true));
 }
 
 // After it stopped (the nodes are released): the final state stays up for a while.
