@@ -46,6 +46,7 @@ void JobServer::finish_dashboard() {
 void JobServer::linger_dashboard() {
   if (!dashboard_) return;
   if (opt_.dashboard_linger.count() > 0) {
+    std::fflush(nullptr);   // what the script printed shows now, not after the wait
     std::fprintf(stderr, "ppclient: the batch ended; its dashboard stays at %s for %.1f s\n",
                  dashboard_->url().c_str(), opt_.dashboard_linger.count() / 1000.0);
     std::this_thread::sleep_for(opt_.dashboard_linger);
