@@ -53,10 +53,11 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (const char* e = std::getenv("PP_ENCRYPT"); e != nullptr && std::string_view(e) == "1") {
     opt_.encrypt = true;
   }
-  bind_dashboard();   // a bad address or a taken port is refused before anything starts
+  check_dashboard();   // a value it cannot read is refused before anything starts
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
+  bind_dashboard();   // last: nothing after it may throw and leave its socket bound
   thread_ = std::thread([this] { io_main(); });
   enlist(this);
   serve_dashboard();

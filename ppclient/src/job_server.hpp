@@ -162,8 +162,10 @@ class JobServer {
   void housekeeping();
   std::string why_no_node() const;
   void shutdown_io();
-  // The dashboard (job_server_dashboard.cpp): bound before the io thread starts, served
-  // once it runs; at close its final state, kept up for dashboard_linger, then stopped.
+  // The dashboard (job_server_dashboard.cpp): its option checked first, bound just before
+  // the io thread starts, served once it runs; at close its final state, kept up for
+  // dashboard_linger, then stopped.
+  void check_dashboard() const;
   void bind_dashboard();
   void serve_dashboard();
   void finish_dashboard();

@@ -12,13 +12,18 @@
 
 namespace pp::client {
 
-void JobServer::bind_dashboard() {
+void JobServer::check_dashboard() const {
   if (opt_.dashboard.empty()) return;
   auto where = parse_dashboard_address(opt_.dashboard);
   if (!where) throw std::invalid_argument("dashboard " + where.status().message());
   if (opt_.dashboard_linger.count() < 0) {
     throw std::invalid_argument("dashboard_linger must be 0 or more seconds");
   }
+}
+
+void JobServer::bind_dashboard() {
+  if (opt_.dashboard.empty()) return;
+  auto where = parse_dashboard_address(opt_.dashboard);   // checked: check_dashboard()
   auto d = Dashboard::bind(*where, [this] { return dashboard_json(live_snapshot(), false); });
   if (!d) throw std::runtime_error("dashboard: " + d.status().message());
   dashboard_ = std::move(*d);
