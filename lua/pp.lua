@@ -40,14 +40,16 @@ Server.__index = Server
 
 -- The options pp.server knows; anything else is a mistake worth a message.
 local SERVER_OPTIONS = options.names{ "ncpus", "ppservers", "secret", "job_timeout",
-  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output" }
+  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output",
+  "progress" }
 
 local WEAK_VALUES = { __mode = "v" }
 
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
 --            scheduling = "adaptive" | "free-slot", journal = "file",
---            echo_output = true|false (default true: what jobs print is echoed) }
+--            echo_output = true|false (default true: what jobs print is echoed),
+--            progress = true|false (default: a progress bar when stderr is a terminal) }
 -- job_timeout: the time limit of every job of this cluster, in seconds (0 or nil: none);
 -- a job's own `timeout` (js:submit{..., timeout = s}) takes its place for that job.
 function M.server(opts)
@@ -56,6 +58,9 @@ function M.server(opts)
   options.check(opts, SERVER_OPTIONS, "pp.server{...}", 2)
   if opts.echo_output ~= nil and type(opts.echo_output) ~= "boolean" then
     error("echo_output must be true or false, got " .. type(opts.echo_output), 2)
+  end
+  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
+    error("progress must be true or false, got " .. type(opts.progress), 2)
   end
   if opts.secret ~= nil and type(opts.secret) ~= "string" then
     error("secret must be a string, got " .. type(opts.secret), 2)
@@ -74,7 +79,8 @@ function M.server(opts)
   local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
                            job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout,
                            encrypt = opts.encrypt == true, scheduling = opts.scheduling,
-                           journal = opts.journal, echo_output = opts.echo_output }
+                           journal = opts.journal, echo_output = opts.echo_output,
+                           progress = opts.progress }
   if not c then error("pp.server: " .. err, 2) end
   -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
   -- _all: every job by id, weakly (js:wait(nil, ...)); _groups: name -> {job = id}, weak keys.

@@ -44,6 +44,7 @@ namespace pp::client {
 
 class Dispatcher;
 class NodeTable;
+class ProgressBar;
 class LocalNode;
 class Journal;
 struct Submission;
@@ -175,6 +176,9 @@ class JobServer {
   std::thread thread_;
   std::unique_ptr<LocalNode> local_;
   std::unique_ptr<Journal> journal_;   // ClusterOptions::journal; thread-safe itself
+  // ClusterOptions::progress: the bar, Sync::observer of this server's waits; stopped
+  // by close() before the io thread ends (it reads live_snapshot()).
+  std::unique_ptr<ProgressBar> progress_;
   ActiveNodes active_;                 // written by nodes_, read by any thread
 
   // Shared with user threads, under sync_->mutex.

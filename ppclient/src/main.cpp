@@ -192,6 +192,7 @@ struct RunArgs {
   bool discover = false;
   std::string report;
   bool no_echo = false;
+  bool progress = false, no_progress = false;
 };
 
 CLI::App* add_run(CLI::App& app, RunArgs& a) {
@@ -203,6 +204,11 @@ CLI::App* add_run(CLI::App& app, RunArgs& a) {
                 "use every node found on the LAN when the script names none");
   run->add_flag("--no-echo", a.no_echo,
                 "do not echo what jobs print (it is still kept: job.stdout)");
+  auto* on = run->add_flag("--progress", a.progress,
+                           "draw a progress bar on stderr while the script waits for jobs, even "
+                           "when stderr is not a terminal");
+  run->add_flag("--no-progress", a.no_progress, "no progress bar, even on a terminal")
+      ->excludes(on);
   run->add_option("--report", a.report,
                   "write each cluster's contribution report here when it closes "
                   "(.json, .html, .svg, else a text table)");
@@ -219,7 +225,9 @@ int run_batch(const RunArgs& a) {
     }
   }
   pp::client::install_sigint_handler();
-  int rc = run_script(a.script, a.args, {a.report, a.discover, a.no_echo});
+  pp::client::RunOptions ro{a.report, a.discover, a.no_echo, std::nullopt};
+  if (a.progress || a.no_progress) ro.progress = a.progress;
+  int rc = run_script(a.script, a.args, ro);
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }
