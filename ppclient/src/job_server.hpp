@@ -38,6 +38,7 @@
 
 namespace pp::discovery {
 class Browser;
+struct BrowseOptions;
 }
 
 namespace pp::client {
@@ -60,6 +61,11 @@ struct SeenNode {
   bool connected = false;
   bool gone = false;          // said BYE
 };
+
+// How a client browses for nodes: the backends $PP_DISCOVERY names (both by default), on
+// `port`, QUERYs to `targets` (else $PP_BROADCAST, else every interface). For the
+// JobServer and `ppclient top`.
+discovery::BrowseOptions browse_options(uint16_t port, std::vector<std::string> targets);
 
 // A code blob with its hash, made once and shared by every job of that code.
 using CodeRef = std::shared_ptr<const JobCode>;

@@ -23,6 +23,7 @@
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/lua_module.hpp"
 #include "ppclient/src/sigint.hpp"
+#include "ppclient/src/top_main.hpp"
 
 namespace {
 
@@ -262,6 +263,41 @@ CLI::App* add_nodes(CLI::App& app, NodesArgs& a) {
   return nodes;
 }
 
+// `ppclient top [--refresh S] [--wait S] [--secret-file F] [--discovery-port P]`.
+struct TopArgs {
+  double refresh_seconds = 1;
+  NodesArgs nodes;   // --wait (not a terminal), --secret-file, --discovery-port
+};
+
+CLI::App* add_top(CLI::App& app, TopArgs& a) {
+  auto* top = app.add_subcommand(
+      "top", "watch the nodes discovery finds on the LAN, live (a table when not a terminal)");
+  pp::add_number(*top, "--refresh", a.refresh_seconds, kWaitRange, "seconds between redraws")
+      ->capture_default_str();
+  pp::add_number(*top, "--wait", a.nodes.wait_seconds, kWaitRange,
+                 "seconds to listen when stdout is not a terminal")
+      ->capture_default_str();
+  top->add_option("--secret-file", a.nodes.secret_file, "file holding the cluster secret");
+  pp::add_number(*top, "--discovery-port", a.nodes.discovery_port, kPortRange,
+                 "UDP port of discovery (as the nodes' --discovery-port)")
+      ->capture_default_str();
+  return top;
+}
+
+int show_top(const TopArgs& a) {
+  auto secret = pp::secret::resolve("", a.nodes.secret_file, nullptr);
+  if (!secret) {
+    std::fprintf(stderr, "ppclient: %s\n", secret.status().message().c_str());
+    return pp::kExitUsage;
+  }
+  pp::client::TopOptions o;
+  o.secret = *secret;
+  o.discovery_port = a.nodes.discovery_port;
+  o.refresh = std::chrono::milliseconds(static_cast<long>(a.refresh_seconds * 1000));
+  o.wait = std::chrono::milliseconds(static_cast<long>(a.nodes.wait_seconds * 1000));
+  return pp::client::run_top(o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -277,6 +313,8 @@ int main(int argc, char** argv) {
   CLI::App* run = add_run(app, run_args);
   CLI::App* stats = add_stats(app, stats_args);
   CLI::App* nodes = add_nodes(app, nodes_args);
+  TopArgs top_args;
+  CLI::App* top = add_top(app, top_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -291,6 +329,7 @@ int main(int argc, char** argv) {
     return list_nodes(nodes_args.wait_seconds, nodes_args.secret_file, nodes_args.discovery_port);
   }
   if (*stats) return show_stats(stats_args.in, stats_args.out);
+  if (*top) return show_top(top_args);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
