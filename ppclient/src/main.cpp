@@ -23,6 +23,7 @@
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/lua_module.hpp"
 #include "ppclient/src/sigint.hpp"
+#include "ppclient/src/stats_main.hpp"
 #include "ppclient/src/top_main.hpp"
 
 namespace {
@@ -127,36 +128,6 @@ int list_nodes(double wait_seconds, const std::string& secret_file, uint16_t por
   return 0;
 }
 
-// `ppclient stats REPORT.json [--report OUT]`: a saved report as the table, or in
-// another format.
-int show_stats(const std::string& in, const std::string& out) {
-  std::FILE* f = std::fopen(in.c_str(), "rb");
-  if (f == nullptr) {
-    std::fprintf(stderr, "ppclient stats: cannot open %s: %s\n", in.c_str(), std::strerror(errno));
-    return 1;
-  }
-  std::string text;
-  char buf[65536];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
-  auto rep = pp::client::report::from_json(text);
-  if (!rep) {
-    std::fprintf(stderr, "ppclient stats: %s is not a ppcluster report: %s\n", in.c_str(),
-                 rep.status().message().c_str());
-    return 1;
-  }
-  if (out.empty()) {
-    std::fputs(pp::client::report::to_table(*rep).c_str(), stdout);
-    return 0;
-  }
-  pp::Status st = pp::client::report::write_file(*rep, out);
-  if (!st) {
-    std::fprintf(stderr, "ppclient stats: %s\n", st.message().c_str());
-    return 1;
-  }
-  return 0;
-}
-
 // `--report FILE` is written when the batch ends: a path that cannot be
 // written is found now, not after the batch. An existing file is opened for
 // appending (and left as it is); a new one is created and removed again.
@@ -233,15 +204,18 @@ int run_batch(const RunArgs& a) {
   return rc;
 }
 
-// `ppclient stats REPORT.json [--report OUT]`.
+// `ppclient stats REPORT.json... [--report OUT]`.
 struct StatsArgs {
-  std::string in, out;
+  std::vector<std::string> in;
+  std::string out;
 };
 
 CLI::App* add_stats(CLI::App& app, StatsArgs& a) {
-  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
-  stats->add_option("report", a.in, "a report written as .json")->required();
-  stats->add_option("--report", a.out, "write it here instead (.html, .svg, .json, text)");
+  auto* stats = app.add_subcommand(
+      "stats", "show a saved contribution report (JSON), or several side by side per node");
+  stats->add_option("reports", a.in, "reports written as .json")->required();
+  stats->add_option("--report", a.out,
+                    "write it here instead (.html, .svg, .json, text; several: .html or text)");
   return stats;
 }
 
@@ -328,7 +302,7 @@ int main(int argc, char** argv) {
   if (*nodes) {
     return list_nodes(nodes_args.wait_seconds, nodes_args.secret_file, nodes_args.discovery_port);
   }
-  if (*stats) return show_stats(stats_args.in, stats_args.out);
+  if (*stats) return pp::client::run_stats(stats_args.in, stats_args.out);
   if (*top) return show_top(top_args);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
