@@ -40,8 +40,8 @@ Server.__index = Server
 
 -- The options pp.server knows; anything else is a mistake worth a message.
 local SERVER_OPTIONS = options.names{ "ncpus", "ppservers", "secret", "job_timeout",
-  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output", "dashboard",
-  "dashboard_linger" }
+  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output", "progress",
+  "dashboard", "dashboard_linger" }
 
 local WEAK_VALUES = { __mode = "v" }
 
@@ -49,6 +49,7 @@ local WEAK_VALUES = { __mode = "v" }
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
 --            scheduling = "adaptive" | "free-slot", journal = "file",
 --            echo_output = true|false (default true: what jobs print is echoed),
+--            progress = true|false (default: a progress bar when stderr is a terminal),
 --            dashboard = "[address:]port" (a live page of the batch; "8787" is
 --            127.0.0.1:8787), dashboard_linger = seconds (the final state stays up
 --            that long when the cluster closes) }
@@ -60,6 +61,9 @@ function M.server(opts)
   options.check(opts, SERVER_OPTIONS, "pp.server{...}", 2)
   if opts.echo_output ~= nil and type(opts.echo_output) ~= "boolean" then
     error("echo_output must be true or false, got " .. type(opts.echo_output), 2)
+  end
+  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
+    error("progress must be true or false, got " .. type(opts.progress), 2)
   end
   if opts.secret ~= nil and type(opts.secret) ~= "string" then
     error("secret must be a string, got " .. type(opts.secret), 2)
@@ -85,7 +89,8 @@ function M.server(opts)
                            job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout,
                            encrypt = opts.encrypt == true, scheduling = opts.scheduling,
                            journal = opts.journal, echo_output = opts.echo_output,
-                           dashboard = dashboard, dashboard_linger = linger }
+                           progress = opts.progress, dashboard = dashboard,
+                           dashboard_linger = linger }
   if not c then error("pp.server: " .. err, 2) end
   -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
   -- _all: every job by id, weakly (js:wait(nil, ...)); _groups: name -> {job = id}, weak keys.

@@ -1,5 +1,7 @@
 #include "ppclient/src/job_server.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -15,6 +17,7 @@
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_table.hpp"
 #include "ppclient/src/output_echo.hpp"
+#include "ppclient/src/progress_bar.hpp"
 
 namespace pp::client {
 
@@ -57,6 +60,11 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
+  if (opt_.progress.value_or(::isatty(STDERR_FILENO) == 1)) {
+    progress_ = std::make_unique<ProgressBar>([this] { return live_snapshot(); },
+                                              [this] { return live_.jobs().finished(); });
+    sync_->observer = progress_.get();   // no job yet: no lock needed
+  }
   bind_dashboard();   // last: nothing after it may throw and leave its socket bound
   thread_ = std::thread([this] { io_main(); });
   enlist(this);
@@ -113,6 +121,13 @@ JobServer::~JobServer() { close(); }
 void JobServer::close() {
   if (!thread_.joinable()) return;
   unlist(this);
+  if (progress_) {
+    {
+      std::lock_guard lock(sync_->mutex);
+      sync_->observer = nullptr;
+    }
+    progress_->stop();
+  }
   if (!opt_.report.empty()) {
     Status st = write_report(opt_.report);
     if (!st) PP_ERROR("report: %s", st.message().c_str());
@@ -267,7 +282,7 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
     }
   }
   // What the job printed, echoed as its result arrives (failed jobs' too).
-  if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output);
+  if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output, progress_.get());
   outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended, std::move(job.extras)});
   if (!hand_over_posted_) {
     // After this handler and the others ready now: a burst of results crosses at once.
@@ -416,13 +431,18 @@ void JobServer::shutdown_io() {
 void JobServer::wait(JobState& job) {
   std::unique_lock lock(sync_->mutex);
   job.waited = true;
+  if (job.done) return;
+  BlockedWait blocked(*sync_);
   sync_->cv.wait(lock, [&] { return job.done; });
 }
 
 void JobServer::wait_all() {
   std::unique_lock lock(sync_->mutex);
   waiting_all_ = true;
-  sync_->cv.wait(lock, [&] { return finished_count_ == next_id_; });
+  if (finished_count_ != next_id_) {
+    BlockedWait blocked(*sync_);
+    sync_->cv.wait(lock, [&] { return finished_count_ == next_id_; });
+  }
   waiting_all_ = false;
 }
 

@@ -38,12 +38,14 @@
 
 namespace pp::discovery {
 class Browser;
+struct BrowseOptions;
 }
 
 namespace pp::client {
 
 class Dispatcher;
 class NodeTable;
+class ProgressBar;
 class LocalNode;
 class Dashboard;
 class Journal;
@@ -60,6 +62,11 @@ struct SeenNode {
   bool connected = false;
   bool gone = false;          // said BYE
 };
+
+// How a client browses for nodes: the backends $PP_DISCOVERY names (both by default), on
+// `port`, QUERYs to `targets` (else $PP_BROADCAST, else every interface). For the
+// JobServer and `ppclient top`.
+discovery::BrowseOptions browse_options(uint16_t port, std::vector<std::string> targets);
 
 // A code blob with its hash, made once and shared by every job of that code.
 using CodeRef = std::shared_ptr<const JobCode>;
@@ -185,6 +192,9 @@ class JobServer {
   std::unique_ptr<LocalNode> local_;
   std::unique_ptr<Dashboard> dashboard_;   // ClusterOptions::dashboard; its own threads
   std::unique_ptr<Journal> journal_;   // ClusterOptions::journal; thread-safe itself
+  // ClusterOptions::progress: the bar, Sync::observer of this server's waits; stopped
+  // by close() before the io thread ends (it reads live_snapshot()).
+  std::unique_ptr<ProgressBar> progress_;
   ActiveNodes active_;                 // written by nodes_, read by any thread
 
   // Shared with user threads, under sync_->mutex.

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ struct ClusterOptions {
   // prefixed "[job 12 on host:port] " (a job's output is kept either way:
   // pp::Job::stdout_text(), job.stdout in Lua). `ppclient run --no-echo` turns it off.
   bool echo_output = true;
+  // A progress bar on stderr while the driver waits for jobs (over about 0.5 s): done /
+  // total, percent, jobs/s, ETA, nodes in use, failures and retries. Unset: on when
+  // stderr is a terminal. `ppclient run --progress` / `--no-progress` set it.
+  std::optional<bool> progress;
   // Heartbeat interval; a node silent for 5 intervals is dropped.
   std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
   // Where the contribution report is written when the cluster closes (.json, .html,
