@@ -21,6 +21,11 @@ target_compile_definitions(pp_msgpack INTERFACE MSGPACK_NO_BOOST)
 pkg_check_modules(LUAJIT REQUIRED IMPORTED_TARGET luajit)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 
+# JSON (the report's file, the dashboard's API) and the dashboard's HTTP server. Debian
+# builds cpp-httplib as a shared library; its .pc carries the defines it was built with.
+find_package(nlohmann_json 3 CONFIG REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 add_library(pp_cli11 INTERFACE)
 target_include_directories(pp_cli11 SYSTEM INTERFACE ${CLI11_INCLUDE_DIR})

@@ -40,14 +40,19 @@ Server.__index = Server
 
 -- The options pp.server knows; anything else is a mistake worth a message.
 local SERVER_OPTIONS = options.names{ "ncpus", "ppservers", "secret", "job_timeout",
-  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output" }
+  "no_node_timeout", "encrypt", "scheduling", "journal", "echo_output", "progress",
+  "dashboard", "dashboard_linger" }
 
 local WEAK_VALUES = { __mode = "v" }
 
 -- pp.server{ ncpus = "autodetect" | n, ppservers = {"host:port", ...}, secret = "...",
 --            job_timeout = seconds, no_node_timeout = seconds, encrypt = true|false,
 --            scheduling = "adaptive" | "free-slot", journal = "file",
---            echo_output = true|false (default true: what jobs print is echoed) }
+--            echo_output = true|false (default true: what jobs print is echoed),
+--            progress = true|false (default: a progress bar when stderr is a terminal),
+--            dashboard = "[address:]port" (a live page of the batch; "8787" is
+--            127.0.0.1:8787), dashboard_linger = seconds (the final state stays up
+--            that long when the cluster closes) }
 -- job_timeout: the time limit of every job of this cluster, in seconds (0 or nil: none);
 -- a job's own `timeout` (js:submit{..., timeout = s}) takes its place for that job.
 function M.server(opts)
@@ -57,9 +62,18 @@ function M.server(opts)
   if opts.echo_output ~= nil and type(opts.echo_output) ~= "boolean" then
     error("echo_output must be true or false, got " .. type(opts.echo_output), 2)
   end
+  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
+    error("progress must be true or false, got " .. type(opts.progress), 2)
+  end
   if opts.secret ~= nil and type(opts.secret) ~= "string" then
     error("secret must be a string, got " .. type(opts.secret), 2)
   end
+  local dashboard = opts.dashboard
+  if type(dashboard) == "number" then dashboard = tostring(dashboard) end
+  if dashboard ~= nil and type(dashboard) ~= "string" then
+    error("dashboard must be \"[address:]port\", got " .. type(dashboard), 2)
+  end
+  local linger = options.seconds(opts.dashboard_linger, "dashboard_linger", 2)
   local ncpus = opts.ncpus
   if ncpus == nil or ncpus == "autodetect" then ncpus = -1 end
   if type(ncpus) ~= "number" then error("ncpus must be a number or \"autodetect\"", 2) end
@@ -74,7 +88,9 @@ function M.server(opts)
   local c, err = core.new{ servers = servers, local_workers = ncpus, secret = opts.secret,
                            job_timeout = opts.job_timeout, no_node_timeout = opts.no_node_timeout,
                            encrypt = opts.encrypt == true, scheduling = opts.scheduling,
-                           journal = opts.journal, echo_output = opts.echo_output }
+                           journal = opts.journal, echo_output = opts.echo_output,
+                           progress = opts.progress, dashboard = dashboard,
+                           dashboard_linger = linger }
   if not c then error("pp.server: " .. err, 2) end
   -- _nodes: the names of the nodes that ran jobs, each once (name <-> index), for job.node.
   -- _all: every job by id, weakly (js:wait(nil, ...)); _groups: name -> {job = id}, weak keys.

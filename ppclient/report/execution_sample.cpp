@@ -59,4 +59,18 @@ std::vector<Execution> ExecutionSample::kept() const {
   return out;
 }
 
+std::vector<Execution> ExecutionSample::recent(size_t n) const {
+  // kept()'s order read from its end: the ring (newest last), then notable_, then first_.
+  std::vector<Execution> out;
+  n = std::min<size_t>(n, first_.size() + notable_.size() + last_.size());
+  out.reserve(n);
+  for (size_t i = 0; i < last_.size() && out.size() < n; ++i) {
+    out.push_back(last_[(last_next_ + last_.size() - 1 - i) % last_.size()]);
+  }
+  for (auto it = notable_.rbegin(); it != notable_.rend() && out.size() < n; ++it) out.push_back(*it);
+  for (auto it = first_.rbegin(); it != first_.rend() && out.size() < n; ++it) out.push_back(*it);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace pp::client::report

@@ -43,6 +43,9 @@ class ExecutionSample {
   void add(const Execution& e);
   // The kept executions, in the order they were added.
   std::vector<Execution> kept() const;
+  // The last `n` of kept() (the most recent executions while the sample is not thinned:
+  // the live task stream), without copying the rest.
+  std::vector<Execution> recent(size_t n) const;
   uint64_t added() const { return added_; }
   uint64_t dropped() const { return dropped_; }
   // With dropped() > 0: every dropped execution ran within [dropped_from, dropped_to]

@@ -1,11 +1,16 @@
-// The report as JSON (schema in docs/report.md), and the schema that from_json reads
-// with JsonReader straight into a Report.
+// The report as JSON (schema in docs/report.md) on nlohmann-json: to_json builds the
+// document and lays it out one record per line; from_json parses it into a tree
+// (report_json_reader.hpp) and walks the tree against the one schema below, which
+// also names what a malformed value had to be.
 #include "ppclient/report/report.hpp"
 
 #include <charconv>
 #include <climits>
 #include <cmath>
-#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "ppclient/report/report_json_reader.hpp"
 #include "ppclient/report/report_text.hpp"
@@ -14,39 +19,81 @@ namespace pp::client::report {
 
 namespace {
 
+using json = nlohmann::json;
+using ordered = nlohmann::ordered_json;
+
 constexpr const char* kFormat = "ppcluster-report";
 constexpr uint64_t kVersion = 1;
 
 // ---------------------------------------------------------------- writing
 
-void put_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string v = detail::valid_utf8(s);
-  out += '"';
-  for (char c : v) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (u < 0x20 || u == 0x7F) {
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+ordered node_json(const Report& r, size_t i) {
+  const NodeRow& n = r.nodes[i];
+  Derived d = derive(r, i);
+  return ordered{{"name", detail::valid_utf8(n.node)},
+                 {"host", detail::valid_utf8(n.host)},
+                 {"workers", n.workers},
+                 {"speed_score", n.speed_score},
+                 {"connected", n.connected},
+                 {"jobs_done", n.jobs},
+                 {"failures", n.failures},
+                 {"crashes", n.crashes},
+                 {"job_seconds", n.job_time},
+                 {"cpu_seconds", n.cpu_time},
+                 {"busy_seconds", n.busy_time},
+                 {"stolen_from", n.stolen_from},
+                 {"stolen_to", n.stolen_to},
+                 {"backups_won", n.backups_won},
+                 {"backups_lost", n.backups_lost},
+                 {"requeued", n.requeued},
+                 {"derived",
+                  ordered{{"share", d.share},
+                          {"throughput_per_worker", d.throughput_per_worker},
+                          {"relative_speed", d.relative_speed},
+                          {"mean_job_seconds", d.mean_job_seconds}}}};
 }
 
-// Shortest text that reads back as the same double.
+ordered execution_json(const Execution& e) {
+  return ordered{{"job", e.job},         {"node", e.node},
+                 {"worker", e.worker},   {"start", e.start},
+                 {"end", e.end},         {"kind", kind_name(e.kind)},
+                 {"fate", fate_name(e.fate)}};
+}
+
+ordered document(const Report& r) {
+  ordered nodes = ordered::array(), executions = ordered::array();
+  for (size_t i = 0; i < r.nodes.size(); ++i) nodes.push_back(node_json(r, i));
+  for (const Execution& e : r.executions) executions.push_back(execution_json(e));
+  return ordered{{"format", kFormat},
+                 {"version", kVersion},
+                 {"batch",
+                  ordered{{"wall_seconds", r.batch.wall_seconds},
+                          {"jobs", r.batch.jobs},
+                          {"job_seconds", r.batch.job_seconds},
+                          {"resent", r.batch.resent},
+                          {"duplicates", r.batch.duplicates},
+                          {"speedup", speedup(r)}}},
+                 {"nodes", std::move(nodes)},
+                 {"executions", std::move(executions)},
+                 {"executions_dropped", r.executions_dropped},
+                 {"dropped_from", r.dropped_from},
+                 {"dropped_to", r.dropped_to}};
+}
+
+// nlohmann escapes control characters but leaves DEL as it is; the format has always
+// escaped it too, so that no viewer meets a raw control byte.
+void put_string(std::string& out, const std::string& s) {
+  for (char c : json(s).dump()) {
+    if (c == '\x7F') {
+      out += "\\u007f";
+    } else {
+      out += c;
+    }
+  }
+}
+
+// The shortest text that reads back as the same double, "1" rather than nlohmann's
+// "1.0" (reports have always been written so); non-finite numbers as 0.
 void put_double(std::string& out, double v) {
   if (!std::isfinite(v)) v = 0;
   char buf[32];
@@ -54,94 +101,138 @@ void put_double(std::string& out, double v) {
   out.append(buf, r.ptr);
 }
 
-void put_uint(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+void put_inline(std::string& out, const ordered& v) {
+  if (v.is_object()) {
+    out += '{';
+    const char* sep = "";
+    for (const auto& [k, x] : v.items()) {
+      out += sep, put_string(out, k), out += ": ", put_inline(out, x), sep = ", ";
+    }
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    const char* sep = "";
+    for (const ordered& x : v) out += sep, put_inline(out, x), sep = ", ";
+    out += ']';
+  } else if (v.is_string()) {
+    put_string(out, v.get_ref<const std::string&>());
+  } else if (v.is_number_float()) {
+    put_double(out, v.get<double>());
+  } else {
+    out += v.dump();
+  }
 }
 
-// Appends `"key": ` after a separator (none before the first key of an object).
-void key(std::string& out, const char* name, bool first = false) {
-  if (!first) out += ", ";
-  out += '"';
-  out += name;
-  out += "\": ";
+// ---------------------------------------------------------------- the schema
+
+enum class Type : uint8_t { kObject, kArray, kString, kBool, kInteger, kNumber, kUnknown };
+struct Fields;
+// What a value must be: an integer from 0 to `max`; an object with `fields`, or an
+// array of such objects.
+struct Expect {
+  Type type = Type::kUnknown;
+  uint64_t max = 0;
+  const Fields* fields = nullptr;
+  const char* choices = nullptr;   // a string that names one of these
+};
+struct Field {
+  const char* name;
+  Expect expect;
+};
+// The first `required` fields must be there; keys not listed are skipped.
+struct Fields {
+  const Field* list;
+  size_t size, required;
+};
+
+constexpr Expect kCount{Type::kInteger, UINT64_MAX};
+constexpr Expect kNumber{Type::kNumber};
+constexpr Expect kString{Type::kString};
+
+constexpr Field kBatchList[] = {{"wall_seconds", kNumber}, {"jobs", kCount},
+                                {"job_seconds", kNumber},  {"resent", kCount},
+                                {"duplicates", kCount}};
+constexpr Field kNodeList[] = {
+    {"name", kString},         {"host", kString},          {"workers", {Type::kInteger, INT_MAX}},
+    {"speed_score", kNumber},  {"connected", {Type::kBool}}, {"jobs_done", kCount},
+    {"failures", kCount},      {"crashes", kCount},        {"job_seconds", kNumber},
+    {"cpu_seconds", kNumber},  {"busy_seconds", kNumber},  {"stolen_from", kCount},
+    {"stolen_to", kCount},     {"backups_won", kCount},    {"backups_lost", kCount},
+    {"requeued", kCount}};
+constexpr Field kExecutionList[] = {
+    {"job", kCount},
+    {"node", {Type::kInteger, UINT32_MAX}},
+    {"worker", {Type::kInteger, UINT32_MAX}},
+    {"start", kNumber},
+    {"end", kNumber},
+    {"kind", {Type::kString, 0, nullptr, "normal, stolen or backup"}},
+    {"fate", {Type::kString, 0, nullptr, "won, lost, failed or crashed"}}};
+constexpr Fields kBatch{kBatchList, std::size(kBatchList), std::size(kBatchList)};
+constexpr Fields kNode{kNodeList, std::size(kNodeList), std::size(kNodeList)};
+constexpr Fields kExecution{kExecutionList, std::size(kExecutionList), std::size(kExecutionList)};
+// The last two are optional (reports written before the timeline kept a sample lack them).
+constexpr Field kRootList[] = {{"format", kString},
+                               {"version", {Type::kInteger, UINT64_MAX}},
+                               {"batch", {Type::kObject, 0, &kBatch}},
+                               {"nodes", {Type::kArray, 0, &kNode}},
+                               {"executions", {Type::kArray, 0, &kExecution}},
+                               {"executions_dropped", kCount},
+                               {"dropped_from", kNumber},
+                               {"dropped_to", kNumber}};
+constexpr Fields kRoot{kRootList, std::size(kRootList), 6};
+
+// What the schema expects at `path` (kUnknown where it expects nothing in particular).
+Expect expect_at(const detail::Path& path) {
+  Expect e{Type::kObject, 0, &kRoot};
+  for (const detail::PathStep& step : path) {
+    if (step.is_index) {
+      if (e.type != Type::kArray) return {};
+      e = {Type::kObject, 0, e.fields};
+      continue;
+    }
+    if (e.type != Type::kObject || !e.fields) return {};
+    const Field* f = e.fields->list;
+    const Field* end = f + e.fields->size;
+    while (f != end && step.key != f->name) ++f;
+    if (f == end) return {};
+    e = f->expect;
+  }
+  return e;
 }
 
-void put_node(std::string& out, const Report& r, size_t i) {
-  const NodeRow& n = r.nodes[i];
-  Derived d = derive(r, i);
-  out += "    {";
-  key(out, "name", true), put_string(out, n.node);
-  key(out, "host"), put_string(out, n.host);
-  key(out, "workers"), out += std::to_string(n.workers);
-  key(out, "speed_score"), put_double(out, n.speed_score);
-  key(out, "connected"), out += n.connected ? "true" : "false";
-  key(out, "jobs_done"), put_uint(out, n.jobs);
-  key(out, "failures"), put_uint(out, n.failures);
-  key(out, "crashes"), put_uint(out, n.crashes);
-  key(out, "job_seconds"), put_double(out, n.job_time);
-  key(out, "cpu_seconds"), put_double(out, n.cpu_time);
-  key(out, "busy_seconds"), put_double(out, n.busy_time);
-  key(out, "stolen_from"), put_uint(out, n.stolen_from);
-  key(out, "stolen_to"), put_uint(out, n.stolen_to);
-  key(out, "backups_won"), put_uint(out, n.backups_won);
-  key(out, "backups_lost"), put_uint(out, n.backups_lost);
-  key(out, "requeued"), put_uint(out, n.requeued);
-  key(out, "derived"), out += '{';
-  key(out, "share", true), put_double(out, d.share);
-  key(out, "throughput_per_worker"), put_double(out, d.throughput_per_worker);
-  key(out, "relative_speed"), put_double(out, d.relative_speed);
-  key(out, "mean_job_seconds"), put_double(out, d.mean_job_seconds);
-  out += "}}";
-}
-
-void put_execution(std::string& out, const Execution& e) {
-  out += "    {";
-  key(out, "job", true), put_uint(out, e.job);
-  key(out, "node"), put_uint(out, e.node);
-  key(out, "worker"), put_uint(out, e.worker);
-  key(out, "start"), put_double(out, e.start);
-  key(out, "end"), put_double(out, e.end);
-  key(out, "kind"), out += '"', out += kind_name(e.kind), out += '"';
-  key(out, "fate"), out += '"', out += fate_name(e.fate), out += '"';
-  out += '}';
+std::string expected_text(const Expect& e) {
+  switch (e.type) {
+    case Type::kObject: return "expected an object";
+    case Type::kArray: return "expected an array";
+    case Type::kString: return "expected a string";
+    case Type::kBool: return "expected true or false";
+    case Type::kInteger:
+      return detail::format("expected an integer from 0 to %llu",
+                            static_cast<unsigned long long>(e.max));
+    case Type::kNumber: return "expected a number";
+    default: return "expected a value";
+  }
 }
 
 }  // namespace
 
 std::string to_json(const Report& r) {
+  ordered doc = document(r);
   std::string out;
   out.reserve(512 + r.nodes.size() * 512 + r.executions.size() * 112);
-  out += "{\n  \"format\": \"";
-  out += kFormat;
-  out += "\",\n  \"version\": ";
-  put_uint(out, kVersion);
-  out += ",\n  \"batch\": {";
-  key(out, "wall_seconds", true), put_double(out, r.batch.wall_seconds);
-  key(out, "jobs"), put_uint(out, r.batch.jobs);
-  key(out, "job_seconds"), put_double(out, r.batch.job_seconds);
-  key(out, "resent"), put_uint(out, r.batch.resent);
-  key(out, "duplicates"), put_uint(out, r.batch.duplicates);
-  key(out, "speedup"), put_double(out, speedup(r));
-  out += "},\n  \"nodes\": [";
-  for (size_t i = 0; i < r.nodes.size(); ++i) {
-    out += i ? ",\n" : "\n";
-    put_node(out, r, i);
+  out += "{\n";
+  const char* sep = "";
+  for (const auto& [key, value] : doc.items()) {
+    out += sep, out += "  ", put_string(out, key), out += ": ", sep = ",\n";
+    if (!value.is_array() || value.empty()) {
+      put_inline(out, value);
+      continue;
+    }
+    // One node or execution per line.
+    const char* item_sep = "[\n    ";
+    for (const ordered& item : value) out += item_sep, put_inline(out, item), item_sep = ",\n    ";
+    out += "\n  ]";
   }
-  out += r.nodes.empty() ? "],\n" : "\n  ],\n";
-  out += "  \"executions\": [";
-  for (size_t i = 0; i < r.executions.size(); ++i) {
-    out += i ? ",\n" : "\n";
-    put_execution(out, r.executions[i]);
-  }
-  out += r.executions.empty() ? "],\n" : "\n  ],\n";
-  out += "  \"executions_dropped\": ";
-  put_uint(out, r.executions_dropped);
-  out += ",\n  \"dropped_from\": ";
-  put_double(out, r.dropped_from);
-  out += ",\n  \"dropped_to\": ";
-  put_double(out, r.dropped_to);
   out += "\n}\n";
   return out;
 }
@@ -150,202 +241,212 @@ namespace {
 
 // ---------------------------------------------------------------- reading
 
-using detail::format;
-using detail::JsonReader;
+// Walks the parsed tree against the schema, keeping the path for messages.
+class Walk {
+ public:
+  explicit Walk(std::string_view text) : text_(text) {}
 
-// The last two are optional (reports written before the timeline kept a sample lack them).
-constexpr const char* kRootKeys[] = {"format",     "version",          "batch",
-                                     "nodes",      "executions",       "executions_dropped",
-                                     "dropped_from", "dropped_to"};
-constexpr size_t kRequiredRootKeys = 6;
-constexpr const char* kBatchKeys[] = {"wall_seconds", "jobs", "job_seconds", "resent",
-                                      "duplicates"};
-constexpr const char* kNodeKeys[] = {
-    "name",         "host",        "workers",     "speed_score", "connected",  "jobs_done",
-    "failures",     "crashes",     "job_seconds", "cpu_seconds", "busy_seconds", "stolen_from",
-    "stolen_to",    "backups_won", "backups_lost", "requeued"};
-constexpr const char* kExecutionKeys[] = {"job", "node", "worker", "start", "end", "kind", "fate"};
-
-template <size_t N>
-int index_of(const char* const (&names)[N], std::string_view key) {
-  for (size_t i = 0; i < N; ++i) {
-    if (key == names[i]) return static_cast<int>(i);
+  // `what` about the value being read (its line and column are looked up).
+  Status fail(std::string_view what) const {
+    return detail::located(text_, detail::value_position(text_, path_), path_, what);
   }
-  return -1;
-}
 
-// Reads one object of the schema: read(i) reads the value of names[i]; `seen` gets
-// bit i for every names[i] read. Keys this version does not know (such as the
-// "derived" figures) are skipped; a known key given twice is an error.
-template <size_t N, typename F>
-Status read_object(JsonReader& in, const char* const (&names)[N], uint32_t& seen, F&& read) {
-  static_assert(N <= 32);
-  seen = 0;
-  return in.object([&](std::string_view key) -> Status {
-    int i = index_of(names, key);
-    if (i < 0) return in.skip();
-    if (seen & (1u << i)) return in.fail(format("duplicate key \"%s\"", names[i]));
-    seen |= 1u << i;
-    return read(i);
-  });
-}
-
-// Every key is one that to_json writes: a missing one is an error (of the first
-// `required` ones; the rest are optional).
-template <size_t N>
-Status require_all(JsonReader& in, size_t start, const char* const (&names)[N], uint32_t seen,
-                   size_t required = N) {
-  for (size_t i = 0; i < required; ++i) {
-    if (!(seen & (1u << i))) return in.fail_at(start, format("missing key \"%s\"", names[i]));
+  // Reads an object of `fields`: read(i, value) for each field i present, in the
+  // schema's order; a missing required field is an error.
+  template <typename F>
+  Status object(const json& v, const Fields& fields, F&& read) {
+    if (!v.is_object()) return fail(expected_text({Type::kObject}));
+    for (size_t i = 0; i < fields.size; ++i) {
+      const Field& f = fields.list[i];
+      auto it = v.find(f.name);
+      if (it == v.end()) {
+        if (i < fields.required) return fail(detail::format("missing key \"%s\"", f.name));
+        continue;
+      }
+      path_.push_back(detail::PathStep{f.name});
+      expect_ = &f.expect;
+      Status st = read(i, *it);
+      path_.pop_back();
+      if (!st) return st;
+    }
+    return Status::ok();
   }
-  return Status::ok();
-}
 
-template <size_t N, typename F>
-Status read_fields(JsonReader& in, const char* const (&names)[N], F&& read) {
-  uint32_t seen = 0;
-  size_t start = (in.next_is('{'), in.pos());
-  if (Status st = read_object(in, names, seen, read); !st) return st;
-  return require_all(in, start, names, seen);
-}
-
-Status read_count(JsonReader& in, uint64_t& v) { return in.integer(v, UINT64_MAX); }
-
-template <typename T>
-Status read_small(JsonReader& in, T& v, uint64_t max) {
-  uint64_t x = 0;
-  Status st = in.integer(x, max);
-  v = static_cast<T>(x);
-  return st;
-}
-
-Status read_batch(JsonReader& in, Batch& b) {
-  return read_fields(in, kBatchKeys, [&](int i) -> Status {
-    switch (i) {
-      case 0: return in.real(b.wall_seconds);
-      case 1: return read_count(in, b.jobs);
-      case 2: return in.real(b.job_seconds);
-      case 3: return read_count(in, b.resent);
-      default: return read_count(in, b.duplicates);
+  template <typename T, typename F>
+  Status array(const json& v, std::vector<T>& out, F&& read) {
+    if (!v.is_array()) return fail(expected_text({Type::kArray}));
+    out.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      path_.push_back(detail::PathStep{{}, i, true});
+      Status st = read(v[i], out.emplace_back());
+      path_.pop_back();
+      if (!st) return st;
     }
-  });
-}
-
-Status read_node(JsonReader& in, NodeRow& n) {
-  return read_fields(in, kNodeKeys, [&](int i) -> Status {
-    switch (i) {
-      case 0: return in.string(n.node);
-      case 1: return in.string(n.host);
-      case 2: return read_small(in, n.workers, INT_MAX);
-      case 3: return in.real(n.speed_score);
-      case 4: return in.boolean(n.connected);
-      case 5: return read_count(in, n.jobs);
-      case 6: return read_count(in, n.failures);
-      case 7: return read_count(in, n.crashes);
-      case 8: return in.real(n.job_time);
-      case 9: return in.real(n.cpu_time);
-      case 10: return in.real(n.busy_time);
-      case 11: return read_count(in, n.stolen_from);
-      case 12: return read_count(in, n.stolen_to);
-      case 13: return read_count(in, n.backups_won);
-      case 14: return read_count(in, n.backups_lost);
-      default: return read_count(in, n.requeued);
-    }
-  });
-}
-
-// Reads a string that must be one of names(0..n-1).
-template <typename E>
-Status read_enum(JsonReader& in, E& v, int n, const char* (*name)(E), const char* expected) {
-  size_t at = (in.next_is('"'), in.pos());
-  std::string s;
-  if (Status st = in.string(s); !st) return st;
-  for (int i = 0; i < n; ++i) {
-    if (s == name(static_cast<E>(i))) {
-      v = static_cast<E>(i);
-      return Status::ok();
-    }
+    return Status::ok();
   }
-  return in.fail_at(at, format("unknown value \"%s\" (expected %s)", detail::fit(s, 20).c_str(),
-                               expected));
-}
 
-Status read_execution(JsonReader& in, Execution& e) {
-  return read_fields(in, kExecutionKeys, [&](int i) -> Status {
+  // The field being read, which must be what the schema says.
+  Status get(const json& v, uint64_t& out) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > expect_->max) return wrong();
+    out = v.get<uint64_t>();
+    return Status::ok();
+  }
+  template <typename T>
+  Status get(const json& v, T& out) requires std::is_integral_v<T> {
+    uint64_t x = 0;
+    Status st = get(v, x);
+    out = static_cast<T>(x);
+    return st;
+  }
+  Status get(const json& v, double& out) {
+    if (!v.is_number()) return wrong();
+    out = v.get<double>();
+    return std::isfinite(out) ? Status::ok() : fail("number out of range");
+  }
+  Status get(const json& v, std::string& out) {
+    if (!v.is_string()) return wrong();
+    out = v.get<std::string>();
+    return Status::ok();
+  }
+  Status get(const json& v, bool& out) {
+    if (!v.is_boolean()) return wrong();
+    out = v.get<bool>();
+    return Status::ok();
+  }
+  // A string that names one of the n values of E.
+  template <typename E>
+  Status get(const json& v, E& out, int n, const char* (*name)(E)) {
+    std::string s;
+    if (Status st = get(v, s); !st) return st;
+    for (int i = 0; i < n; ++i) {
+      if (s == name(static_cast<E>(i))) return out = static_cast<E>(i), Status::ok();
+    }
+    return fail(detail::format("unknown value \"%s\" (expected %s)", detail::fit(s, 20).c_str(),
+                               expect_->choices));
+  }
+
+ private:
+  Status wrong() const { return fail(expected_text(*expect_)); }
+
+  std::string_view text_;
+  detail::Path path_;
+  const Expect* expect_ = nullptr;
+};
+
+Status read_batch(Walk& w, const json& v, Batch& b) {
+  return w.object(v, kBatch, [&](size_t i, const json& x) -> Status {
     switch (i) {
-      case 0: return read_count(in, e.job);
-      case 1: return read_small(in, e.node, UINT32_MAX);
-      case 2: return read_small(in, e.worker, UINT32_MAX);
-      case 3: return in.real(e.start);
-      case 4: return in.real(e.end);
-      case 5: return read_enum(in, e.kind, 3, kind_name, "normal, stolen or backup");
-      default: return read_enum(in, e.fate, 4, fate_name, "won, lost, failed or crashed");
+      case 0: return w.get(x, b.wall_seconds);
+      case 1: return w.get(x, b.jobs);
+      case 2: return w.get(x, b.job_seconds);
+      case 3: return w.get(x, b.resent);
+      default: return w.get(x, b.duplicates);
     }
   });
 }
 
-Status read_header(JsonReader& in, int key) {
-  size_t at = (in.next_is('"'), in.pos());
-  if (key == 0) {
-    std::string format_name;
-    if (Status st = in.string(format_name); !st) return st;
-    if (format_name == kFormat) return Status::ok();
-    return in.fail_at(at, format("not a ppcluster report (\"format\" is \"%s\", not \"%s\")",
-                                 detail::fit(format_name, 40).c_str(), kFormat));
+Status read_node(Walk& w, const json& v, NodeRow& n) {
+  return w.object(v, kNode, [&](size_t i, const json& x) -> Status {
+    switch (i) {
+      case 0: return w.get(x, n.node);
+      case 1: return w.get(x, n.host);
+      case 2: return w.get(x, n.workers);
+      case 3: return w.get(x, n.speed_score);
+      case 4: return w.get(x, n.connected);
+      case 5: return w.get(x, n.jobs);
+      case 6: return w.get(x, n.failures);
+      case 7: return w.get(x, n.crashes);
+      case 8: return w.get(x, n.job_time);
+      case 9: return w.get(x, n.cpu_time);
+      case 10: return w.get(x, n.busy_time);
+      case 11: return w.get(x, n.stolen_from);
+      case 12: return w.get(x, n.stolen_to);
+      case 13: return w.get(x, n.backups_won);
+      case 14: return w.get(x, n.backups_lost);
+      default: return w.get(x, n.requeued);
+    }
+  });
+}
+
+Status read_execution(Walk& w, const json& v, Execution& e) {
+  return w.object(v, kExecution, [&](size_t i, const json& x) -> Status {
+    switch (i) {
+      case 0: return w.get(x, e.job);
+      case 1: return w.get(x, e.node);
+      case 2: return w.get(x, e.worker);
+      case 3: return w.get(x, e.start);
+      case 4: return w.get(x, e.end);
+      case 5: return w.get(x, e.kind, 3, kind_name);
+      default: return w.get(x, e.fate, 4, fate_name);
+    }
+  });
+}
+
+// "format" and "version" first: a document of another kind or a newer version gets
+// that said, not whatever else differs.
+Status read_header(Walk& w, size_t i, const json& v) {
+  if (i == 0) {
+    std::string name;
+    if (Status st = w.get(v, name); !st) return st;
+    if (name == kFormat) return Status::ok();
+    return w.fail(detail::format("not a ppcluster report (\"format\" is \"%s\", not \"%s\")",
+                                 detail::fit(name, 40).c_str(), kFormat));
   }
   uint64_t version = 0;
-  if (Status st = in.integer(version, UINT64_MAX); !st) return st;
-  if (version == 0) return in.fail_at(at, "version 0 does not exist");
+  if (Status st = w.get(v, version); !st) return st;
+  if (version == 0) return w.fail("version 0 does not exist");
   if (version > kVersion) {
     return Status(StatusCode::kIncompatible,
-                  format("report JSON version %llu is newer than this ppclient reads (%llu); "
-                         "read it with a newer ppclient",
-                         static_cast<unsigned long long>(version),
-                         static_cast<unsigned long long>(kVersion)));
+                  detail::format("report JSON version %llu is newer than this ppclient reads "
+                                 "(%llu); read it with a newer ppclient",
+                                 static_cast<unsigned long long>(version),
+                                 static_cast<unsigned long long>(kVersion)));
   }
   return Status::ok();
 }
 
-Status read_report(JsonReader& in, Report& r) {
-  uint32_t seen = 0;
-  size_t start = (in.next_is('{'), in.pos());
-  Status st = read_object(in, kRootKeys, seen, [&](int i) -> Status {
+Status read_report(Walk& w, const json& root, Report& r) {
+  if (!root.contains("format")) {
+    return w.fail(detail::format("not a ppcluster report (it has no \"format\": \"%s\")", kFormat));
+  }
+  return w.object(root, kRoot, [&](size_t i, const json& v) -> Status {
     switch (i) {
       case 0:
-      case 1: return read_header(in, i);
-      case 2: return read_batch(in, r.batch);
-      case 3:
-        return in.array([&](size_t) { return read_node(in, r.nodes.emplace_back()); });
+      case 1: return read_header(w, i, v);
+      case 2: return read_batch(w, v, r.batch);
+      case 3: return w.array(v, r.nodes, [&](const json& x, NodeRow& n) { return read_node(w, x, n); });
       case 4:
-        return in.array([&](size_t) { return read_execution(in, r.executions.emplace_back()); });
-      case 5: return read_count(in, r.executions_dropped);
-      case 6: return in.real(r.dropped_from);
-      default: return in.real(r.dropped_to);
+        return w.array(v, r.executions,
+                       [&](const json& x, Execution& e) { return read_execution(w, x, e); });
+      case 5: return w.get(v, r.executions_dropped);
+      case 6: return w.get(v, r.dropped_from);
+      default: return w.get(v, r.dropped_to);
     }
   });
-  if (!st) return st;
-  if (!(seen & 1u)) {
-    return in.fail_at(start, format("not a ppcluster report (it has no \"format\": \"%s\")",
-                                    kFormat));
-  }
-  return require_all(in, start, kRootKeys, seen, kRequiredRootKeys);
 }
 
 }  // namespace
 
 pp::Result<Report> from_json(std::string_view text) {
-  JsonReader in(text);
-  in.skip_bom();
-  if (in.at_end()) return Status(StatusCode::kInvalid, "report JSON: the input is empty");
+  if (text.find_first_not_of(" \n\r\t", text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0) ==
+      std::string_view::npos) {
+    return Status(StatusCode::kInvalid, "report JSON: the input is empty");
+  }
+  json tree;
+  detail::JsonError err;
+  if (!detail::parse_tree(text, tree, err)) {
+    if (err.what.empty()) err.what = expected_text(expect_at(err.path));
+    return detail::located(text, err.pos, err.path, err.what);
+  }
   Report r;
-  if (Status st = read_report(in, r); !st) return st;
-  if (!in.at_end()) return in.fail("unexpected text after the report");
+  Walk walk(text);
+  if (Status st = read_report(walk, tree, r); !st) return st;
   for (size_t i = 0; i < r.executions.size(); ++i) {
     if (r.executions[i].node >= r.nodes.size()) {
       return Status(StatusCode::kInvalid,
-                    format("report JSON (at executions[%zu].node): %u is not a node index "
-                           "(the report has %zu nodes)",
-                           i, r.executions[i].node, r.nodes.size()));
+                    detail::format("report JSON (at executions[%zu].node): %u is not a node index "
+                                   "(the report has %zu nodes)",
+                                   i, r.executions[i].node, r.nodes.size()));
     }
   }
   return r;

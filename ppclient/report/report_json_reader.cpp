@@ -1,8 +1,7 @@
 #include "ppclient/report/report_json_reader.hpp"
 
-#include <charconv>
-#include <cmath>
-#include <system_error>
+#include <iterator>
+#include <utility>
 
 #include "ppclient/report/report_text.hpp"
 
@@ -10,226 +9,287 @@ namespace pp::client::report::detail {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using json = nlohmann::json;
 
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+// The text as nlohmann reads it, one character at a time; `*read` follows how far it
+// got, which is how a SAX event learns where it is (the events carry no position).
+class TrackedIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  TrackedIterator(const char* p, const char** read) : p_(p), read_(read) {}
+  reference operator*() const { return *p_; }
+  TrackedIterator& operator++() {
+    *read_ = ++p_;
+    return *this;
   }
-}
+  TrackedIterator operator++(int) {
+    TrackedIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const TrackedIterator& other) const { return p_ == other.p_; }
+
+ private:
+  const char* p_;
+  const char** read_;
+};
+
+// The path of the value being read, kept from the SAX events: one step per open
+// container, its current key or the index of the element being read.
+class PathTracker {
+ protected:
+  void opened(bool array) { steps_.push_back(PathStep{{}, 0, array}); }
+  void closed() {
+    steps_.pop_back();
+    ended();
+  }
+  // A value ended: an array's next element has the next index.
+  void ended() {
+    if (!steps_.empty() && steps_.back().is_index) ++steps_.back().index;
+  }
+  Path container() const { return Path(steps_.begin(), steps_.end() - (steps_.empty() ? 0 : 1)); }
+
+  Path steps_;
+};
+
+// nlohmann's words for a failure, in this reader's; what the lexer found wrong in a
+// string or a number is the same whatever the context.
+constexpr std::pair<const char*, const char*> kLexerWords[] = {
+    {"missing closing quote", "unterminated string"},
+    {"4 hex digits", "expected four hex digits after \\u"},
+    {"surrogate U+", "unpaired surrogate in a \\u escape"},
+    {"forbidden character after backslash", "unknown escape in a string"},
+    {"control character", "control character in a string (it must be escaped)"},
+    {"ill-formed UTF-8", "invalid UTF-8 in a string"},
+    {"expected digit after '-'", "expected a digit after '-'"},
+    {"expected digit after '.'", "expected a digit after '.'"},
+    {"exponent", "expected a digit in the exponent"},
+};
+// Otherwise the parser's context says what was expected.
+constexpr std::pair<const char*, const char*> kContextWords[] = {
+    {"while parsing object key ", "expected a key"},
+    {"while parsing object separator ", "expected ':' after a key"},
+    {"while parsing object ", "expected ',' or '}'"},
+    {"while parsing array ", "expected ',' or ']'"},
+};
+
+// Builds the tree as nlohmann's own DOM parser does, and refuses what the reader
+// must refuse on top of the grammar: duplicate keys and deep nesting.
+class TreeBuilder : PathTracker {
+ public:
+  TreeBuilder(json& root, const char* begin, const char* const* read, JsonError& err)
+      : root_(root), begin_(begin), read_(read), err_(err) {}
+
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool v) { return put(json(v)); }
+  bool number_integer(json::number_integer_t v) { return put(json(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return put(json(v)); }
+  bool number_float(json::number_float_t v, const std::string&) { return put(json(v)); }
+  bool string(std::string& v) { return put(json(std::move(v))); }
+  bool binary(json::binary_t&) { return false; }   // JSON text has none
+  bool start_object(std::size_t) { return open(json::value_t::object); }
+  bool start_array(std::size_t) { return open(json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(std::string& k) {
+    steps_.back().key = k;
+    if (open_.back()->contains(k)) return fail(steps_, format("duplicate key \"%s\"", fit(k, 40).c_str()));
+    return true;
+  }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
+    err_.pos = position > 0 ? position - 1 : 0;
+    std::string_view m = ex.what();
+    err_.path = steps_;
+    if (ex.id == 406) return err_.what = "number out of range", false;
+    if (m.find("unexpected end of input") != m.npos) return err_.what = "unexpected end", false;
+    for (auto [theirs, ours] : kLexerWords) {
+      if (m.find(theirs) != m.npos) return err_.what = ours, false;
+    }
+    for (auto [context, ours] : kContextWords) {
+      if (m.find(context) != m.npos) return err_.path = container(), err_.what = ours, false;
+    }
+    err_.what.clear();   // a malformed value: the schema names what it had to be
+    return false;
+  }
+
+ private:
+  // Where the value being read goes: the root, the current key, or a new element.
+  json& slot() {
+    if (open_.empty()) return root_;
+    json& c = *open_.back();
+    if (c.is_object()) return c[steps_.back().key];
+    c.push_back(nullptr);
+    return c.back();
+  }
+  bool put(json&& v) {
+    slot() = std::move(v);
+    ended();
+    return true;
+  }
+  bool open(json::value_t type) {
+    if (open_.size() >= static_cast<size_t>(kMaxDepth)) return fail(steps_, "nesting deeper than 64 levels");
+    json& s = slot();
+    s = json(type);
+    open_.push_back(&s);   // stays put: its container grows only after it is closed
+    opened(type == json::value_t::array);
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    closed();
+    return true;
+  }
+  bool fail(const Path& path, std::string what) {
+    size_t read = static_cast<size_t>(*read_ - begin_);
+    err_ = JsonError{read > 0 ? read - 1 : 0, path, std::move(what)};
+    return false;
+  }
+
+  json& root_;
+  const char* begin_;
+  const char* const* read_;
+  JsonError& err_;
+  std::vector<json*> open_;
+};
+
+// Finds where the value at `target` starts: the first character after the previous
+// event's text that is not whitespace or a separator.
+class Locator : PathTracker {
+ public:
+  Locator(const Path& target, const char* end, const char* const* read)
+      : target_(target), end_(end), read_(read), last_(*read) {}
+
+  const char* found() const { return found_; }
+
+  bool null() { return scalar(); }
+  bool boolean(bool) { return scalar(); }
+  bool number_integer(json::number_integer_t) { return scalar(); }
+  bool number_unsigned(json::number_unsigned_t) { return scalar(); }
+  bool number_float(json::number_float_t, const std::string&) { return scalar(); }
+  bool string(std::string&) { return scalar(); }
+  bool binary(json::binary_t&) { return false; }
+  bool start_object(std::size_t) { return open(false); }
+  bool start_array(std::size_t) { return open(true); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(std::string& k) {
+    steps_.back().key = k;
+    last_ = *read_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  bool here() {
+    if (steps_ != target_) return false;
+    const char* p = last_;
+    while (p < end_ && (is_space(*p) || *p == ',' || *p == ':')) ++p;
+    found_ = p;
+    return true;
+  }
+  bool scalar() {
+    if (here()) return false;
+    ended();
+    last_ = *read_;
+    return true;
+  }
+  bool open(bool array) {
+    if (here()) return false;
+    opened(array);
+    last_ = *read_;
+    return true;
+  }
+  bool close() {
+    closed();
+    last_ = *read_;
+    return true;
+  }
+
+  const Path& target_;
+  const char* end_;
+  const char* const* read_;
+  const char* last_;
+  const char* found_ = nullptr;
+};
+
+size_t skip_bom(std::string_view text) { return text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0; }
 
 }  // namespace
 
-Status JsonReader::fail_at(size_t pos, std::string_view what) const {
+std::string path_text(const Path& path) {
+  std::string out;
+  for (const PathStep& s : path) {
+    if (s.is_index) {
+      out += '[' + std::to_string(s.index) + ']';
+      continue;
+    }
+    if (!out.empty()) out += '.';
+    for (char c : fit(s.key, 40)) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+  }
+  return out;
+}
+
+bool parse_tree(std::string_view text, json& tree, JsonError& err) {
+  size_t at = skip_bom(text);
+  while (at < text.size() && is_space(text[at])) ++at;
+  if (at >= text.size() || text[at] != '{') {
+    err = JsonError{at, {}, at < text.size() ? "expected an object" : "unexpected end"};
+    return false;
+  }
+  const char* begin = text.data() + at;
+  const char* end = text.data() + text.size();
+  const char* read = begin;
+  TreeBuilder builder(tree, begin, &read, err);
+  // Not strict: the text after the root object is checked here, where it is known.
+  bool ok = json::sax_parse(TrackedIterator(begin, &read), TrackedIterator(end, &read), &builder,
+                            json::input_format_t::json, /*strict=*/false);
+  if (!ok) {
+    err.pos += at;
+    return false;
+  }
+  while (read < end && is_space(*read)) ++read;
+  if (read < end) {
+    err = JsonError{static_cast<size_t>(read - text.data()), {}, "unexpected text after the report"};
+    return false;
+  }
+  return true;
+}
+
+size_t value_position(std::string_view text, const Path& path) {
+  size_t at = skip_bom(text);
+  const char* begin = text.data() + at;
+  const char* end = text.data() + text.size();
+  const char* read = begin;
+  Locator locator(path, end, &read);
+  json::sax_parse(TrackedIterator(begin, &read), TrackedIterator(end, &read), &locator,
+                  json::input_format_t::json, /*strict=*/false);
+  return locator.found() ? static_cast<size_t>(locator.found() - text.data()) : text.size();
+}
+
+Status located(std::string_view text, size_t pos, const Path& path, std::string_view what) {
   size_t line = 1, col = 1;
-  for (size_t i = 0; i < pos && i < t_.size(); ++i) {
-    if (t_[i] == '\n') {
+  for (size_t i = 0; i < pos && i < text.size(); ++i) {
+    if (text[i] == '\n') {
       ++line, col = 1;
-    } else if ((t_[i] & 0xC0) != 0x80) {
+    } else if ((text[i] & 0xC0) != 0x80) {
       ++col;
     }
   }
   std::string msg = format("report JSON, line %zu, column %zu", line, col);
-  if (!path_.empty()) msg += " (at " + path_ + ")";
+  if (!path.empty()) msg += " (at " + path_text(path) + ")";
   msg += ": ";
   msg += what;
   return Status(StatusCode::kInvalid, msg);
-}
-
-void JsonReader::skip_bom() {
-  if (pos_ == 0 && t_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
-}
-
-Status JsonReader::enter(char open, const char* what) {
-  if (!next_is(open)) return expected(what);
-  if (depth_ >= kMaxDepth) return fail("nesting deeper than 64 levels");
-  ++depth_, ++pos_;
-  return Status::ok();
-}
-
-void JsonReader::push_key(std::string_view key) {
-  if (!path_.empty()) path_ += '.';
-  for (char c : fit(key, 40)) path_ += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
-}
-
-Status JsonReader::string(std::string& out) {
-  if (!next_is('"')) return expected("expected a string");
-  ++pos_;
-  out.clear();
-  for (;;) {
-    if (pos_ >= t_.size()) return fail("unterminated string");
-    char c = t_[pos_];
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"') {
-      ++pos_;
-      return Status::ok();
-    }
-    if (c == '\\') {
-      if (Status st = escape(out); !st) return st;
-    } else if (u < 0x20) {
-      return fail("control character in a string (it must be escaped)");
-    } else if (u < 0x80) {
-      out += c, ++pos_;
-    } else {
-      size_t n = utf8_sequence(t_.substr(pos_));
-      if (n == 0) return fail("invalid UTF-8 in a string");
-      out.append(t_.substr(pos_, n)), pos_ += n;
-    }
-  }
-}
-
-Status JsonReader::boolean(bool& v) {
-  ws();
-  if (t_.substr(pos_, 4) == "true") {
-    v = true, pos_ += 4;
-  } else if (t_.substr(pos_, 5) == "false") {
-    v = false, pos_ += 5;
-  } else {
-    return expected("expected true or false");
-  }
-  return Status::ok();
-}
-
-Status JsonReader::integer(uint64_t& v, uint64_t max) {
-  ws();
-  size_t at = pos_;
-  std::string range =
-      format("expected an integer from 0 to %llu", static_cast<unsigned long long>(max));
-  if (pos_ >= t_.size()) return fail("unexpected end");
-  if (t_[pos_] != '-' && !is_digit(t_[pos_])) return fail(range);
-  std::string_view raw;
-  bool plain = false;
-  if (Status st = number(raw, plain); !st) return st;
-  if (plain && raw[0] != '-') {
-    auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
-    if (r.ec == std::errc() && v <= max) return Status::ok();
-  }
-  return fail_at(at, range);
-}
-
-Status JsonReader::real(double& v) {
-  ws();
-  size_t at = pos_;
-  std::string_view raw;
-  bool plain = false;
-  if (Status st = number(raw, plain); !st) return st;
-  auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
-  if (r.ec != std::errc() || r.ptr != raw.data() + raw.size() || !std::isfinite(v)) {
-    return fail_at(at, "number out of range");
-  }
-  return Status::ok();
-}
-
-Status JsonReader::skip() {
-  ws();
-  if (pos_ >= t_.size()) return fail("unexpected end");
-  char c = t_[pos_];
-  if (c == '{') return object([&](std::string_view) { return skip(); });
-  if (c == '[') return array([&](size_t) { return skip(); });
-  if (c == '"') {
-    std::string s;
-    return string(s);
-  }
-  if (c == 't' || c == 'f') {
-    bool b;
-    return boolean(b);
-  }
-  if (t_.substr(pos_, 4) == "null") {
-    pos_ += 4;
-    return Status::ok();
-  }
-  std::string_view raw;
-  bool plain;
-  return number(raw, plain);
-}
-
-Status JsonReader::number(std::string_view& raw, bool& plain) {
-  size_t start = pos_, p = pos_;
-  auto digits = [&] {
-    size_t from = p;
-    while (p < t_.size() && is_digit(t_[p])) ++p;
-    return p > from;
-  };
-  if (p < t_.size() && t_[p] == '-') ++p;
-  if (p < t_.size() && t_[p] == '0') {
-    ++p;
-  } else if (!digits()) {
-    return expected(p > start ? "expected a digit after '-'" : "expected a number");
-  }
-  plain = true;
-  if (p < t_.size() && t_[p] == '.') {
-    ++p, plain = false;
-    if (!digits()) return fail_at(p, "expected a digit after '.'");
-  }
-  if (p < t_.size() && (t_[p] == 'e' || t_[p] == 'E')) {
-    ++p, plain = false;
-    if (p < t_.size() && (t_[p] == '+' || t_[p] == '-')) ++p;
-    if (!digits()) return fail_at(p, "expected a digit in the exponent");
-  }
-  raw = t_.substr(start, p - start);
-  pos_ = p;
-  return Status::ok();
-}
-
-Status JsonReader::hex4(uint32_t& v) {
-  if (pos_ + 4 > t_.size()) return fail("unterminated \\u escape");
-  v = 0;
-  for (size_t i = 0; i < 4; ++i) {
-    int d = hex_value(t_[pos_ + i]);
-    if (d < 0) return fail("expected four hex digits after \\u");
-    v = v * 16 + static_cast<uint32_t>(d);
-  }
-  pos_ += 4;
-  return Status::ok();
-}
-
-Status JsonReader::escape(std::string& out) {
-  if (++pos_ >= t_.size()) return fail("unterminated string");
-  char c = t_[pos_++];
-  switch (c) {
-    case '"': out += '"'; return Status::ok();
-    case '\\': out += '\\'; return Status::ok();
-    case '/': out += '/'; return Status::ok();
-    case 'b': out += '\b'; return Status::ok();
-    case 'f': out += '\f'; return Status::ok();
-    case 'n': out += '\n'; return Status::ok();
-    case 'r': out += '\r'; return Status::ok();
-    case 't': out += '\t'; return Status::ok();
-    case 'u': break;
-    default: --pos_; return fail("unknown escape in a string");
-  }
-  uint32_t cp;
-  if (Status st = hex4(cp); !st) return st;
-  if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("unpaired surrogate in a \\u escape");
-  if (cp >= 0xD800 && cp <= 0xDBFF) {
-    uint32_t low;
-    if (t_.substr(pos_, 2) != "\\u") return fail("unpaired surrogate in a \\u escape");
-    pos_ += 2;
-    if (Status st = hex4(low); !st) return st;
-    if (low < 0xDC00 || low > 0xDFFF) return fail("unpaired surrogate in a \\u escape");
-    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-  }
-  put_utf8(out, cp);
-  return Status::ok();
 }
 
 }  // namespace pp::client::report::detail

@@ -43,11 +43,14 @@ Completions::~Completions() {
 std::shared_ptr<JobState> Completions::next(std::optional<std::chrono::milliseconds> timeout) {
   std::unique_lock lock(sync_->mutex);
   auto any = [this] { return !ready_.empty() || unfinished_ == 0; };
-  if (timeout && timeout->count() <= 0) {
-    // A poll (the Lua driver asks at each call into the library): no clock, no futex.
+  if ((timeout && timeout->count() <= 0) || any()) {
+    // A poll (the Lua driver asks at each call into the library), or one is ready: no
+    // clock, no futex.
   } else if (timeout) {
+    BlockedWait blocked(*sync_);
     cv_.wait_for(lock, *timeout, any);
   } else {
+    BlockedWait blocked(*sync_);
     cv_.wait(lock, any);
   }
   if (ready_.empty()) return nullptr;

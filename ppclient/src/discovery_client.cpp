@@ -36,17 +36,22 @@ static bool discovery_method(const char* name) {
   return std::string(env).find(name) != std::string::npos;
 }
 
-void JobServer::start_discovery() {
-  static_assert(pp::ClusterOptions{}.discovery_port == proto::kDefaultDiscoveryPort,
-                "pp/cluster.hpp stands alone; its default must be the protocol's");
+discovery::BrowseOptions browse_options(uint16_t port, std::vector<std::string> targets) {
   discovery::BrowseOptions o;
   o.mdns = discovery_method("mdns");
   o.broadcast = discovery_method("broadcast");
-  o.port = opt_.discovery_port;
-  o.query_targets = opt_.discovery_broadcast;
+  o.port = port;
+  o.query_targets = std::move(targets);
   if (const char* env = std::getenv("PP_BROADCAST"); o.query_targets.empty() && env != nullptr) {
     o.query_targets = split_list(env, ',');
   }
+  return o;
+}
+
+void JobServer::start_discovery() {
+  static_assert(pp::ClusterOptions{}.discovery_port == proto::kDefaultDiscoveryPort,
+                "pp/cluster.hpp stands alone; its default must be the protocol's");
+  discovery::BrowseOptions o = browse_options(opt_.discovery_port, opt_.discovery_broadcast);
   discovery_ = discovery::make_browser(io_, o, secret_, [this](const discovery::Sighting& s) {
     on_found(s.facts, s.via, s.gone);
   });
@@ -70,7 +75,7 @@ void JobServer::on_found(const discovery::NodeFacts& facts, const std::string& v
     }
     return;
   }
-  nodes_->found(facts, via);
+  nodes_->found(facts, seen.via);
 }
 
 std::vector<SeenNode> JobServer::seen_nodes() const {

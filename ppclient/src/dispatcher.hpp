@@ -37,6 +37,7 @@
 namespace pp::client {
 
 class NodeLink;
+struct LiveSnapshot;
 
 // A code blob and its hash: one record for all the jobs of one code.
 struct JobCode {
@@ -106,6 +107,12 @@ class Dispatcher {
   std::vector<NodeStats> node_stats(std::vector<uint32_t>* row_by_node = nullptr) const;
   // The report; without `timeline` its executions are left out (the table needs none).
   report::Report report(bool timeline) const;
+  // The live figures it owns (live_figures.hpp): one LiveNode per report row (the same
+  // fold, report::derive, and each node's copies in flight), the report's batch figures,
+  // jobs retried and held, the most recent executions, the time since the first submit.
+  void live(LiveSnapshot& out) const;
+  // Seconds since the first job was taken (the report's and the task stream's clock).
+  double batch_seconds() const { return first_submit_ < 0 ? 0 : now() - first_submit_; }
 
  private:
   // A copy sent as a stolen job or as a backup (the others are plain).
@@ -151,6 +158,7 @@ class Dispatcher {
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
+  void batch_figures(report::Report& rep) const;   // rep.batch (nodes already folded)
 
   Deliver deliver_;
   Hungry hungry_;

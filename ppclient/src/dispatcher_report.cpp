@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "ppclient/src/live_figures.hpp"
+
 namespace pp::client {
 
 // The one fold of per-node figures: the scheduler's counters of each scheduler node
@@ -41,28 +43,11 @@ std::vector<NodeStats> Dispatcher::node_stats(std::vector<uint32_t>* row_by_node
   return rows;
 }
 
-report::Report Dispatcher::report(bool timeline) const {
-  report::Report rep;
-  std::vector<uint32_t> row_by_node;
-  rep.nodes = node_stats(&row_by_node);
+void Dispatcher::batch_figures(report::Report& rep) const {
   for (size_t i = 0; i < sched_.node_count(); ++i) {
     const auto& s = sched_.stats(static_cast<sched::NodeId>(i));
     rep.batch.jobs += s.jobs_done;
     rep.batch.job_seconds += s.job_seconds;
-  }
-  double origin = std::max(0.0, first_submit_);
-  if (timeline) {
-    rep.executions = executions_.kept();
-    for (auto& e : rep.executions) {
-      e.node = row_by_node.at(e.node);
-      e.start = std::max(0.0, e.start - origin);
-      e.end = std::max(0.0, e.end - origin);
-    }
-  }
-  rep.executions_dropped = executions_.dropped();
-  if (rep.executions_dropped > 0) {
-    rep.dropped_from = std::max(0.0, executions_.dropped_from() - origin);
-    rep.dropped_to = std::max(0.0, executions_.dropped_to() - origin);
   }
   if (first_submit_ >= 0) {
     double end = sched_.unfinished() > 0 ? now() : last_result_;
@@ -70,7 +55,60 @@ report::Report Dispatcher::report(bool timeline) const {
   }
   rep.batch.resent = resent_;
   rep.batch.duplicates = duplicates_;
+}
+
+// Executions as the report shows them: node by row, times from the first submit.
+static void to_rows(std::vector<report::Execution>& list, const std::vector<uint32_t>& row_by_node,
+                    double origin) {
+  for (auto& e : list) {
+    e.node = row_by_node.at(e.node);
+    e.start = std::max(0.0, e.start - origin);
+    e.end = std::max(0.0, e.end - origin);
+  }
+}
+
+report::Report Dispatcher::report(bool timeline) const {
+  report::Report rep;
+  std::vector<uint32_t> row_by_node;
+  rep.nodes = node_stats(&row_by_node);
+  double origin = std::max(0.0, first_submit_);
+  if (timeline) {
+    rep.executions = executions_.kept();
+    to_rows(rep.executions, row_by_node, origin);
+  }
+  rep.executions_dropped = executions_.dropped();
+  if (rep.executions_dropped > 0) {
+    rep.dropped_from = std::max(0.0, executions_.dropped_from() - origin);
+    rep.dropped_to = std::max(0.0, executions_.dropped_to() - origin);
+  }
+  batch_figures(rep);
   return rep;
+}
+
+void Dispatcher::live(LiveSnapshot& out) const {
+  report::Report rep;
+  std::vector<uint32_t> row_by_node;
+  rep.nodes = node_stats(&row_by_node);
+  batch_figures(rep);
+  out.nodes.clear();
+  out.nodes.resize(rep.nodes.size());
+  for (size_t i = 0; i < rep.nodes.size(); ++i) {
+    out.nodes[i].figures = rep.nodes[i];
+    out.nodes[i].derived = report::derive(rep, i);
+  }
+  for (size_t i = 0; i < sched_.node_count(); ++i) {
+    const auto id = static_cast<sched::NodeId>(i);
+    if (sched_.stats(id).active) {
+      out.nodes[row_by_node[i]].in_flight += static_cast<uint32_t>(sched_.in_flight(id));
+    }
+  }
+  out.batch = rep.batch;
+  out.elapsed = batch_seconds();
+  out.jobs.retried = resent_;
+  out.jobs.held = deps_.held();
+  out.recent = executions_.recent(LiveFigures::kRecentExecutions);
+  to_rows(out.recent, row_by_node, std::max(0.0, first_submit_));
+  out.executions = executions_.added();
 }
 
 }  // namespace pp::client

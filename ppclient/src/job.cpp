@@ -74,6 +74,8 @@ void Job::wait() const {
   if (!state_) throw std::logic_error("wait() on an empty pp::Job");
   std::unique_lock lock(state_->sync->mutex);
   state_->waited = true;
+  if (state_->done) return;
+  client::BlockedWait blocked(*state_->sync);
   state_->sync->cv.wait(lock, [&] { return state_->done; });
 }
 

@@ -1,5 +1,7 @@
 #include "ppclient/src/job_server.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -10,10 +12,12 @@
 #include "core/util/log.hpp"
 #include "core/util/secret.hpp"
 #include "ppclient/journal/journal.hpp"
+#include "ppclient/src/dashboard.hpp"
 #include "ppclient/src/dispatcher.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_table.hpp"
 #include "ppclient/src/output_echo.hpp"
+#include "ppclient/src/progress_bar.hpp"
 
 namespace pp::client {
 
@@ -21,7 +25,16 @@ struct JobServer::Delivered {
   std::shared_ptr<JobState> state;
   Outcome outcome;
   bool appended = false;   // kept in the journal
+  std::unique_ptr<SubmitExtras> extras;   // its group, for the live figures
 };
+
+namespace {
+
+std::string_view group_of(const std::unique_ptr<SubmitExtras>& extras) {
+  return extras ? std::string_view(extras->group) : std::string_view();
+}
+
+}  // namespace
 
 JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     : opt_(std::move(options)),
@@ -43,11 +56,19 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (const char* e = std::getenv("PP_ENCRYPT"); e != nullptr && std::string_view(e) == "1") {
     opt_.encrypt = true;
   }
+  check_dashboard();   // a value it cannot read is refused before anything starts
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
+  if (opt_.progress.value_or(::isatty(STDERR_FILENO) == 1)) {
+    progress_ = std::make_unique<ProgressBar>([this] { return live_snapshot(); },
+                                              [this] { return live_.jobs().finished(); });
+    sync_->observer = progress_.get();   // no job yet: no lock needed
+  }
+  bind_dashboard();   // last: nothing after it may throw and leave its socket bound
   thread_ = std::thread([this] { io_main(); });
   enlist(this);
+  serve_dashboard();
 }
 
 void JobServer::open_journal() {
@@ -100,13 +121,22 @@ JobServer::~JobServer() { close(); }
 void JobServer::close() {
   if (!thread_.joinable()) return;
   unlist(this);
+  if (progress_) {
+    {
+      std::lock_guard lock(sync_->mutex);
+      sync_->observer = nullptr;
+    }
+    progress_->stop();
+  }
   if (!opt_.report.empty()) {
     Status st = write_report(opt_.report);
     if (!st) PP_ERROR("report: %s", st.message().c_str());
   }
+  finish_dashboard();
   asio::post(io_, [this] { shutdown_io(); });
   thread_.join();
   hand_over();   // what the loop's last turn left (the io thread is gone)
+  linger_dashboard();
   // Only now: handlers of theirs that were cancelled by stop() may have been queued
   // until the loop ended; with the loop stopped none of them can run any more.
   discovery_.reset();
@@ -171,6 +201,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
   if (p.extras && !p.extras->group.empty()) add_to_group(p.extras->group, state);
+  live_.submitted(group_of(p.extras));
   // A job whose arguments refer to other jobs is looked up once they are replaced by
   // those jobs' values (recall), so its key follows the values, not the job ids.
   if (journal_ && !refers) {
@@ -199,6 +230,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
     p.settled = true;
     p.args.clear();
   }
+  if (p.settled) live_.finished(state->status, group_of(p.extras));
   incoming_.push_back(std::move(p));
   // One wake-up of the io thread per burst, and only when it could send the job now
   // (a settled job has nothing to send: it goes along with the next ones).
@@ -250,8 +282,8 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
     }
   }
   // What the job printed, echoed as its result arrives (failed jobs' too).
-  if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output);
-  outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended});
+  if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output, progress_.get());
+  outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended, std::move(job.extras)});
   if (!hand_over_posted_) {
     // After this handler and the others ready now: a burst of results crosses at once.
     hand_over_posted_ = true;
@@ -292,8 +324,12 @@ void JobServer::hand_over() {
     for (Delivered& d : outbox_) {
       JobState& state = *d.state;
       if (d.appended) ++journal_appended_;
-      if (state.done) continue;   // cancelled by the user meanwhile: that is its outcome
+      if (state.done) {   // cancelled by the user meanwhile: that is its outcome
+        live_.finished(proto::JobStatus::kCancelled, group_of(d.extras));
+        continue;
+      }
       Outcome& o = d.outcome;
+      count_live(d);
       state.done = true;
       state.status = o.status;
       state.value = std::move(o.value);
@@ -308,6 +344,61 @@ void JobServer::hand_over() {
   }
   outbox_.clear();
   if (notify) sync_->cv.notify_all();
+}
+
+// Under sync_->mutex: a job's final outcome in the live figures (its failure and what it
+// printed among the last ones kept).
+void JobServer::count_live(const Delivered& d) {
+  const Outcome& o = d.outcome;
+  live_.finished(o.status, group_of(d.extras));
+  if (o.status == proto::JobStatus::kOk && o.output.empty()) return;
+  if (!o.output.empty()) live_.output(d.state->id, o.node, o.output);
+  if (o.status != proto::JobStatus::kOk) {
+    live_.failure(d.state->id, o.node, o.status, o.error, o.traceback,
+                  dispatcher_->batch_seconds());
+  }
+}
+
+LiveSnapshot JobServer::live_snapshot() const {
+  // Often enough for a bar redrawn ten times a second and a page polling it; a reader
+  // in between copies the last one.
+  constexpr auto kInterval = std::chrono::milliseconds(100);
+  {
+    std::lock_guard lock(live_mutex_);
+    if (live_serial_ > 0 && std::chrono::steady_clock::now() - live_taken_ < kInterval) {
+      return live_last_;
+    }
+  }
+  LiveSnapshot s = on_io([this] { return take_live(); });
+  std::lock_guard lock(live_mutex_);
+  s.serial = ++live_serial_;
+  live_last_ = s;
+  live_taken_ = std::chrono::steady_clock::now();
+  return s;
+}
+
+// io thread: the Dispatcher's rows, the node table's states, discovery's incompatible
+// nodes (refused, with why), then what was counted under sync_->mutex.
+LiveSnapshot JobServer::take_live() const {
+  LiveSnapshot s;
+  dispatcher_->live(s);
+  nodes_->live(s.nodes);
+  for (const auto& [id, seen] : seen_) {
+    if (seen.compatible || seen.gone) continue;
+    LiveNode& n = s.nodes.emplace_back();
+    n.figures.node = seen.facts.address + ":" + std::to_string(seen.facts.port);
+    n.figures.host = seen.facts.host;
+    n.figures.workers = static_cast<int>(seen.facts.workers);
+    n.figures.speed_score = seen.facts.speed;
+    n.found = seen.via;
+    n.state = NodeState::kRefused;
+    n.reason = "incompatible: " + seen.why_not;
+    n.load = seen.facts.load;
+    n.version = seen.facts.software;
+  }
+  std::lock_guard lock(sync_->mutex);
+  live_.copy_to(s);
+  return s;
 }
 
 void JobServer::housekeeping() {
@@ -340,13 +431,18 @@ void JobServer::shutdown_io() {
 void JobServer::wait(JobState& job) {
   std::unique_lock lock(sync_->mutex);
   job.waited = true;
+  if (job.done) return;
+  BlockedWait blocked(*sync_);
   sync_->cv.wait(lock, [&] { return job.done; });
 }
 
 void JobServer::wait_all() {
   std::unique_lock lock(sync_->mutex);
   waiting_all_ = true;
-  sync_->cv.wait(lock, [&] { return finished_count_ == next_id_; });
+  if (finished_count_ != next_id_) {
+    BlockedWait blocked(*sync_);
+    sync_->cv.wait(lock, [&] { return finished_count_ == next_id_; });
+  }
   waiting_all_ = false;
 }
 

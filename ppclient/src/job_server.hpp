@@ -19,6 +19,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -30,19 +31,23 @@
 #include "ppclient/src/active_nodes.hpp"
 #include "ppclient/src/completions.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/live_figures.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/cluster_options.hpp"
 #include "pp/node_stats.hpp"
 
 namespace pp::discovery {
 class Browser;
+struct BrowseOptions;
 }
 
 namespace pp::client {
 
 class Dispatcher;
 class NodeTable;
+class ProgressBar;
 class LocalNode;
+class Dashboard;
 class Journal;
 struct Submission;
 struct JobCode;
@@ -57,6 +62,11 @@ struct SeenNode {
   bool connected = false;
   bool gone = false;          // said BYE
 };
+
+// How a client browses for nodes: the backends $PP_DISCOVERY names (both by default), on
+// `port`, QUERYs to `targets` (else $PP_BROADCAST, else every interface). For the
+// JobServer and `ppclient top`.
+discovery::BrowseOptions browse_options(uint16_t port, std::vector<std::string> targets);
 
 // A code blob with its hash, made once and shared by every job of that code.
 using CodeRef = std::shared_ptr<const JobCode>;
@@ -111,6 +121,9 @@ class JobServer {
   std::vector<SeenNode> seen_nodes() const;
   // What each node contributed so far (see report.hpp); taken on the io thread.
   report::Report report() const;
+  // The live figures (live_figures.hpp): a copy taken on the io thread at most about
+  // every 100 ms; a caller in between gets the last one. Any thread.
+  LiveSnapshot live_snapshot() const;
   // Writes report() to `path` (format by extension).
   Status write_report(const std::string& path) const;
   // Beacons of nodes heard by discovery that this client could not use: another
@@ -156,6 +169,17 @@ class JobServer {
   void housekeeping();
   std::string why_no_node() const;
   void shutdown_io();
+  // The dashboard (job_server_dashboard.cpp): its option checked first, bound just before
+  // the io thread starts, served once it runs; at close its final state, kept up for
+  // dashboard_linger, then stopped.
+  void check_dashboard() const;
+  void bind_dashboard();
+  void serve_dashboard();
+  void finish_dashboard();
+  void linger_dashboard();
+  LiveSnapshot take_live() const;   // io thread
+  struct Delivered;
+  void count_live(const Delivered& d);   // under sync_->mutex
 
   ClusterOptions opt_;
   bool lua_bytecode_;
@@ -166,7 +190,11 @@ class JobServer {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   std::unique_ptr<LocalNode> local_;
+  std::unique_ptr<Dashboard> dashboard_;   // ClusterOptions::dashboard; its own threads
   std::unique_ptr<Journal> journal_;   // ClusterOptions::journal; thread-safe itself
+  // ClusterOptions::progress: the bar, Sync::observer of this server's waits; stopped
+  // by close() before the io thread ends (it reads live_snapshot()).
+  std::unique_ptr<ProgressBar> progress_;
   ActiveNodes active_;                 // written by nodes_, read by any thread
 
   // Shared with user threads, under sync_->mutex.
@@ -182,6 +210,7 @@ class JobServer {
   bool closed_ = false;
   uint64_t journal_hits_ = 0;
   uint64_t journal_appended_ = 0;
+  LiveFigures live_;   // jobs counted as they are submitted and finish (live_figures.hpp)
   // Jobs by group name (weak: a collected job leaves its group), pruned as they grow.
   struct Group {
     std::vector<std::weak_ptr<JobState>> jobs;
@@ -192,7 +221,6 @@ class JobServer {
   // io thread only (dispatcher_ outlives nodes_, whose links call it).
   // Outcomes of this turn of the event loop, handed to the user's threads together
   // (hand_over: one lock, one wake-up for a burst of results, not one per job).
-  struct Delivered;
   std::vector<Delivered> outbox_;
   bool hand_over_posted_ = false;
   std::unique_ptr<Dispatcher> dispatcher_;
@@ -201,6 +229,12 @@ class JobServer {
   bool discover_ = false;
   std::unique_ptr<discovery::Browser> discovery_;   // UDP and mDNS behind one interface
   std::map<std::string, SeenNode> seen_;   // by node id
+
+  // The last live snapshot, under its own lock (readers never wait on sync_->mutex).
+  mutable std::mutex live_mutex_;
+  mutable LiveSnapshot live_last_;
+  mutable std::chrono::steady_clock::time_point live_taken_;
+  mutable uint64_t live_serial_ = 0;
 };
 
 }  // namespace pp::client

@@ -25,6 +25,15 @@ namespace pp::client {
 
 class Completions;
 
+// Told when a user thread starts and stops blocking on a server's jobs (the progress
+// bar draws only while someone waits). Called under Sync::mutex; must not take it.
+class WaitObserver {
+ public:
+  virtual ~WaitObserver() = default;
+  virtual void wait_begins() = 0;
+  virtual void wait_ends() = 0;
+};
+
 struct Sync {
   std::mutex mutex;
   std::condition_variable cv;
@@ -34,6 +43,25 @@ struct Sync {
   // Jobs some Completions waits for (JobServer::watch), with who waits: the one who
   // finishes a job hands it over in O(1). Few entries, and none without a watch.
   std::unordered_multimap<const void*, Completions*> watchers;
+  // The server's progress bar, if it has one (set and cleared under mutex by its owner).
+  WaitObserver* observer = nullptr;
+};
+
+// A user thread blocked on jobs of `sync`, for its observer: made under sync.mutex just
+// before the wait, which must not return with the lock released for good before it ends.
+class BlockedWait {
+ public:
+  explicit BlockedWait(Sync& sync) : observer_(sync.observer) {
+    if (observer_ != nullptr) observer_->wait_begins();
+  }
+  ~BlockedWait() {
+    if (observer_ != nullptr) observer_->wait_ends();
+  }
+  BlockedWait(const BlockedWait&) = delete;
+  BlockedWait& operator=(const BlockedWait&) = delete;
+
+ private:
+  WaitObserver* observer_;
 };
 
 // Where a job is (see the life above); read under sync->mutex.

@@ -190,7 +190,10 @@ int l_job_settle(lua_State* L) {
   {
     std::unique_lock lock(s->sync->mutex);
     s->waited = true;
-    s->sync->cv.wait(lock, [&] { return s->done; });
+    if (!s->done) {
+      BlockedWait blocked(*s->sync);
+      s->sync->cv.wait(lock, [&] { return s->done; });
+    }
   }
   lua_settop(L, 1);
   lua_getfenv(L, 1);                       // 2: the anchor

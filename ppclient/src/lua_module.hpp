@@ -5,6 +5,7 @@
 
 #include <lua.hpp>
 
+#include <optional>
 #include <string>
 
 namespace pp::client {
@@ -16,6 +17,10 @@ struct RunOptions {
   std::string report;
   bool discover = false;
   bool no_echo = false;   // --no-echo: no cluster echoes what its jobs print
+  std::optional<bool> progress;   // --progress / --no-progress (unset: the script's, or a tty)
+  // --dashboard [ADDRESS:]PORT, --dashboard-linger S: for a cluster that names none.
+  std::string dashboard;
+  double dashboard_linger = 0;
 };
 
 void set_run_options(lua_State* L, const RunOptions& options);

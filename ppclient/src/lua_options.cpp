@@ -44,6 +44,14 @@ void apply_run_options(lua_State* L, ClusterOptions& opt) {
     opt.report = opt_string(L, t, "report");
     if (opt.servers.empty() && opt_boolean(L, t, "discover")) opt.servers.push_back("*");
     if (opt_boolean(L, t, "no_echo")) opt.echo_output = false;
+    lua_getfield(L, t, "progress");   // --progress / --no-progress win over the script
+    if (!lua_isnil(L, -1)) opt.progress = lua_toboolean(L, -1) != 0;
+    lua_pop(L, 1);
+    if (opt.dashboard.empty()) {
+      opt.dashboard = opt_string(L, t, "dashboard");
+      opt.dashboard_linger = std::chrono::milliseconds(
+          static_cast<long long>(opt_number(L, t, "dashboard_linger", 0) * 1000));
+    }
   }
   lua_pop(L, 1);
 }
@@ -76,9 +84,15 @@ bool read_cluster_options(lua_State* L, int t, ClusterOptions& opt) {
       static_cast<long long>(opt_number(L, t, "no_node_timeout", 60) * 1000));
   opt.journal = opt_string(L, t, "journal");
   opt.encrypt = opt_boolean(L, t, "encrypt");
+  lua_getfield(L, t, "progress");   // unset: on when stderr is a terminal
+  if (!lua_isnil(L, -1)) opt.progress = lua_toboolean(L, -1) != 0;
+  lua_pop(L, 1);
   lua_getfield(L, t, "echo_output");   // on unless said otherwise
   if (!lua_isnil(L, -1)) opt.echo_output = lua_toboolean(L, -1) != 0;
   lua_pop(L, 1);
+  opt.dashboard = opt_string(L, t, "dashboard");
+  opt.dashboard_linger = std::chrono::milliseconds(
+      static_cast<long long>(opt_number(L, t, "dashboard_linger", 0) * 1000));
   if (opt_string(L, t, "scheduling") == "free-slot") {
     opt.scheduling = ClusterOptions::Scheduling::kFreeSlot;
   }
@@ -102,13 +116,21 @@ void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
 }
 
 void set_run_options(lua_State* L, const RunOptions& options) {
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 6);
   lua_pushlstring(L, options.report.data(), options.report.size());
   lua_setfield(L, -2, "report");
   lua_pushboolean(L, options.discover);
   lua_setfield(L, -2, "discover");
   lua_pushboolean(L, options.no_echo);
   lua_setfield(L, -2, "no_echo");
+  if (options.progress) {
+    lua_pushboolean(L, *options.progress);
+    lua_setfield(L, -2, "progress");
+  }
+  lua_pushlstring(L, options.dashboard.data(), options.dashboard.size());
+  lua_setfield(L, -2, "dashboard");
+  lua_pushnumber(L, options.dashboard_linger);
+  lua_setfield(L, -2, "dashboard_linger");
   lua_setfield(L, LUA_REGISTRYINDEX, kRunOptions);
 }
 

@@ -20,9 +20,12 @@
 #include "core/util/command_line.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/secret.hpp"
+#include "ppclient/src/dashboard_address.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/lua_module.hpp"
 #include "ppclient/src/sigint.hpp"
+#include "ppclient/src/stats_main.hpp"
+#include "ppclient/src/top_main.hpp"
 
 namespace {
 
@@ -126,36 +129,6 @@ int list_nodes(double wait_seconds, const std::string& secret_file, uint16_t por
   return 0;
 }
 
-// `ppclient stats REPORT.json [--report OUT]`: a saved report as the table, or in
-// another format.
-int show_stats(const std::string& in, const std::string& out) {
-  std::FILE* f = std::fopen(in.c_str(), "rb");
-  if (f == nullptr) {
-    std::fprintf(stderr, "ppclient stats: cannot open %s: %s\n", in.c_str(), std::strerror(errno));
-    return 1;
-  }
-  std::string text;
-  char buf[65536];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
-  auto rep = pp::client::report::from_json(text);
-  if (!rep) {
-    std::fprintf(stderr, "ppclient stats: %s is not a ppcluster report: %s\n", in.c_str(),
-                 rep.status().message().c_str());
-    return 1;
-  }
-  if (out.empty()) {
-    std::fputs(pp::client::report::to_table(*rep).c_str(), stdout);
-    return 0;
-  }
-  pp::Status st = pp::client::report::write_file(*rep, out);
-  if (!st) {
-    std::fprintf(stderr, "ppclient stats: %s\n", st.message().c_str());
-    return 1;
-  }
-  return 0;
-}
-
 // `--report FILE` is written when the batch ends: a path that cannot be
 // written is found now, not after the batch. An existing file is opened for
 // appending (and left as it is); a new one is created and removed again.
@@ -184,6 +157,7 @@ pp::Status check_report_path(const std::string& path) {
 // Numeric options of ppclient (see core/util/number_range.hpp).
 constexpr pp::NumberRange kWaitRange{0.1, 600, false, "seconds"};
 constexpr pp::NumberRange kPortRange{1, 65535, true, ""};
+constexpr pp::NumberRange kLingerRange{0, 86400, false, "seconds"};
 
 // `ppclient run SCRIPT [ARGS...]`.
 struct RunArgs {
@@ -192,6 +166,9 @@ struct RunArgs {
   bool discover = false;
   std::string report;
   bool no_echo = false;
+  bool progress = false, no_progress = false;
+  std::string dashboard;
+  double dashboard_linger = 0;
 };
 
 CLI::App* add_run(CLI::App& app, RunArgs& a) {
@@ -203,9 +180,21 @@ CLI::App* add_run(CLI::App& app, RunArgs& a) {
                 "use every node found on the LAN when the script names none");
   run->add_flag("--no-echo", a.no_echo,
                 "do not echo what jobs print (it is still kept: job.stdout)");
+  auto* on = run->add_flag("--progress", a.progress,
+                           "draw a progress bar on stderr while the script waits for jobs, even "
+                           "when stderr is not a terminal");
+  run->add_flag("--no-progress", a.no_progress, "no progress bar, even on a terminal")
+      ->excludes(on);
   run->add_option("--report", a.report,
                   "write each cluster's contribution report here when it closes "
                   "(.json, .html, .svg, else a text table)");
+  auto* dashboard = run->add_option(
+      "--dashboard", a.dashboard,
+      "serve a live dashboard of the batch at [ADDRESS:]PORT (8787 = 127.0.0.1:8787; any "
+      "address but loopback prints a URL with a token, which every request must show)");
+  pp::add_number(*run, "--dashboard-linger", a.dashboard_linger, kLingerRange,
+                 "after the batch, keep serving its final state this long before exiting")
+      ->needs(dashboard);
   return run;
 }
 
@@ -218,21 +207,33 @@ int run_batch(const RunArgs& a) {
       return pp::kExitUsage;
     }
   }
+  if (!a.dashboard.empty()) {
+    if (auto where = pp::client::parse_dashboard_address(a.dashboard); !where) {
+      std::fprintf(stderr, "ppclient run: --dashboard %s\n", where.status().message().c_str());
+      return pp::kExitUsage;
+    }
+  }
   pp::client::install_sigint_handler();
-  int rc = run_script(a.script, a.args, {a.report, a.discover, a.no_echo});
+  pp::client::RunOptions ro{a.report, a.discover, a.no_echo,
+                          std::nullopt, a.dashboard, a.dashboard_linger};
+  if (a.progress || a.no_progress) ro.progress = a.progress;
+  int rc = run_script(a.script, a.args, ro);
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }
 
-// `ppclient stats REPORT.json [--report OUT]`.
+// `ppclient stats REPORT.json... [--report OUT]`.
 struct StatsArgs {
-  std::string in, out;
+  std::vector<std::string> in;
+  std::string out;
 };
 
 CLI::App* add_stats(CLI::App& app, StatsArgs& a) {
-  auto* stats = app.add_subcommand("stats", "show a saved contribution report (JSON)");
-  stats->add_option("report", a.in, "a report written as .json")->required();
-  stats->add_option("--report", a.out, "write it here instead (.html, .svg, .json, text)");
+  auto* stats = app.add_subcommand(
+      "stats", "show a saved contribution report (JSON), or several side by side per node");
+  stats->add_option("reports", a.in, "reports written as .json")->required();
+  stats->add_option("--report", a.out,
+                    "write it here instead (.html, .svg, .json, text; several: .html or text)");
   return stats;
 }
 
@@ -254,6 +255,41 @@ CLI::App* add_nodes(CLI::App& app, NodesArgs& a) {
   return nodes;
 }
 
+// `ppclient top [--refresh S] [--wait S] [--secret-file F] [--discovery-port P]`.
+struct TopArgs {
+  double refresh_seconds = 1;
+  NodesArgs nodes;   // --wait (not a terminal), --secret-file, --discovery-port
+};
+
+CLI::App* add_top(CLI::App& app, TopArgs& a) {
+  auto* top = app.add_subcommand(
+      "top", "watch the nodes discovery finds on the LAN, live (a table when not a terminal)");
+  pp::add_number(*top, "--refresh", a.refresh_seconds, kWaitRange, "seconds between redraws")
+      ->capture_default_str();
+  pp::add_number(*top, "--wait", a.nodes.wait_seconds, kWaitRange,
+                 "seconds to listen when stdout is not a terminal")
+      ->capture_default_str();
+  top->add_option("--secret-file", a.nodes.secret_file, "file holding the cluster secret");
+  pp::add_number(*top, "--discovery-port", a.nodes.discovery_port, kPortRange,
+                 "UDP port of discovery (as the nodes' --discovery-port)")
+      ->capture_default_str();
+  return top;
+}
+
+int show_top(const TopArgs& a) {
+  auto secret = pp::secret::resolve("", a.nodes.secret_file, nullptr);
+  if (!secret) {
+    std::fprintf(stderr, "ppclient: %s\n", secret.status().message().c_str());
+    return pp::kExitUsage;
+  }
+  pp::client::TopOptions o;
+  o.secret = *secret;
+  o.discovery_port = a.nodes.discovery_port;
+  o.refresh = std::chrono::milliseconds(static_cast<long>(a.refresh_seconds * 1000));
+  o.wait = std::chrono::milliseconds(static_cast<long>(a.nodes.wait_seconds * 1000));
+  return pp::client::run_top(o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -269,6 +305,8 @@ int main(int argc, char** argv) {
   CLI::App* run = add_run(app, run_args);
   CLI::App* stats = add_stats(app, stats_args);
   CLI::App* nodes = add_nodes(app, nodes_args);
+  TopArgs top_args;
+  CLI::App* top = add_top(app, top_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -282,7 +320,8 @@ int main(int argc, char** argv) {
   if (*nodes) {
     return list_nodes(nodes_args.wait_seconds, nodes_args.secret_file, nodes_args.discovery_port);
   }
-  if (*stats) return show_stats(stats_args.in, stats_args.out);
+  if (*stats) return pp::client::run_stats(stats_args.in, stats_args.out);
+  if (*top) return show_top(top_args);
   if (!*run) {
     std::fputs(app.help().c_str(), stdout);
     return 0;

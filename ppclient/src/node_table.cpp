@@ -7,6 +7,7 @@
 #include "core/util/log.hpp"
 #include "ppclient/src/active_nodes.hpp"
 #include "ppclient/src/dispatcher.hpp"
+#include "ppclient/src/live_figures.hpp"
 #include "ppclient/src/node_link.hpp"
 
 namespace pp::client {
@@ -101,6 +102,7 @@ void NodeTable::on_ready(Key key, NodeLink& link) {
   n.failures = 0;
   n.last_error.clear();
   const auto& h = link.node_hello();
+  n.version = h.software;
   PP_DEBUG("node %s ready: %u workers on %s", n.name.c_str(), h.workers, h.host.c_str());
   active_.set(n.name, static_cast<int>(h.workers));
   dispatcher_.pump();
@@ -147,6 +149,9 @@ void NodeTable::found(const discovery::NodeFacts& facts, const std::string& via)
     records_.back().node_id = facts.node_id;
   }
   Record& n = records_[it->second];
+  n.via = via;
+  n.load = facts.load;
+  if (n.version.empty()) n.version = facts.software;
   if (n.link) return;  // known and connected (or connecting)
   n.name = facts.address + ":" + std::to_string(facts.port);
   n.host = facts.address;
@@ -166,6 +171,38 @@ bool NodeTable::ready(const std::string& node_id) const {
 bool NodeTable::all_refused() const {
   if (records_.empty()) return false;
   return std::all_of(records_.begin(), records_.end(), [](const Record& n) { return n.refused; });
+}
+
+void NodeTable::live(std::vector<LiveNode>& nodes) const {
+  std::unordered_map<std::string, size_t> row_of;   // strings: rows move as they grow
+  for (size_t i = 0; i < nodes.size(); ++i) row_of.emplace(nodes[i].figures.node, i);
+  for (const Record& n : records_) {
+    if (n.name.empty()) continue;
+    auto it = row_of.find(n.name);
+    if (it == row_of.end()) {
+      it = row_of.emplace(n.name, nodes.size()).first;
+      LiveNode& fresh = nodes.emplace_back();
+      fresh.figures.node = n.name;
+      fresh.figures.host = n.host;
+    }
+    LiveNode& row = nodes[it->second];
+    row.found = n.origin == Origin::kGiven ? "given"
+                : n.origin == Origin::kLocal ? "local"
+                                             : n.via;
+    row.load = n.load;
+    row.version = n.version;
+    const bool up = n.link && n.link->ready();
+    if (up) {
+      row.state = row.in_flight > 0 ? NodeState::kWorking : NodeState::kIdle;
+      row.reason.clear();
+    } else if (n.link) {
+      row.state = NodeState::kConnecting;
+      row.reason = n.last_error;
+    } else {
+      row.state = n.refused ? NodeState::kRefused : NodeState::kLost;
+      row.reason = n.last_error;
+    }
+  }
 }
 
 std::string NodeTable::reasons() const {

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/discovery/beacon.hpp"
 #include "core/sched/scheduler.hpp"
@@ -31,6 +32,7 @@ namespace pp::client {
 class ActiveNodes;
 class Dispatcher;
 class NodeLink;
+struct LiveNode;
 
 struct NodeTableOptions {
   std::string secret;                // the cluster's
@@ -62,6 +64,9 @@ class NodeTable {
   bool ready(const std::string& node_id) const;
   // Every node refused us for a reason a retry will not fix (false with no node).
   bool all_refused() const;
+  // Each node's state, how it was found, its load and version into `nodes` (the
+  // Dispatcher's rows, by name; a node without one, not used yet, gets a row at the end).
+  void live(std::vector<LiveNode>& nodes) const;
   // "name: last error" of every node, for a job no node could run.
   std::string reasons() const;
   // Says BYE on every link; with `for_good`, no connection is opened any more.
@@ -82,6 +87,9 @@ class NodeTable {
     int failures = 0;
     std::string last_error;
     bool refused = false;
+    std::string via;                   // discovered: "broadcast", "mdns", ...
+    double load = -1;                  // discovered: from its last beacon (-1: unknown)
+    std::string version;               // from its HELLO, or its beacon
   };
   using Key = size_t;
 

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "ppclient/src/progress_bar.hpp"
+
 namespace pp::client {
 
 std::string prefixed_lines(uint64_t job_id, std::string_view node, std::string_view text) {
@@ -22,9 +24,11 @@ std::string prefixed_lines(uint64_t job_id, std::string_view node, std::string_v
   return out;
 }
 
-void echo_output(uint64_t job_id, std::string_view node, std::string_view text) {
+void echo_output(uint64_t job_id, std::string_view node, std::string_view text,
+                 ProgressBar* bar) {
   std::string lines = prefixed_lines(job_id, node, text);
   if (lines.empty()) return;
+  if (bar != nullptr) return bar->print_above(lines, stdout);
   std::fwrite(lines.data(), 1, lines.size(), stdout);
   std::fflush(stdout);
 }

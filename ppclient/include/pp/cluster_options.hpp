@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,12 +49,26 @@ struct ClusterOptions {
   // prefixed "[job 12 on host:port] " (a job's output is kept either way:
   // pp::Job::stdout_text(), job.stdout in Lua). `ppclient run --no-echo` turns it off.
   bool echo_output = true;
+  // A progress bar on stderr while the driver waits for jobs (over about 0.5 s): done /
+  // total, percent, jobs/s, ETA, nodes in use, failures and retries. Unset: on when
+  // stderr is a terminal. `ppclient run --progress` / `--no-progress` set it.
+  std::optional<bool> progress;
   // Heartbeat interval; a node silent for 5 intervals is dropped.
   std::chrono::milliseconds heartbeat{std::chrono::milliseconds(1000)};
   // Where the contribution report is written when the cluster closes (.json, .html,
   // .svg, else the text table); empty = none. `ppclient run --report FILE` sets it
   // for every cluster its script makes.
   std::string report;
+  // A live dashboard of the batch in the browser, served at "[ADDRESS:]PORT" while the
+  // cluster is open ("8787" = 127.0.0.1:8787; port 0 = any free port); empty = none.
+  // On a loopback address no token is asked for; on any other (0.0.0.0: every
+  // interface) the URL printed at start carries a token that every request must show.
+  // The constructor throws std::invalid_argument for a value it cannot read, and
+  // std::runtime_error when it cannot listen there. `ppclient run --dashboard`.
+  std::string dashboard;
+  // When the cluster closes, the dashboard shows the final state for this long before
+  // close() returns (0: it stops with the cluster). `ppclient run --dashboard-linger S`.
+  std::chrono::milliseconds dashboard_linger{0};
 };
 
 }  // namespace pp

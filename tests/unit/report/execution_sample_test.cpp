@@ -153,3 +153,18 @@ TEST_CASE("report.sample: the figures stay exact over many more executions than 
   CHECK(*back == r);
   CHECK(back->nodes == full.nodes);
 }
+
+TEST_CASE("report.sample: recent(n) is the end of kept(), the newest last") {
+  ExecutionSample s(3, 4, 2);
+  CHECK(s.recent(5).empty());
+  for (uint64_t j = 1; j <= 2; ++j) s.add(plain(j));
+  CHECK(jobs_of(s.recent(5)) == std::vector<uint64_t>{1, 2});
+  for (uint64_t j = 3; j <= 5; ++j) s.add(plain(j));   // first 1-3, last 4-5 (not full)
+  CHECK(jobs_of(s.recent(3)) == std::vector<uint64_t>{3, 4, 5});
+  for (uint64_t j = 6; j <= 11; ++j) s.add(plain(j));  // the ring wrapped
+  CHECK(jobs_of(s.recent(2)) == std::vector<uint64_t>{10, 11});
+  CHECK(jobs_of(s.recent(4)) == std::vector<uint64_t>{8, 9, 10, 11});
+  const auto all = s.kept();
+  const auto tail = s.recent(100);
+  CHECK(jobs_of(tail) == jobs_of(all));
+}

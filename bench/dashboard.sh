@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Throughput with the live dashboard open against without it. Two nodes on loopback
+# (`ppserver -w 2`), a batch of J tiny jobs (what costs is the driver's io thread), run
+# in three ways per round, in turn:
+#   off      no dashboard
+#   browser  --dashboard, with headless Chromium showing the page (it polls /api/status
+#            every second and redraws, as a person's browser would)
+#   poller   --dashboard, with curl asking /api/status 10 times a second
+# Prints each run's jobs/s, then the medians and their ratios to "off".
+#   bench/dashboard.sh [--build-dir DIR] [--jobs J] [--repeat R] [--first-port P]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build"
+JOBS=100000 REPEAT=3 PORT=43100
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    --first-port) PORT=$2; shift 2 ;;
+    *) echo "usage: bench/dashboard.sh [--build-dir DIR] [--jobs J] [--repeat R] [--first-port P]" >&2; exit 2 ;;
+  esac
+done
+for b in ppserver ppclient; do
+  [[ -x "$BUILD/bin/$b" ]] || { echo "bench/dashboard.sh: $BUILD/bin/$b missing; build first" >&2; exit 2; }
+done
+command -v chromium >/dev/null || { echo "bench/dashboard.sh: needs chromium" >&2; exit 2; }
+
+OUT=$(mktemp -d)
+nodes=()
+helpers=()
+stop_helpers() {
+  for p in "${helpers[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${helpers[@]}"; do wait "$p" 2>/dev/null || true; done
+  helpers=()
+}
+cleanup() {
+  stop_helpers
+  for p in "${nodes[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${nodes[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$OUT"
+}
+trap cleanup EXIT
+
+for i in 0 1; do
+  "$BUILD/bin/ppserver" -i 127.0.0.1 -p $((PORT + i)) -w 2 -q > "$OUT/node-$i.log" 2>&1 &
+  nodes+=($!)
+done
+for i in 0 1; do
+  for ((t = 0; t < 300; t++)); do
+    [[ -n $(ss -Hltn "sport = :$((PORT + i))") ]] && break
+    sleep 0.1
+  done
+done
+
+# run MODE: one batch; prints its jobs/s.
+run() {
+  local mode=$1 args=() url
+  rm -f "$OUT/gate" "$OUT/client.err"
+  [[ $mode != off ]] && args=(--dashboard 127.0.0.1:0)
+  "$BUILD/bin/ppclient" run "${args[@]}" "$ROOT/bench/lab/dashboard_throughput.lua" "$JOBS" 4 \
+    "$OUT/gate" $PORT $((PORT + 1)) > "$OUT/client.out" 2> "$OUT/client.err" &
+  local client=$!
+  if [[ $mode != off ]]; then
+    for ((t = 0; t < 100; t++)); do grep -qs "dashboard at" "$OUT/client.err" && break; sleep 0.1; done
+    url=$(sed -n 's/^ppclient: dashboard at \(http[^ ]*\)$/\1/p' "$OUT/client.err")
+    if [[ $mode == browser ]]; then
+      chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --user-data-dir="$OUT/chromium" --remote-debugging-port=0 "$url" > "$OUT/chromium.log" 2>&1 &
+      helpers+=($!)
+      sleep 4   # the page loaded and polling
+    else
+      (while :; do curl -s -o /dev/null "${url}api/status"; sleep 0.1; done) &
+      helpers+=($!)
+      sleep 1
+    fi
+  fi
+  touch "$OUT/gate"
+  wait "$client" || { cat "$OUT/client.err"; exit 1; }
+  stop_helpers
+  awk '{ for (i = 1; i < NF; i++) if ($i == "jobs_per_s") print $(i + 1) }' "$OUT/client.out"
+}
+
+declare -A all
+for ((r = 1; r <= REPEAT; r++)); do
+  line="round $r:"
+  for mode in off browser poller; do
+    v=$(run "$mode")
+    all[$mode]+="$v "
+    line+=" $mode $v jobs/s"
+  done
+  echo "$line (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+off=$(median <<< "${all[off]}")
+for mode in off browser poller; do
+  m=$(median <<< "${all[$mode]}")
+  awk -v m="$m" -v o="$off" -v mode="$mode" -v r="$REPEAT" \
+    'BEGIN { printf "median %-8s %8.0f jobs/s over %d rounds, %.3f of off\n", mode, m, r, m / o }'
+done

@@ -1,0 +1,95 @@
+#include "ppclient/src/dashboard_json.hpp"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+namespace pp::client {
+
+namespace {
+
+using json = nlohmann::json;
+
+// JSON has no NaN or infinity: such a figure is "not known", 0.
+double finite(double v) { return std::isfinite(v) ? v : 0; }
+
+json counts(const JobCounts& c) {
+  return {{"submitted", c.submitted}, {"done", c.done},       {"failed", c.failed},
+          {"cancelled", c.cancelled}, {"retried", c.retried}, {"held", c.held},
+          {"finished", c.finished()}};
+}
+
+json node(const LiveNode& n) {
+  const NodeStats& f = n.figures;
+  return {{"name", f.node},
+          {"host", f.host},
+          {"found", n.found},
+          {"state", node_state_name(n.state)},
+          {"reason", n.reason},
+          {"version", n.version},
+          {"workers", f.workers},
+          {"speed_score", finite(f.speed_score)},
+          {"relative_speed", finite(n.derived.relative_speed)},
+          {"throughput_per_worker", finite(n.derived.throughput_per_worker)},
+          {"mean_job_seconds", finite(n.derived.mean_job_seconds)},
+          {"share", finite(n.derived.share)},
+          {"load", finite(n.load)},
+          {"in_flight", n.in_flight},
+          {"jobs_done", f.jobs},
+          {"failures", f.failures},
+          {"crashes", f.crashes},
+          {"busy_seconds", finite(f.busy_time)},
+          {"stolen_from", f.stolen_from},
+          {"stolen_to", f.stolen_to},
+          {"backups_won", f.backups_won},
+          {"backups_lost", f.backups_lost},
+          {"requeued", f.requeued}};
+}
+
+// The task stream as rows of `columns`: thousands of runs stay a small document.
+json tasks(const LiveSnapshot& s) {
+  json rows = json::array();
+  for (const report::Execution& e : s.recent) {
+    rows.push_back({e.job, e.node, e.worker, finite(e.start), finite(e.end),
+                    report::kind_name(e.kind), report::fate_name(e.fate)});
+  }
+  return {{"executions", s.executions},
+          {"columns", {"job", "node", "worker", "start", "end", "kind", "fate"}},
+          {"recent", std::move(rows)}};
+}
+
+json batch(const report::Batch& b) {
+  report::Report r;
+  r.batch = b;
+  return {{"wall_seconds", finite(b.wall_seconds)}, {"jobs", b.jobs},
+          {"job_seconds", finite(b.job_seconds)},   {"resent", b.resent},
+          {"duplicates", b.duplicates},             {"speedup", finite(report::speedup(r))}};
+}
+
+}  // namespace
+
+std::string dashboard_json(const LiveSnapshot& s, bool final) {
+  json groups = json::array(), nodes = json::array(), failures = json::array(),
+       output = json::array();
+  for (const GroupCounts& g : s.groups) {
+    json c = counts(g.jobs);
+    c["name"] = g.name;
+    groups.push_back(std::move(c));
+  }
+  for (const LiveNode& n : s.nodes) nodes.push_back(node(n));
+  for (const LiveFailure& f : s.failures) {
+    failures.push_back({{"job", f.job}, {"node", f.node}, {"status", f.status},
+                        {"error", f.error}, {"traceback", f.traceback}, {"at", finite(f.at)}});
+  }
+  for (const LiveOutput& o : s.output) {
+    output.push_back({{"job", o.job}, {"node", o.node}, {"line", o.line}});
+  }
+  json doc = {{"serial", s.serial},        {"elapsed", finite(s.elapsed)},
+              {"final", final},            {"jobs", counts(s.jobs)},
+              {"groups", std::move(groups)}, {"nodes", std::move(nodes)},
+              {"tasks", tasks(s)},         {"failures", std::move(failures)},
+              {"output", std::move(output)}, {"batch", batch(s.batch)}};
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace pp::client

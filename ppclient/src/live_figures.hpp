@@ -1,0 +1,157 @@
+// Live figures: one source of what a batch is doing while it runs, for the progress bar,
+// the dashboard and the final report, so their numbers agree.
+//
+// Who owns what. LiveFigures is the part counted as jobs are submitted and finish: counts
+// for the batch and per group, the last failures and the last lines of job output. It is
+// a plain value kept by the JobServer under the lock every JobState already shares
+// (sync->mutex): counted where that lock is held anyway (submit, the hand-over of a turn's
+// results, cancel), so no job pays a lock or an allocation of its own for it. The
+// per-node figures are not copied here: they are the report's own fold
+// (Dispatcher::node_stats, report::derive) and the NodeTable's records, read on the io
+// thread when a snapshot is taken.
+//
+// Readers on other threads call JobServer::live_snapshot(), which returns a LiveSnapshot:
+// a copy made on the io thread at most about ten times a second (callers in between get
+// the last copy, under a short lock of its own). A LiveSnapshot is a plain value.
+//
+//   LiveSnapshot s = server.live_snapshot();
+//   std::printf("%llu of %llu\n", (unsigned long long)s.jobs.finished(),
+//               (unsigned long long)s.jobs.submitted);
+//   for (const LiveNode& n : s.nodes) std::printf("%s %s\n", n.figures.node.c_str(),
+//                                                  node_state_name(n.state));
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/proto/messages.hpp"
+#include "ppclient/report/report.hpp"
+#include "pp/node_stats.hpp"
+
+namespace pp::client {
+
+// Jobs of the batch, or of one group. A job is counted once submitted, once finished
+// (done, failed or cancelled); `retried` counts runs sent again.
+struct JobCounts {
+  uint64_t submitted = 0;
+  uint64_t done = 0;        // finished with a result (status ok)
+  uint64_t failed = 0;      // finished with an error (any status but ok and cancelled)
+  uint64_t cancelled = 0;   // cancelled by the driver (js:cancel, pp::Job::cancel)
+  // Runs sent again because their node went away or their run failed and may run again
+  // (the report's batch.resent; batch-wide only, not per group).
+  uint64_t retried = 0;
+  uint64_t held = 0;        // waiting now for the jobs they depend on (batch-wide only)
+
+  uint64_t finished() const { return done + failed + cancelled; }
+  uint64_t unfinished() const { return submitted > finished() ? submitted - finished() : 0; }
+  bool operator==(const JobCounts&) const = default;
+};
+
+struct GroupCounts {
+  std::string name;
+  JobCounts jobs;
+  bool operator==(const GroupCounts&) const = default;
+};
+
+// A node's state as the driver sees it.
+enum class NodeState : uint8_t {
+  kConnecting,   // a connection is being opened (or the handshake runs)
+  kWorking,      // connected, with jobs of ours in flight
+  kIdle,         // connected, none in flight
+  kLost,         // was (or tried to be) connected and is not: `reason` says why
+  kRefused,      // refused us for a reason a retry will not fix: `reason`
+};
+const char* node_state_name(NodeState s);   // "connecting", "working", "idle", "lost", "refused"
+
+// One node, one row per node name (a node that reconnected is one row).
+struct LiveNode {
+  NodeStats figures;             // the report's row: node, host, workers, jobs, times, ...
+  report::Derived derived;       // share, relative speed, jobs/s per worker (report::derive)
+  std::string found;             // "given", "local", "broadcast", "mdns" or "broadcast+mdns"
+  NodeState state = NodeState::kConnecting;
+  std::string reason;            // lost or refused: the last error
+  double load = -1;              // other processes' CPU share from its beacon; -1: unknown
+  std::string version;           // the node's software version ("" before its HELLO)
+  uint32_t in_flight = 0;        // copies of our jobs it holds now (running or queued there)
+  bool operator==(const LiveNode&) const = default;
+};
+
+// A job that ended with an error (the most recent kFailureLimit are kept).
+struct LiveFailure {
+  uint64_t job = 0;
+  std::string node;
+  std::string status;            // proto::job_status_name
+  std::string error;
+  std::string traceback;
+  double at = 0;                 // seconds since the batch started
+  bool operator==(const LiveFailure&) const = default;
+};
+
+// One line a job printed (the most recent kOutputLimit lines are kept).
+struct LiveOutput {
+  uint64_t job = 0;
+  std::string node;
+  std::string line;              // without its newline, cut at kLineLimit bytes
+  bool operator==(const LiveOutput&) const = default;
+};
+
+struct LiveSnapshot {
+  uint64_t serial = 0;           // grows with each copy taken on the io thread
+  double elapsed = 0;            // seconds since the first job was submitted (0: none yet)
+  JobCounts jobs;                // the whole batch
+  std::vector<GroupCounts> groups;   // by name
+  std::vector<LiveNode> nodes;   // the report's rows first (their order), then nodes not used yet
+  // The task stream: the most recent executions (at most kRecentExecutions), oldest
+  // first; Execution::node indexes `nodes`, times are seconds since the batch started.
+  std::vector<report::Execution> recent;
+  uint64_t executions = 0;       // executions recorded in all
+  std::vector<LiveFailure> failures;   // oldest first
+  std::vector<LiveOutput> output;      // oldest first
+  report::Batch batch;           // the report's batch figures (wall, jobs, resent, ...)
+
+  // Nodes connected (working or idle) and of those, working.
+  size_t nodes_connected() const;
+  size_t nodes_working() const;
+};
+
+// The counted part (see the top of this file). Not thread-safe: its owner's lock.
+class LiveFigures {
+ public:
+  static constexpr size_t kFailureLimit = 20;
+  static constexpr size_t kOutputLimit = 50;
+  static constexpr size_t kLineLimit = 300;
+  static constexpr size_t kTextLimit = 8192;       // an error's or traceback's bytes kept
+  static constexpr size_t kGroupLimit = 1000;      // groups beyond are counted as "(other)"
+  static constexpr size_t kRecentExecutions = 2000;
+
+  // A job was submitted under `group` ("" = none).
+  void submitted(std::string_view group);
+  // A job finished with `status` (its final outcome: a job cancelled by the driver counts
+  // as cancelled whatever its node answered).
+  void finished(proto::JobStatus status, std::string_view group);
+  // A job's error, kept among the last few.
+  void failure(uint64_t job, std::string_view node, proto::JobStatus status,
+               std::string_view error, std::string_view traceback, double at);
+  // What a job printed: its lines, the last few kept.
+  void output(uint64_t job, std::string_view node, std::string_view text);
+
+  const JobCounts& jobs() const { return jobs_; }
+  // Copies the counted part into `out` (jobs except retried and held, groups, failures,
+  // output).
+  void copy_to(LiveSnapshot& out) const;
+
+ private:
+  JobCounts& group(std::string_view name);
+
+  JobCounts jobs_;
+  std::unordered_map<std::string, JobCounts> groups_;
+  std::deque<LiveFailure> failures_;
+  std::deque<LiveOutput> output_;
+};
+
+}  // namespace pp::client

@@ -1,0 +1,80 @@
+#include "ppclient/src/top.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+
+namespace pp::client {
+
+void NodeWatch::seen(const proto::NodeFacts& facts, const std::string& via, bool gone,
+                     Clock::time_point now) {
+  Row& row = by_id_[facts.node_id];
+  if (!gone || row.facts.node_id.empty()) {
+    // A goodbye carries the facts too, but the last ones heard before it are as good.
+    row.facts = facts;
+  }
+  if (row.via.find(via) == std::string::npos) row.via += (row.via.empty() ? "" : "+") + via;
+  row.last_seen = now;
+  row.left = gone;
+}
+
+const char* NodeWatch::state(const Row& row, Clock::time_point now) {
+  if (row.left) return "left";
+  return now - row.last_seen > kSilentAfter ? "silent" : "up";
+}
+
+std::vector<const NodeWatch::Row*> NodeWatch::rows() const {
+  std::vector<const Row*> out;
+  out.reserve(by_id_.size());
+  for (const auto& [id, row] : by_id_) out.push_back(&row);
+  std::sort(out.begin(), out.end(), [](const Row* a, const Row* b) {
+    return std::tie(a->facts.host, a->facts.address, a->facts.port) <
+           std::tie(b->facts.host, b->facts.address, b->facts.port);
+  });
+  return out;
+}
+
+namespace {
+
+// A name for a fixed column: cut to `width`, control characters shown as '?'.
+std::string cell(const std::string& s, size_t width) {
+  std::string out = s.substr(0, width);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+std::string line(const char* fmt, auto... args) {
+  char buf[512];
+  int n = std::snprintf(buf, sizeof buf, fmt, args...);
+  return std::string(buf, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
+}
+
+}  // namespace
+
+std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now, int width) {
+  const size_t room = static_cast<size_t>(std::max(20, width - 1));
+  auto fit = [room](std::string s) {
+    if (s.size() > room) s.resize(room);
+    return s + "\n";
+  };
+  std::string out = fit(line("%-18s %-21s %7s %6s %5s %-6s %-9s %-14s %s", "host", "address",
+                             "workers", "speed", "load", "state", "version", "found by",
+                             "heard"));
+  const auto rows = watch.rows();
+  if (rows.empty()) return out + "(no node heard yet)\n";
+  for (const NodeWatch::Row* r : rows) {
+    const auto& f = r->facts;
+    const double ago = std::chrono::duration<double>(now - r->last_seen).count();
+    std::string address = cell(f.address, 15) + ":" + std::to_string(f.port);
+    std::string speed = f.speed > 0 ? line("%.2f", f.speed) : "?";
+    out += fit(line("%-18s %-21s %7u %6s %5.2f %-6s %-9s %-14s %.0fs ago",
+                    cell(f.host, 18).c_str(), address.c_str(), f.workers, speed.c_str(), f.load,
+                    NodeWatch::state(*r, now), cell(f.software, 9).c_str(),
+                    cell(r->via, 14).c_str(), std::max(0.0, ago)));
+  }
+  return out;
+}
+
+}  // namespace pp::client

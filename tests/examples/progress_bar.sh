@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The progress bar of `ppclient run`, on a pseudo-terminal (script(1)): drawn while the
+# script waits (js:map, js:as_completed, js:wait), redrawn, cleared before the script
+# prints again, echoed job output above it (each echoed line starts a fresh line or
+# follows the bar's clearing, never mixed into it); nothing when stderr is not a
+# terminal, with --no-progress or pp.server{ progress = false }; drawn when asked with
+# --progress though stderr is a file.
+set -euo pipefail
+BIN=$1
+DIR=$(mktemp -d /tmp/pp-progress-XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+cat > "$DIR/bar.lua" <<'LUA'
+local pp = require "pp"
+local progress   -- unset: on when stderr is a terminal
+if arg[1] == "off" then progress = false end
+local js = pp.server{ ncpus = 2, progress = progress }
+local function slow(i)
+  local ffi = require "ffi"
+  pcall(ffi.cdef, "int usleep(unsigned int usec);")
+  ffi.C.usleep(150000)
+  print("hello from " .. i)
+  return i
+end
+local list = {}
+for i = 1, 24 do list[i] = i end
+local sum = 0
+for _, y in ipairs(js:map(slow, list)) do sum = sum + y end
+print("map sum " .. sum)
+local jobs = {}
+for i = 1, 12 do jobs[i] = js:submit(slow, { i }) end
+local n = 0
+for _ in js:as_completed(jobs) do n = n + 1 end
+print("as_completed " .. n)
+for i = 1, 12 do jobs[i] = js:submit(slow, { i }) end
+js:wait(jobs)
+print("waited")
+LUA
+run_pty() {   # run_pty OUT ARGS...: ppclient run ARGS under a pseudo-terminal, bytes to OUT
+  local out=$1
+  shift
+  script -qfec "$BIN/ppclient run $*" "$out" > /dev/null
+}
+
+# On a terminal: the bar, its redraws, its clearing, echoed lines above it.
+run_pty "$DIR/tty.out" "$DIR/bar.lua"
+python3 - "$DIR/tty.out" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+CLEAR = "\r\x1b[K"
+draws = [m.start() for m in re.finditer(r"\r\[[=> ]*\] \d+/\d+ +\d+%", data)]
+assert len(draws) >= 3, "fewer than 3 bar lines: %r" % data[-2000:]
+assert "jobs/s" in data and "nodes " in data, "the bar lacks its figures"
+for word in ("map sum 300", "as_completed 12", "waited"):
+    at = data.index(word)
+    before = data[:at]
+    # The script prints only after the bar's line was cleared.
+    assert before.rfind(CLEAR) > max([d for d in draws if d < at], default=-1), \
+        "%s printed while the bar was on the line" % word
+    assert before.endswith("\n") or before.endswith(CLEAR), "%s not at a line start" % word
+echoes = [m.start() for m in re.finditer(r"\[job \d+ on local\] hello from \d+", data)]
+assert len(echoes) == 48, "expected 48 echoed lines, got %d" % len(echoes)
+above = 0
+for at in echoes:
+    before = data[:at]
+    assert before.endswith("\n") or before.endswith(CLEAR), "echo mixed into the bar: %r" % before[-200:]
+    # Cleared for it and drawn again after it (unless the wait ended meanwhile).
+    if before.endswith(CLEAR) and re.match(r"\[job \d+ on local\] hello from \d+\r?\n\r\[",
+                                           data[at:at + 400]):
+        above += 1
+assert above >= 1, "no echoed line went above the bar"
+print("tty: %d bar lines, %d echoed lines above the bar" % (len(draws), above))
+PY
+
+# Not a terminal: nothing on stderr but what the driver logs.
+"$BIN/ppclient" run "$DIR/bar.lua" > "$DIR/plain.out" 2> "$DIR/plain.err"
+grep -q "waited" "$DIR/plain.out"
+if grep -q "jobs/s" "$DIR/plain.err" || grep -q $'\e' "$DIR/plain.err"; then
+  echo "a bar on a stderr that is not a terminal"; exit 1
+fi
+# --progress: drawn though stderr is a file.
+"$BIN/ppclient" run --progress "$DIR/bar.lua" > /dev/null 2> "$DIR/forced.err"
+grep -q "jobs/s" "$DIR/forced.err" || { echo "--progress drew no bar"; exit 1; }
+# --no-progress and progress = false on a terminal: no bar.
+run_pty "$DIR/off.out" --no-progress "$DIR/bar.lua"
+run_pty "$DIR/off2.out" "$DIR/bar.lua" off
+for f in off off2; do
+  grep -q "waited" "$DIR/$f.out" || { echo "$f: the script did not finish"; exit 1; }
+  if grep -q "jobs/s" "$DIR/$f.out"; then echo "$f: a bar though it was turned off"; exit 1; fi
+done
+# --progress and --no-progress together: a usage error.
+status=0
+"$BIN/ppclient" run --progress --no-progress "$DIR/bar.lua" > /dev/null 2>&1 || status=$?
+[ "$status" -eq 2 ] || { echo "--progress --no-progress: status $status, expected 2"; exit 1; }
+echo "progress bar: all ok"

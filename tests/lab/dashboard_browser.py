@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""The dashboard seen by a real browser (headless Chromium driven by Selenium) and by
+plain HTTP requests, while a batch runs on three lab nodes.
+
+  dashboard_browser.py URL GATE SCREENSHOT JOBS
+
+URL is what ppclient printed (http://ADDRESS:PORT/?token=...). Checks, in order: every
+request without the token (or with a wrong one) is refused with 403; /api/status with it
+is JSON naming the three nodes; the page shows the three nodes; then GATE is created (the
+batch starts) and the page shows progress advancing, a screenshot is taken mid-batch,
+the failed job's traceback and node appear, and at the end the final state ("finished")
+with every job counted. Prints "dashboard browser: all ok" when all hold.
+"""
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+URL, GATE, SHOT, JOBS = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+BASE = URL.split("?")[0]
+TOKEN = urllib.parse.parse_qs(urllib.parse.urlparse(URL).query).get("token", [""])[0]
+
+
+browser = None
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    if browser is not None:   # what the page showed, and what its console said
+        try:
+            print("page state: %r, footer: %r" % (browser.find_element(By.ID, "state").text,
+                                                  browser.find_element(By.ID, "footer").text))
+            for entry in browser.get_log("browser"):
+                print("console: %s" % entry)
+        except Exception as e:  # the browser itself may be what failed
+            print("(the page could not be read: %s)" % e)
+    sys.exit(1)
+
+
+def http(path, headers=None):
+    """(status, body) of GET BASE+path."""
+    req = urllib.request.Request(BASE + path, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def status():
+    code, body = http("api/status?token=" + TOKEN)
+    if code != 200:
+        fail("GET /api/status with the token: HTTP %d" % code)
+    return json.loads(body)
+
+
+def wait_for(what, pred, timeout=60.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    fail("timed out waiting for " + what)
+
+
+# --- the token, from plain HTTP requests -------------------------------------------------
+if not TOKEN:
+    fail("the dashboard on a non-loopback address printed no token: " + URL)
+for path, headers in [("", None), ("api/status", None), ("dashboard.js", None),
+                      ("api/status?token=" + "0" * len(TOKEN), None),
+                      ("api/status", {"Cookie": "pp_dashboard=wrong"})]:
+    code, body = http(path, headers)
+    if code != 403:
+        fail("GET /%s without the right token answered %d, not 403" % (path, code))
+    if "token" not in body:
+        fail("the 403 does not say a token is needed: " + body)
+code, body = http("api/status", {"Cookie": "pp_dashboard=" + TOKEN})
+if code != 200:
+    fail("the token in the cookie was refused: %d" % code)
+s = wait_for("3 connected nodes in /api/status",
+             lambda: (lambda s: s if sum(n["state"] in ("idle", "working") for n in s["nodes"]) >= 3
+                      else None)(status()))
+for key in ("jobs", "groups", "nodes", "tasks", "failures", "output", "batch", "final"):
+    if key not in s:
+        fail("/api/status has no " + key)
+if s["final"]:
+    fail("the batch is final before it started")
+for n in s["nodes"]:
+    if n["found"] != "broadcast" or n["workers"] != 2 or not n["host"].startswith("pt"):
+        fail("unexpected node in /api/status: %s" % n)
+
+# --- the page in a browser ---------------------------------------------------------------
+opts = webdriver.ChromeOptions()
+opts.binary_location = "/usr/bin/chromium"
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--window-size=1400,1500", "--hide-scrollbars"):
+    opts.add_argument(a)
+opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+try:
+    browser.set_page_load_timeout(30)
+    browser.get(URL)
+    rows = wait_for("three node rows on the page", lambda: (
+        lambda r: r if len(r) == 3 else None)(browser.find_elements(By.CSS_SELECTOR, "#nodes tbody tr[data-node]")))
+    names = sorted(r.get_attribute("data-node") for r in rows)
+    print("page shows nodes: " + ", ".join(names))
+
+    def finished():
+        return int(browser.find_element(By.ID, "progress").get_attribute("data-finished") or 0)
+
+    open(GATE, "w").close()   # the batch starts
+    first = wait_for("progress on the page", lambda: (lambda f: f if f > 0 else None)(finished()))
+    shot = False
+    later = first
+    end = time.time() + 120
+    while time.time() < end and later < JOBS:
+        later = finished()
+        if not shot and JOBS * 0.25 <= later <= JOBS * 0.75:
+            time.sleep(0.3)
+            browser.save_screenshot(SHOT)
+            shot = True
+            print("screenshot at %d of %d jobs: %s" % (later, JOBS, SHOT))
+        time.sleep(0.2)
+    if later <= first:
+        fail("the progress on the page did not advance (%d)" % first)
+    print("progress advanced on the page: %d -> %d of %d" % (first, later, JOBS))
+    if not shot:
+        fail("no moment mid-batch for the screenshot (the batch went too fast)")
+
+    tb = wait_for("the failed job's traceback on the page", lambda: [
+        f for f in browser.find_elements(By.CSS_SELECTOR, "#failures .failure[data-job='13']")
+        if "fails on purpose" in f.text and "traceback" in f.text])[0]
+    head = tb.find_element(By.CSS_SELECTOR, ".head").text
+    if not any(n in head for n in names):
+        fail("the failure does not name its node: " + head)
+    print("failure shown: " + head)
+    wait_for("the final state on the page",
+             lambda: browser.find_element(By.ID, "state").text == "finished", timeout=60)
+    if len(browser.find_elements(By.CSS_SELECTOR, "#stream svg g.run")) == 0:
+        fail("the task stream has no runs")
+    if "says hello" not in browser.find_element(By.ID, "output").text:
+        fail("the page shows no job output")
+finally:
+    browser.quit()
+
+s = status()
+if not s["final"] or s["jobs"]["submitted"] != JOBS or s["jobs"]["finished"] != JOBS:
+    fail("final /api/status does not count the batch: %s" % s["jobs"])
+if s["jobs"]["failed"] != 1 or s["failures"][0]["job"] != 13 or "traceback" not in s["failures"][0]["traceback"]:
+    fail("final /api/status does not show the failed job: %s" % s["failures"])
+if sorted(g["name"] for g in s["groups"]) != ["first half", "second half"]:
+    fail("groups: %s" % s["groups"])
+if sum(n["jobs_done"] for n in s["nodes"]) < JOBS or sum(n["jobs_done"] > 0 for n in s["nodes"]) != 3:
+    fail("not every node contributed: %s" % [(n["name"], n["jobs_done"]) for n in s["nodes"]])
+print("dashboard browser: all ok")

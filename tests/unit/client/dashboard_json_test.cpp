@@ -1,0 +1,121 @@
+// /api/status: a LiveSnapshot as the page reads it. Every figure the page shows is
+// there under its name; awkward text (invalid UTF-8, markup, control characters) and
+// non-finite numbers still make valid JSON.
+#include "ppclient/src/dashboard_json.hpp"
+
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace pp::client {
+namespace {
+
+using json = nlohmann::json;
+
+LiveSnapshot sample() {
+  LiveSnapshot s;
+  s.serial = 7;
+  s.elapsed = 2.5;
+  s.jobs = {10, 6, 1, 1, 2, 0};
+  s.groups.push_back({"stage one", {4, 3, 1, 0, 0, 0}});
+  LiveNode& n = s.nodes.emplace_back();
+  n.figures.node = "10.0.0.1:60000";
+  n.figures.host = "alpha";
+  n.figures.workers = 2;
+  n.figures.speed_score = 3.5;
+  n.figures.jobs = 6;
+  n.figures.failures = 1;
+  n.derived.share = 0.75;
+  n.derived.relative_speed = 1;
+  n.found = "broadcast";
+  n.state = NodeState::kWorking;
+  n.load = 0.25;
+  n.version = "0.1.0";
+  n.in_flight = 3;
+  LiveNode& r = s.nodes.emplace_back();
+  r.figures.node = "10.0.0.2:60000";
+  r.state = NodeState::kRefused;
+  r.reason = "incompatible: protocol 9";
+  s.recent.push_back({4, 0, 1, 0.5, 0.75, report::Kind::kStolen, report::Fate::kWon});
+  s.recent.push_back({5, 0, 0, 0.5, 0.8, report::Kind::kBackup, report::Fate::kLost});
+  s.executions = 12;
+  s.failures.push_back({3, "10.0.0.1:60000", "lua error", "boom", "stack traceback:\n\t[C]: in ?", 1.25});
+  s.output.push_back({2, "10.0.0.1:60000", "hello <b>world</b>"});
+  s.batch.wall_seconds = 2;
+  s.batch.jobs = 7;
+  s.batch.job_seconds = 5;
+  return s;
+}
+
+TEST_CASE("dashboard.json: every figure of the snapshot under its name") {
+  json j = json::parse(dashboard_json(sample(), false));
+  CHECK(j["serial"] == 7);
+  CHECK(j["final"] == false);
+  CHECK(j["elapsed"] == 2.5);
+  CHECK(j["jobs"]["submitted"] == 10);
+  CHECK(j["jobs"]["finished"] == 8);
+  CHECK(j["jobs"]["retried"] == 2);
+  CHECK(j["groups"][0]["name"] == "stage one");
+  CHECK(j["groups"][0]["done"] == 3);
+  REQUIRE(j["nodes"].size() == 2);
+  const json& n = j["nodes"][0];
+  CHECK(n["name"] == "10.0.0.1:60000");
+  CHECK(n["host"] == "alpha");
+  CHECK(n["found"] == "broadcast");
+  CHECK(n["state"] == "working");
+  CHECK(n["workers"] == 2);
+  CHECK(n["speed_score"] == 3.5);
+  CHECK(n["relative_speed"] == 1.0);
+  CHECK(n["share"] == 0.75);
+  CHECK(n["load"] == 0.25);
+  CHECK(n["in_flight"] == 3);
+  CHECK(n["jobs_done"] == 6);
+  CHECK(n["failures"] == 1);
+  CHECK(j["nodes"][1]["state"] == "refused");
+  CHECK(j["nodes"][1]["reason"] == "incompatible: protocol 9");
+  CHECK(j["tasks"]["executions"] == 12);
+  CHECK(j["tasks"]["columns"] ==
+        json::array({"job", "node", "worker", "start", "end", "kind", "fate"}));
+  CHECK(j["tasks"]["recent"][0] == json::array({4, 0, 1, 0.5, 0.75, "stolen", "won"}));
+  CHECK(j["tasks"]["recent"][1][5] == "backup");
+  CHECK(j["tasks"]["recent"][1][6] == "lost");
+  CHECK(j["failures"][0]["job"] == 3);
+  CHECK(j["failures"][0]["node"] == "10.0.0.1:60000");
+  CHECK(j["failures"][0]["traceback"] == "stack traceback:\n\t[C]: in ?");
+  CHECK(j["output"][0]["line"] == "hello <b>world</b>");
+  CHECK(j["batch"]["speedup"] == 2.5);
+  CHECK(json::parse(dashboard_json(sample(), true))["final"] == true);
+}
+
+TEST_CASE("dashboard.json: awkward text and numbers still make valid JSON") {
+  LiveSnapshot s = sample();
+  s.output[0].line = std::string("bad \xFF\xC3 utf-8, nul \0 and \x1b[31m", 26);
+  s.failures[0].error = "\"quoted\" \\ </script>";
+  s.nodes[0].load = std::numeric_limits<double>::quiet_NaN();
+  s.elapsed = std::numeric_limits<double>::infinity();
+  std::string text = dashboard_json(s, false);
+  json j = json::parse(text);   // throws (failing the test) if it were not valid
+  CHECK(j["output"][0]["line"].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);
+  CHECK(j["output"][0]["line"].get<std::string>().find(std::string(1, '\0')) != std::string::npos);
+  CHECK(j["failures"][0]["error"] == "\"quoted\" \\ </script>");
+  CHECK(j["nodes"][0]["load"] == 0.0);
+  CHECK(j["elapsed"] == 0.0);
+  CHECK(text.find('\x1b') == std::string::npos);   // control characters are escaped
+}
+
+TEST_CASE("dashboard.json: an empty snapshot (before the first job) is complete") {
+  json j = json::parse(dashboard_json(LiveSnapshot{}, false));
+  for (const char* key : {"serial", "elapsed", "final", "jobs", "groups", "nodes", "tasks",
+                          "failures", "output", "batch"}) {
+    CHECK_MESSAGE(j.contains(key), key);
+  }
+  CHECK(j["nodes"].is_array());
+  CHECK(j["tasks"]["recent"].is_array());
+  CHECK(j["batch"]["speedup"] == 0.0);
+}
+
+}  // namespace
+}  // namespace pp::client

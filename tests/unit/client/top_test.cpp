@@ -1,0 +1,77 @@
+// Tests of `ppclient top`'s model and table: nodes up, silent after kSilentAfter, left
+// after a goodbye (with the facts heard before it), back again, found by both backends;
+// rows by host; names with control characters and narrow terminals.
+#include "ppclient/src/top.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace pp::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+proto::NodeFacts facts(const std::string& id, const std::string& host, const std::string& addr) {
+  proto::NodeFacts f;
+  f.node_id = id;
+  f.host = host;
+  f.address = addr;
+  f.port = 60000;
+  f.workers = 4;
+  f.speed = 1.25;
+  f.load = 0.5;
+  f.software = "0.9.1";
+  return f;
+}
+
+TEST_CASE("client.top.states_and_rows") {
+  NodeWatch w;
+  const auto t0 = NodeWatch::Clock::now();
+  w.seen(facts("b", "beta", "10.0.0.2"), "broadcast", false, t0);
+  w.seen(facts("a", "alpha", "10.0.0.1"), "broadcast", false, t0);
+  w.seen(facts("a", "alpha", "10.0.0.1"), "mdns", false, t0 + 1s);
+  auto rows = w.rows();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]->facts.host == "alpha");
+  CHECK(rows[0]->via == "broadcast+mdns");
+  CHECK(std::string(NodeWatch::state(*rows[0], t0 + 2s)) == "up");
+  CHECK(std::string(NodeWatch::state(*rows[1], t0 + NodeWatch::kSilentAfter + 1s)) == "silent");
+
+  // A goodbye: left, with the facts heard before it (a BYE may carry fewer).
+  proto::NodeFacts bye;
+  bye.node_id = "b";
+  w.seen(bye, "broadcast", true, t0 + 3s);
+  rows = w.rows();
+  CHECK(std::string(NodeWatch::state(*rows[1], t0 + 3s)) == "left");
+  CHECK(rows[1]->facts.host == "beta");
+  std::string table = render_top(w, t0 + 3s, 120);
+  CHECK(table.find("host") == 0);
+  CHECK(table.find("alpha") != std::string::npos);
+  CHECK(table.find("10.0.0.1:60000") != std::string::npos);
+  CHECK(table.find(" left ") != std::string::npos);
+  CHECK(table.find(" up ") != std::string::npos);
+  CHECK(table.find("1.25") != std::string::npos);
+  CHECK(table.find("0.9.1") != std::string::npos);
+  // Back again.
+  w.seen(facts("b", "beta", "10.0.0.2"), "broadcast", false, t0 + 4s);
+  CHECK(std::string(NodeWatch::state(*w.rows()[1], t0 + 4s)) == "up");
+}
+
+TEST_CASE("client.top.table_is_safe_and_fits") {
+  NodeWatch w;
+  const auto t0 = NodeWatch::Clock::now();
+  CHECK(render_top(w, t0, 80).find("(no node heard yet)") != std::string::npos);
+  w.seen(facts("x", "evil\033[2Jhost-with-a-very-long-name", "10.0.0.9"), "mdns", false, t0);
+  std::string table = render_top(w, t0, 40);
+  CHECK(table.find('\033') == std::string::npos);
+  size_t start = 0;
+  while (start < table.size()) {
+    size_t end = table.find('\n', start);
+    CHECK(end - start <= 39);
+    start = end + 1;
+  }
+}
+
+}  // namespace
+}  // namespace pp::client
