@@ -7,6 +7,7 @@
 
 #include "core/discovery/discovery.hpp"
 #include "ppclient/src/job_server.hpp"
+#include "ppclient/src/progress_bar.hpp"
 #include "ppclient/src/local_node.hpp"
 #include "ppclient/src/node_table.hpp"
 
@@ -41,6 +42,7 @@ void JobServer::unlist(JobServer* server) {
 }
 
 void JobServer::interrupt(std::chrono::milliseconds limit) {
+  if (progress_) progress_->stop();   // the bar's line goes before the process does
   auto said_bye = std::make_shared<std::promise<void>>();
   auto done = said_bye->get_future();
   asio::post(io_, [this, said_bye] {

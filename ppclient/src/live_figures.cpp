@@ -40,10 +40,9 @@ size_t LiveSnapshot::nodes_working() const {
 JobCounts& LiveFigures::group(std::string_view name) {
   // Groups are few; a driver that names one per job is counted under "(other)" past the
   // limit, so the figures stay bounded.
-  std::string key(name);
-  auto it = groups_.find(key);
+  auto it = groups_.find(name);
   if (it != groups_.end()) return it->second;
-  if (groups_.size() >= kGroupLimit) key = "(other)";
+  std::string key = groups_.size() >= kGroupLimit ? "(other)" : std::string(name);
   return groups_[key];
 }
 

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -148,8 +149,13 @@ class LiveFigures {
  private:
   JobCounts& group(std::string_view name);
 
+  // Looked up by string_view: counting a grouped job allocates nothing.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   JobCounts jobs_;
-  std::unordered_map<std::string, JobCounts> groups_;
+  std::unordered_map<std::string, JobCounts, NameHash, std::equal_to<>> groups_;
   std::deque<LiveFailure> failures_;
   std::deque<LiveOutput> output_;
 };
