@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net/bulk_heap.hpp"
 #include "pp/cluster.hpp"
 
 namespace {
@@ -217,6 +218,7 @@ int full(bool quick, bool encrypt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pp::net::keep_bulk_buffers();   // a program that moves bulk bytes, as the node does
   bool quick = false, encrypt = false, data = false;
   int throughput = 0, bulk = 0;
   const char* node = nullptr;
