@@ -3,10 +3,12 @@
 # own `ppserver -w 2 --nice 0` on loopback, and every round runs, old and new in turn (the
 # first side alternating), `pp_bench --rtt N --node` (N round trips after 200 to warm up;
 # median and p90), then the bare process ping-pong of that round (bench/pingpong.c,
-# socketpair, unpinned: the machine's wake-up cost at that moment).
+# socketpair: unpinned, and pinned to two CPUs, where every wake-up crosses CPUs; the
+# median single round trip of each: the machine's wake-up cost at that moment).
 #   bench/rtt.sh [--build-dir NEW] [--compare-build-dir OLD] [--repeat N] [--trips N]
-# Prints one line per run (side, round, median µs, p90 µs, ping-pong µs, 1-minute load),
-# then per side the median of the rounds' medians and of their ratio to the ping-pong.
+# Prints one line per run (side, round, median µs, p90 µs, the two ping-pongs µs, 1-minute
+# load), then per side the median of the rounds' medians and of their ratios to each
+# ping-pong.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build"
@@ -67,12 +69,12 @@ one_side() {  # one_side old|new ROUND
   [[ $side == old ]] && { dir=$OLD_BUILD; node=$OLD_NODE; }
   load=$(cut -d' ' -f1 /proc/loadavg)
   "$dir/bin/pp_bench" --rtt "$TRIPS" --node "$node" > "$OUT/rtt.json"
-  "$OUT/pingpong" --only socketpair --no-pinned --iters 5000 > "$OUT/pp.json"
-  printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$side" "$r" "$(field rtt_median_us "$OUT/rtt.json")" \
+  "$OUT/pingpong" --only socketpair --iters 5000 > "$OUT/pp.json"
+  printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$side" "$r" "$(field rtt_median_us "$OUT/rtt.json")" \
     "$(field rtt_p90_us "$OUT/rtt.json")" "$(field pingpong_rtt_single_us "$OUT/pp.json")" \
-    "$load" | tee -a "$OUT/rows"
+    "$(field pingpong_cross_cpu_rtt_single_us "$OUT/pp.json")" "$load" | tee -a "$OUT/rows"
 }
-echo -e "side\tround\tmedian_us\tp90_us\tpingpong_us\tload"
+echo -e "side\tround\tmedian_us\tp90_us\tpingpong_us\tpingpong_cross_cpu_us\tload"
 for r in $(seq 1 "$REPEAT"); do
   if [[ -z $OLD_BUILD ]]; then
     one_side new "$r"
@@ -90,8 +92,12 @@ for side in ("old", "new"):
     if not mine:
         continue
     med = [float(r[2]) for r in mine]
-    ratio = [float(r[2]) / float(r[4]) for r in mine if float(r[4]) > 0]
-    print(f"{side}: median of round medians {statistics.median(med):.1f} us "
-          f"({min(med):.1f}-{max(med):.1f}), / ping-pong {statistics.median(ratio):.2f}x "
-          f"({min(ratio):.2f}-{max(ratio):.2f}), {len(mine)} rounds")
+    line = (f"{side}: median of round medians {statistics.median(med):.1f} us "
+            f"({min(med):.1f}-{max(med):.1f}), {len(mine)} rounds")
+    for col, name in ((4, "ping-pong"), (5, "ping-pong on two CPUs")):
+        ratio = [float(r[2]) / float(r[col]) for r in mine if r[col] and float(r[col]) > 0]
+        if ratio:
+            line += (f"; / {name} {statistics.median(ratio):.2f}x "
+                     f"({min(ratio):.2f}-{max(ratio):.2f})")
+    print(line)
 PY
