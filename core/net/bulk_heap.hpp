@@ -10,14 +10,20 @@
 // largest (32 MiB), buffers up to it come from the heap and, freed, are reused; the heap
 // keeps up to 64 MiB of free top (a few dozen such buffers) before it gives memory back.
 // A process-wide policy, set once at the top of main() before other threads start; a
-// library does not make it for its host program.
+// library does not make it for its host program. Whoever set glibc's malloc tunables
+// (GLIBC_TUNABLES=glibc.malloc...) keeps theirs.
 #pragma once
 
 #include <malloc.h>
 
+#include <cstdlib>
+#include <cstring>
+
 namespace pp::net {
 
 inline void keep_bulk_buffers() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
