@@ -4,6 +4,7 @@
 //   pp_bench --throughput N [--node HOST:PORT] [--encrypt]
 //   pp_bench --data [--node HOST:PORT] [--encrypt]
 //   pp_bench --bulk ROUNDS [--node HOST:PORT] [--encrypt]
+//   pp_bench --rtt N [--node HOST:PORT] [--encrypt]
 //
 // The first form prints one JSON object: trivial-job round trip (median, p90,
 // microseconds), wall time of 10,000 trivial jobs submitted one call at a time then
@@ -18,7 +19,9 @@
 // for a node whose workers run at the peers' priority (the embedded node's are niced, so
 // on a busy machine its CPU-bound figures measure the machine's load more than ppcluster).
 // The fourth runs only the bulk data, ROUNDS times on one cluster, and prints each round's
-// MiB/s (for profiling the bulk path alone, and for bench/bulk.sh).
+// MiB/s (for profiling the bulk path alone, and for bench/bulk.sh). The fifth runs only the
+// lone job's round trip, N times after 200 to warm up (for strace and perf of that path,
+// and for comparing two builds round by round).
 // --encrypt runs it all over encrypted sessions.
 #include <algorithm>
 #include <chrono>
@@ -29,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net/bulk_heap.hpp"
 #include "pp/cluster.hpp"
 
 namespace {
@@ -165,6 +169,15 @@ int bulk_only(int rounds, const char* node, bool encrypt) {
   return 0;
 }
 
+int rtt_only(int n, const char* node, bool encrypt) {
+  pp::Cluster cluster(options(node, encrypt));
+  Rtt rtt = round_trips(cluster, n);
+  std::printf("{\"system\": \"ppcluster\", \"node\": \"%s\", \"round_trips\": %d, "
+              "\"rtt_median_us\": %.1f, \"rtt_p90_us\": %.1f}\n",
+              node ? "separate" : "embedded", n, rtt.median_us, rtt.p90_us);
+  return 0;
+}
+
 int throughput_only(int n, const char* node, bool encrypt) {
   pp::Cluster cluster(options(node, encrypt));
   cluster.submit(increment(), 1).get<int>();  // connected, code cached
@@ -217,8 +230,9 @@ int full(bool quick, bool encrypt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pp::net::keep_bulk_buffers();   // a program that moves bulk bytes, as the node does
   bool quick = false, encrypt = false, data = false;
-  int throughput = 0, bulk = 0;
+  int throughput = 0, bulk = 0, rtt = 0;
   const char* node = nullptr;
   for (int i = 1; i < argc; ++i) {
     quick = quick || std::strcmp(argv[i], "--quick") == 0;
@@ -226,10 +240,12 @@ int main(int argc, char** argv) {
     data = data || std::strcmp(argv[i], "--data") == 0;
     if (std::strcmp(argv[i], "--throughput") == 0 && i + 1 < argc) throughput = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--bulk") == 0 && i + 1 < argc) bulk = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--rtt") == 0 && i + 1 < argc) rtt = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--node") == 0 && i + 1 < argc) node = argv[++i];
   }
   if (throughput > 0) return throughput_only(throughput, node, encrypt);
   if (bulk > 0) return bulk_only(bulk, node, encrypt);
+  if (rtt > 0) return rtt_only(rtt, node, encrypt);
   if (data) return data_only(node, encrypt);
   return full(quick, encrypt);
 }

@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <exception>
 
+#include "core/net/bulk_heap.hpp"
 #include "core/util/log.hpp"
 #include "ppserver/cli.hpp"
 #include "ppserver/node.hpp"
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  pp::net::keep_bulk_buffers();   // node and workers alike move jobs' bulk bytes
   auto cmd = pp::server::parse_command_line(argc, argv);
   if (auto* exit = std::get_if<pp::server::Exit>(&cmd)) return exit->code;
   if (auto* w = std::get_if<pp::server::RunWorker>(&cmd)) {

@@ -91,8 +91,11 @@ void Session::warn_unauthenticated(const std::string& line) {
 }
 
 void Session::on_frame(std::string_view payload) {
+  on_message(proto::decode_message(payload));
+}
+
+void Session::on_message(Result<proto::Message>&& msg) {
   last_rx_ = Clock::now();
-  auto msg = proto::decode_message(payload);
   if (!msg) {
     fail("malformed frame: " + msg.status().message());
     return;
@@ -180,6 +183,13 @@ void Session::on_auth(const proto::Auth& auth) {
                                                           std::move(keys.client_to_node)));
   }
   stream_->set_max_frame(node_.config().max_frame);
+  // Large arguments are read straight into the string the job keeps, which WORKER_RUN is
+  // written from: the node never copies them (not on an encrypted session, whose frames
+  // open whole).
+  stream_->divert_fields(&proto::locate_submit_args,
+                         [this](std::string_view p, std::string&& args) {
+                           on_message(proto::decode_message(p, std::move(args)));
+                         });
   state_ = State::kReady;
   authenticated_ = true;
   arm_timer();  // the handshake deadline gives way to heartbeats

@@ -53,6 +53,7 @@ class Session : public std::enable_shared_from_this<Session> {
   using Stream = net::FrameStream<asio::ip::tcp::socket>;
 
   void on_frame(std::string_view payload);
+  void on_message(Result<proto::Message>&& msg);
   void on_hello(const proto::Hello& hello);
   void on_auth(const proto::Auth& auth);
   void on_submit(proto::Submit&& submit);

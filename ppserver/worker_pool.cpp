@@ -255,6 +255,12 @@ void WorkerPool::adopt(Slot& slot, pid_t pid, int fd) {
   Slot* s = &slot;
   slot.stream->start([this, s](std::string_view p) { on_frame(*s, p); },
                      [this, s](const std::string& why) { on_worker_closed(*s, why); });
+  // A large value is read straight into the string its RESULT keeps, which the session's
+  // write to the client sends from: the node never copies it.
+  slot.stream->divert_fields(&proto::locate_result_value,
+                             [this, s](std::string_view p, std::string&& value) {
+                               on_message(*s, proto::decode_message(p, std::move(value)));
+                             });
 }
 
 void WorkerPool::assign(int index, NodeJob job) {
@@ -287,7 +293,10 @@ void WorkerPool::assign(int index, NodeJob job) {
 }
 
 void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
-  auto msg = proto::decode_message(payload);
+  on_message(slot, proto::decode_message(payload));
+}
+
+void WorkerPool::on_message(Slot& slot, Result<proto::Message>&& msg) {
   if (!msg) {
     PP_ERROR("worker %d sent a bad message (%s); restarting it", slot.index,
              msg.status().message().c_str());

@@ -126,6 +126,7 @@ class WorkerPool : public JobQueue::Workers {
   void spawn(Slot& slot);
   void adopt(Slot& slot, pid_t pid, int fd);   // the started worker's record and stream
   void on_frame(Slot& slot, std::string_view payload);
+  void on_message(Slot& slot, Result<proto::Message>&& msg);
   void on_worker_closed(Slot& slot, const std::string& why);
   void try_reap(Slot& slot);
   void finish_worker(Slot& slot, const std::string& how, int exit_code);

@@ -9,7 +9,8 @@
 // handler (docs/protocol.md, "Framing": the peer always hears why). A frame is read
 // in place: once its header is in, the next read asks for all it still lacks.
 // Writing: send() encodes into a pending buffer and schedules one flush per turn of
-// the event loop, so a burst of messages costs one write system call. Large byte
+// the event loop, so a burst of messages costs one write system call, made at once
+// (asynchronously only for what the socket does not take then). Large byte
 // fields of a message given by value (or held by the caller, send_encoded) are not
 // copied: the write gathers them from where they lie (writev). Encrypted frames are
 // encoded once and sealed where they were encoded. A failed write closes the
@@ -228,23 +229,56 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     writing_ = true;
     std::swap(pending_, inflight_);
     inflight_.gather(iov_);
+    // Written now if the socket takes it all (it mostly does): no completion to wait for,
+    // so no extra turn of the event loop (a poll of the reactor) per write. What it does
+    // not take is written asynchronously.
+    asio::error_code ec;
+    const size_t n = write_now(ec);
+    if (ec != asio::error::would_block && (ec || n == bytes_of(iov_))) {
+      return written(ec);
+    }
+    drop_front(iov_, n);
     asio::async_write(socket_, iov_,
-                      [self = this->shared_from_this()](const asio::error_code& ec, size_t) {
-                        self->writing_ = false;
-                        self->inflight_.clear();
-                        if (self->closed_) return;
-                        if (ec) {
-                          // Frames the peer sent before it went (its ERROR with the
-                          // reason) may be waiting to be read: handle those first.
-                          self->write_failed_ = true;
-                          asio::post(self->socket_.get_executor(),
-                                     [self, why = "write failed: " + ec.message()] {
-                                       self->close(why);
-                                     });
-                          return;
-                        }
-                        self->write_pending();
+                      [self = this->shared_from_this()](const asio::error_code& e, size_t) {
+                        self->written(e);
                       });
+  }
+
+  size_t write_now(asio::error_code& ec) {
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    if (ec) return 0;
+    // write_some sends at most the first 64 pieces: the rest goes asynchronously.
+    return socket_.write_some(iov_, ec);
+  }
+
+  void written(const asio::error_code& ec) {
+    writing_ = false;
+    inflight_.clear();
+    if (closed_) return;
+    if (ec) {
+      // Frames the peer sent before it went (its ERROR with the reason) may be waiting
+      // to be read: handle those first.
+      write_failed_ = true;
+      asio::post(socket_.get_executor(),
+                 [self = this->shared_from_this(), why = "write failed: " + ec.message()] {
+                   self->close(why);
+                 });
+      return;
+    }
+    write_pending();
+  }
+
+  static size_t bytes_of(const std::vector<asio::const_buffer>& iov) {
+    size_t n = 0;
+    for (const auto& b : iov) n += b.size();
+    return n;
+  }
+  // Drops the first n bytes of `iov` (those already written).
+  static void drop_front(std::vector<asio::const_buffer>& iov, size_t n) {
+    size_t whole = 0;
+    while (whole < iov.size() && n >= iov[whole].size()) n -= iov[whole++].size();
+    iov.erase(iov.begin(), iov.begin() + static_cast<std::ptrdiff_t>(whole));
+    if (n > 0 && !iov.empty()) iov.front() += n;
   }
 
   void close_quietly() {

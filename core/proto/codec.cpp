@@ -350,37 +350,73 @@ Result<Message> decode_message(std::string_view payload) {
   return decode_with<Message>(payload, decode_fields);
 }
 
-LargeField locate_result_value(std::string_view prefix) {
-  const auto* p = reinterpret_cast<const unsigned char*>(prefix.data());
-  const size_t n = prefix.size();
-  // [RESULT, job_id, status, value, ...]: a fixarray of 9, the type, then two uints.
-  if (n < 2 || p[0] != 0x99 || p[1] != static_cast<uint8_t>(MsgType::kResult)) return {};
-  size_t at = 2;
-  for (int field = 0; field < 2; ++field) {   // job_id, status: positive integers
-    if (at >= n) return {};
-    const unsigned char b = p[at];
-    if (b <= 0x7f) at += 1;
-    else if (b == 0xcc) at += 2;
-    else if (b == 0xcd) at += 3;
-    else if (b == 0xce) at += 5;
-    else if (b == 0xcf) at += 9;
-    else return {};
-  }
+namespace {
+
+// Reads the msgpack positive integer at p[at], moving `at` past it; false if it is not one
+// or does not end within the n bytes there are.
+bool skip_uint(const unsigned char* p, size_t n, size_t& at) {
+  if (at >= n) return false;
+  const unsigned char b = p[at];
+  if (b <= 0x7f) at += 1;
+  else if (b == 0xcc) at += 2;
+  else if (b == 0xcd) at += 3;
+  else if (b == 0xce) at += 5;
+  else if (b == 0xcf) at += 9;
+  else return false;
+  return at <= n;
+}
+
+// The bin32 at p[at] (the only header a field of FrameReader::kMinDivert bytes or more has).
+LargeField bin32_at(const unsigned char* p, size_t n, size_t at) {
   if (at + 5 > n || p[at] != 0xc6) return {};
   const size_t size = (size_t{p[at + 1]} << 24) | (size_t{p[at + 2]} << 16) |
                       (size_t{p[at + 3]} << 8) | p[at + 4];
   return {at + 5, size, 5};
 }
 
+// A fixarray of at least `fields` + 1 elements whose first is `type`: fields appended by
+// later versions leave the located one where it was.
+bool starts(const unsigned char* p, size_t n, MsgType type, unsigned fields) {
+  return n >= 2 && p[0] >= 0x90 + fields + 1 && p[0] <= 0x9f &&
+         p[1] == static_cast<uint8_t>(type);
+}
+
+}  // namespace
+
+LargeField locate_result_value(std::string_view prefix) {
+  const auto* p = reinterpret_cast<const unsigned char*>(prefix.data());
+  const size_t n = prefix.size();
+  // [RESULT, job_id, status, value, ...]: the type, then two uints.
+  if (!starts(p, n, MsgType::kResult, 8)) return {};
+  size_t at = 2;
+  if (!skip_uint(p, n, at) || !skip_uint(p, n, at)) return {};   // job_id, status
+  return bin32_at(p, n, at);
+}
+
+LargeField locate_submit_args(std::string_view prefix) {
+  const auto* p = reinterpret_cast<const unsigned char*>(prefix.data());
+  const size_t n = prefix.size();
+  // [SUBMIT, job_id, hash, args, ...]: the type, a uint, a bin8 hash (its size is checked
+  // by the decoder, which sees it whole).
+  if (!starts(p, n, MsgType::kSubmit, 5)) return {};
+  size_t at = 2;
+  if (!skip_uint(p, n, at) || at + 2 > n || p[at] != 0xc4) return {};
+  at += 2 + p[at + 1];
+  return bin32_at(p, n, at);
+}
+
 Result<Message> decode_message(std::string_view payload, std::string&& field) {
   auto m = decode_message(payload);
   if (!m) return m;
-  auto* r = std::get_if<ResultMsg>(&*m);
-  // The reader leaves an empty bin where the value was; anything else was not diverted.
-  if (r == nullptr || !r->value.empty()) {
-    return Status(StatusCode::kInvalid, "a field read apart belongs to no RESULT value");
+  // The reader leaves an empty bin where the field was; anything else was not diverted.
+  std::string* slot = nullptr;
+  if (auto* r = std::get_if<ResultMsg>(&*m)) slot = &r->value;
+  if (auto* s = std::get_if<Submit>(&*m)) slot = &s->args;
+  if (slot == nullptr || !slot->empty()) {
+    return Status(StatusCode::kInvalid,
+                  "a field read apart belongs to no RESULT value or SUBMIT arguments");
   }
-  r->value = std::move(field);
+  *slot = std::move(field);
   return m;
 }
 

@@ -53,10 +53,14 @@ void encode_worker_run(uint64_t key, std::string_view hash, std::string_view arg
 Result<Message> decode_message(std::string_view payload);
 
 // A RESULT's value, located in the first bytes of its payload (FrameReader's locator for
-// a client's link: the value is read straight into the string it is kept in). Finds a
-// bin32 value, the only header a field of FrameReader::kMinDivert bytes or more has.
+// a stream whose results' values are kept: a client's link, the node's worker streams; the
+// value is read straight into the string it is kept in). Finds a bin32 value, the only
+// header a field of FrameReader::kMinDivert bytes or more has.
 LargeField locate_result_value(std::string_view prefix);
-// Decodes a payload whose field locate_result_value found was read apart (`field`, the
+// A SUBMIT's arguments, the same way (the node's session: they are read straight into the
+// string its NodeJob keeps and WORKER_RUN is written from).
+LargeField locate_submit_args(std::string_view prefix);
+// Decodes a payload whose field one of those locators found was read apart (`field`, the
 // payload holding it as an empty bin): as strictly as decode_message, and the field is
 // put back where it belongs, moved, not copied.
 Result<Message> decode_message(std::string_view payload, std::string&& field);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "core/proto/constants.hpp"
 #include "core/util/byte_count.hpp"
@@ -84,9 +85,18 @@ bool FrameReader::start_divert(size_t len, size_t avail) {
   // The field's bytes already in move to its string; what came after them closes up.
   const size_t in = std::min(have - f.at, f.size);
   field_.clear();
+  const char* first = payload + f.at;
+#if defined(__cpp_lib_string_resize_and_overwrite)
+  // The rest is left uninitialised: reads fill it before the field is handed over.
+  field_.resize_and_overwrite(f.size, [&](char* p, size_t n) {
+    std::memcpy(p, first, in);
+    return n;
+  });
+#else
   field_.reserve(f.size);
-  field_.append(payload + f.at, in);
+  field_.append(first, in);
   field_.resize(f.size);
+#endif
   field_got_ = in;
   std::memmove(payload + f.at, payload + f.at + in, end_ - (begin_ + kHeaderSize + f.at + in));
   end_ -= in;

@@ -10,7 +10,7 @@
 //
 //
 // Diverting (divert(), for a stream whose large fields have an owner of their own, such
-// as a RESULT's value on the client): once the first bytes of a frame of kMinDivert bytes
+// as a RESULT's value on the client, or a SUBMIT's arguments on the node): once the first bytes of a frame of kMinDivert bytes
 // or more are in and the locator finds its large byte field there, the rest of that field
 // is read straight into a string of its own (the bytes already buffered are moved into
 // it: one read's worth at most). The frame is then returned with that field empty in the
@@ -63,7 +63,7 @@ class FrameReader {
   // Frames of at least this many bytes are looked at for a field to divert, and fields of
   // at least this many are diverted (below, a copy costs less than the extra read).
   static constexpr size_t kMinDivert = 64 * 1024;
-  static constexpr size_t kLocateBytes = 32;
+  static constexpr size_t kLocateBytes = 48;
   // Where the next read lands: the buffer, or the field being diverted.
   std::span<char> prepare(size_t n);
   void commit(size_t n);

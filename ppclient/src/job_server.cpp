@@ -197,7 +197,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   // Dependencies name jobs of this cluster only (their ids are its own).
   const bool refers = p.extras && !p.extras->inputs.empty();
   if (p.extras) check_dependencies(*p.extras);
-  std::lock_guard lock(sync_->mutex);
+  std::unique_lock lock(sync_->mutex);
   if (closed_) throw std::runtime_error("the cluster is closed");
   state->id = ++next_id_;
   if (p.extras && !p.extras->group.empty()) add_to_group(p.extras->group, state);
@@ -237,6 +237,9 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   if (!wake_posted_ && hungry_) {
     wake_posted_ = true;
     hungry_ = false;
+    // Posted once the lock is let go: the io thread it wakes takes that lock first thing,
+    // and would otherwise sleep on it again at once.
+    lock.unlock();
     asio::post(io_, [this] { drain_incoming(); });
   }
   return state;

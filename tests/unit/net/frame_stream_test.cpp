@@ -121,3 +121,78 @@ TEST_CASE("net.frame_stream.sealed_frames_are_never_read_apart") {
   check_burst(burst(true, true, &diverted));
   CHECK(diverted == 0);
 }
+
+namespace {
+
+// Sends `count` SUBMITs whose arguments of `size` bytes are spliced, all in one turn of the
+// event loop, and returns what the other end decoded (its arguments read apart with the
+// node's locator when `divert`).
+std::vector<Submit> many_spliced(int count, size_t size, bool divert) {
+  asio::io_context io;
+  Socket a(io), b(io);
+  asio::local::connect_pair(a, b);
+  auto tx = std::make_shared<Stream>(std::move(a), 64u << 20);
+  auto rx = std::make_shared<Stream>(std::move(b), 64u << 20);
+  std::vector<Submit> got;
+  auto take = [&](pp::Result<Message> m) {
+    REQUIRE(m.has_value());
+    got.push_back(std::get<Submit>(std::move(*m)));
+    if (got.size() == static_cast<size_t>(count)) rx->close("done");
+  };
+  tx->start([](std::string_view) {}, [](const std::string&) {});
+  rx->start([&](std::string_view p) { take(decode_message(p)); }, [](const std::string&) {});
+  if (divert) {
+    rx->divert_fields(&locate_submit_args, [&](std::string_view p, std::string&& field) {
+      take(decode_message(p, std::move(field)));
+    });
+  }
+  const std::string hash(kHashSize, 'h');
+  for (int i = 0; i < count; ++i) {
+    auto args = std::make_shared<const std::string>(pattern(size, static_cast<unsigned>(i)));
+    tx->send_encoded([&](FrameOut out) { encode_submit(static_cast<uint64_t>(i), hash, *args, 0, out); },
+                     args);
+  }
+  io.run();
+  return got;
+}
+
+}  // namespace
+
+// One flush of more pieces than one write system call takes (two per spliced field; a
+// write takes 64), and more bytes than the socket buffers: the first write goes at once,
+// the rest asynchronously, all in order and byte for byte, read apart or not.
+TEST_CASE("net.frame_stream.a_flush_larger_than_one_write_arrives_whole_and_in_order") {
+  for (bool divert : {false, true}) {
+    const int count = 80;
+    const size_t size = 70000;
+    auto got = many_spliced(count, size, divert);
+    REQUIRE(got.size() == static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) {
+      CHECK(got[i].job_id == static_cast<uint64_t>(i));
+      CHECK(got[i].args == pattern(size, static_cast<unsigned>(i)));
+    }
+  }
+}
+
+// A write the peer can no longer take (it has gone) fails at once, and the stream closes
+// once, saying why.
+TEST_CASE("net.frame_stream.write_to_a_peer_that_has_gone_closes_once") {
+  asio::io_context io;
+  Socket a(io), b(io);
+  asio::local::connect_pair(a, b);
+  auto tx = std::make_shared<Stream>(std::move(a), 64u << 20);
+  b.close();
+  int closes = 0;
+  std::string why;
+  tx->start([](std::string_view) {},
+            [&](const std::string& reason) {
+              ++closes;
+              why = reason;
+            });
+  tx->send(Heartbeat{});
+  tx->send(Bye{"end"});
+  io.run();
+  CHECK(closes == 1);
+  CHECK_FALSE(tx->is_open());
+  CHECK((why.find("write failed") == 0 || why == "connection closed by peer"));
+}
