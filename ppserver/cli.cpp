@@ -141,6 +141,7 @@ void add_other_options(CLI::App& app, Args& a) {
   // Internal: worker processes and embedded nodes.
   add_number(app, "--worker-fd", a.worker.fd, limit::kDescriptor, "")->group("");
   add_number(app, "--worker-index", a.worker.index, limit::kWorkerIndex, "")->group("");
+  app.add_option("--worker-node", a.worker.node, "")->group("");
   add_number(app, "--exit-with-fd", a.cfg.exit_with_fd, limit::kDescriptor, "")->group("");
   add_number(app, "--report-fd", a.cfg.report_fd, limit::kDescriptor, "")->group("");
 }

@@ -77,7 +77,7 @@ int Node::run() {
       WorkerPool::Callbacks{
           [this](NodeJob&& j, proto::ResultMsg&& r) { on_result(std::move(j), std::move(r)); },
           [this](NodeJob&& j) { on_requeue(std::move(j)); }, [this] { dispatch(); }});
-  pool_->start();
+  pool_->start(facts_.host + ":" + std::to_string(port));
   calibration_ = std::make_unique<SpeedCalibration>(
       [this](double score) { asio::post(io_, [this, score] { calibrated(score); }); });
   PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,

@@ -68,7 +68,8 @@ WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks
 
 WorkerPool::~WorkerPool() { stop(); }
 
-void WorkerPool::start() {
+void WorkerPool::start(std::string node) {
+  node_ = std::move(node);
   for (int i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<Slot>());
     workers_.back()->index = i;
@@ -222,7 +223,8 @@ void WorkerPool::spawn(Slot& slot) {
   std::vector<const char*> argv = {"ppserver-worker",   "--worker-fd",     fd_arg.c_str(),
                                    "--worker-index",    index_arg.c_str(),
                                    "--worker-memory",   mem_arg.c_str(),
-                                   "--max-frame",       frame_arg.c_str()};
+                                   "--max-frame",       frame_arg.c_str(),
+                                   "--worker-node",     node_.c_str()};
   if (log::debug_enabled()) argv.push_back("-d");
   argv.push_back(nullptr);
   pid_t pid = fork();

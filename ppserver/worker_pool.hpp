@@ -67,7 +67,9 @@ class WorkerPool : public JobQueue::Workers {
   WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks);
   ~WorkerPool() override;
 
-  void start();
+  // `node` is the node's advertised "host:port": a job sees it as worker.node, and
+  // "host:port#k" as worker.id on the k-th worker (k = 1..workers).
+  void start(std::string node);
   void stop();
   int size() const { return static_cast<int>(workers_.size()); }
   int ready_workers() const;
@@ -148,6 +150,7 @@ class WorkerPool : public JobQueue::Workers {
   asio::steady_timer watchdog_;
   std::vector<std::unique_ptr<asio::steady_timer>> respawn_timers_;
   std::string exe_;
+  std::string node_;               // advertised "host:port", passed to every worker
   CpuLimiter limiter_;
   JobTimes times_;                 // mean job time per code, from the results
   std::unordered_map<uint64_t, size_t> assigned_;   // session -> jobs in pipelines

@@ -24,6 +24,7 @@
 #include "core/util/paths.hpp"
 #include "pp_kernels.h"
 #include "ppserver/job_processes.hpp"
+#include "ppserver/worker_identity.hpp"
 #include "ppserver/worker_output.hpp"
 #include "ppserver/worker_process_errors.hpp"
 #include "ppserver/worker_process_io.hpp"
@@ -219,6 +220,7 @@ bool Worker::open_state() {
   lua_setfield(L_, -2, "cpath");
   lua_pop(L_, 1);
   install_output_capture(L_, &page_);   // before pp.worker, which puts it in place
+  install_worker_identity(L_, cfg_.node, cfg_.index);   // (its `worker` global)
   lua_getglobal(L_, "require");
   lua_pushstring(L_, "pp.worker");
   if (lua_pcall(L_, 1, 1, 0) != 0) {
