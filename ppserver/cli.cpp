@@ -41,6 +41,8 @@ static_assert(kMaxFrame.hi + proto::kHeaderSize + proto::FrameCipher::kOverhead 
               4294967296.0);
 static_assert(kMaxFrame.lo > proto::kMaxHandshakeFrame);
 constexpr NumberRange kPipeline{1, 64, true, "jobs"};
+// Scattered values held for the node's clients, in total (1 TiB is no limit in practice).
+constexpr NumberRange kDataCache{1, 1048576, true, "MB"};
 constexpr NumberRange kHandshake{0.05, 3600, false, "seconds"};
 constexpr NumberRange kConnections{1, 100000, true, "connections"};
 // Internal options (worker processes, embedded nodes).
@@ -109,6 +111,10 @@ void add_work_options(CLI::App& app, Args& a) {
              "Lua heap limit per worker");
   add_number(app, "--pipeline", a.cfg.pipeline, limit::kPipeline,
              "jobs queued ahead in each worker")
+      ->capture_default_str();
+  add_number(app, "--data-cache", a.cfg.data_cache_mb, limit::kDataCache,
+             "scattered values (js:scatter) the node holds for its clients, in total; a value "
+             "that does not fit is refused")
       ->capture_default_str();
 }
 

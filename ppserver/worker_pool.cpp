@@ -250,6 +250,7 @@ void WorkerPool::adopt(Slot& slot, pid_t pid, int fd) {
   slot.kill = Kill::kNone;
   slot.kill_key = 0;
   slot.hashes.clear();
+  slot.data.clear();
   slot.last_session = 0;
   slot.spawned = Clock::now();
   asio::local::stream_protocol::socket sock(io_, asio::local::stream_protocol(), fd);
@@ -265,6 +266,7 @@ void WorkerPool::assign(int index, NodeJob job) {
     if (slot.last_session != 0) {
       slot.stream->send(proto::WorkerReset{});
       slot.hashes.clear();
+      slot.data.clear();
       PP_DEBUG("worker %d reset for another client", slot.index);
     }
     slot.last_session = job.session_id;
@@ -273,6 +275,14 @@ void WorkerPool::assign(int index, NodeJob job) {
   if (!slot.hashes.contains(job.hash)) {
     slot.stream->send(proto::WorkerCode{job.hash, *job.blob});
     slot.hashes.insert(job.hash);
+  }
+  for (const NodeJob::Data& d : job.data) {
+    if (!slot.data.insert(d.hash).second) continue;
+    slot.stream->send_encoded(
+        [&](proto::FrameOut out) {
+          proto::encode_data(proto::MsgType::kWorkerData, d.hash, *d.bytes, out);
+        },
+        d.bytes);
   }
   slot.stream->send_encoded(
       [&](proto::FrameOut out) { proto::encode_worker_run(job.key, job.hash, *job.args, out); },
@@ -286,6 +296,12 @@ void WorkerPool::assign(int index, NodeJob job) {
   }
   slot.pipeline.push_back(std::move(job));
   limiter_.on_busy(slot.pid);  // joins the current phase of the duty cycle
+}
+
+void WorkerPool::forget_data(const std::string& hash) {
+  for (auto& w : workers_) {
+    if (w->stream && w->data.erase(hash) != 0) w->stream->send(proto::WorkerData{hash, {}});
+  }
 }
 
 void WorkerPool::on_frame(Slot& slot, std::string_view payload) {
