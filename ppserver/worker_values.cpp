@@ -30,9 +30,12 @@ Status WorkerValues::push_value(void* self, lua_State* L, int8_t type, std::stri
 Status WorkerValues::push(lua_State* L, const std::string& hash) {
   auto it = values_.find(hash);
   if (it == values_.end()) {
-    return Status(StatusCode::kNotFound, "the job names a scattered value (" +
+    // (The node sends every value it holds for the job first: one it did not send, it
+    // does not hold. Only a client that holds none gets here; the Session says the same.)
+    return Status(StatusCode::kNotFound, "the node holds no scattered value " +
                                              proto::to_hex(hash) +
-                                             ") this worker was not sent");
+                                             " for this client (DATA must precede the SUBMIT "
+                                             "that names it)");
   }
   Value& v = it->second;
   if (v.ref == LUA_NOREF) {

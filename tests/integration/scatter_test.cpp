@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/proto/auth.hpp"
+#include "core/proto/data_ref.hpp"
 #include "pp/cluster.hpp"
 #include "pp/shared.hpp"
 #include "tests/integration/harness.hpp"
@@ -178,4 +180,58 @@ TEST_CASE("integration.scatter.changes_are_seen_by_the_same_client_only" *
   auto nested = pp::Code::lua("function(a) return a.inner[1].n end");
   std::map<std::string, std::vector<pp::Shared>> args{{"inner", {mine}}};
   CHECK(first.submit(nested, args).get<int>() == 11);
+}
+
+// The protocol by hand: a node checks DATA against its hash, and a job naming a value
+// its client does not hold is rejected, saying so; HELLO carries the node's limit.
+TEST_CASE("integration.scatter.the_node_checks_data_and_names_what_is_missing" *
+          doctest::timeout(60)) {
+  ServerProcess node({"-w", "1", "--data-cache", "3"}, kSecret);
+  const std::string blob = pp::Code::lua("function(t) return t[2] end").blob();
+  const std::string code_hash = pp::proto::code_hash(blob);
+  const std::string value = "\x93\x01\x02\x03";   // [1, 2, 3]
+  const pp::proto::DataRef ref{pp::proto::data_hash(value), value.size()};
+  std::string args = "\x91";
+  pp::proto::put_data_ref(args, ref);
+  auto result_of = [](pp::test::RawConnection& c) {
+    for (;;) {
+      auto m = c.receive(10s);
+      REQUIRE(m.has_value());
+      if (auto* r = std::get_if<pp::proto::ResultMsg>(&*m)) return *r;
+    }
+  };
+  {
+    pp::test::RawConnection c(node.port());
+    auto hello = pp::test::handshake(c, kSecret);
+    REQUIRE(hello.has_value());
+    CHECK(hello->data_cache == uint64_t{3} << 20);
+    CHECK(pp::proto::Caps{hello->caps}.has(pp::proto::Cap::kData));
+    REQUIRE(c.send(pp::proto::CodeMsg{code_hash, blob}));
+    REQUIRE(c.send(pp::proto::Submit{1, code_hash, args, 0}));
+    auto missing = result_of(c);
+    CHECK(missing.status == pp::proto::JobStatus::kRejected);
+    CHECK(missing.error.find("holds no scattered value") != std::string::npos);
+    REQUIRE(c.send(pp::proto::DataMsg{ref.hash, value}));
+    REQUIRE(c.send(pp::proto::Submit{2, code_hash, args, 0}));
+    auto ok = result_of(c);
+    CHECK(ok.status == pp::proto::JobStatus::kOk);
+    CHECK(ok.value == "\x91\x02");
+    // A value over the node's limit is not kept; a job naming it hears why.
+    std::string big = "\xc6" + std::string("\x00\x40\x00\x00", 4) + std::string(4 << 20, 'x');
+    const pp::proto::DataRef big_ref{pp::proto::data_hash(big), big.size()};
+    std::string big_args = "\x91";
+    pp::proto::put_data_ref(big_args, big_ref);
+    REQUIRE(c.send(pp::proto::DataMsg{big_ref.hash, big}));
+    REQUIRE(c.send(pp::proto::Submit{3, code_hash, big_args, 0}));
+    auto refused = result_of(c);
+    CHECK(refused.status == pp::proto::JobStatus::kRejected);
+    CHECK(refused.error.find("4,194,309 bytes does not fit") != std::string::npos);
+  }
+  CHECK(node.wait_for_log("data cache: 0 values", 10s));   // its holds ended with it
+  // Bytes under a false name end the session: the store is shared by the node's clients.
+  pp::test::RawConnection c(node.port());
+  REQUIRE(pp::test::handshake(c, kSecret).has_value());
+  c.send(pp::proto::DataMsg{pp::proto::data_hash("other"), value});
+  CHECK(c.wait_closed(10s));
+  CHECK(node.wait_for_log("do not have the hash they came with", 10s));
 }
