@@ -60,6 +60,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
+  // The last holder of a value may let go on any thread: the nodes hear it on the io one.
+  data_ = std::make_shared<DataRegistry>([this](const std::string& hash) {
+    asio::post(io_, [this, hash] { release_data(hash); });
+  });
   if (opt_.progress.value_or(::isatty(STDERR_FILENO) == 1)) {
     progress_ = std::make_unique<ProgressBar>([this] { return live_snapshot(); },
                                               [this] { return live_.jobs().finished(); });
@@ -128,6 +132,7 @@ void JobServer::close() {
     }
     progress_->stop();
   }
+  data_->close();   // the links go with the loop: nothing more to release
   if (!opt_.report.empty()) {
     Status st = write_report(opt_.report);
     if (!st) PP_ERROR("report: %s", st.message().c_str());

@@ -32,6 +32,7 @@
 #include "ppclient/src/completions.hpp"
 #include "ppclient/src/job_state.hpp"
 #include "ppclient/src/live_figures.hpp"
+#include "ppclient/src/scatter.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/cluster_options.hpp"
 #include "pp/node_stats.hpp"
@@ -87,6 +88,12 @@ class JobServer {
   // was closed") and joins the io thread. Idempotent; by the owner, not concurrently
   // with other calls. What is called after it runs on the caller's thread.
   void close();
+
+  // Scatters a value (its msgpack bytes): sent to a node once, before the first job there
+  // that names it, or to every connected node now with `broadcast` (scatter.hpp). Fails
+  // when the value is larger than every connected node takes (its data cache, its frame
+  // limit), naming its size and the limit. Any user thread.
+  Result<std::shared_ptr<const SharedData>> scatter(std::string bytes, bool broadcast);
 
   // Throws std::invalid_argument when `extras` names a job of another cluster.
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
@@ -180,6 +187,9 @@ class JobServer {
   LiveSnapshot take_live() const;   // io thread
   struct Delivered;
   void count_live(const Delivered& d);   // under sync_->mutex
+  // Scattered values (scatter_server.cpp).
+  std::string data_refusal(uint64_t size) const;
+  void release_data(const std::string& hash);
 
   ClusterOptions opt_;
   bool lua_bytecode_;
@@ -196,6 +206,7 @@ class JobServer {
   // by close() before the io thread ends (it reads live_snapshot()).
   std::unique_ptr<ProgressBar> progress_;
   ActiveNodes active_;                 // written by nodes_, read by any thread
+  std::shared_ptr<DataRegistry> data_;   // scattered values; thread-safe itself
 
   // Shared with user threads, under sync_->mutex.
   std::deque<Submission> incoming_;   // a deque: no copy of a million as it grows

@@ -120,6 +120,9 @@ std::vector<Named> messages() {
       {"worker_code", WorkerCode{hash, "return function(x) return x * 2 end"}},
       {"worker_run", WorkerRun{99, hash, "\x91\xcb\x40\x09\x21\xfb\x54\x44\x2d\x18"}},
       {"worker_reset", WorkerReset{}},
+      {"data", DataMsg{hash, "\x93\x01\x02\x03"}},
+      {"data_release", DataRelease{hash}},
+      {"worker_data", WorkerData{hash, "\x91\xc3"}},
   };
 }
 

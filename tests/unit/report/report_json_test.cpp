@@ -271,3 +271,21 @@ TEST_CASE("report.json: garbage and mutated documents never crash the reader") {
   }
   MESSAGE("mutated documents still accepted: " << accepted);
 }
+
+TEST_CASE("report.json: bytes to and from each node round trip, and may be absent") {
+  Report r = small();
+  r.nodes[0].bytes_sent = 20'700'123;
+  r.nodes[0].bytes_received = std::numeric_limits<uint64_t>::max();
+  std::string text = to_json(r);
+  CHECK(text.find("\"bytes_sent\": 20700123") != std::string::npos);
+  auto back = from_json(text);
+  REQUIRE_MESSAGE(back.has_value(), back.status().to_string());
+  CHECK(*back == r);
+  // A report written before they were counted reads as zero.
+  std::string older = replaced(text, ", \"bytes_sent\": 20700123", "");
+  older = replaced(older, ", \"bytes_received\": 18446744073709551615", "");
+  back = from_json(older);
+  REQUIRE_MESSAGE(back.has_value(), back.status().to_string());
+  CHECK(back->nodes[0].bytes_sent == 0);
+  CHECK(back->nodes[0].bytes_received == 0);
+}
