@@ -67,6 +67,7 @@ enum class Cap : uint32_t {
   kSteal = 1u << 4,      // STEAL answered with STOLEN
   kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
   kOutput = 1u << 6,     // RESULT may carry the job's output (a ninth field)
+  kPlacement = 1u << 8,  // SUBMIT may name the one worker of the node that runs it (a sixth field)
 };
 
 struct Caps {
@@ -79,7 +80,8 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kSource) |
                                      static_cast<uint32_t>(Cap::kCancel) |
                                      static_cast<uint32_t>(Cap::kSteal) |
-                                     static_cast<uint32_t>(Cap::kOutput);
+                                     static_cast<uint32_t>(Cap::kOutput) |
+                                     static_cast<uint32_t>(Cap::kPlacement);
 
 // Job ids in one STEAL (and in each list of a STOLEN).
 inline constexpr size_t kMaxStealIds = 1024;

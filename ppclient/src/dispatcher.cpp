@@ -138,6 +138,16 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
     return;
   }
+  const SubmitExtras* x = job.sub.extras.get();
+  const uint32_t worker = x != nullptr ? x->worker : 0;
+  if (worker != 0 && !l->can_place()) {
+    sched_.give_back(a.job, a.node);
+    give_up(a.job, proto::JobStatus::kRejected,
+            (l->name() == "local" ? std::string("the local node") : "node " + l->name()) +
+                " cannot run a job on a chosen worker (its ppserver lacks the placement "
+                "capability: an older version); upgrade it");
+    return;
+  }
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
@@ -145,7 +155,7 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     job.wire_args = std::make_shared<std::string>(std::move(job.sub.args));
   }
   l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
-            job.args(), job.sub.timeout_ms, job.wire_args);
+            job.args(), job.sub.timeout_ms, job.wire_args, worker);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {
