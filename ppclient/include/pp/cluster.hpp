@@ -23,6 +23,11 @@
 // Once on every worker (Dask's client.run): a map from worker id to result.
 //
 //   std::map<std::string, int> pids = cluster.run<int>(get_pid);
+//
+// Pipelines of stages (pp/pipeline.hpp):
+//
+//   pp::Pipeline pl = cluster.pipeline({generate, square, subtract});
+//   for (const pp::PipelineOutput& out : pl.map(inputs)) use(out.get<double>());
 #pragma once
 
 #include <chrono>
@@ -43,6 +48,7 @@
 #include "pp/futures.hpp"
 #include "pp/job.hpp"
 #include "pp/node_stats.hpp"
+#include "pp/pipeline.hpp"
 
 namespace pp {
 
@@ -198,6 +204,9 @@ class Cluster {
   // Cluster::run with arguments packed as one msgpack array: every worker's job, finished.
   std::map<std::string, Job> run_packed(const RunOptions& options, const Code& code,
                                         std::string packed_args);
+  // Stages over a stream of items (pp/pipeline.hpp): each a Lua function of one value.
+  //   for (const pp::PipelineOutput& out : cluster.pipeline({gen, square}).map(items)) ...
+  Pipeline pipeline(const std::vector<Code>& stages);
   // Waits until every job submitted so far has its result.
   void wait();
   // Waits for `jobs` until `when` holds or `timeout` passes; never throws for a failed
