@@ -442,7 +442,8 @@ int l_unpack(lua_State* L) {
 const luaL_Reg kClusterMethods[] = {
     {"submit", l_submit}, {"wait_all", l_wait_all}, {"cancel", l_cancel}, {"watch", l_watch},
     {"wait_for_workers", l_wait_for_workers},
-    {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"node_places", l_node_places}, {"stats", l_stats}, {"stats_table", l_stats_table},
+    {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"node_places", l_node_places},
+    {"stats", l_stats},   {"stats_table", l_stats_table},
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
