@@ -74,10 +74,11 @@ std::map<std::string, Job> Cluster::run_packed(const RunOptions& options, const 
   } catch (const std::exception& e) {
     first = e.what();
   }
-  throw RunError("Cluster::run: " + std::to_string(errors.size()) + " of " +
+  // Made before the maps move into the error (argument order is unspecified).
+  std::string what = "Cluster::run: " + std::to_string(errors.size()) + " of " +
                      std::to_string(jobs.size()) + " workers failed; " + errors.begin()->first +
-                     ": " + first,
-                 std::move(errors), std::move(results));
+                     ": " + first;
+  throw RunError(std::move(what), std::move(errors), std::move(results));
 }
 
 }  // namespace pp

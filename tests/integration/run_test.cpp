@@ -92,6 +92,7 @@ TEST_CASE("integration.run.every_worker_of_three_nodes_once" * doctest::timeout(
       cluster.run<int>(kPidOnce, path, bad);
       FAIL("run did not raise");
     } catch (const pp::RunError& e) {
+      INFO(std::string(e.what()));
       CHECK(std::string(e.what()).find("1 of 7 workers failed") != std::string::npos);
       REQUIRE(e.errors().size() == 1);
       CHECK(e.errors().begin()->first == bad_id);
@@ -106,6 +107,28 @@ TEST_CASE("integration.run.every_worker_of_three_nodes_once" * doctest::timeout(
       }
       for (const auto& [id, job] : e.results()) CHECK(job.get<int>() == pids.at(id));
     }
+  }
+
+  SUBCASE("workers that die during it report their own errors") {
+    // Every worker of node b exits mid-job (each time it is tried); the others answer.
+    const pp::Code die_on = pp::Code::lua(R"(function(node_pid)
+      local ffi = require 'ffi'
+      pcall(ffi.cdef, 'int getpid(void); int getppid(void);')
+      if ffi.C.getppid() == node_pid then os.exit(3) end
+      return ffi.C.getpid()
+    end)");
+    try {
+      cluster.run<int>(die_on, static_cast<int>(b.pid()));
+      FAIL("run did not raise");
+    } catch (const pp::RunError& e) {
+      CHECK(e.errors().size() == 2);
+      CHECK(e.results().size() == 5);
+      for (const auto& [id, job] : e.errors()) {
+        CHECK(id.find(":" + std::to_string(b.port()) + "#") != std::string::npos);
+        CHECK_THROWS_WITH_AS(job.get<int>(), doctest::Contains("crashed"), pp::RemoteError);
+      }
+    }
+    CHECK(b.alive());
   }
 
   SUBCASE("nodes narrows it, by the cluster's name or the node's own") {
