@@ -19,7 +19,7 @@ js:wait_for_workers(1)
 
 local function generate(seed)
   local x = seed
-  for _ = 1, 20000 do x = (x * 1103515245 + 12345) % 2147483648 end
+  for _ = 1, 200000 do x = (x * 1103515245 + 12345) % 2147483648 end
   return { seed = seed, value = x % 1000 }
 end
 local function square(g)
