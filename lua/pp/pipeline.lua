@@ -92,7 +92,10 @@ local function make_stage(spec, k)
     deps.__pp_stage = spec.fn
     blob, err = code.blob(pass_on, deps, spec.modules)
   end
-  if not blob then error(string_format("%s (%s): %s", where, name, err), 3) end
+  if not blob then
+    err = err:gsub("dependency '__pp_stage'", "the stage function", 1)
+    error(string_format("%s (%s): %s", where, name, err), 3)
+  end
   local timeout = options.seconds(spec.timeout, where .. ": timeout", 3)
   return { blob = blob, name = name, opts = timeout and { timeout = timeout } or nil,
            seconds = 0, runs = 0 }

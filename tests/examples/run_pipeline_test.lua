@@ -155,6 +155,15 @@ check(not ok and getmetatable(err) == pp.RemoteError and err.stage == 2,
 check(seen == 3, "on_error = stop: the items before it came: " .. seen)
 ok, err = pcall(function() pl3:map({ 1 }, { on_error = "skip" }) end)
 check(not ok and tostring(err):find("on_error must be", 1, true), tostring(err))
+local function sq(x) return x * x end
+local function uses_sq(x) return sq(x) end
+ok, err = pcall(function() js:pipeline{ add_one, uses_sq } end)
+check(not ok and tostring(err):find("stage 2 (", 1, true) and
+  tostring(err):find("the stage function (defined at", 1, true), tostring(err))
+local pl6 = js:pipeline{ add_one, { fn = uses_sq, depfuncs = { sq } } }
+local squares = {}
+for out in pl6:map({ 1, 2, 3 }) do squares[#squares + 1] = out end
+check(#squares == 3 and squares[3] == 16, "a later stage with depfuncs")
 ok, err = pcall(function() js:pipeline{ add_one, 7 } end)
 check(not ok and tostring(err):find("stage 2 must be a function", 1, true), tostring(err))
 
