@@ -243,6 +243,26 @@ Server.as_completed = futures.as_completed
 Server.cancel = futures.cancel
 Server.wait_for_workers = futures.wait_for_workers
 
+-- js:scatter(value [, { broadcast = true }]) -> a handle to put anywhere in a job's args:
+-- the job receives the value itself. The value goes to each node once (before the first
+-- job there that names it; to every connected node now with broadcast) and each worker
+-- decodes it once, handing the same value to every job of this script there (changes a
+-- job makes are seen by the next jobs of this script on that worker, never by another
+-- client's). h:release(), or the handle being collected, frees it on the nodes once no
+-- job needs it. A value larger than every connected node takes is refused here.
+function Server:scatter(value, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("scatter: options must be a table ({ broadcast = true }), got " .. type(opts), 2)
+  end
+  local broadcast = opts ~= nil and opts.broadcast
+  if broadcast ~= nil and type(broadcast) ~= "boolean" then
+    error("scatter: broadcast must be a boolean, got " .. type(broadcast), 2)
+  end
+  local ok, h = pcall(self._c.scatter, self._c, value, broadcast or false)
+  if not ok then error("scatter: " .. tostring(h), 2) end
+  return h
+end
+
 function Server:get_ncpus() return self._c:ncpus() end
 function Server:get_active_nodes() return self._c:nodes() end
 function Server:get_stats() return self._c:stats() end

@@ -41,6 +41,8 @@ static_assert(kMaxFrame.hi + proto::kHeaderSize + proto::FrameCipher::kOverhead 
               4294967296.0);
 static_assert(kMaxFrame.lo > proto::kMaxHandshakeFrame);
 constexpr NumberRange kPipeline{1, 64, true, "jobs"};
+// Scattered values held for the node's clients, in total (1 TiB is no limit in practice).
+constexpr NumberRange kDataCache{1, 1048576, true, "MB"};
 constexpr NumberRange kHandshake{0.05, 3600, false, "seconds"};
 constexpr NumberRange kConnections{1, 100000, true, "connections"};
 // Internal options (worker processes, embedded nodes).
@@ -110,6 +112,10 @@ void add_work_options(CLI::App& app, Args& a) {
   add_number(app, "--pipeline", a.cfg.pipeline, limit::kPipeline,
              "jobs queued ahead in each worker")
       ->capture_default_str();
+  add_number(app, "--data-cache", a.cfg.data_cache_mb, limit::kDataCache,
+             "scattered values (js:scatter) the node holds for its clients, in total; a value "
+             "that does not fit is refused")
+      ->capture_default_str();
 }
 
 // Limits against hostile or broken peers (docs/protocol.md, "Limits").
@@ -141,6 +147,7 @@ void add_other_options(CLI::App& app, Args& a) {
   // Internal: worker processes and embedded nodes.
   add_number(app, "--worker-fd", a.worker.fd, limit::kDescriptor, "")->group("");
   add_number(app, "--worker-index", a.worker.index, limit::kWorkerIndex, "")->group("");
+  app.add_option("--worker-node", a.worker.node, "")->group("");
   add_number(app, "--exit-with-fd", a.cfg.exit_with_fd, limit::kDescriptor, "")->group("");
   add_number(app, "--report-fd", a.cfg.report_fd, limit::kDescriptor, "")->group("");
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pp::server {
 
@@ -17,6 +18,13 @@ struct NodeJob {
   std::shared_ptr<const std::string> blob;
   // Shared with the WORKER_RUN being written, which sends them from here (no copy).
   std::shared_ptr<const std::string> args;
+  // The scattered values its arguments name (hash, bytes shared with the node's
+  // DataStore): its worker gets each once (WORKER_DATA) before the job.
+  struct Data {
+    std::string hash;
+    std::shared_ptr<const std::string> bytes;
+  };
+  std::vector<Data> data;
   std::chrono::milliseconds timeout{0};           // 0 = none
   bool cancelled = false;
   // Placed (SUBMIT's worker): the only worker that may run it, 0-based; -1 = any worker.

@@ -54,7 +54,8 @@ Node::Node(NodeConfig config)
       noise_{LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval),
              LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval)},
       noise_timer_(io_),
-      jobs_(config_.max_queued_per_session) {}
+      jobs_(config_.max_queued_per_session),
+      data_(static_cast<uint64_t>(config_.data_cache_mb) << 20) {}
 
 Node::~Node() = default;
 
@@ -77,7 +78,7 @@ int Node::run() {
       WorkerPool::Callbacks{
           [this](NodeJob&& j, proto::ResultMsg&& r) { on_result(std::move(j), std::move(r)); },
           [this](NodeJob&& j) { on_requeue(std::move(j)); }, [this] { dispatch(); }});
-  pool_->start();
+  pool_->start(facts_.host + ":" + std::to_string(port));
   calibration_ = std::make_unique<SpeedCalibration>(
       [this](double score) { asio::post(io_, [this, score] { calibrated(score); }); });
   PP_INFO("ppserver %s listening on %s:%u with %d workers%s", proto::kSoftwareVersion,
@@ -226,11 +227,21 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
   }
   jobs_.drop(session_id);
   cancel(session_id, std::nullopt);
+  if (data_.holds_any(session_id)) data_changed(data_.release_all(session_id), "a client left");
   last_activity_ = Clock::now();
   // Erase after the current handler: the session may be inside its own callback.
   auto keep = it->second;
   sessions_.erase(it);
   asio::post(io_, [keep] {});
+}
+
+void Node::data_changed(const std::vector<std::string>& freed, const char* why) {
+  if (pool_) {
+    for (const std::string& hash : freed) pool_->forget_data(hash);
+  }
+  PP_INFO("data cache: %zu values, %llu of %llu bytes held (%s)", data_.values(),
+          static_cast<unsigned long long>(data_.bytes()),
+          static_cast<unsigned long long>(data_.limit()), why);
 }
 
 proto::NodeFacts Node::facts() {

@@ -21,6 +21,7 @@
 #include "core/discovery/discovery.hpp"
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
+#include "ppserver/data_store.hpp"
 #include "ppserver/job_queue.hpp"
 #include "ppserver/listener.hpp"
 #include "ppserver/log_limiter.hpp"
@@ -50,6 +51,10 @@ class Node {
   uint64_t next_key() { return ++last_key_; }
   // Sessions push, cancel and steal their jobs here, then call dispatch().
   JobQueue& jobs() { return jobs_; }
+  DataStore& data() { return data_; }
+  // Values the store freed (`hashes`): the workers drop them too, and the log says
+  // what the store holds now ("data cache: ..."), as after every change.
+  void data_changed(const std::vector<std::string>& freed, const char* why);
   void dispatch();
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
@@ -82,6 +87,7 @@ class Node {
   bool noise_timer_armed_ = false;
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   JobQueue jobs_;
+  DataStore data_;   // scattered values, shared by the sessions
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured
   proto::NodeFacts facts_;   // assembled in run(), the speed once calibrated: HELLO, beacon, TXT

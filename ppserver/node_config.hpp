@@ -29,6 +29,7 @@ struct NodeConfig {
   size_t worker_memory_mb = 0;             // Lua heap per worker (0 = unlimited)
   size_t max_frame = proto::kDefaultMaxFrame;
   int pipeline = 64;                       // jobs sent ahead to each worker (short jobs only)
+  size_t data_cache_mb = 512;              // scattered values held for clients, in total
   bool encrypt = false;                    // every session encrypted after the handshake
   std::chrono::milliseconds heartbeat{1000};
   int heartbeat_misses = 5;                // silent intervals before a peer counts as dead

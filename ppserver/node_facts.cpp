@@ -45,6 +45,7 @@ proto::NodeFacts node_facts(const NodeConfig& config, uint16_t port) {
   f.caps = proto::kOwnCaps;
   if (config.encrypt) f.caps |= static_cast<uint32_t>(proto::Cap::kEncrypt);
   f.max_frame = config.max_frame;
+  f.data_cache = static_cast<uint64_t>(config.data_cache_mb) << 20;
   return f;
 }
 

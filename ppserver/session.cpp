@@ -115,6 +115,8 @@ void Session::on_frame(std::string_view payload) {
         code_.emplace(c->hash, std::make_shared<const std::string>(std::move(c->blob)));
         return;
       }
+      if (auto* d = std::get_if<proto::DataMsg>(&*msg)) return on_data(std::move(*d));
+      if (auto* r = std::get_if<proto::DataRelease>(&*msg)) return on_data_release(r->hash);
       if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
       if (auto* st = std::get_if<proto::Steal>(&*msg)) return on_steal(st->job_ids);
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
@@ -221,6 +223,10 @@ void Session::on_submit(proto::Submit&& s) {
   job.hash = std::move(s.hash);
   job.blob = code->second;
   job.args = std::make_shared<const std::string>(std::move(s.args));
+  if (std::string why = attach_data(job); !why.empty()) {
+    live_.erase(s.job_id);
+    return reject(s.job_id, std::move(why));
+  }
   auto limit = node_.config().job_timeout;
   auto asked = std::chrono::milliseconds(s.timeout_ms);
   job.timeout = (asked.count() > 0 && (limit.count() == 0 || asked < limit)) ? asked : limit;

@@ -58,6 +58,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_submit(proto::Submit&& submit);
   void on_cancel(uint64_t job_id);
   void on_steal(const std::vector<uint64_t>& job_ids);
+  // Scattered values (session_data.cpp): held in the node's DataStore for this client.
+  void on_data(proto::DataMsg&& data);
+  void on_data_release(const std::string& hash);
+  // Gives `job` the values its arguments name; returns why it cannot run ("" if it can).
+  std::string attach_data(NodeJob& job);
   void reject(uint64_t job_id, std::string why);
   void on_bad_frame(const std::string& why, uint64_t length);
   void refuse(StatusCode code, const std::string& message);
@@ -79,6 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool encrypted_ = false;          // either HELLO asked for encryption
   std::unordered_map<std::string, std::shared_ptr<const std::string>> code_;
   size_t code_bytes_ = 0;
+  // Values of this client the store refused (hash -> why), so a job naming one is
+  // rejected with the reason rather than as unknown.
+  std::unordered_map<std::string, std::string> refused_data_;
   // Ids of this client's jobs from SUBMIT to RESULT (queued or running): one job per id.
   std::unordered_set<uint64_t> live_;
   uint64_t client_max_frame_ = proto::kDefaultMaxFrame;

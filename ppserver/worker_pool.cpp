@@ -68,7 +68,8 @@ WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks
 
 WorkerPool::~WorkerPool() { stop(); }
 
-void WorkerPool::start() {
+void WorkerPool::start(std::string node) {
+  node_ = std::move(node);
   for (int i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<Slot>());
     workers_.back()->index = i;
@@ -228,7 +229,8 @@ void WorkerPool::spawn(Slot& slot) {
   std::vector<const char*> argv = {"ppserver-worker",   "--worker-fd",     fd_arg.c_str(),
                                    "--worker-index",    index_arg.c_str(),
                                    "--worker-memory",   mem_arg.c_str(),
-                                   "--max-frame",       frame_arg.c_str()};
+                                   "--max-frame",       frame_arg.c_str(),
+                                   "--worker-node",     node_.c_str()};
   if (log::debug_enabled()) argv.push_back("-d");
   argv.push_back(nullptr);
   pid_t pid = fork();
@@ -254,6 +256,7 @@ void WorkerPool::adopt(Slot& slot, pid_t pid, int fd) {
   slot.kill = Kill::kNone;
   slot.kill_key = 0;
   slot.hashes.clear();
+  slot.data.clear();
   slot.last_session = 0;
   slot.spawned = Clock::now();
   asio::local::stream_protocol::socket sock(io_, asio::local::stream_protocol(), fd);
@@ -269,6 +272,7 @@ void WorkerPool::assign(int index, NodeJob job) {
     if (slot.last_session != 0) {
       slot.stream->send(proto::WorkerReset{});
       slot.hashes.clear();
+      slot.data.clear();
       PP_DEBUG("worker %d reset for another client", slot.index);
     }
     slot.last_session = job.session_id;
@@ -277,6 +281,14 @@ void WorkerPool::assign(int index, NodeJob job) {
   if (!slot.hashes.contains(job.hash)) {
     slot.stream->send(proto::WorkerCode{job.hash, *job.blob});
     slot.hashes.insert(job.hash);
+  }
+  for (const NodeJob::Data& d : job.data) {
+    if (!slot.data.insert(d.hash).second) continue;
+    slot.stream->send_encoded(
+        [&](proto::FrameOut out) {
+          proto::encode_data(proto::MsgType::kWorkerData, d.hash, *d.bytes, out);
+        },
+        d.bytes);
   }
   slot.stream->send_encoded(
       [&](proto::FrameOut out) { proto::encode_worker_run(job.key, job.hash, *job.args, out); },
@@ -290,6 +302,12 @@ void WorkerPool::assign(int index, NodeJob job) {
   }
   slot.pipeline.push_back(std::move(job));
   limiter_.on_busy(slot.pid);  // joins the current phase of the duty cycle
+}
+
+void WorkerPool::forget_data(const std::string& hash) {
+  for (auto& w : workers_) {
+    if (w->stream && w->data.erase(hash) != 0) w->stream->send(proto::WorkerData{hash, {}});
+  }
 }
 
 void WorkerPool::on_frame(Slot& slot, std::string_view payload) {

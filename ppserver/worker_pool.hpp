@@ -67,7 +67,9 @@ class WorkerPool : public JobQueue::Workers {
   WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks);
   ~WorkerPool() override;
 
-  void start();
+  // `node` is the node's advertised "host:port": a job sees it as worker.node, and
+  // "host:port#k" as worker.id on the k-th worker (k = 1..workers).
+  void start(std::string node);
   void stop();
   int size() const { return static_cast<int>(workers_.size()); }
   int ready_workers() const;
@@ -89,6 +91,9 @@ class WorkerPool : public JobQueue::Workers {
   // Worker `index` is ready, not being stopped, with nothing to do (a placed job's turn).
   bool is_idle(int index) const override;
   void assign(int worker, NodeJob job);
+  // A scattered value no client on the node holds any more: workers that decoded it
+  // drop it (WORKER_DATA with no bytes).
+  void forget_data(const std::string& hash);
   // Stops one job (client_job_id set) or all of a session's jobs: a running one
   // by killing its worker, a waiting one when its turn comes.
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
@@ -112,6 +117,7 @@ class WorkerPool : public JobQueue::Workers {
     double cpu_at_start = 0;
     std::chrono::steady_clock::time_point spawned;
     std::unordered_set<std::string> hashes;
+    std::unordered_set<std::string> data;   // scattered values sent since its last reset
     uint64_t last_session = 0;   // client of the last job given to it; 0 = none yet
     Kill kill = Kill::kNone;
     uint64_t kill_key = 0;           // the job a kill was aimed at (0: none in particular)
@@ -150,6 +156,7 @@ class WorkerPool : public JobQueue::Workers {
   asio::steady_timer watchdog_;
   std::vector<std::unique_ptr<asio::steady_timer>> respawn_timers_;
   std::string exe_;
+  std::string node_;               // advertised "host:port", passed to every worker
   CpuLimiter limiter_;
   JobTimes times_;                 // mean job time per code, from the results
   std::unordered_map<uint64_t, size_t> assigned_;   // session -> jobs in pipelines

@@ -24,10 +24,12 @@
 #include "core/util/paths.hpp"
 #include "pp_kernels.h"
 #include "ppserver/job_processes.hpp"
+#include "ppserver/worker_identity.hpp"
 #include "ppserver/worker_output.hpp"
 #include "ppserver/worker_process_errors.hpp"
 #include "ppserver/worker_process_io.hpp"
 #include "ppserver/worker_process_page.hpp"
+#include "ppserver/worker_values.hpp"
 
 namespace pp::server {
 namespace {
@@ -168,6 +170,7 @@ class Worker {
   std::string start_dir_;                                 // restored on reset
   std::unordered_map<std::string, std::string> blobs_;   // hash -> code blob
   std::unordered_map<std::string, Prepared> prepared_;   // hash -> registry ref, times
+  WorkerValues values_;                                   // scattered values (WORKER_DATA)
   RunningPage page_;                                      // the running job, for the node
   uint64_t cpu_mark_ = 0;     // process CPU µs when the last job ended or input arrived
   int prepare_ref_ = LUA_NOREF;
@@ -219,6 +222,7 @@ bool Worker::open_state() {
   lua_setfield(L_, -2, "cpath");
   lua_pop(L_, 1);
   install_output_capture(L_, &page_);   // before pp.worker, which puts it in place
+  install_worker_identity(L_, cfg_.node, cfg_.index);   // (its `worker` global)
   lua_getglobal(L_, "require");
   lua_pushstring(L_, "pp.worker");
   if (lua_pcall(L_, 1, 1, 0) != 0) {
@@ -241,6 +245,7 @@ bool Worker::reset() {
   L_ = nullptr;
   blobs_.clear();
   prepared_.clear();
+  values_.clear();
   if (!start_dir_.empty() && chdir(start_dir_.c_str()) != 0) {
     PP_WARN("cannot return to %s: %s", start_dir_.c_str(), strerror(errno));
   }
@@ -306,6 +311,10 @@ bool Worker::handle(std::string_view payload) {
     blobs_[code->hash] = std::move(code->blob);
     return true;
   }
+  if (auto* data = std::get_if<proto::WorkerData>(&*msg)) {
+    values_.take(L_, std::move(*data));
+    return true;
+  }
   if (std::holds_alternative<proto::WorkerReset>(*msg)) {
     bool ok = reset();
     cpu_mark_ = now_us(CLOCK_PROCESS_CPUTIME_ID);   // a reset is no job's time
@@ -368,7 +377,8 @@ void Worker::run_job(const proto::WorkerRunView& run) {
     lua_pushcfunction(L_, traceback_handler);
     int handler = lua_gettop(L_);
     push_job_function(ref);
-    auto nargs = lua::push_array_elements(L_, run.args);
+    const lua::ExtHook values = values_.hook();   // handles become the values themselves
+    auto nargs = lua::push_array_elements(L_, run.args, &values);
     if (!nargs) {
       res.status = JobStatus::kRejected;
       res.error = "bad job arguments: " + nargs.status().message();

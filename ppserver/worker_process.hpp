@@ -26,6 +26,7 @@ namespace pp::server {
 struct WorkerConfig {
   int fd = -1;               // socketpair end to the node
   int index = 0;             // worker number on this node (for messages)
+  std::string node;          // the node's advertised "host:port" (the job's worker.node)
   size_t memory_mb = 0;      // Lua heap limit (0 = none)
   size_t max_frame = proto::kDefaultMaxFrame;  // the node's --max-frame
   std::string prefix;        // installation prefix (Lua modules, kernels)

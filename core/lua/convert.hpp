@@ -16,7 +16,8 @@
 // the limit (this also catches cycles) are refused with a Status naming the
 // value and the path inside it (for example "(argument 2, at .points[7])").
 // Decoding is strict and bounded: at most kMaxDepth nesting, a complete value
-// with no trailing bytes, and no ext types.
+// with no trailing bytes, and no ext types unless the caller resolves them
+// (ExtHook: the worker's scattered values, core/proto/data_ref.hpp).
 // Functions never raise Lua errors and never throw; they leave the Lua stack
 // as documented (on failure, as it was).
 #pragma once
@@ -42,6 +43,14 @@ struct UserdataHook {
   void* context = nullptr;
 };
 
+// Pushes the value an ext value stands for, at any depth but as a map key: called with
+// the ext's type and body, it pushes exactly one value and returns ok, or returns an
+// error and pushes nothing. It may raise no Lua error. Without a hook, exts are refused.
+struct ExtHook {
+  Status (*push)(void* context, lua_State* L, int8_t type, std::string_view body) = nullptr;
+  void* context = nullptr;
+};
+
 // Appends the msgpack encoding of the value at stack `index` to `out`. Errors
 // call the value `name` ("error value" -> "... (error value, at .code)").
 Status pack(lua_State* L, int index, std::string& out, const char* name = "value");
@@ -54,6 +63,7 @@ Status pack_range(lua_State* L, int first, int last, std::string& out,
 Status push(lua_State* L, std::string_view bytes);
 // Decodes a msgpack array and pushes its elements in order, returning how many
 // (pushes nothing on failure). Checks the Lua stack has room.
-Result<int> push_array_elements(lua_State* L, std::string_view bytes);
+Result<int> push_array_elements(lua_State* L, std::string_view bytes,
+                                const ExtHook* hook = nullptr);
 
 }  // namespace pp::lua

@@ -50,8 +50,11 @@ bool exact_in_double(uint64_t m) {
 
 class Decoder {
  public:
-  Decoder(lua_State* L, std::string_view bytes)
-      : L_(L), p_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {}
+  Decoder(lua_State* L, std::string_view bytes, const ExtHook* hook = nullptr)
+      : L_(L),
+        p_(reinterpret_cast<const unsigned char*>(bytes.data())),
+        size_(bytes.size()),
+        hook_(hook) {}
 
   bool at_end() const { return pos_ == size_; }
 
@@ -92,8 +95,11 @@ class Decoder {
       case 0xde: return read(2, n) ? map(n, depth + 1) : truncated();
       case 0xdf: return read(4, n) ? map(n, depth + 1) : truncated();
       case 0xc1: return invalid("reserved byte 0xc1", at);
-      default:  // 0xc7..0xc9 ext 8/16/32, 0xd4..0xd8 fixext
-        return invalid("msgpack ext types are not supported (byte 0x" + hex(b) + ")", at);
+      case 0xc7: return read(1, n) ? ext(n, b) : truncated();
+      case 0xc8: return read(2, n) ? ext(n, b) : truncated();
+      case 0xc9: return read(4, n) ? ext(n, b) : truncated();
+      default:  // 0xd4..0xd8 fixext 1..16
+        return ext(uint64_t{1} << (b - 0xd4), b);
     }
     // clang-format on
   }
@@ -167,6 +173,19 @@ class Decoder {
     double d;
     std::memcpy(&d, &bits, sizeof d);
     return number(d);
+  }
+
+  // An ext value of `len` bytes after its type byte (tag `b`): the hook's, if any.
+  Status ext(uint64_t len, uint8_t b) {
+    if (hook_ == nullptr || in_key_) {
+      return invalid("msgpack ext types are not supported (byte 0x" + hex(b) + ")", tag_at_);
+    }
+    if (remaining() < 1 || len > remaining() - 1) return truncated();
+    const auto type = static_cast<int8_t>(p_[pos_]);
+    std::string_view body(reinterpret_cast<const char*>(p_ + pos_ + 1), len);
+    pos_ += 1 + len;
+    if (!lua_checkstack(L_, 3)) return Status(StatusCode::kTooLarge, "Lua stack exhausted");
+    return hook_->push(hook_->context, L_, type, body);
   }
 
   Status string(uint64_t len) {
@@ -268,6 +287,7 @@ class Decoder {
   size_t pos_ = 0;
   size_t tag_at_ = 0;  // where the value being decoded starts, for messages
   bool in_key_ = false;  // decoding a map key (always a scalar)
+  const ExtHook* hook_;
 };
 
 Status out_of_memory() { return Status(StatusCode::kTooLarge, "out of memory"); }
@@ -289,10 +309,10 @@ Status push(lua_State* L, std::string_view bytes) {
   }
 }
 
-Result<int> push_array_elements(lua_State* L, std::string_view bytes) {
+Result<int> push_array_elements(lua_State* L, std::string_view bytes, const ExtHook* hook) {
   const int top = lua_gettop(L);
   try {
-    Decoder decoder(L, bytes);
+    Decoder decoder(L, bytes, hook);
     uint64_t n = 0;
     Status s = decoder.array_header(n);
     if (!s) return s;

@@ -82,6 +82,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   bool is_open() const { return !closed_; }
   Socket& socket() { return socket_; }
   size_t pending_bytes() const { return pending_.bytes() + inflight_.bytes(); }
+  // Bytes written to and read from the socket so far (the report's per-node figures).
+  uint64_t bytes_out() const { return bytes_out_; }
+  uint64_t bytes_in() const { return bytes_in_; }
 
   // Copies the message's fields into the pending buffer.
   void send(const proto::Message& m) {
@@ -162,6 +165,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
       return;
     }
     reader_.commit(n);
+    bytes_in_ += n;
     for (;;) {
       auto next = reader_.next();
       if (next.state == proto::FrameReader::kNeedMore) break;
@@ -229,8 +233,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     std::swap(pending_, inflight_);
     inflight_.gather(iov_);
     asio::async_write(socket_, iov_,
-                      [self = this->shared_from_this()](const asio::error_code& ec, size_t) {
+                      [self = this->shared_from_this()](const asio::error_code& ec, size_t n) {
                         self->writing_ = false;
+                        self->bytes_out_ += n;
                         self->inflight_.clear();
                         if (self->closed_) return;
                         if (ec) {
@@ -301,6 +306,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   bool writing_ = false;
   bool write_failed_ = false;
   bool flush_scheduled_ = false;
+  uint64_t bytes_out_ = 0, bytes_in_ = 0;
   bool closing_ = false;
   bool closed_ = false;
 };

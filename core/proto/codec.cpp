@@ -34,7 +34,7 @@ struct Encoder {
   }
   void operator()(const Hello& m) {
     head(MsgType::kHello, 1);
-    pk.pack_map(14);
+    pk.pack_map(15);
     pack_str(pk, "magic"), pack_str(pk, m.magic);
     pack_str(pk, "protocol"), pk.pack(m.protocol);
     pack_str(pk, "min_protocol"), pk.pack(m.min_protocol);
@@ -49,6 +49,7 @@ struct Encoder {
     pack_str(pk, "caps"), pk.pack(m.caps);
     pack_str(pk, "nonce"), bin(m.nonce);
     pack_str(pk, "max_frame"), pk.pack(m.max_frame);
+    pack_str(pk, "data_cache"), pk.pack(m.data_cache);
   }
   void operator()(const Auth& m) { head(MsgType::kAuth, 1), bin(m.proof); }
   void operator()(const AuthOk& m) { head(MsgType::kAuthOk, 1), bin(m.proof); }
@@ -95,6 +96,12 @@ struct Encoder {
   }
   void operator()(const WorkerRun& m) { worker_run(m.key, m.hash, m.args); }
   void operator()(const WorkerReset&) { head(MsgType::kWorkerReset, 0); }
+  void data(MsgType t, std::string_view hash, std::string_view bytes) {
+    head(t, 2), bin(hash), bin(bytes);
+  }
+  void operator()(const DataMsg& m) { data(MsgType::kData, m.hash, m.bytes); }
+  void operator()(const DataRelease& m) { head(MsgType::kDataRelease, 1), bin(m.hash); }
+  void operator()(const WorkerData& m) { data(MsgType::kWorkerData, m.hash, m.bytes); }
 };
 
 // Strict field extraction; throws msgpack::type_error, caught in decode_message.
@@ -169,6 +176,7 @@ Hello decode_hello(const msgpack::object& map) {
     else if (key == "caps") h.caps = v.as<uint32_t>();
     else if (key == "nonce") h.nonce = Fields::bytes_of(v);
     else if (key == "max_frame") h.max_frame = v.as<uint64_t>();
+    else if (key == "data_cache") h.data_cache = v.as<uint64_t>();
   }
   if (h.nonce.size() != kNonceSize) throw msgpack::type_error();
   return h;
@@ -182,13 +190,20 @@ Error decode_error(Fields& f) {
   return e;
 }
 
-// CODE and WORKER_CODE carry the same two fields: a code hash and its blob.
+// CODE, WORKER_CODE, DATA and WORKER_DATA carry the same two fields: a hash and bytes.
 template <typename Code>
 Code decode_code(Fields& f) {
   Code c;
   c.hash = f.hash();
   c.blob = f.bytes();
   return c;
+}
+template <typename Data>
+Data decode_data(Fields& f) {
+  Data d;
+  d.hash = f.hash();
+  d.bytes = f.bytes();
+  return d;
 }
 
 Submit decode_submit(Fields& f) {
@@ -262,6 +277,9 @@ Message decode_fields(MsgType t, Fields& f) {
     case MsgType::kWorkerCode: return decode_code<WorkerCode>(f);
     case MsgType::kWorkerRun: return decode_worker_run(f);
     case MsgType::kWorkerReset: return WorkerReset{};
+    case MsgType::kData: return decode_data<DataMsg>(f);
+    case MsgType::kDataRelease: return DataRelease{f.hash()};
+    case MsgType::kWorkerData: return decode_data<WorkerData>(f);
   }
   throw msgpack::type_error();
 }
@@ -269,7 +287,7 @@ Message decode_fields(MsgType t, Fields& f) {
 bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 15:
-    case 16: case 17: case 18: case 30: case 31: case 32: case 33:
+    case 16: case 17: case 18: case 19: case 20: case 30: case 31: case 32: case 33: case 34:
       return true;
     default:
       return false;
@@ -312,6 +330,10 @@ void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args
 
 void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out) {
   framed(out, [&](Encoder& enc) { enc.worker_run(key, hash, args); });
+}
+
+void encode_data(MsgType type, std::string_view hash, std::string_view bytes, FrameOut out) {
+  framed(out, [&](Encoder& enc) { enc.data(type, hash, bytes); });
 }
 
 namespace {

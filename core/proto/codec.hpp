@@ -50,6 +50,8 @@ void encode_frame(const Message& m, FrameOut out);
 void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args,
                    uint32_t timeout_ms, FrameOut out, uint32_t worker = 0);
 void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out);
+// DATA and WORKER_DATA likewise, from a scattered value's bytes where they are kept.
+void encode_data(MsgType type, std::string_view hash, std::string_view bytes, FrameOut out);
 // Decodes one frame payload (without its length header).
 Result<Message> decode_message(std::string_view payload);
 

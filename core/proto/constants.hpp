@@ -32,6 +32,7 @@ inline constexpr size_t kMaxWireFrame = 0xFFFFFFFFu;
 inline constexpr size_t kCodeEnvelope = 32;
 inline constexpr size_t kSubmitEnvelope = 64;
 inline constexpr size_t kResultEnvelope = 64;
+inline constexpr size_t kDataEnvelope = 32;   // DATA: array, type, hash, length prefix
 
 inline constexpr size_t kNonceSize = 32;
 inline constexpr size_t kProofSize = 32;
@@ -51,11 +52,17 @@ enum class MsgType : uint8_t {
   kBye = 16,
   kSteal = 17,
   kStolen = 18,
+  // Scattered values (js:scatter): the value's bytes, sent once per connection before
+  // the first SUBMIT that names it, and its release.
+  kData = 19,
+  kDataRelease = 20,
+  // 21 is reserved (PAUSE).
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
   kWorkerRun = 32,
   kWorkerReset = 33,
+  kWorkerData = 34,
 };
 
 // Capabilities settled in HELLO; logic asks caps.has(...), never a version.
@@ -67,6 +74,7 @@ enum class Cap : uint32_t {
   kSteal = 1u << 4,      // STEAL answered with STOLEN
   kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
   kOutput = 1u << 6,     // RESULT may carry the job's output (a ninth field)
+  kData = 1u << 7,       // DATA / DATA_RELEASE understood; handles (ext 2) resolved in args
   kPlacement = 1u << 8,  // SUBMIT may name the one worker of the node that runs it (a sixth field)
 };
 
@@ -81,6 +89,7 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kCancel) |
                                      static_cast<uint32_t>(Cap::kSteal) |
                                      static_cast<uint32_t>(Cap::kOutput) |
+                                     static_cast<uint32_t>(Cap::kData) |
                                      static_cast<uint32_t>(Cap::kPlacement);
 
 // Job ids in one STEAL (and in each list of a STOLEN).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/proto/data_ref.hpp"
+
 namespace pp::proto {
 namespace {
 
@@ -17,9 +19,12 @@ Status malformed(const std::string& what) {
 
 // One pass over msgpack values. A flat count of values still to read stands in for a
 // stack (a container's header adds its elements), so nesting costs no recursion.
+// Job references are listed in `refs`; scattered values' handles (data_ref.hpp) are
+// checked and, when `data` is given, listed there.
 class Walker {
  public:
-  Walker(std::string_view b, std::vector<JobRefAt>& refs) : b_(b), refs_(refs) {}
+  Walker(std::string_view b, std::vector<JobRefAt>& refs, std::vector<DataRef>* data = nullptr)
+      : b_(b), refs_(refs), data_(data) {}
 
   // Walks `values` values; with `whole`, they must be all of the bytes.
   Status run(uint64_t values, bool whole = true) {
@@ -105,19 +110,33 @@ class Walker {
   Status ext_body(size_t type_at, uint64_t len) {
     if (!have(type_at + 1) || !have(type_at + 1 + len)) return malformed("truncated");
     const auto type = static_cast<int8_t>(b_[pos_ + type_at]);
+    const size_t size = type_at + 1 + len;
+    if (type == kDataRefExt && len == kDataRefBodySize) {
+      if (data_ != nullptr) add_data(b_.substr(pos_ + type_at + 1, len));
+      pos_ += size;
+      return Status::ok();
+    }
     if (type != kJobRefExt || len != kJobRefBodySize) {
       return malformed("an ext value of type " + std::to_string(type) + " (" +
-                       std::to_string(len) + " bytes), which is not a job reference");
+                       std::to_string(len) + " bytes), which is neither a job reference nor "
+                       "a scattered value's handle");
     }
-    const size_t size = type_at + 1 + len;
     refs_.push_back({pos_, size, read_be(b_, pos_ + type_at + 1, kJobRefBodySize)});
     pos_ += size;
     return Status::ok();
+  }
+  void add_data(std::string_view body) {
+    auto ref = parse_data_ref_body(body);   // (cannot fail: the size was checked)
+    for (const DataRef& d : *data_) {
+      if (d.hash == ref->hash) return;
+    }
+    data_->push_back(std::move(*ref));
   }
 
   std::string_view b_;
   size_t pos_ = 0;
   std::vector<JobRefAt>& refs_;
+  std::vector<DataRef>* data_;
 };
 
 }  // namespace
@@ -138,6 +157,11 @@ std::string job_ref_body(uint64_t id) {
 
 Status find_job_refs(std::string_view bytes, std::vector<JobRefAt>& out, uint64_t values) {
   return Walker(bytes, out).run(values);
+}
+
+Status find_data_refs(std::string_view bytes, std::vector<DataRef>& out, uint64_t values) {
+  std::vector<JobRefAt> jobs;
+  return Walker(bytes, jobs, &out).run(values);
 }
 
 Result<std::string> substitute_job_refs(

@@ -23,7 +23,7 @@ MsgType type_of(const Message& m) {
       MsgType::kCode,   MsgType::kSubmit,    MsgType::kResult,      MsgType::kCancel,
       MsgType::kHeartbeat, MsgType::kBye,    MsgType::kWorkerReady,
       MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
-      MsgType::kWorkerReset};
+      MsgType::kWorkerReset, MsgType::kData, MsgType::kDataRelease, MsgType::kWorkerData};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -46,6 +46,9 @@ const char* type_name(MsgType t) {
     case MsgType::kWorkerCode: return "WORKER_CODE";
     case MsgType::kWorkerRun: return "WORKER_RUN";
     case MsgType::kWorkerReset: return "WORKER_RESET";
+    case MsgType::kData: return "DATA";
+    case MsgType::kDataRelease: return "DATA_RELEASE";
+    case MsgType::kWorkerData: return "WORKER_DATA";
   }
   return "?";
 }

@@ -31,6 +31,9 @@ struct Hello {
   // Largest frame the sender accepts after authentication (a node's --max-frame);
   // 0 = not said (a peer older than this field): take kDefaultMaxFrame.
   uint64_t max_frame = 0;
+  // Nodes: the most bytes of scattered values the node holds (--data-cache); 0 = not
+  // said (a node without Cap::kData).
+  uint64_t data_cache = 0;
 };
 
 // The frame limit a peer announced in its HELLO (kDefaultMaxFrame when it said none).
@@ -81,6 +84,15 @@ struct ResultMsg {
 
 struct Cancel { uint64_t job_id = 0; };
 
+// A scattered value (core/proto/data_ref.hpp): its content hash and msgpack bytes,
+// client -> node once per connection; held for this client until DATA_RELEASE or
+// the connection ends. The node never decodes the bytes.
+struct DataMsg {
+  std::string hash;    // kHashSize bytes: data_hash(bytes)
+  std::string bytes;
+};
+struct DataRelease { std::string hash; };
+
 // Work stealing: the client asks a node to give back jobs it has not started.
 struct Steal { std::vector<uint64_t> job_ids; };        // at most kMaxStealIds
 // The node's answer, per asked job: taken off its queue (never to run there), or
@@ -110,10 +122,16 @@ struct WorkerRun {
 // Before a job of another client: the worker starts a fresh Lua state and forgets
 // every code blob it had.
 struct WorkerReset {};
+// A scattered value for the worker's jobs of its present client: decoded once there.
+// Empty bytes: forget the value (released by every client on the node).
+struct WorkerData {
+  std::string hash;
+  std::string bytes;
+};
 
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
                              Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal, Stolen,
-                             WorkerReset>;
+                             WorkerReset, DataMsg, DataRelease, WorkerData>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

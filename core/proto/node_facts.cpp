@@ -17,6 +17,7 @@ Hello hello_of(const NodeFacts& f, const std::string& role, const std::string& n
   h.caps = f.caps;
   h.nonce = nonce;
   h.max_frame = f.max_frame;
+  h.data_cache = f.data_cache;
   return h;
 }
 

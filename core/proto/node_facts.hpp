@@ -32,6 +32,7 @@ struct NodeFacts {
   std::vector<std::string> kernels;  // native kernels the node's library exports
   uint32_t caps = 0;                 // Cap bits the node offers (0 = not said)
   uint64_t max_frame = 0;  // largest frame the node takes after authentication (0 = not said)
+  uint64_t data_cache = 0;  // bytes of scattered values it holds at most (HELLO only)
 };
 
 // The HELLO carrying `facts` (role "node" or "client"), with a fresh nonce of the caller's.

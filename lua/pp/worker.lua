@@ -12,6 +12,13 @@
 -- client runs here, the node has the worker close this whole Lua state and open
 -- a fresh one (WORKER_RESET), so nothing reaches another client's jobs.
 --
+-- Every job also sees a global `worker`: worker.id ("host:port#k", the k-th worker
+-- of the node), worker.node ("host:port", as the node advertises itself) and
+-- worker.state, a table kept between the jobs of one client on this worker. It
+-- lives in this Lua state, so the WORKER_RESET before another client's job wipes
+-- it with everything else. The table itself cannot be changed; worker.state's
+-- contents can.
+--
 -- prepare(blob) turns a decoded code blob (docs/protocol.md, "code blob") into
 -- { code_env, main, dep_1, ..., dep_n }: the functions whose environment the C++
 -- side points at each new job table. Returns that, or nil and a message.
@@ -154,7 +161,24 @@ local function build_base()
   return base
 end
 
+-- The `worker` global: a read-only view (pairs sees through it) of id, node, state.
+local function worker_table()
+  local identity = package.loaded["pp.worker_identity"] or {}
+  local fields = { id = identity.id, node = identity.node, state = {} }
+  local view = setmetatable({}, {
+    __index = fields,
+    __newindex = function(_, key)
+      error("worker." .. tostring(key) .. " is kept by the worker and cannot be replaced; " ..
+        "keep what should last between jobs in worker.state (e.g. worker.state.x = ...)", 2)
+    end,
+    __metatable = false,
+  })
+  library_of[view] = fields
+  return view
+end
+
 local base = build_base()
+base.worker = worker_table()
 local code_env_mt = { __index = base, __metatable = false }
 
 local function load_function(code, kind, name, env)

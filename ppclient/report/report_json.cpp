@@ -88,6 +88,8 @@ void put_node(std::string& out, const Report& r, size_t i) {
   key(out, "backups_won"), put_uint(out, n.backups_won);
   key(out, "backups_lost"), put_uint(out, n.backups_lost);
   key(out, "requeued"), put_uint(out, n.requeued);
+  key(out, "bytes_sent"), put_uint(out, n.bytes_sent);
+  key(out, "bytes_received"), put_uint(out, n.bytes_received);
   key(out, "derived"), out += '{';
   key(out, "share", true), put_double(out, d.share);
   key(out, "throughput_per_worker"), put_double(out, d.throughput_per_worker);
@@ -163,7 +165,9 @@ constexpr const char* kBatchKeys[] = {"wall_seconds", "jobs", "job_seconds", "re
 constexpr const char* kNodeKeys[] = {
     "name",         "host",        "workers",     "speed_score", "connected",  "jobs_done",
     "failures",     "crashes",     "job_seconds", "cpu_seconds", "busy_seconds", "stolen_from",
-    "stolen_to",    "backups_won", "backups_lost", "requeued"};
+    "stolen_to",    "backups_won", "backups_lost", "requeued",    "bytes_sent", "bytes_received"};
+// The last two are optional (reports written before they were counted lack them).
+constexpr size_t kRequiredNodeKeys = 16;
 constexpr const char* kExecutionKeys[] = {"job", "node", "worker", "start", "end", "kind", "fate"};
 
 template <size_t N>
@@ -202,11 +206,15 @@ Status require_all(JsonReader& in, size_t start, const char* const (&names)[N], 
 }
 
 template <size_t N, typename F>
-Status read_fields(JsonReader& in, const char* const (&names)[N], F&& read) {
+Status read_fields(JsonReader& in, const char* const (&names)[N], size_t required, F&& read) {
   uint32_t seen = 0;
   size_t start = (in.next_is('{'), in.pos());
   if (Status st = read_object(in, names, seen, read); !st) return st;
-  return require_all(in, start, names, seen);
+  return require_all(in, start, names, seen, required);
+}
+template <size_t N, typename F>
+Status read_fields(JsonReader& in, const char* const (&names)[N], F&& read) {
+  return read_fields(in, names, N, std::forward<F>(read));
 }
 
 Status read_count(JsonReader& in, uint64_t& v) { return in.integer(v, UINT64_MAX); }
@@ -232,7 +240,7 @@ Status read_batch(JsonReader& in, Batch& b) {
 }
 
 Status read_node(JsonReader& in, NodeRow& n) {
-  return read_fields(in, kNodeKeys, [&](int i) -> Status {
+  return read_fields(in, kNodeKeys, kRequiredNodeKeys, [&](int i) -> Status {
     switch (i) {
       case 0: return in.string(n.node);
       case 1: return in.string(n.host);
@@ -249,7 +257,9 @@ Status read_node(JsonReader& in, NodeRow& n) {
       case 12: return read_count(in, n.stolen_to);
       case 13: return read_count(in, n.backups_won);
       case 14: return read_count(in, n.backups_lost);
-      default: return read_count(in, n.requeued);
+      case 15: return read_count(in, n.requeued);
+      case 16: return read_count(in, n.bytes_sent);
+      default: return read_count(in, n.bytes_received);
     }
   });
 }

@@ -42,13 +42,21 @@ Job Cluster::submit_packed(const Code& code, std::string packed_args, std::vecto
 
 Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
                            std::string packed_args, std::vector<Job> inputs) {
+  detail::JobRefs refs;
+  refs.jobs = std::move(inputs);
+  return submit_refs(options, code, std::move(packed_args), refs);
+}
+
+// A submit whose packing noted its job and scattered-value arguments in `refs`.
+Job Cluster::submit_refs(const SubmitOptions& options, const Code& code,
+                         std::string packed_args, detail::JobRefs& refs) {
   if (options.timeout.count() < 0 || options.timeout.count() > UINT32_MAX) {
     throw std::invalid_argument("SubmitOptions::timeout must be between 0 and " +
                                 std::to_string(UINT32_MAX) + " ms");
   }
   std::unique_ptr<client::SubmitExtras> extras;
   if (options.retries > 0 || !options.node.empty() || !options.group.empty() ||
-      !options.after.empty() || !inputs.empty()) {
+      !options.after.empty() || !refs.jobs.empty() || !refs.shared.empty()) {
     extras = std::make_unique<client::SubmitExtras>();
     extras->retries = options.retries;
     extras->node = options.node;
@@ -57,7 +65,12 @@ Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
       if (!j.state()) throw std::invalid_argument("SubmitOptions::after holds an empty pp::Job");
       extras->after.push_back(j.state());
     }
-    for (Job& j : inputs) extras->inputs.push_back(j.state());
+    for (Job& j : refs.jobs) extras->inputs.push_back(j.state());
+    for (const Shared& s : refs.shared) {
+      bool seen = false;
+      for (const auto& d : extras->data) seen = seen || d == s.data();
+      if (!seen) extras->data.push_back(s.data());
+    }
   }
   auto state = server_->submit(code.blob(), std::move(packed_args),
                                static_cast<uint32_t>(options.timeout.count()), std::move(extras));

@@ -148,6 +148,14 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
                 "capability: an older version); upgrade it");
     return;
   }
+  if (x != nullptr && !x->data.empty()) {
+    why = send_data(*l, *x, a.job, whose);
+    if (!why.empty()) {
+      sched_.give_back(a.job, a.node);
+      if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
+      return;
+    }
+  }
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
@@ -169,7 +177,24 @@ sched::NodeId Dispatcher::add_node(NodeLink& l) {
   return id;
 }
 
+std::string Dispatcher::send_data(NodeLink& l, const SubmitExtras& x, uint64_t job,
+                                  const std::string& whose) {
+  for (const auto& d : x.data) {
+    if (d->size() + proto::kDataEnvelope > l.node_max_frame()) {
+      return "job " + std::to_string(job) + " names a scattered value of " +
+             std::to_string(d->size()) + " bytes, more than " + whose + " frame limit of " +
+             std::to_string(l.node_max_frame()) + " bytes (ppserver --max-frame)";
+    }
+    l.send_data(d->hash, d->bytes);
+  }
+  return {};
+}
+
 size_t Dispatcher::remove_node(sched::NodeId node, const std::string& reason) {
+  if (NodeLink* l = link(node)) {
+    members_[node].bytes_sent += l->bytes_sent();
+    members_[node].bytes_received += l->bytes_received();
+  }
   std::vector<uint64_t> back = sched_.remove_node(node);
   members_[node].link = nullptr;
   size_t requeued = back.size() - count_drops(back, members_[node].name, reason);

@@ -128,9 +128,13 @@ class Dispatcher {
     std::string name, host;
     double speed = 0;
     double cpu_seconds = 0;
+    uint64_t bytes_sent = 0, bytes_received = 0;   // of its link, once it left
   };
 
   void send(const sched::Assignment& a, report::Kind kind);
+  // Sends `job`'s scattered values the link lacks; returns why it cannot ("" if sent).
+  std::string send_data(NodeLink& l, const SubmitExtras& x, uint64_t job,
+                        const std::string& whose);
   void accept(sched::NodeId node, proto::ResultMsg&& r, const sched::Completion& c,
               report::Kind kind, double t);
   void lost(sched::NodeId node, const proto::ResultMsg& r, report::Kind kind, double t);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "ppclient/src/node_link.hpp"
+
 namespace pp::client {
 
 // The one fold of per-node figures: the scheduler's counters of each scheduler node
@@ -24,6 +26,9 @@ std::vector<NodeStats> Dispatcher::node_stats(std::vector<uint32_t>* row_by_node
       row.host = members_[i].host;
       row.speed_score = members_[i].speed;
       row.cpu_time += members_[i].cpu_seconds;
+      const NodeLink* l = members_[i].link;
+      row.bytes_sent += members_[i].bytes_sent + (l ? l->bytes_sent() : 0);
+      row.bytes_received += members_[i].bytes_received + (l ? l->bytes_received() : 0);
     }
     row.workers = std::max(row.workers, s.workers);
     row.connected = row.connected || s.active;

@@ -46,6 +46,10 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();
+  // The last holder of a value may let go on any thread: the nodes hear it on the io one.
+  data_ = std::make_shared<DataRegistry>([this](const std::string& hash) {
+    asio::post(io_, [this, hash] { release_data(hash); });
+  });
   thread_ = std::thread([this] { io_main(); });
   enlist(this);
 }
@@ -100,6 +104,7 @@ JobServer::~JobServer() { close(); }
 void JobServer::close() {
   if (!thread_.joinable()) return;
   unlist(this);
+  data_->close();   // the links go with the loop: nothing more to release
   if (!opt_.report.empty()) {
     Status st = write_report(opt_.report);
     if (!st) PP_ERROR("report: %s", st.message().c_str());

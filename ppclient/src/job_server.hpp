@@ -30,6 +30,7 @@
 #include "ppclient/src/active_nodes.hpp"
 #include "ppclient/src/completions.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/scatter.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/cluster_options.hpp"
 #include "pp/node_stats.hpp"
@@ -77,6 +78,12 @@ class JobServer {
   // was closed") and joins the io thread. Idempotent; by the owner, not concurrently
   // with other calls. What is called after it runs on the caller's thread.
   void close();
+
+  // Scatters a value (its msgpack bytes): sent to a node once, before the first job there
+  // that names it, or to every connected node now with `broadcast` (scatter.hpp). Fails
+  // when the value is larger than every connected node takes (its data cache, its frame
+  // limit), naming its size and the limit. Any user thread.
+  Result<std::shared_ptr<const SharedData>> scatter(std::string bytes, bool broadcast);
 
   // Throws std::invalid_argument when `extras` names a job of another cluster.
   std::shared_ptr<JobState> submit(const std::string& blob, std::string args,
@@ -158,6 +165,9 @@ class JobServer {
   void housekeeping();
   std::string why_no_node() const;
   void shutdown_io();
+  // Scattered values (scatter_server.cpp).
+  std::string data_refusal(uint64_t size) const;
+  void release_data(const std::string& hash);
 
   ClusterOptions opt_;
   bool lua_bytecode_;
@@ -170,6 +180,7 @@ class JobServer {
   std::unique_ptr<LocalNode> local_;
   std::unique_ptr<Journal> journal_;   // ClusterOptions::journal; thread-safe itself
   ActiveNodes active_;                 // written by nodes_, read by any thread
+  std::shared_ptr<DataRegistry> data_;   // scattered values; thread-safe itself
 
   // Shared with user threads, under sync_->mutex.
   std::deque<Submission> incoming_;   // a deque: no copy of a million as it grows

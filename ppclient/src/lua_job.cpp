@@ -8,6 +8,7 @@
 
 #include "core/lua/convert.hpp"
 #include "core/proto/job_ref.hpp"
+#include "ppclient/src/scatter_lua.hpp"
 #include "core/proto/messages.hpp"
 
 namespace pp::client {
@@ -429,7 +430,7 @@ Status check_cluster(const LuaJob& j, const JobRefs& refs) {
 Status pack_job(void* context, lua_State* L, int index, std::string& out) {
   auto& refs = *static_cast<JobRefs*>(context);
   LuaJob* j = as_job(L, index);
-  if (j == nullptr) return Status(StatusCode::kNotFound, "");
+  if (j == nullptr) return pack_shared(L, index, out, refs.data);   // a handle, or not ours
   switch (j->kind) {
     case Kind::kPending:
       if (Status s = check_cluster(*j, refs); !s) return s;
@@ -465,10 +466,11 @@ Status pack_job(void* context, lua_State* L, int index, std::string& out) {
 }  // namespace
 
 std::unique_ptr<SubmitExtras> JobRefs::extras() {
-  if (inputs.empty() && after.empty()) return nullptr;
+  if (inputs.empty() && after.empty() && data.empty()) return nullptr;
   auto x = std::make_unique<SubmitExtras>();
   x->inputs = std::move(inputs);
   x->after = std::move(after);
+  x->data = std::move(data);
   return x;
 }
 

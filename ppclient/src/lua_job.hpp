@@ -44,6 +44,8 @@ LuaJobRef lua_job_at(lua_State* L, int index);
 struct JobRefs {
   std::shared_ptr<Sync> sync;   // the submitting cluster's: a job of another is refused
   std::vector<std::shared_ptr<JobState>> inputs, after;
+  // Scattered values among the arguments (scatter_lua.hpp).
+  std::vector<std::shared_ptr<const SharedData>> data;
   // The SubmitExtras holding them; null when there are none.
   std::unique_ptr<SubmitExtras> extras();
 };

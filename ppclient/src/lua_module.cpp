@@ -27,6 +27,7 @@
 #include "ppclient/src/lua_job.hpp"
 #include "ppclient/src/lua_options.hpp"
 #include "ppclient/src/lua_watch.hpp"
+#include "ppclient/src/scatter_lua.hpp"
 
 namespace {
 
@@ -209,7 +210,7 @@ int l_submit(lua_State* L) {
     lua_getfield(L, 5, "after");   // 6: the jobs it runs after (a list, or nil)
   }
   std::string args;
-  pp::client::JobRefs refs{c.server->shared_sync(), {}, {}};   // dependencies (lua_job.hpp)
+  pp::client::JobRefs refs{c.server->shared_sync(), {}, {}, {}};   // inputs (lua_job.hpp)
   if (!pack_arguments(L, args, refs) || !pp::client::add_after(L, 6, refs)) {
     lua_pushnil(L);
     lua_insert(L, -2);
@@ -221,6 +222,7 @@ int l_submit(lua_State* L) {
     } else {
       extras->inputs = std::move(deps->inputs);
       extras->after = std::move(deps->after);
+      extras->data = std::move(deps->data);
     }
   }
   std::shared_ptr<JobState> job;
@@ -233,6 +235,14 @@ int l_submit(lua_State* L) {
   if (!job) return luaL_error(L, "%s", error.c_str());
   pp::client::push_lua_job(L, std::move(job), 4);
   return 1;
+}
+
+// c:scatter(value, broadcast) -> handle (scatter_lua.hpp); raises for a value that
+// cannot be packed or that no connected node takes.
+int l_scatter(lua_State* L) {
+  LuaCluster& c = check_cluster(L);
+  luaL_checkany(L, 2);
+  return pp::client::lua_scatter(L, *c.server, 2, lua_toboolean(L, 3) != 0);
 }
 
 // c:cancel(job) -> true when the job had not finished (it is cancelled now).
@@ -444,7 +454,8 @@ const luaL_Reg kClusterMethods[] = {
     {"wait_for_workers", l_wait_for_workers},
     {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"node_places", l_node_places},
     {"stats", l_stats},   {"stats_table", l_stats_table},
-    {"report", l_report}, {"close", l_close}, {"held", l_held},     {nullptr, nullptr}};
+    {"report", l_report}, {"close", l_close}, {"held", l_held},     {"scatter", l_scatter},
+    {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
     {"new", l_new},           {"pack", l_pack}, {"unpack", l_unpack},
@@ -462,6 +473,7 @@ extern "C" __attribute__((visibility("default"))) int luaopen_pp_core(lua_State*
   lua_pop(L, 1);
   pp::client::open_lua_jobs(L);
   pp::client::open_lua_watches(L);
+  pp::client::open_lua_shared(L);
   lua_newtable(L);
   luaL_register(L, nullptr, kFunctions);
   pp::client::register_lua_job_functions(L);

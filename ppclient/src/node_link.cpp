@@ -179,6 +179,20 @@ void NodeLink::submit(uint64_t job_id, const std::string& hash,
       std::move(keep));
 }
 
+void NodeLink::send_data(const std::string& hash,
+                         const std::shared_ptr<const std::string>& bytes) {
+  if (state_ != State::kReady || !sent_data_.insert(hash).second) return;
+  stream_->send_encoded(
+      [&](proto::FrameOut out) { proto::encode_data(proto::MsgType::kData, hash, *bytes, out); },
+      bytes);
+}
+
+void NodeLink::release_data(const std::string& hash) {
+  if (sent_data_.erase(hash) != 0 && state_ == State::kReady) {
+    stream_->send(proto::DataRelease{hash});
+  }
+}
+
 void NodeLink::cancel(uint64_t job_id) {
   if (state_ == State::kReady) stream_->send(proto::Cancel{job_id});
 }

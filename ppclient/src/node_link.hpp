@@ -66,6 +66,13 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
               uint32_t timeout_ms, std::shared_ptr<const void> keep = nullptr,
               uint32_t worker = 0);
   void cancel(uint64_t job_id);
+  // A scattered value (scatter.hpp): DATA the first time on this connection (a node
+  // that restarts is a new connection, so it gets it again); its release, if it had it.
+  void send_data(const std::string& hash, const std::shared_ptr<const std::string>& bytes);
+  void release_data(const std::string& hash);
+  // Bytes written to and read from the node on this connection.
+  uint64_t bytes_sent() const { return stream_ ? stream_->bytes_out() : 0; }
+  uint64_t bytes_received() const { return stream_ ? stream_->bytes_in() : 0; }
   // Asks the node to give back jobs it has not started (answered through on_stolen).
   void steal(const std::vector<uint64_t>& job_ids);
   bool can_steal() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kSteal); }
@@ -104,6 +111,7 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   proto::Hello node_hello_;
   bool encrypted_ = false;           // either HELLO asked for encryption
   std::unordered_set<std::string> sent_code_;
+  std::unordered_set<std::string> sent_data_;
 };
 
 }  // namespace pp::client

@@ -187,6 +187,12 @@ void NodeTable::close_all(const std::string& reason, bool for_good) {
   }
 }
 
+void NodeTable::for_each_ready(const std::function<void(NodeLink&)>& f) {
+  for (Record& r : records_) {
+    if (r.link && r.link->ready()) f(*r.link);
+  }
+}
+
 void NodeTable::drop_links() {
   for (auto& n : records_) n.link.reset();
 }

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,8 @@ class NodeTable {
   void close_all(const std::string& reason, bool for_good);
   // Lets go of every link (after close_all, once the BYE frames left).
   void drop_links();
+  // Calls f for every link that is ready (scattered values: broadcast and release).
+  void for_each_ready(const std::function<void(NodeLink&)>& f);
 
  private:
   enum class Origin { kGiven, kLocal, kDiscovered };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/scatter.hpp"
 
 namespace pp::client {
 
@@ -21,6 +22,9 @@ struct SubmitExtras {
   std::vector<std::shared_ptr<JobState>> inputs;
   // Jobs that must finish first; their values are not passed.
   std::vector<std::shared_ptr<JobState>> after;
+  // Scattered values its arguments name (scatter.hpp): held until its result is in,
+  // and sent (DATA) to a node before the job, once per connection.
+  std::vector<std::shared_ptr<const SharedData>> data;
 };
 
 }  // namespace pp::client

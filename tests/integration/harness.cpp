@@ -40,7 +40,11 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string secret) 
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::string bin = bin_dir() + "/ppserver";
-  std::vector<std::string> argv_s = {bin, "-i", "127.0.0.1", "-p", "0", "--report-fd", "3"};
+  std::vector<std::string> argv_s = {bin, "-i", "127.0.0.1", "--report-fd", "3"};
+  // Any free port, unless the test names one (a node restarted on its old port).
+  if (std::find(args.begin(), args.end(), "-p") == args.end()) {
+    argv_s.insert(argv_s.end(), {"-p", "0"});
+  }
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv = c_strings(argv_s);
   std::vector<std::string> env_s = environment_with_secret(secret);

@@ -49,6 +49,7 @@
 #include "pp/job.hpp"
 #include "pp/node_stats.hpp"
 #include "pp/pipeline.hpp"
+#include "pp/shared.hpp"
 
 namespace pp {
 
@@ -114,6 +115,7 @@ struct JobRefs {
   JobRefs(const JobRefs&) = delete;
   JobRefs& operator=(const JobRefs&) = delete;
   std::vector<Job> jobs;
+  std::vector<Shared> shared;   // scattered values among the arguments
   JobRefs* outer;
   static inline thread_local JobRefs* current = nullptr;
 };
@@ -136,7 +138,7 @@ class Cluster {
     std::string packed;
     detail::StringSink sink{packed};
     msgpack::pack(sink, std::forward_as_tuple(args...));
-    return submit_packed(code, std::move(packed), std::move(refs.jobs));
+    return submit_refs(SubmitOptions{}, code, std::move(packed), refs);
   }
   // The same with options (timeout, retries, after, group, node).
   template <typename... Args>
@@ -145,11 +147,24 @@ class Cluster {
     std::string packed;
     detail::StringSink sink{packed};
     msgpack::pack(sink, std::forward_as_tuple(args...));
-    return submit_packed(options, code, std::move(packed), std::move(refs.jobs));
+    return submit_refs(options, code, std::move(packed), refs);
   }
   // Submits with arguments already packed as one msgpack array; `inputs` are the jobs
   // whose references (see pp::Job) the arguments hold. Throws std::invalid_argument
   // for an input of another cluster.
+  // Scatters `value` (packed with msgpack): it goes to each node once, and a job given
+  // the Shared as an argument (at any depth) receives the value (pp/shared.hpp). Throws
+  // std::length_error when the value is larger than every connected node takes, naming
+  // its size and the limit.
+  template <typename T>
+  Shared scatter(const T& value, const ScatterOptions& options = {}) {
+    std::string packed;
+    detail::StringSink sink{packed};
+    msgpack::pack(sink, value);
+    return scatter_packed(std::move(packed), options);
+  }
+  Shared scatter_packed(std::string packed_value, const ScatterOptions& options = {});
+
   Job submit_packed(const Code& code, std::string packed_args, std::vector<Job> inputs = {});
   Job submit_packed(const SubmitOptions& options, const Code& code, std::string packed_args,
                     std::vector<Job> inputs = {});
@@ -238,6 +253,8 @@ class Cluster {
  private:
   // One job per packed argument array, the code looked up once for all of them.
   std::vector<Job> submit_all(const Code& code, std::vector<std::string> packed);
+  Job submit_refs(const SubmitOptions& options, const Code& code, std::string packed,
+                  detail::JobRefs& refs);
 
   std::shared_ptr<client::JobServer> server_;   // Jobs hold it weakly
 };

@@ -201,3 +201,42 @@ TEST_CASE("lua.convert.hostile_random") {
   }
   CHECK(decoded > 100);  // the generator does reach valid values
 }
+
+namespace {
+
+// An ExtHook that pushes "<type>:<body>" for ext type 2 and refuses the others.
+pp::Status push_tagged(void* calls, lua_State* L, int8_t type, std::string_view body) {
+  ++*static_cast<int*>(calls);
+  if (type != 2) return pp::Status(StatusCode::kInvalid, "not a type 2");
+  std::string s = std::to_string(type) + ":" + std::string(body);
+  lua_pushlstring(L, s.data(), s.size());
+  return pp::Status::ok();
+}
+
+}  // namespace
+
+TEST_CASE("lua.convert.ext_hook_resolves_exts_at_any_depth_but_keys") {
+  Lua lua;
+  int calls = 0;
+  const pp::lua::ExtHook hook{push_tagged, &calls};
+  // [ext2 "ab", {x = fixext1 type 2 "c"}, 7]
+  const pp::Result<int> n =
+      pp::lua::push_array_elements(lua.L, unhex("93c702026162" "81a178d40263" "07"), &hook);
+  REQUIRE(n.has_value());
+  CHECK(*n == 3);
+  CHECK(calls == 2);
+  CHECK(std::string(lua_tostring(lua.L, 1)) == "2:ab");
+  lua_getfield(lua.L, 2, "x");
+  CHECK(std::string(lua_tostring(lua.L, -1)) == "2:c");
+  lua_settop(lua.L, 0);
+  // The hook's error ends the decoding, leaving the stack as it was.
+  const pp::Result<int> bad = pp::lua::push_array_elements(lua.L, unhex("9201d40163"), &hook);
+  CHECK(bad.status().message() == "not a type 2");
+  CHECK(lua.top() == 0);
+  // A truncated ext, and an ext as a map key, are refused before the hook.
+  calls = 0;
+  CHECK(!pp::lua::push_array_elements(lua.L, unhex("91c70502616263"), &hook).has_value());
+  CHECK(!pp::lua::push_array_elements(lua.L, unhex("9181d4026301"), &hook).has_value());
+  CHECK(calls == 0);
+  CHECK(lua.top() == 0);
+}

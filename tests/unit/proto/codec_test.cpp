@@ -67,7 +67,8 @@ std::string payload_of(const Message& m) {
 // Every field of each message type, for whole-message comparison.
 auto tie_of(const Hello& m) {
   return std::tie(m.magic, m.protocol, m.min_protocol, m.software, m.luajit, m.kernel_abi, m.role,
-                  m.node_id, m.host, m.workers, m.speed, m.caps, m.nonce, m.max_frame);
+                  m.node_id, m.host, m.workers, m.speed, m.caps, m.nonce, m.max_frame,
+                  m.data_cache);
 }
 auto tie_of(const Auth& m) { return std::tie(m.proof); }
 auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
@@ -89,6 +90,9 @@ auto tie_of(const WorkerRun& m) { return std::tie(m.key, m.hash, m.args); }
 auto tie_of(const Steal& m) { return std::tie(m.job_ids); }
 auto tie_of(const Stolen& m) { return std::tie(m.taken, m.started); }
 auto tie_of(const WorkerReset&) { return std::tie(); }
+auto tie_of(const DataMsg& m) { return std::tie(m.hash, m.bytes); }
+auto tie_of(const DataRelease& m) { return std::tie(m.hash); }
+auto tie_of(const WorkerData& m) { return std::tie(m.hash, m.bytes); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -185,6 +189,7 @@ Hello sample_hello() {
   h.caps = kOwnCaps;
   h.nonce = all_bytes(kNonceSize);
   h.max_frame = kMaxU64;
+  h.data_cache = uint64_t{256} << 20;
   return h;
 }
 
@@ -218,6 +223,9 @@ std::vector<Message> samples() {
       Steal{{1, kMaxU64, 0}},
       Stolen{{kMaxU64}, {2, 3}},
       WorkerReset{},
+      DataMsg{all_bytes(kHashSize, 3), all_bytes(2000, 9)},
+      DataRelease{all_bytes(kHashSize, 5)},
+      WorkerData{all_bytes(kHashSize, 7), ""},
   };
 }
 
@@ -289,6 +297,7 @@ TEST_CASE("proto.codec.roundtrip_hello") {
   CHECK(d.caps == kOwnCaps);
   CHECK(d.nonce == h.nonce);
   CHECK(d.max_frame == kMaxU64);
+  CHECK(d.data_cache == uint64_t{256} << 20);
 
   Hello empty;  // defaults, empty strings, the other int32 extreme
   empty.kernel_abi = kMaxI32;
@@ -505,6 +514,20 @@ TEST_CASE("proto.codec.roundtrip_worker_reset") {
   CHECK(payload_of(WorkerReset{}) == "\x91\x21");  // [33]: a type and no fields
 }
 
+TEST_CASE("proto.codec.roundtrip_data_messages") {
+  DataMsg m{all_bytes(kHashSize, 1), all_bytes(100000, 2)};
+  DataMsg d = roundtrip(m);
+  CHECK(d.hash == m.hash);
+  CHECK(d.bytes == m.bytes);
+  CHECK(payload_of(m).size() - m.bytes.size() <= kDataEnvelope);
+  CHECK(roundtrip(DataRelease{all_bytes(kHashSize, 4)}).hash == all_bytes(kHashSize, 4));
+  WorkerData w = roundtrip(WorkerData{all_bytes(kHashSize, 6), all_bytes(70000, 3)});
+  CHECK(w.bytes == all_bytes(70000, 3));
+  // A hash of another size is refused.
+  rejected(payload_of(DataMsg{all_bytes(kHashSize - 1), "x"}));
+  rejected(payload_of(DataRelease{all_bytes(kHashSize + 1)}));
+}
+
 TEST_CASE("proto.codec.roundtrip_steal_and_stolen") {
   std::vector<uint64_t> many;
   for (uint64_t i = 0; i < kMaxStealIds; ++i) many.push_back(i * 7919 + (i % 3 ? 0 : kMaxU64 / 2));
@@ -601,8 +624,8 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 }
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
-  const std::set<uint64_t> known = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30, 31, 32,
-                                    33};
+  const std::set<uint64_t> known = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16,
+                                    17, 18, 19, 20, 30, 31, 32, 33, 34};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,
