@@ -44,6 +44,15 @@ check(n == WORKERS, "each worker ran it, in its own process: " .. n)
 local node = ids[1]:match("^(.+)#%d+$")
 for k = 1, WORKERS do check(pids[node .. "#" .. k], "worker " .. k .. " is there") end
 
+-- The keys are the jobs' own worker.id, and worker.state persists from one run to the next
+-- (preparing each worker once).
+for id, own in pairs(js:run(function() return worker.id end)) do
+  check(id == own, "the key is the worker's own worker.id: " .. id .. " vs " .. tostring(own))
+end
+local function warm() worker.state.warm = (worker.state.warm or 0) + 1 return worker.state.warm end
+js:run(warm)
+for id, times in pairs(js:run(warm)) do check(times == 2, id .. " warmed twice: " .. times) end
+
 local bad = pids[ids[2]]
 local ok, err = pcall(js.run, js, pid_of_worker, { bad })
 check(not ok and getmetatable(err) == pp.RemoteError, "a failed worker raises a pp.RemoteError")

@@ -80,6 +80,10 @@ TEST_CASE("integration.run.every_worker_of_three_nodes_once" * doctest::timeout(
     distinct.insert(pid);
   }
   CHECK(ids == expected);
+  // Each key is the job's own worker.id.
+  for (const auto& [id, own] : cluster.run<std::string>(pp::Code::lua("function() return worker.id end"))) {
+    CHECK(id == own);
+  }
   CHECK(distinct.size() == 7);   // seven workers, seven processes
   std::vector<long> ran = lines_of(path);
   CHECK(ran.size() == 7);        // each ran it exactly once
