@@ -18,12 +18,15 @@
 --
 -- The modules behind it: pp.options (option checks), pp.code (the code that travels),
 -- pp.job (the job object, pp.RemoteError, callbacks), pp.futures (wait, as_completed,
--- cancel, wait_for_workers), pp.core (C: the engine's side).
+-- cancel, wait_for_workers), pp.run (js:run: once on every worker), pp.pipeline
+-- (js:pipeline: stages over a stream), pp.core (C: the engine's side).
 local core = require "pp.core"
 local options = require "pp.options"
 local code = require "pp.code"
 local pjob = require "pp.job"
 local futures = require "pp.futures"
+local run = require "pp.run"
+local pipeline = require "pp.pipeline"
 
 local type, ipairs, error, tostring, select, setmetatable =
   type, ipairs, error, tostring, select, setmetatable
@@ -244,6 +247,13 @@ function Server:map(fn, list, depfuncs, modules)
   return out
 end
 
+-- The job of `fn` placed by pp.run (opts: node, worker, timeout; checked there).
+function Server:_submit_placed(fn, args, depfuncs, modules, opts)
+  return submit(self, fn, args, depfuncs, modules, nil, nil, nil, opts)
+end
+
+Server.run = run.run
+Server.pipeline = pipeline.pipeline
 Server.wait = futures.wait
 Server.as_completed = futures.as_completed
 Server.cancel = futures.cancel

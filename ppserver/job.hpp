@@ -27,6 +27,8 @@ struct NodeJob {
   std::vector<Data> data;
   std::chrono::milliseconds timeout{0};           // 0 = none
   bool cancelled = false;
+  // Placed (SUBMIT's worker): the only worker that may run it, 0-based; -1 = any worker.
+  int worker = -1;
   // In a worker's pipeline: its code's mean time when it was given (JobTimes), or -1
   // when that was not known to be short.
   double expected_seconds = -1;

@@ -7,25 +7,52 @@ namespace pp::server {
 
 bool JobQueue::push(NodeJob job) {
   if (!has_room(job.session_id)) return false;
+  if (job.worker >= 0) {
+    queues_.try_emplace(job.session_id);   // the session's entry: drop() and requeue() see it
+    placed_[job.worker].push_back(std::move(job));
+    return true;
+  }
   queues_[job.session_id].push_back(std::move(job));
   return true;
 }
 
 void JobQueue::requeue(NodeJob job) {
   auto it = queues_.find(job.session_id);
-  if (it != queues_.end()) it->second.push_front(std::move(job));
+  if (it == queues_.end()) return;
+  if (job.worker >= 0) {
+    placed_[job.worker].push_front(std::move(job));
+  } else {
+    it->second.push_front(std::move(job));
+  }
 }
 
-std::optional<NodeJob> JobQueue::cancel(uint64_t session, uint64_t client_job_id) {
-  auto q = queues_.find(session);
-  if (q == queues_.end()) return std::nullopt;
-  auto& jobs = q->second;
-  auto it = std::find_if(jobs.begin(), jobs.end(),
-                         [&](const NodeJob& j) { return j.client_job_id == client_job_id; });
+namespace {
+
+// Takes the job of `session` with `client_job_id` out of `jobs`, if it is there.
+std::optional<NodeJob> take_out(std::deque<NodeJob>& jobs, uint64_t session,
+                                uint64_t client_job_id) {
+  auto it = std::find_if(jobs.begin(), jobs.end(), [&](const NodeJob& j) {
+    return j.session_id == session && j.client_job_id == client_job_id;
+  });
   if (it == jobs.end()) return std::nullopt;
   NodeJob job = std::move(*it);
   jobs.erase(it);
   return job;
+}
+
+}  // namespace
+
+std::optional<NodeJob> JobQueue::cancel(uint64_t session, uint64_t client_job_id) {
+  auto q = queues_.find(session);
+  if (q == queues_.end()) return std::nullopt;
+  if (auto job = take_out(q->second, session, client_job_id)) return job;
+  for (auto it = placed_.begin(); it != placed_.end(); ++it) {
+    if (auto job = take_out(it->second, session, client_job_id)) {
+      if (it->second.empty()) placed_.erase(it);
+      return job;
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<uint64_t> JobQueue::steal(uint64_t session, std::span<const uint64_t> client_job_ids) {
@@ -45,16 +72,29 @@ std::vector<uint64_t> JobQueue::steal(uint64_t session, std::span<const uint64_t
   return taken;
 }
 
-void JobQueue::drop(uint64_t session) { queues_.erase(session); }
+void JobQueue::drop(uint64_t session) {
+  queues_.erase(session);
+  for (auto it = placed_.begin(); it != placed_.end();) {
+    std::erase_if(it->second, [&](const NodeJob& j) { return j.session_id == session; });
+    it = it->second.empty() ? placed_.erase(it) : std::next(it);
+  }
+}
 
+// Placed jobs are few (one per worker per js:run): counting them by a walk is cheap.
 size_t JobQueue::queued(uint64_t session) const {
   auto it = queues_.find(session);
-  return it == queues_.end() ? 0 : it->second.size();
+  size_t n = it == queues_.end() ? 0 : it->second.size();
+  for (const auto& [worker, jobs] : placed_) {
+    n += static_cast<size_t>(std::count_if(
+        jobs.begin(), jobs.end(), [&](const NodeJob& j) { return j.session_id == session; }));
+  }
+  return n;
 }
 
 size_t JobQueue::size() const {
   size_t n = 0;
   for (const auto& [id, jobs] : queues_) n += jobs.size();
+  for (const auto& [worker, jobs] : placed_) n += jobs.size();
   return n;
 }
 
@@ -90,7 +130,22 @@ JobQueue::Queues::iterator JobQueue::behind_own_client(const Workers& workers, i
   return queues_.end();
 }
 
+// The first placed job whose worker is idle, taken out of its worker's queue.
+std::optional<JobQueue::Grant> JobQueue::next_placed(const Workers& workers) {
+  for (auto it = placed_.begin(); it != placed_.end(); ++it) {
+    if (!workers.is_idle(it->first)) continue;
+    Grant grant{it->first, std::move(it->second.front())};
+    it->second.pop_front();
+    if (it->second.empty()) placed_.erase(it);
+    return grant;
+  }
+  return std::nullopt;
+}
+
 std::optional<JobQueue::Grant> JobQueue::next(const Workers& workers) {
+  if (!placed_.empty()) {
+    if (auto grant = next_placed(workers)) return grant;
+  }
   auto chosen = fairest(workers);
   if (chosen == queues_.end()) return std::nullopt;
   int worker = workers.idle_worker(chosen->first);

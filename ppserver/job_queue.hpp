@@ -15,6 +15,11 @@
 // while some client with queued jobs has no worker at all: that client takes the
 // next worker to go idle.
 //
+// A placed job (NodeJob::worker, from SUBMIT's worker field) waits in that worker's
+// own queue and goes to that worker only, once it is idle (after what it runs now),
+// before any job of the session queues: a placed job is never given to another worker,
+// never stolen (steal() sees only the session queues) and never pipelined.
+//
 // Plain data, no Asio: the workers are seen through the Workers interface
 // (WorkerPool implements it), so the rule is tested with plain calls
 // (tests/unit/node/job_queue_test.cpp). Single-threaded: the node's io thread.
@@ -49,6 +54,8 @@ class JobQueue {
     // A busy worker that may take `job` into its pipeline (it has room, ends with a job
     // of the same session, and `job` is known to be short), or -1.
     virtual int pipeline_slot(const NodeJob& job) const = 0;
+    // Whether `worker` is ready with nothing to do (a placed job may go to it now).
+    virtual bool is_idle(int worker) const = 0;
   };
 
   // A job and the worker it goes to.
@@ -62,8 +69,8 @@ class JobQueue {
 
   // True when `session` may queue one more job.
   bool has_room(uint64_t session) const { return queued(session) < per_session_; }
-  // Queues a job at the back of its session's queue; false (the job is not kept)
-  // when that queue is full.
+  // Queues a job at the back of its session's queue (a placed job: of its worker's
+  // queue); false (the job is not kept) when the session's queue is full.
   bool push(NodeJob job);
   // Puts back a job that was given to a worker and never started, at the front of
   // its session's queue (beyond the limit: it was admitted once). Dropped if its
@@ -89,10 +96,14 @@ class JobQueue {
 
   Queues::iterator fairest(const Workers& workers);
   Queues::iterator behind_own_client(const Workers& workers, int& worker);
+  std::optional<Grant> next_placed(const Workers& workers);
+
+  using Placed = std::map<int, std::deque<NodeJob>>;
 
   size_t per_session_;
   Queues queues_;           // by session id; an entry from a session's first push to drop()
   uint64_t rr_cursor_ = 0;  // session id after which the round robin continues
+  Placed placed_;           // by worker; an entry while that worker has placed jobs waiting
 };
 
 }  // namespace pp::server

@@ -214,6 +214,11 @@ void Session::on_submit(proto::Submit&& s) {
   if (!node_.jobs().has_room(id_)) {
     return reject(s.job_id, "the node's queue for this client is full");
   }
+  const int workers = node_.config().workers;
+  if (s.worker > static_cast<uint32_t>(workers)) {
+    return reject(s.job_id, "no worker " + std::to_string(s.worker) + " on this node: it has " +
+                                std::to_string(workers) + " (workers are numbered from 1)");
+  }
   // A job id names one job of this session until its RESULT: a second SUBMIT of a live
   // id is refused and the first goes on (docs/protocol.md, "Valid frames, wrong session").
   if (!live_.insert(s.job_id).second) {
@@ -235,6 +240,7 @@ void Session::on_submit(proto::Submit&& s) {
   auto limit = node_.config().job_timeout;
   auto asked = std::chrono::milliseconds(s.timeout_ms);
   job.timeout = (asked.count() > 0 && (limit.count() == 0 || asked < limit)) ? asked : limit;
+  job.worker = static_cast<int>(s.worker) - 1;   // -1: any worker
   node_.jobs().push(std::move(job));
   node_.dispatch();
 }

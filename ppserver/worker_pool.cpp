@@ -164,6 +164,12 @@ int WorkerPool::pipeline_slot(const NodeJob& job) const {
   return best;
 }
 
+bool WorkerPool::is_idle(int index) const {
+  if (index < 0 || static_cast<size_t>(index) >= workers_.size()) return false;
+  const Slot& w = *workers_[static_cast<size_t>(index)];
+  return w.ready && w.kill == Kill::kNone && w.pipeline.empty();
+}
+
 size_t WorkerPool::assigned(uint64_t session_id) const {
   auto it = assigned_.find(session_id);
   return it == assigned_.end() ? 0 : it->second;

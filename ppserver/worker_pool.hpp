@@ -88,6 +88,8 @@ class WorkerPool : public JobQueue::Workers {
   int pipeline_slot(const NodeJob& job) const override;
   // Jobs of `session_id` given to workers and not finished.
   size_t assigned(uint64_t session_id) const override;
+  // Worker `index` is ready, not being stopped, with nothing to do (a placed job's turn).
+  bool is_idle(int index) const override;
   void assign(int worker, NodeJob job);
   // A scattered value no client on the node holds any more: workers that decoded it
   // drop it (WORKER_DATA with no bytes).

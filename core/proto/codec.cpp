@@ -59,12 +59,14 @@ struct Encoder {
   void operator()(const CodeMsg& m) {
     head(MsgType::kCode, 2), bin(m.hash), bin(m.blob);
   }
-  void submit(uint64_t job_id, std::string_view hash, std::string_view args, uint32_t timeout) {
-    head(MsgType::kSubmit, 5);
+  void submit(uint64_t job_id, std::string_view hash, std::string_view args, uint32_t timeout,
+              uint32_t worker) {
+    head(MsgType::kSubmit, worker == 0 ? 5 : 6);
     pk.pack(job_id), bin(hash), bin(args);
     pk.pack(uint32_t{0}), pk.pack(timeout);   // reserved (was attempt), then timeout
+    if (worker != 0) pk.pack(worker);          // only then: a SUBMIT without it is protocol 1's
   }
-  void operator()(const Submit& m) { submit(m.job_id, m.hash, m.args, m.timeout_ms); }
+  void operator()(const Submit& m) { submit(m.job_id, m.hash, m.args, m.timeout_ms, m.worker); }
   void operator()(const ResultMsg& m) {
     // The output is a ninth field only when there is some: a RESULT without it is
     // exactly protocol 1's.
@@ -211,6 +213,10 @@ Submit decode_submit(Fields& f) {
   s.args = f.bytes();
   f.uint<uint32_t>();   // reserved (was attempt): a u32, ignored
   s.timeout_ms = f.uint<uint32_t>();
+  if (f.i < f.n) {   // optional: the worker that must run it (Cap::kPlacement)
+    s.worker = f.uint<uint32_t>();
+    if (s.worker == 0) throw msgpack::type_error();   // written only when not 0
+  }
   return s;
 }
 
@@ -318,8 +324,8 @@ void encode_frame(const Message& m, FrameOut out) {
 }
 
 void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args,
-                   uint32_t timeout_ms, FrameOut out) {
-  framed(out, [&](Encoder& enc) { enc.submit(job_id, hash, args, timeout_ms); });
+                   uint32_t timeout_ms, FrameOut out, uint32_t worker) {
+  framed(out, [&](Encoder& enc) { enc.submit(job_id, hash, args, timeout_ms, worker); });
 }
 
 void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out) {

@@ -75,6 +75,7 @@ enum class Cap : uint32_t {
   kEncrypt = 1u << 5,    // this side asks for the session to be encrypted after the handshake
   kOutput = 1u << 6,     // RESULT may carry the job's output (a ninth field)
   kData = 1u << 7,       // DATA / DATA_RELEASE understood; handles (ext 2) resolved in args
+  kPlacement = 1u << 8,  // SUBMIT may name the one worker of the node that runs it (a sixth field)
 };
 
 struct Caps {
@@ -88,7 +89,8 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kCancel) |
                                      static_cast<uint32_t>(Cap::kSteal) |
                                      static_cast<uint32_t>(Cap::kOutput) |
-                                     static_cast<uint32_t>(Cap::kData);
+                                     static_cast<uint32_t>(Cap::kData) |
+                                     static_cast<uint32_t>(Cap::kPlacement);
 
 // Job ids in one STEAL (and in each list of a STOLEN).
 inline constexpr size_t kMaxStealIds = 1024;

@@ -61,6 +61,9 @@ struct Submit {
   // (On the wire a reserved u32 follows args: written 0, ignored on reading; see
   // docs/protocol.md, SUBMIT.)
   uint32_t timeout_ms = 0;     // 0 = node default
+  // The worker of the node that must run it, 1..workers (0 = any). On the wire a sixth
+  // field only when not 0, and only to a node whose HELLO has Cap::kPlacement.
+  uint32_t worker = 0;
 };
 
 struct ResultMsg {

@@ -32,6 +32,7 @@ local M = {}
 local RemoteError = {}
 RemoteError.__index = RemoteError
 RemoteError.__tostring = function(e)
+  if e.errors then return "js:run: " .. (e.message or "") end   -- one per worker in `errors`
   local where = (e.node and e.node ~= "") and (" on node " .. e.node) or ""
   local s = string_format("job %d failed%s (%s): %s", e.job or 0, where, e.kind or "error",
     e.message or "")

@@ -138,7 +138,17 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     if (!a.backup) give_up(a.job, proto::JobStatus::kRejected, std::move(why));
     return;
   }
-  if (const SubmitExtras* x = job.sub.extras.get(); x != nullptr && !x->data.empty()) {
+  const SubmitExtras* x = job.sub.extras.get();
+  const uint32_t worker = x != nullptr ? x->worker : 0;
+  if (worker != 0 && !l->can_place()) {
+    sched_.give_back(a.job, a.node);
+    give_up(a.job, proto::JobStatus::kRejected,
+            (l->name() == "local" ? std::string("the local node") : "node " + l->name()) +
+                " cannot run a job on a chosen worker (its ppserver lacks the placement "
+                "capability: an older version); upgrade it");
+    return;
+  }
+  if (x != nullptr && !x->data.empty()) {
     why = send_data(*l, *x, a.job, whose);
     if (!why.empty()) {
       sched_.give_back(a.job, a.node);
@@ -153,7 +163,7 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     job.wire_args = std::make_shared<std::string>(std::move(job.sub.args));
   }
   l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
-            job.args(), job.sub.timeout_ms, job.wire_args);
+            job.args(), job.sub.timeout_ms, job.wire_args, worker);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {

@@ -123,6 +123,8 @@ class JobServer {
   const Sync& sync() const { return *sync_; }
   const std::shared_ptr<Sync>& shared_sync() const { return sync_; }
   std::map<std::string, int> active_nodes() const;
+  // The connected nodes with what placing a job on each worker needs (js:run).
+  std::map<std::string, NodePlaces> node_places() const { return active_.places(); }
   std::vector<NodeStats> stats() const;
   std::string stats_table() const;
   std::vector<SeenNode> seen_nodes() const;

@@ -307,6 +307,27 @@ int l_nodes(lua_State* L) {
   return 1;
 }
 
+// c:node_places() -> { {name = "host:port" | "local", node = "host:port" (as the node
+// names itself), workers = n, placement = bool}, ... } in name order (js:run).
+int l_node_places(lua_State* L) {
+  auto places = check_cluster(L).server->node_places();
+  lua_createtable(L, static_cast<int>(places.size()), 0);
+  int i = 0;
+  for (const auto& [name, p] : places) {
+    lua_createtable(L, 0, 4);
+    lua_pushlstring(L, name.data(), name.size());
+    lua_setfield(L, -2, "name");
+    lua_pushlstring(L, p.node.data(), p.node.size());
+    lua_setfield(L, -2, "node");
+    lua_pushinteger(L, p.workers);
+    lua_setfield(L, -2, "workers");
+    lua_pushboolean(L, p.placement);
+    lua_setfield(L, -2, "placement");
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}
+
 int l_stats(lua_State* L) {
   auto stats = check_cluster(L).server->stats();
   lua_createtable(L, static_cast<int>(stats.size()), 0);
@@ -431,7 +452,8 @@ int l_unpack(lua_State* L) {
 const luaL_Reg kClusterMethods[] = {
     {"submit", l_submit}, {"wait_all", l_wait_all}, {"cancel", l_cancel}, {"watch", l_watch},
     {"wait_for_workers", l_wait_for_workers},
-    {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"stats", l_stats}, {"stats_table", l_stats_table},
+    {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"node_places", l_node_places},
+    {"stats", l_stats},   {"stats_table", l_stats_table},
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {"scatter", l_scatter},
     {nullptr, nullptr}};
 

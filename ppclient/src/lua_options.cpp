@@ -108,10 +108,15 @@ void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
   std::string group = opt_string(L, t, "group");
   // `after` (a list of jobs) is read by the dependencies' code, with the job objects
   // inside the arguments.
+  // `worker` (with `node`): js:run's placement on one worker, checked by pp.run.
+  const double worker = opt_number(L, t, "worker", 0);
   if (retries <= 0 && node.empty() && group.empty()) return;
   extras = std::make_unique<SubmitExtras>();
   extras->retries = static_cast<uint32_t>(retries);
   extras->node = std::move(node);
+  if (!extras->node.empty() && worker >= 1 && worker <= UINT32_MAX) {
+    extras->worker = static_cast<uint32_t>(worker);
+  }
   extras->group = std::move(group);
 }
 

@@ -168,13 +168,14 @@ void NodeLink::on_error(const proto::Error& err) {
 
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       const std::shared_ptr<const std::string>& blob, std::string_view args,
-                      uint32_t timeout_ms, std::shared_ptr<const void> keep) {
+                      uint32_t timeout_ms, std::shared_ptr<const void> keep,
+                      uint32_t worker) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
   // Encoded straight from the caller's arguments: large ones held by `keep` are written
   // from where they lie; others are copied once, into the write buffer.
   stream_->send_encoded(
-      [&](proto::FrameOut out) { proto::encode_submit(job_id, hash, args, timeout_ms, out); },
+      [&](proto::FrameOut out) { proto::encode_submit(job_id, hash, args, timeout_ms, out, worker); },
       std::move(keep));
 }
 

@@ -59,10 +59,12 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
 
   // Sends CODE (first time for this hash) and SUBMIT. Arguments are copied into the
   // write buffer, unless `keep` owns them: then large ones are written from where they
-  // lie, and `keep` is held until they are.
+  // lie, and `keep` is held until they are. `worker` (1..): only that worker of the
+  // node runs it (can_place() must hold); 0: any.
   void submit(uint64_t job_id, const std::string& hash,
               const std::shared_ptr<const std::string>& blob, std::string_view args,
-              uint32_t timeout_ms, std::shared_ptr<const void> keep = nullptr);
+              uint32_t timeout_ms, std::shared_ptr<const void> keep = nullptr,
+              uint32_t worker = 0);
   void cancel(uint64_t job_id);
   // A scattered value (scatter.hpp): DATA the first time on this connection (a node
   // that restarts is a new connection, so it gets it again); its release, if it had it.
@@ -74,6 +76,8 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   // Asks the node to give back jobs it has not started (answered through on_stolen).
   void steal(const std::vector<uint64_t>& job_ids);
   bool can_steal() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kSteal); }
+  // Whether SUBMIT may name the worker that runs the job (Cap::kPlacement).
+  bool can_place() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kPlacement); }
   // The largest frame the node takes (its HELLO's max_frame): what may be sent to it.
   uint64_t node_max_frame() const { return proto::frame_limit_of(node_hello_); }
   // Seconds from our HELLO to the node's: one round trip, measured at connection.

@@ -104,7 +104,8 @@ void NodeTable::on_ready(Key key, NodeLink& link) {
   const auto& h = link.node_hello();
   n.version = h.software;
   PP_DEBUG("node %s ready: %u workers on %s", n.name.c_str(), h.workers, h.host.c_str());
-  active_.set(n.name, static_cast<int>(h.workers));
+  active_.set(n.name, static_cast<int>(h.workers),
+              {h.host + ":" + std::to_string(n.port), 0, link.can_place()});
   dispatcher_.pump();
 }
 

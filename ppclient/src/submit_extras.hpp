@@ -16,6 +16,7 @@ namespace pp::client {
 struct SubmitExtras {
   uint32_t retries = 0;       // more runs allowed after a Lua error, a crash or a timeout
   std::string node;           // "host:port": only that node runs it ("" = any node)
+  uint32_t worker = 0;        // with `node`: only its worker of this number (1..) runs it
   std::string group;          // the group it was submitted under ("" = none)
   // Jobs whose first return value replaces their references inside `args`.
   std::vector<std::shared_ptr<JobState>> inputs;

@@ -19,6 +19,15 @@
 //   auto [done, not_done] = cluster.wait(jobs, pp::ReturnWhen::kFirstCompleted);
 //   for (pp::Job j : pp::as_completed(jobs)) std::cout << j.get<int>() << "\n";
 //   cluster.cancel("batch");
+//
+// Once on every worker (Dask's client.run): a map from worker id to result.
+//
+//   std::map<std::string, int> pids = cluster.run<int>(get_pid);
+//
+// Pipelines of stages (pp/pipeline.hpp):
+//
+//   pp::Pipeline pl = cluster.pipeline({generate, square, subtract});
+//   for (const pp::PipelineOutput& out : pl.map(inputs)) use(out.get<double>());
 #pragma once
 
 #include <chrono>
@@ -39,6 +48,7 @@
 #include "pp/futures.hpp"
 #include "pp/job.hpp"
 #include "pp/node_stats.hpp"
+#include "pp/pipeline.hpp"
 #include "pp/shared.hpp"
 
 namespace pp {
@@ -73,6 +83,27 @@ struct SubmitOptions {
   std::string group{};      // a name to wait for or cancel the jobs by (Cluster::cancel)
   std::string node{};       // "host:port" (or "local"): only that node runs it; it fails
                             // if that node is not connected within no_node_timeout
+};
+
+// Options of Cluster::run (all optional).
+struct RunOptions {
+  std::vector<std::string> nodes{};       // only these connected nodes ("host:port" as the
+                                          // cluster or the node names it, or "local"); empty: all
+  std::chrono::milliseconds timeout{0};   // time limit of each worker's run; 0: the cluster's
+};
+
+// Cluster::run where some workers failed: what() names how many and the first failure.
+// `errors` maps each failed worker's id to its job (whose get() throws that worker's
+// RemoteError), `results` each other worker's id to its finished job.
+class RunError : public std::runtime_error {
+ public:
+  RunError(std::string what, std::map<std::string, Job> errors, std::map<std::string, Job> results)
+      : std::runtime_error(std::move(what)), errors_(std::move(errors)), results_(std::move(results)) {}
+  const std::map<std::string, Job>& errors() const { return errors_; }
+  const std::map<std::string, Job>& results() const { return results_; }
+
+ private:
+  std::map<std::string, Job> errors_, results_;
 };
 
 namespace detail {
@@ -162,6 +193,35 @@ class Cluster {
     return out;
   }
 
+  // Runs `code` once on every worker of every connected node (or of RunOptions::nodes)
+  // and returns each worker's first result by worker id ("host:port#k", a job's
+  // worker.id); R = Job gives the finished jobs themselves. Throws RunError when some
+  // workers failed, std::invalid_argument for a node not connected.
+  //   std::map<std::string, int> pids = cluster.run<int>(pp::Code::lua("function() ... end"));
+  template <typename R = Job, typename... Args>
+  std::map<std::string, R> run(const Code& code, const Args&... args) {
+    return run<R>(RunOptions{}, code, args...);
+  }
+  template <typename R = Job, typename... Args>
+  std::map<std::string, R> run(const RunOptions& options, const Code& code, const Args&... args) {
+    std::string packed;
+    detail::StringSink sink{packed};
+    msgpack::pack(sink, std::forward_as_tuple(args...));
+    std::map<std::string, Job> jobs = run_packed(options, code, std::move(packed));
+    if constexpr (std::is_same_v<R, Job>) {
+      return jobs;
+    } else {
+      std::map<std::string, R> out;
+      for (const auto& [id, job] : jobs) out.emplace(id, job.template get<R>());
+      return out;
+    }
+  }
+  // Cluster::run with arguments packed as one msgpack array: every worker's job, finished.
+  std::map<std::string, Job> run_packed(const RunOptions& options, const Code& code,
+                                        std::string packed_args);
+  // Stages over a stream of items (pp/pipeline.hpp): each a Lua function of one value.
+  //   for (const pp::PipelineOutput& out : cluster.pipeline({gen, square}).map(items)) ...
+  Pipeline pipeline(const std::vector<Code>& stages);
   // Waits until every job submitted so far has its result.
   void wait();
   // Waits for `jobs` until `when` holds or `timeout` passes; never throws for a failed

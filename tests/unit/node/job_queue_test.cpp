@@ -55,7 +55,13 @@ class FakeWorkers : public JobQueue::Workers {
     return best;
   }
 
+  bool is_idle(int worker) const override {
+    return worker >= 0 && static_cast<size_t>(worker) < workers_.size() &&
+           workers_[static_cast<size_t>(worker)].pipeline.empty();
+  }
+
   void assign(int worker, NodeJob job) {
+    if (job.worker >= 0) CHECK(job.worker == worker);   // a placed job goes to its worker only
     auto& w = workers_.at(static_cast<size_t>(worker));
     if (w.last != 0 && w.last != job.session_id) ++resets;
     w.last = job.session_id;
@@ -88,6 +94,13 @@ NodeJob job(uint64_t session, uint64_t id) {
   NodeJob j;
   j.session_id = session;
   j.client_job_id = id;
+  return j;
+}
+
+// A job of `session` placed on `worker` (0-based).
+NodeJob placed(uint64_t session, uint64_t id, int worker) {
+  NodeJob j = job(session, id);
+  j.worker = worker;
   return j;
 }
 
@@ -257,4 +270,75 @@ TEST_CASE("node.job_queue.a_dropped_session_leaves_nothing") {
   CHECK(q.queued(1) == 0);
   CHECK_FALSE(q.cancel(1, 2).has_value());
   CHECK(ids_in_order(q, 2) == std::vector<uint64_t>{1});
+}
+
+// A placed job (js:run) goes to its worker once that worker is idle, after what it runs
+// now, before the queued jobs of any session, and never to another worker.
+TEST_CASE("node.job_queue.placed_job_waits_for_its_own_worker") {
+  JobQueue q(100);
+  FakeWorkers w(3, 1);     // no pipelining: a worker holds one job
+  submit(q, w, 1, 1, 3);   // every worker busy with session 1
+  REQUIRE(q.push(placed(2, 50, 1)));
+  REQUIRE(q.push(job(1, 4)));
+  dispatch(q, w);
+  CHECK(q.size() == 2);
+  w.finish(0);   // another worker frees: it takes the plain job, never the placed one
+  dispatch(q, w);
+  CHECK(w.pipeline_length(0) == 1);
+  CHECK(w.last_session(0) == 1);
+  CHECK(q.size() == 1);
+  REQUIRE(q.push(job(1, 5)));
+  w.finish(1);   // its own worker frees: the placed job goes first
+  dispatch(q, w);
+  CHECK(w.last_session(1) == 2);
+  CHECK(w.finish(1).client_job_id == 50);
+  dispatch(q, w);
+  CHECK(w.last_session(1) == 1);   // then the session queue's job
+  CHECK(q.size() == 0);
+}
+
+TEST_CASE("node.job_queue.placed_jobs_one_per_worker_each_reach_their_worker") {
+  JobQueue q(100);
+  FakeWorkers w(4, 1);
+  for (int k = 0; k < 4; ++k) REQUIRE(q.push(placed(7, 100 + static_cast<uint64_t>(k), k)));
+  dispatch(q, w);
+  for (int k = 0; k < 4; ++k) {
+    NodeJob j = w.finish(k);
+    CHECK(j.client_job_id == 100 + static_cast<uint64_t>(k));
+    CHECK(j.worker == k);
+  }
+}
+
+// Placed jobs count against their session's limit, are never stolen, can be cancelled,
+// go back to their own worker's queue when requeued, and go with a dropped session.
+TEST_CASE("node.job_queue.placed_jobs_cancel_steal_requeue_drop") {
+  JobQueue q(3);
+  FakeWorkers w(2, 1);
+  submit(q, w, 9, 1, 2);   // both workers busy
+  REQUIRE(q.push(placed(1, 10, 0)));
+  REQUIRE(q.push(placed(1, 11, 1)));
+  REQUIRE(q.push(job(1, 12)));
+  CHECK(q.queued(1) == 3);
+  CHECK_FALSE(q.has_room(1));
+  const std::vector<uint64_t> ask{10, 11, 12};
+  CHECK(q.steal(1, ask) == std::vector<uint64_t>{12});   // never a placed job
+  CHECK_FALSE(q.cancel(2, 10).has_value());               // another session's id
+  auto cancelled = q.cancel(1, 10);
+  REQUIRE(cancelled.has_value());
+  CHECK(cancelled->worker == 0);
+  CHECK(q.queued(1) == 1);
+  q.requeue(std::move(*cancelled));                       // back to worker 0's queue
+  CHECK(q.queued(1) == 2);
+  w.finish(1);
+  dispatch(q, w);
+  CHECK(w.finish(1).client_job_id == 11);
+  w.finish(0);
+  dispatch(q, w);
+  CHECK(w.finish(0).client_job_id == 10);
+  submit(q, w, 9, 20, 2);   // both busy again
+  REQUIRE(q.push(placed(1, 13, 1)));
+  REQUIRE(q.push(placed(2, 14, 1)));
+  q.drop(1);
+  CHECK(q.queued(1) == 0);
+  CHECK(q.size() == 1);
 }

@@ -74,7 +74,9 @@ auto tie_of(const Auth& m) { return std::tie(m.proof); }
 auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
 auto tie_of(const Error& m) { return std::tie(m.code, m.message); }
 auto tie_of(const CodeMsg& m) { return std::tie(m.hash, m.blob); }
-auto tie_of(const Submit& m) { return std::tie(m.job_id, m.hash, m.args, m.timeout_ms); }
+auto tie_of(const Submit& m) {
+  return std::tie(m.job_id, m.hash, m.args, m.timeout_ms, m.worker);
+}
 auto tie_of(const ResultMsg& m) {
   return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us, m.worker,
                   m.output);
@@ -430,6 +432,35 @@ TEST_CASE("proto.codec.submit_reserved_field") {
   CHECK(tie_of(std::get<Submit>(*old)) == tie_of(s));
 }
 
+// SUBMIT's optional sixth field names the worker that must run the job (Cap::kPlacement):
+// written only when not 0, so a SUBMIT for any worker stays protocol 1's five fields.
+TEST_CASE("proto.codec.submit_worker_field") {
+  Submit any{.job_id = 7, .hash = all_bytes(kHashSize, 1), .args = "\x90"s, .timeout_ms = 250};
+  std::string payload = payload_of(any);
+  REQUIRE(msgpack::unpack(payload.data(), payload.size()).get().via.array.size == 6);
+  CHECK(roundtrip(any).worker == 0);
+  for (uint32_t w : {1u, 2u, 64u, kMaxU32}) {
+    Submit one = any;
+    one.worker = w;
+    std::string p = payload_of(one);
+    REQUIRE(msgpack::unpack(p.data(), p.size()).get().via.array.size == 7);
+    CHECK(tie_of(roundtrip(one)) == tie_of(one));
+  }
+  Submit one = any;
+  one.worker = 3;
+  std::string p = payload_of(one);
+  rejected(with_field(p, 6, [](Packer& pk) { pk.pack(0); }));            // 0 is never written
+  rejected(with_field(p, 6, [](Packer& pk) { pk.pack(-1); }));
+  rejected(with_field(p, 6, [](Packer& pk) { pk.pack(uint64_t{kMaxU32} + 1); }));
+  rejected(with_field(p, 6, [](Packer& pk) { pack_bytes(pk, "1", false); }));
+  // encode_submit (the driver's path) writes the same bytes as the message.
+  std::string framed;
+  encode_submit(one.job_id, one.hash, one.args, one.timeout_ms, FrameOut{framed}, one.worker);
+  std::string whole;
+  encode_frame(one, whole);
+  CHECK(framed == whole);
+}
+
 // STATUS (type 14) was defined in protocol 1 and never sent; it is retired: a frame of that
 // type is as unknown as any other, and the capability bit it had is no longer offered.
 TEST_CASE("proto.codec.status_is_retired") {
@@ -636,6 +667,7 @@ TEST_CASE("proto.codec.extra_fields_rejected") {
   for (Message m : samples()) {
     // RESULT's optional ninth field (the output) is not extra: add past it.
     if (auto* r = std::get_if<ResultMsg>(&m)) r->output = "printed\n";
+    if (auto* s = std::get_if<Submit>(&m)) s->worker = 2;   // SUBMIT's optional sixth field too
     std::string p = payload_of(m);
     std::string name = type_name(type_of(m));
     CAPTURE(name);
