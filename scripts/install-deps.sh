@@ -14,6 +14,9 @@ if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The fuzz build (scripts/fuzz.sh): clang, its runtimes (libFuzzer, ASan, UBSan), and
   # llvm-symbolizer for readable crash reports.
   PACKAGES+=(clang libclang-rt-dev llvm)
+  # The package test (tests/package): the Debian package checked by lintian, then used as a
+  # user would (man -w; file is what CPack's dependency scan runs).
+  PACKAGES+=(lintian man-db file)
 fi
 if [[ "${1:-}" == "--with-bench" ]]; then
   PACKAGES+=(python3 python3-distributed python3-ipyparallel python3-numpy)
