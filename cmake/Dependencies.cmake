@@ -20,6 +20,8 @@ target_compile_definitions(pp_msgpack INTERFACE MSGPACK_NO_BOOST)
 
 pkg_check_modules(LUAJIT REQUIRED IMPORTED_TARGET luajit)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# sd_notify (ppserver under a Type=notify systemd unit).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 add_library(pp_cli11 INTERFACE)

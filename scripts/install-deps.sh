@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libasio-dev libmsgpack-cxx-dev libluajit-5.1-dev luajit libsodium-dev libcli11-dev doctest-dev
-  libavahi-client-dev
+  libavahi-client-dev libsystemd-dev
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The LAN tests: network namespaces, and dbus + avahi-daemon inside them.

@@ -58,6 +58,13 @@ user() { env -i PATH=/usr/bin:/bin HOME="$WORK" "$@"; }
 [[ -f /lib/systemd/system/ppserver.service ]] || fail "no systemd unit"
 grep -q "^ExecStart=/usr/bin/ppserver " /lib/systemd/system/ppserver.service ||
   fail "the unit does not start /usr/bin/ppserver"
+if command -v systemd-analyze >/dev/null; then
+  out=$(systemd-analyze verify --man=no /lib/systemd/system/ppserver.service 2>&1) ||
+    fail "systemd-analyze verify: $out"
+  [[ -z $out ]] || fail "systemd-analyze verify: $out"
+else
+  echo "(systemd-analyze is not installed: the unit's syntax is not checked)"
+fi
 echo "binaries, man pages, completion, unit: ok"
 
 # Plain luajit, no settings: the modules from where Debian's luajit looks.
