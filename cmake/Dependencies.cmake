@@ -20,6 +20,8 @@ target_compile_definitions(pp_msgpack INTERFACE MSGPACK_NO_BOOST)
 
 pkg_check_modules(LUAJIT REQUIRED IMPORTED_TARGET luajit)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# sd_notify (ppserver under a Type=notify systemd unit).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # JSON (the report's file, the dashboard's API) and the dashboard's HTTP server. Debian
 # builds cpp-httplib as a shared library; its .pc carries the defines it was built with.

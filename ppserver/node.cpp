@@ -55,7 +55,11 @@ Node::Node(NodeConfig config)
              LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval)},
       noise_timer_(io_),
       jobs_(config_.max_queued_per_session),
-      data_(static_cast<uint64_t>(config_.data_cache_mb) << 20) {}
+      data_(static_cast<uint64_t>(config_.data_cache_mb) << 20),
+      service_(io_, [this] {
+        return ServiceStatus::Figures{pool_ ? pool_->size() : 0, sessions_.size(),
+                                      pool_ ? pool_->running() : 0, jobs_.size()};
+      }) {}
 
 Node::~Node() = default;
 
@@ -97,6 +101,7 @@ int Node::run() {
   if (config_.idle_exit.count() > 0) idle_check();
   if (config_.exit_with_fd >= 0) watch_exit_fd();
   listener_.start();
+  service_.ready(config_.address + ":" + std::to_string(port));
   io_.run();
   // shutdown() stopped the loop: what is still in flight (BYE frames) leaves now. This
   // ends as soon as nothing is pending, at the latest after kFarewell.
@@ -288,6 +293,7 @@ void Node::shutdown(const std::string& why) {
   if (stopping_) return;
   stopping_ = true;
   PP_INFO("shutting down: %s", why.c_str());
+  service_.stopping(why);
   asio::error_code ignored;
   listener_.close();
   signals_.cancel(ignored);

@@ -27,6 +27,7 @@
 #include "ppserver/log_limiter.hpp"
 #include "ppserver/node_config.hpp"
 #include "ppserver/node_facts.hpp"
+#include "ppserver/service_status.hpp"
 #include "ppserver/worker_pool.hpp"
 
 namespace pp::server {
@@ -88,6 +89,7 @@ class Node {
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   JobQueue jobs_;
   DataStore data_;   // scattered values, shared by the sessions
+  ServiceStatus service_;   // READY=1 and STATUS= for systemd (Type=notify)
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured
   proto::NodeFacts facts_;   // assembled in run(), the speed once calibrated: HELLO, beacon, TXT

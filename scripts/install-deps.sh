@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libasio-dev libmsgpack-cxx-dev libluajit-5.1-dev luajit libsodium-dev libcli11-dev doctest-dev
-  libavahi-client-dev nlohmann-json3-dev libcpp-httplib-dev
+  libavahi-client-dev nlohmann-json3-dev libcpp-httplib-dev libsystemd-dev
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The LAN tests: network namespaces, and dbus + avahi-daemon inside them.
@@ -16,6 +16,9 @@ if [[ "${1:-}" == "--with-test-tools" ]]; then
   PACKAGES+=(clang libclang-rt-dev llvm)
   # The dashboard's browser test: headless Chromium driven by Selenium, and curl.
   PACKAGES+=(chromium chromium-driver python3-selenium curl)
+  # The package test (tests/package): the Debian package checked by lintian, then used as a
+  # user would (man -w; file is what CPack's dependency scan runs).
+  PACKAGES+=(lintian man-db file)
 fi
 if [[ "${1:-}" == "--with-bench" ]]; then
   PACKAGES+=(python3 python3-distributed python3-ipyparallel python3-numpy)

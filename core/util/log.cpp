@@ -1,11 +1,13 @@
 #include "core/util/log.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+#include <cstdlib>
 #include <mutex>
 
 namespace pp::log {
@@ -26,6 +28,30 @@ const char* level_name(Level l) {
   return "?";
 }
 
+// The journal's priority of a level (syslog's: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG).
+int journal_priority(Level l) {
+  switch (l) {
+    case Level::kDebug: return 7;
+    case Level::kInfo: return 6;
+    case Level::kWarn: return 4;
+    case Level::kError: return 3;
+  }
+  return 6;
+}
+
+// systemd connects a service's stderr to the journal and names that stream in
+// $JOURNAL_STREAM ("device:inode"); a process whose stderr was redirected since (or a
+// child given another stderr) writes plain lines.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat st{};
+  if (stream == nullptr || ::fstat(STDERR_FILENO, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  return dev == static_cast<unsigned long long>(st.st_dev) &&
+         ino == static_cast<unsigned long long>(st.st_ino);
+}
+
 }  // namespace
 
 void set_tag(std::string tag) {
@@ -39,13 +65,18 @@ void set_min_level(Level level) { g_min_level.store(static_cast<int>(level)); }
 
 void write(Level level, const char* fmt, ...) {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  static const bool journal = stderr_is_journal();
   char line[2048];
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm parts{};
-  localtime_r(&ts.tv_sec, &parts);
   int n;
-  {
+  if (journal) {
+    std::lock_guard lock(g_tag_mutex);
+    n = std::snprintf(line, sizeof line, "<%d>%s [%d] %s: ", journal_priority(level),
+                      g_tag.c_str(), static_cast<int>(getpid()), level_name(level));
+  } else {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm parts{};
+    localtime_r(&ts.tv_sec, &parts);
     std::lock_guard lock(g_tag_mutex);
     n = std::snprintf(line, sizeof line, "%02d:%02d:%02d.%03ld %s [%d] %s: ", parts.tm_hour,
                       parts.tm_min, parts.tm_sec, ts.tv_nsec / 1000000, g_tag.c_str(),

@@ -3,6 +3,10 @@
 // The process tag (for example "ppserver" or "worker 3") is set once in main().
 // Debug lines are printed only when enabled (ppserver -d). Calls are
 // thread-safe: each line is written with a single write(2).
+//
+// Under systemd's journal (stderr is the stream $JOURNAL_STREAM names), each line starts
+// with the journal's priority prefix instead of the time, which the journal records
+// itself: "<3>" error, "<4>" warn, "<6>" info, "<7>" debug (sd-daemon(3)). Detected once.
 #pragma once
 
 #include <string>

@@ -7,17 +7,22 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pp::client {
 
-// What `ppclient run` asks of every cluster its script makes: the report of each
-// written to `report` when it closes (--report), and every node on the LAN for a
-// script that names none (--discover). Kept in the Lua state's registry.
+// What `ppclient run`'s options ask of every cluster its script makes, on top of what
+// the script's pp.server{} says (the command line is the user's last word). Kept in the
+// Lua state's registry; applied by read_cluster_options (lua_options.cpp). A new option
+// of `ppclient run` is a field here and a line there.
 struct RunOptions {
-  std::string report;
-  bool discover = false;
-  bool no_echo = false;   // --no-echo: no cluster echoes what its jobs print
-  std::optional<bool> progress;   // --progress / --no-progress (unset: the script's, or a tty)
+  std::string report;              // --report: each cluster's report, written when it closes
+  bool discover = false;           // --discover: also every node found on the LAN
+  bool no_echo = false;            // --no-echo: no cluster echoes what its jobs print
+  std::vector<std::string> nodes;  // --nodes: these nodes instead of the script's ppservers
+  std::string secret;              // --secret-file's secret (may hold NUL bytes); "" = none
+  std::string journal;             // --journal: the journal file of every cluster
+  std::optional<bool> progress;    // --progress / --no-progress (unset: the script's, or a tty)
   // --dashboard [ADDRESS:]PORT, --dashboard-linger S: for a cluster that names none.
   std::string dashboard;
   double dashboard_linger = 0;

@@ -1,9 +1,11 @@
 #include "ppclient/src/lua_options.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ppclient/src/lua_module.hpp"
 
@@ -36,13 +38,33 @@ bool opt_boolean(lua_State* L, int t, const char* key) {
   return out;
 }
 
-// What `ppclient run` set for every cluster (set_run_options), if it did.
+std::vector<std::string> opt_list(lua_State* L, int t, const char* key) {
+  std::vector<std::string> out;
+  lua_getfield(L, t, key);
+  for (int i = 1; lua_istable(L, -1); ++i) {
+    lua_rawgeti(L, -1, i);
+    if (!lua_isstring(L, -1)) {
+      lua_pop(L, 1);
+      break;
+    }
+    out.emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return out;
+}
+
+// What `ppclient run` set for every cluster (set_run_options), if it did: each option
+// given there replaces what the script said.
 void apply_run_options(lua_State* L, ClusterOptions& opt) {
   lua_getfield(L, LUA_REGISTRYINDEX, kRunOptions);
   if (lua_istable(L, -1)) {
     const int t = lua_gettop(L);
     opt.report = opt_string(L, t, "report");
-    if (opt.servers.empty() && opt_boolean(L, t, "discover")) opt.servers.push_back("*");
+    if (auto nodes = opt_list(L, t, "nodes"); !nodes.empty()) opt.servers = std::move(nodes);
+    auto& servers = opt.servers;
+    const bool has_star = std::find(servers.begin(), servers.end(), "*") != servers.end();
+    if (opt_boolean(L, t, "discover") && !has_star) servers.push_back("*");
     if (opt_boolean(L, t, "no_echo")) opt.echo_output = false;
     lua_getfield(L, t, "progress");   // --progress / --no-progress win over the script
     if (!lua_isnil(L, -1)) opt.progress = lua_toboolean(L, -1) != 0;
@@ -52,6 +74,8 @@ void apply_run_options(lua_State* L, ClusterOptions& opt) {
       opt.dashboard_linger = std::chrono::milliseconds(
           static_cast<long long>(opt_number(L, t, "dashboard_linger", 0) * 1000));
     }
+    if (auto secret = opt_string(L, t, "secret"); !secret.empty()) opt.secret = std::move(secret);
+    if (auto file = opt_string(L, t, "journal"); !file.empty()) opt.journal = std::move(file);
   }
   lua_pop(L, 1);
 }
@@ -136,6 +160,16 @@ void set_run_options(lua_State* L, const RunOptions& options) {
   lua_setfield(L, -2, "dashboard");
   lua_pushnumber(L, options.dashboard_linger);
   lua_setfield(L, -2, "dashboard_linger");
+  lua_createtable(L, static_cast<int>(options.nodes.size()), 0);
+  for (size_t i = 0; i < options.nodes.size(); ++i) {
+    lua_pushlstring(L, options.nodes[i].data(), options.nodes[i].size());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  lua_setfield(L, -2, "nodes");
+  lua_pushlstring(L, options.secret.data(), options.secret.size());
+  lua_setfield(L, -2, "secret");
+  lua_pushlstring(L, options.journal.data(), options.journal.size());
+  lua_setfield(L, -2, "journal");
   lua_setfield(L, LUA_REGISTRYINDEX, kRunOptions);
 }
 

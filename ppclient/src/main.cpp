@@ -18,9 +18,11 @@
 
 #include "core/proto/constants.hpp"
 #include "core/util/command_line.hpp"
+#include "core/util/host_port.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/secret.hpp"
 #include "ppclient/src/dashboard_address.hpp"
+#include "core/util/split.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/lua_module.hpp"
 #include "ppclient/src/sigint.hpp"
@@ -129,10 +131,10 @@ int list_nodes(double wait_seconds, const std::string& secret_file, uint16_t por
   return 0;
 }
 
-// `--report FILE` is written when the batch ends: a path that cannot be
-// written is found now, not after the batch. An existing file is opened for
-// appending (and left as it is); a new one is created and removed again.
-pp::Status check_report_path(const std::string& path) {
+// `--report FILE` is written when the batch ends, `--journal FILE` as jobs finish: a
+// path that cannot be written is found now, not after the batch. An existing file is
+// opened for appending (and left as it is); a new one is created and removed again.
+pp::Status check_writable(const std::string& option, const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   bool created = false;
   if (fd < 0 && errno == ENOENT) {
@@ -150,7 +152,7 @@ pp::Status check_report_path(const std::string& path) {
     std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
     why = "the directory " + dir + " does not exist";
   }
-  return pp::Status(pp::StatusCode::kIo, "--report " + path + ": cannot write there: " + why +
+  return pp::Status(pp::StatusCode::kIo, option + " " + path + ": cannot write there: " + why +
                                              "; give a file in a directory you can write");
 }
 
@@ -159,12 +161,17 @@ constexpr pp::NumberRange kWaitRange{0.1, 600, false, "seconds"};
 constexpr pp::NumberRange kPortRange{1, 65535, true, ""};
 constexpr pp::NumberRange kLingerRange{0, 86400, false, "seconds"};
 
-// `ppclient run SCRIPT [ARGS...]`.
+// `ppclient run [OPTIONS] SCRIPT [ARGS...]`: ppclient's options come before the
+// script's name; the name and everything after it are the script's (CLI11's
+// prefix_command), so `ppclient run job.lua -n 5` hands `-n 5` to the script. Each
+// option is a field here, a line in add_run and one in run_options (-> RunOptions).
 struct RunArgs {
-  std::string script;
-  std::vector<std::string> args;
+  std::vector<std::string> script_and_args;   // what CLI11 left: SCRIPT [ARGS...]
+  std::string secret_file;
+  std::string nodes;
   bool discover = false;
   std::string report;
+  std::string journal;
   bool no_echo = false;
   bool progress = false, no_progress = false;
   std::string dashboard;
@@ -172,12 +179,16 @@ struct RunArgs {
 };
 
 CLI::App* add_run(CLI::App& app, RunArgs& a) {
-  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\")");
-  run->add_option("script", a.script, "the script")->required();
-  run->add_option("args", a.args, "arguments for the script (in `arg` and `...`)");
-  run->allow_extras(false);
-  run->add_flag("--discover", a.discover,
-                "use every node found on the LAN when the script names none");
+  auto* run = app.add_subcommand("run", "run a Lua driver script (it uses require \"pp\"); "
+                                        "options go before SCRIPT, whatever follows it is the "
+                                        "script's (in `arg` and `...`)");
+  run->prefix_command();
+  run->add_option("-s,--secret-file", a.secret_file,
+                  "file holding the cluster secret, for every cluster of the script");
+  run->add_option("--nodes", a.nodes,
+                  "comma-separated host[:port] list: the nodes of every cluster of the "
+                  "script, instead of the ones it names");
+  run->add_flag("--discover", a.discover, "also use every node of the cluster found on the LAN");
   run->add_flag("--no-echo", a.no_echo,
                 "do not echo what jobs print (it is still kept: job.stdout)");
   auto* on = run->add_flag("--progress", a.progress,
@@ -195,17 +206,91 @@ CLI::App* add_run(CLI::App& app, RunArgs& a) {
   pp::add_number(*run, "--dashboard-linger", a.dashboard_linger, kLingerRange,
                  "after the batch, keep serving its final state this long before exiting")
       ->needs(dashboard);
+  run->add_option("--journal", a.journal,
+                  "keep finished jobs in this journal file; a rerun runs only what is missing");
+  run->footer("SCRIPT [ARGS...]: the driver script and its arguments, after the options.");
   return run;
+}
+
+// The script and its arguments: what CLI11 left after ppclient's own options, with
+// a leading `--` (the old way to pass options to a script) skipped.
+pp::Status split_script(const CLI::App& run, RunArgs& a) {
+  a.script_and_args = run.remaining();
+  auto& v = a.script_and_args;
+  if (!v.empty() && v.front() == "--") v.erase(v.begin());
+  if (v.empty()) return pp::Status(pp::StatusCode::kInvalid,
+                      "give the script to run: ppclient run [OPTIONS] SCRIPT [ARGS...]");
+  if (v.front().size() > 1 && v.front().front() == '-') {
+    return pp::Status(pp::StatusCode::kInvalid,
+                      v.front() + ": no such option of ppclient run (see ppclient run --help)");
+  }
+  return pp::Status::ok();
+}
+
+// `--nodes a,b:60010`: each address checked now (host, host:port or [v6]:port; "*"
+// is every node found on the LAN).
+pp::Result<std::vector<std::string>> parse_nodes(const std::string& list) {
+  std::vector<std::string> nodes = pp::split_list(list, ',');
+  if (nodes.empty()) {
+    return pp::Status(pp::StatusCode::kInvalid,
+                      "--nodes: give host[:port],... (got '" + list + "')");
+  }
+  for (const auto& n : nodes) {
+    std::string host;
+    uint16_t port = pp::proto::kDefaultPort;
+    if (n != "*" && !pp::split_host_port(n, host, port)) {
+      return pp::Status(pp::StatusCode::kInvalid, "--nodes: '" + n +
+                                                      "' is not host, host:port or [v6]:port "
+                                                      "(port 1 to 65535)");
+    }
+  }
+  return nodes;
+}
+
+// The options of `ppclient run` as the RunOptions every cluster of the script gets,
+// each checked now, before the script runs: a bad one is a usage error naming it.
+pp::Result<pp::client::RunOptions> run_options(const RunArgs& a) {
+  pp::client::RunOptions o;
+  o.discover = a.discover;
+  o.no_echo = a.no_echo;
+  o.report = a.report;
+  o.journal = a.journal;
+  if (a.progress || a.no_progress) o.progress = a.progress;
+  o.dashboard = a.dashboard;
+  o.dashboard_linger = a.dashboard_linger;
+  if (!a.report.empty()) {
+    if (pp::Status st = check_writable("--report", a.report); !st) return st;
+  }
+  if (!a.journal.empty()) {
+    if (pp::Status st = check_writable("--journal", a.journal); !st) return st;
+  }
+  if (!a.nodes.empty()) {
+    auto nodes = parse_nodes(a.nodes);
+    if (!nodes) return nodes.status();
+    o.nodes = std::move(*nodes);
+  }
+  if (!a.secret_file.empty()) {
+    std::string note;
+    auto secret = pp::secret::read_file(a.secret_file, &note);
+    if (!secret) {
+      return pp::Status(secret.status().code(), "--secret-file: " + secret.status().message());
+    }
+    if (!note.empty()) std::fprintf(stderr, "ppclient: warning: %s\n", note.c_str());
+    std::string weak = pp::secret::weakness(*secret);
+    if (!weak.empty()) std::fprintf(stderr, "ppclient: warning: %s\n", weak.c_str());
+    o.secret = std::move(*secret);
+  }
+  return o;
 }
 
 // What `ppclient run` does after its options: the script, with Ctrl-C stopping
 // the batch (sigint.hpp) and nothing left to race the SIGINT thread's exit.
-int run_batch(const RunArgs& a) {
-  if (!a.report.empty()) {
-    if (pp::Status st = check_report_path(a.report); !st) {
-      std::fprintf(stderr, "ppclient run: %s\n", st.message().c_str());
-      return pp::kExitUsage;
-    }
+int run_batch(const CLI::App& run, RunArgs& a) {
+  pp::Status st = split_script(run, a);
+  auto options = st ? run_options(a) : pp::Result<pp::client::RunOptions>(st);
+  if (!options) {
+    std::fprintf(stderr, "ppclient run: %s\n", options.status().message().c_str());
+    return pp::kExitUsage;
   }
   if (!a.dashboard.empty()) {
     if (auto where = pp::client::parse_dashboard_address(a.dashboard); !where) {
@@ -214,10 +299,8 @@ int run_batch(const RunArgs& a) {
     }
   }
   pp::client::install_sigint_handler();
-  pp::client::RunOptions ro{a.report, a.discover, a.no_echo,
-                          std::nullopt, a.dashboard, a.dashboard_linger};
-  if (a.progress || a.no_progress) ro.progress = a.progress;
-  int rc = run_script(a.script, a.args, ro);
+  std::vector<std::string> args(a.script_and_args.begin() + 1, a.script_and_args.end());
+  int rc = run_script(a.script_and_args.front(), args, *options);
   if (pp::client::sigint_received()) pp::client::wait_for_sigint_exit();
   return rc;
 }
@@ -326,5 +409,5 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  return run_batch(run_args);
+  return run_batch(*run, run_args);
 }

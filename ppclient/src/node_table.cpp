@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/proto/auth.hpp"
+#include "core/util/host_port.hpp"
 #include "core/util/log.hpp"
 #include "ppclient/src/active_nodes.hpp"
 #include "ppclient/src/dispatcher.hpp"
@@ -11,33 +12,6 @@
 #include "ppclient/src/node_link.hpp"
 
 namespace pp::client {
-namespace {
-
-bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
-  port = proto::kDefaultPort;
-  std::string rest;
-  if (!s.empty() && s.front() == '[') {  // [v6]:port
-    auto close = s.find(']');
-    if (close == std::string::npos) return false;
-    host = s.substr(1, close - 1);
-    rest = s.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return false;
-  } else if (std::count(s.begin(), s.end(), ':') == 1) {
-    auto colon = s.find(':');
-    host = s.substr(0, colon);
-    rest = s.substr(colon);
-  } else {
-    host = s;  // a name, an IPv4 address, or a bare IPv6 address
-  }
-  if (!rest.empty()) {
-    int p = std::atoi(rest.c_str() + 1);
-    if (p <= 0 || p > 65535) return false;
-    port = static_cast<uint16_t>(p);
-  }
-  return !host.empty();
-}
-
-}  // namespace
 
 NodeTable::NodeTable(asio::io_context& io, NodeTableOptions options, Dispatcher& dispatcher,
                      ActiveNodes& active)
@@ -48,6 +22,7 @@ NodeTable::~NodeTable() = default;
 void NodeTable::add_given(const std::string& address) {
   Record r;
   r.name = address;
+  r.port = proto::kDefaultPort;
   if (!split_host_port(address, r.host, r.port)) {
     throw std::invalid_argument("bad node address '" + address + "': expected host or host:port");
   }
