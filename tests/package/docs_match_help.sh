@@ -41,7 +41,8 @@ check_program() {  # check_program NAME HELP_TEXT...
 
 check_program ppserver "$("$BIN/ppserver" --help)"
 check_program ppclient "$("$BIN/ppclient" --help)" "$("$BIN/ppclient" run --help)" \
-  "$("$BIN/ppclient" nodes --help)" "$("$BIN/ppclient" stats --help)"
+  "$("$BIN/ppclient" nodes --help)" "$("$BIN/ppclient" stats --help)" \
+  "$("$BIN/ppclient" top --help)"
 
 # The completions at work (plain bash: they need nothing from bash-completion).
 complete_words() {  # complete_words FILE FUNCTION WORD... -> the candidates for the last word
@@ -61,9 +62,11 @@ trap 'rm -rf "$DIR"' EXIT
 touch "$DIR/job.lua" "$DIR/notes.txt" "$DIR/report.json"
 C=$SRC/packaging/completion
 out=$(complete_words "$C/ppclient" _ppclient ppclient "")
-[[ $out == *run* && $out == *nodes* && $out == *stats* ]] || fail "subcommands: $out"
+[[ $out == *run* && $out == *nodes* && $out == *stats* && $out == *top* ]] || fail "subcommands: $out"
 out=$(complete_words "$C/ppclient" _ppclient ppclient run --no-)
-[[ $out == "--no-echo" ]] || fail "run --no-: $out"
+[[ $out == $'--no-echo\n--no-progress' ]] || fail "run --no-: $out"
+out=$(complete_words "$C/ppclient" _ppclient ppclient top --r)
+[[ $out == "--refresh" ]] || fail "top --r: $out"
 out=$(complete_words "$C/ppclient" _ppclient ppclient run --report x.json "")
 [[ $out == "job.lua" ]] || fail "run's script: $out"
 # After the script's name, words are the script's: files, never ppclient's options.
