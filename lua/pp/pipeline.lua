@@ -28,7 +28,6 @@
 -- and the item, with fields `stage` (its position), `stage_name` and `item` (the input's
 -- position); the pipeline goes on. With `on_error = "stop"`, the first failure cancels
 -- the items in flight and the loop raises that error.
-local ffi = require "ffi"
 local code = require "pp.code"
 local options = require "pp.options"
 local pjob = require "pp.job"
@@ -54,18 +53,8 @@ local function pass_on(v)
   return __pp_stage(v)   -- luacheck: ignore (bound on the node: a dependency function)
 end
 
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } pp_pipeline_timespec;
-int clock_gettime(int clock_id, pp_pipeline_timespec *tp);
-]]
-local CLOCK_MONOTONIC = 1
-local ts = ffi.new("pp_pipeline_timespec")
-
 -- Seconds on a monotonic clock (wall time, not the driver's CPU time).
-local function now()
-  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-end
+local now = require("pp.core").now
 
 -- One stage, checked, with the code blob its jobs share.
 local function make_stage(spec, k)

@@ -7,6 +7,19 @@ local function check(cond, what)
   if not cond then error("check failed: " .. what, 2) end
 end
 
+-- The library declares no C function in the shared ffi.C namespace: a script's own
+-- declaration of a common one (as every FFI timing helper has) must not clash with it.
+local ffi = require "ffi"
+local declared, why = pcall(ffi.cdef, [[
+  struct pp_api_test_ts { long s; long ns; };
+  int clock_gettime(int clk, struct pp_api_test_ts* ts);
+]])
+check(declared, "a script's own ffi.cdef of clock_gettime: " .. tostring(why))
+-- (LuaJIT keeps the first declaration of a name: a clash shows only at the call.)
+local ts = ffi.new("struct pp_api_test_ts")
+local called, err = pcall(function() return ffi.C.clock_gettime(1, ts) end)
+check(called and ts.s > 0, "calling the script's own clock_gettime: " .. tostring(err))
+
 local js = pp.server{ ncpus = 2 }
 check(js:get_ncpus() >= 0, "get_ncpus")
 
