@@ -136,8 +136,19 @@ TEST_CASE("integration.futures.cancel_queued_in_driver_on_node_and_running" *
   ServerProcess node({"-w", "1"}, kSecret);
   pp::Cluster cluster(options_for({node.address()}));
   cluster.wait_for_workers(1, 30s);
-  pp::Job running = cluster.submit(kSleep, 600000, 0);
-  REQUIRE(pp::test::wait_until([&] { return running.status() == pp::JobStatus::kRunning; }, 30s));
+  // Running on the worker, not only sent to the node (whose worker may still be starting,
+  // slowly in a sanitized build): the job says so by creating a file.
+  std::string marker = "/tmp/pp-test-running-" + std::to_string(::getpid());
+  std::remove(marker.c_str());
+  pp::Job running = cluster.submit(pp::Code::lua(R"(function(path, ms)
+    io.open(path, 'w'):close()
+    local ffi = require 'ffi'
+    pcall(ffi.cdef, 'int usleep(unsigned int usec);')
+    for _ = 1, math.floor(ms / 10) do ffi.C.usleep(10000) end
+    return 0
+  end)"), marker, 600000);
+  REQUIRE(pp::test::wait_until([&] { return ::access(marker.c_str(), F_OK) == 0; }, 60s));
+  std::remove(marker.c_str());
   pp::Job on_node = cluster.submit(kSleep, 10, 1);
   pp::Job next = cluster.submit(kSleep, 10, 2);
   pp::Job after = cluster.submit(kSleep, 10, 3);
