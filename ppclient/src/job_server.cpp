@@ -290,7 +290,9 @@ void JobServer::deliver(Submission& job, Outcome&& o) {
     }
   }
   // What the job printed, echoed as its result arrives (failed jobs' too).
-  if (opt_.echo_output && !o.output.empty()) echo_output(job.state->id, o.node, o.output, progress_.get());
+  if (opt_.echo_output && !o.output.empty()) {
+    echo_output(job.state->id, o.node, o.output, progress_.get());
+  }
   outbox_.push_back(Delivered{std::move(job.state), std::move(o), appended, std::move(job.extras)});
   if (!hand_over_posted_) {
     // After this handler and the others ready now: a burst of results crosses at once.
@@ -359,7 +361,6 @@ void JobServer::hand_over() {
 void JobServer::count_live(const Delivered& d) {
   const Outcome& o = d.outcome;
   live_.finished(o.status, group_of(d.extras));
-  if (o.status == proto::JobStatus::kOk && o.output.empty()) return;
   if (!o.output.empty()) live_.output(d.state->id, o.node, o.output);
   if (o.status != proto::JobStatus::kOk) {
     live_.failure(d.state->id, o.node, o.status, o.error, o.traceback,
