@@ -351,6 +351,10 @@ void lua_corpus(Corpus& c) {
   // As many values as LuaJIT's C stack limit (LUAI_MAXCSTACK, 8000): push() takes it as one
   // table, push_array_elements() must refuse it cleanly.
   put("edge_stack_limit", "\xdc\x1f\x40"s + std::string(8000, '\xc0'));
+  // Thousands of elements on the stack and one nested deep at the end: whatever compares
+  // or packs it must leave room for the nesting on top of the elements.
+  put("edge_deep_after_many", "\xdc\x0f\x78"s + std::string(3959, '\xc0') +
+                                  std::string(60, '\x91') + "\x01");
 }
 
 }  // namespace
