@@ -19,9 +19,10 @@ measured and the CPU (user + system) per job of every process involved:
 
 Whole processes, start-up included (as /usr/bin/time would count them), divided
 by the jobs the client ran (2N for C++). Then, against one more separate node,
-`pp_bench --data`: bulk MiB/s and the uneven batch with workers at nice 0 (the
-embedded node nices its workers, which on a busy machine mostly measures the
-load). One JSON object on stdout.
+`pp_bench --data`: bulk MiB/s and the uneven batch. Every node here runs its
+workers at nice 0, as the embedded node does (a separate `ppserver` nices them
+by 10 by default, which on a busy machine mostly measures the load). One JSON
+object on stdout.
 """
 
 import argparse

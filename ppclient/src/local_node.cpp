@@ -121,8 +121,12 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
   posix_spawn_file_actions_adddup2(&fa, report[1], 3);
   posix_spawn_file_actions_adddup2(&fa, life[0], 4);
   std::string w = std::to_string(workers);
+  // The local workers run the user's own batch, at the user's own priority as a process
+  // pool's would (`--nice 0`: relative to the driver, whose niceness they inherit); the
+  // default niceness 10 is for a node that is a guest on someone else's machine.
   std::vector<const char*> argv = {bin.c_str(), "-i", "127.0.0.1", "-p", "0", "-w", w.c_str(),
-                                   "-q", "--report-fd", "3", "--exit-with-fd", "4", nullptr};
+                                   "--nice", "0", "-q", "--report-fd", "3", "--exit-with-fd",
+                                   "4", nullptr};
   std::vector<std::string> env_store;
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "PP_SECRET=", 10) != 0) env_store.emplace_back(*e);

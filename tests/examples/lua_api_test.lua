@@ -29,6 +29,20 @@ for i = 1, 200 do jobs[i] = js:submit(square, { i }) end
 for i = 1, 200 do check(jobs[i]() == i * i, "result " .. i) end
 check(jobs[1].node == "local", "job.node names the node that ran it")
 
+-- the local workers run at the driver's own priority (field 19 of /proc/PID/stat), not
+-- niced as a guest node's are
+local function niceness()
+  local f = assert(io.open("/proc/self/stat"))
+  local stat = f:read("*a")
+  f:close()
+  local fields = {}
+  for field in stat:match("%) (.*)"):gmatch("%S+") do fields[#fields + 1] = field end
+  return tonumber(fields[17])   -- fields from 3 (state) on: 19 is the 17th
+end
+local own = niceness()
+local theirs = js:submit(niceness)()
+check(theirs == own, "local workers at the driver's niceness " .. own .. ", not " .. theirs)
+
 -- several return values, nil in the middle, tables
 local function multi(a) return a, nil, { k = a, list = { 1, 2, 3 } } end
 local a, b, c = js:submit(multi, { "x" })()
