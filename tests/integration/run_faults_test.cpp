@@ -5,9 +5,11 @@
 // reason, not after no_node_timeout (here longer than the test's own time limit).
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <map>
@@ -139,4 +141,54 @@ TEST_CASE("integration.run.a_departed_node_fails_its_workers_jobs_at_once" *
     }
   }
   std::remove(path.c_str());
+}
+
+// A worker that cannot start any more (its Lua module broken after the node started,
+// then its process killed): after three deaths at start-up it is down, and a run's job
+// placed on it fails at once naming it, while the other worker answers.
+TEST_CASE("integration.run.a_worker_that_cannot_start_fails_its_job_naming_it" *
+          doctest::timeout(120)) {
+  char dir[] = "/tmp/pp-run-lua-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string shadow = std::string(dir) + "/pp";
+  REQUIRE(mkdir(shadow.c_str(), 0700) == 0);
+  const std::string real = pp::test::bin_dir() + "/../share/lua/5.1";
+  // Modules are looked up in `dir` first: empty for now, so the real ones load.
+  setenv("PP_LUA_PATH", (std::string(dir) + "/?.lua;" + real + "/?.lua;" + real + "/?/init.lua").c_str(), 1);
+  ServerProcess node({"-w", "2"}, kSecret);
+  unsetenv("PP_LUA_PATH");
+  pp::Cluster cluster(pp::test::client_options({node.address()}, kSecret, 600s));
+  cluster.wait_for_workers(2, 60s);
+  const pp::Code pid_of = pp::Code::lua(R"(function()
+    local ffi = require 'ffi'
+    pcall(ffi.cdef, 'int getpid(void);')
+    return ffi.C.getpid()
+  end)");
+  std::map<std::string, int> pids = cluster.run<int>(pid_of);
+  REQUIRE(pids.size() == 2);
+  const std::string second = host_name() + ":" + std::to_string(node.port()) + "#2";
+
+  {   // from now on a worker that starts fails to load its module
+    std::ofstream broken(shadow + "/worker.lua");
+    broken << "error('this worker module is broken on purpose')\n";
+  }
+  REQUIRE(kill(pids.at(second), SIGKILL) == 0);
+  REQUIRE(node.wait_for_log("worker 1 is down", 60s));
+  try {
+    cluster.run<int>(pid_of);
+    FAIL("run did not raise");
+  } catch (const pp::RunError& e) {
+    INFO(std::string(e.what()));
+    REQUIRE(e.errors().size() == 1);
+    CHECK(e.errors().begin()->first == second);
+    CHECK(e.results().size() == 1);
+    CHECK_THROWS_WITH_AS(e.errors().begin()->second.get<int>(),
+                         doctest::Contains(("worker " + second + " is down: it died during "
+                                            "start-up 3 times in a row").c_str()),
+                         pp::RemoteError);
+  }
+  CHECK(node.alive());
+  std::remove((shadow + "/worker.lua").c_str());
+  rmdir(shadow.c_str());
+  rmdir(dir);
 }
