@@ -15,69 +15,28 @@
 # node, every round old and new in turn (the first side alternating), and prints
 # bench/compare.py's table; the figures go to FILE (appended) when given.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD="$ROOT/build"
 OLD_BUILD=""
 FIGURES=""
 REPEAT=3
 JOBS=100000
 BULK_ROUNDS=5
-USAGE="usage: bench/bulk.sh [--build-dir DIR] [--repeat N] [--jobs N] [--bulk-rounds R] [--compare-build-dir OLD [--figures FILE]]"
-while (($#)); do
-  case $1 in
-    --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
-    --compare-build-dir) OLD_BUILD=$(cd "$2" && pwd); shift 2 ;;
-    --figures) FIGURES=$2; shift 2 ;;
-    --repeat) REPEAT=$2; shift 2 ;;
-    --jobs) JOBS=$2; shift 2 ;;
-    --bulk-rounds) BULK_ROUNDS=$2; shift 2 ;;
-    *) echo "$USAGE" >&2; exit 2 ;;
-  esac
-done
+bench_options "usage: bench/bulk.sh [--build-dir DIR] [--repeat N] [--jobs N] [--bulk-rounds R] [--compare-build-dir OLD [--figures FILE]]" \
+  --build-dir=@BUILD --compare-build-dir=@OLD_BUILD --figures=FIGURES --repeat=REPEAT \
+  --jobs=JOBS --bulk-rounds=BULK_ROUNDS -- "$@"
 [[ -z $FIGURES || -n $OLD_BUILD ]] || { echo "bench/bulk.sh: --figures goes with --compare-build-dir" >&2; exit 2; }
-for d in "$BUILD" ${OLD_BUILD:+"$OLD_BUILD"}; do
-  for b in ppserver pp_bench; do
-    [[ -x "$d/bin/$b" ]] || { echo "bench/bulk.sh: $d/bin/$b missing; build first (scripts/build.sh)" >&2; exit 2; }
-  done
-done
-OUT=$(mktemp -d /tmp/pp-bulk-XXXXXX)
-# start_node runs in a command substitution (a subshell): PIDs go through a file.
-cleanup() {
-  local pids=""
-  [[ -f "$OUT/pids" ]] && pids=$(cat "$OUT/pids")
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  for p in $pids; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  done
-  rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+for d in "$BUILD" ${OLD_BUILD:+"$OLD_BUILD"}; do bench_need "$d" ppserver pp_bench; done
+bench_workdir pp-bulk
 unset PP_SECRET   # loopback nodes without a secret, as pp_cpu.py runs them
-
-start_node() {  # start_node NAME BUILD -> prints 127.0.0.1:PORT
-  local name=$1 dir=$2
-  "$dir/bin/ppserver" -i 127.0.0.1 -p 0 -w 2 --nice 0 > "$OUT/$name.log" 2>&1 &
-  echo $! >> "$OUT/pids"
-  echo $! > "$OUT/$name.pid"
-  local port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$OUT/$name.log" | head -1)
-    [[ -n $port ]] && break
-    sleep 0.05
-  done
-  [[ -n $port ]] || { echo "node $name did not start:" >&2; cat "$OUT/$name.log" >&2; exit 1; }
-  # Let its calibration finish before anything is measured.
-  sleep 1
-  echo "127.0.0.1:$port"
-}
+start_node() { bench_start_node "$1" "$2" -w 2 --nice 0; }   # -> 127.0.0.1:PORT
 
 NEW_NODE=$(start_node new "$BUILD")
 [[ -n $OLD_BUILD ]] && OLD_NODE=$(start_node old "$OLD_BUILD")
 : "${FIGURES:=$OUT/figures.tsv}"
 
 # One JSON field of a pp_bench line.
-field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2"; }
+field() { bench_field "$@"; }
 
 # CPU clock ticks (user + system, reaped children included) of the node PID and of its
 # children alive now (its workers).

@@ -9,51 +9,24 @@
 # Prints each run's jobs/s, then the medians and their ratios to "off".
 #   bench/dashboard.sh [--build-dir DIR] [--jobs J] [--repeat R] [--first-port P]
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD="$ROOT/build"
 JOBS=100000 REPEAT=3 PORT=43100
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
-    --jobs) JOBS=$2; shift 2 ;;
-    --repeat) REPEAT=$2; shift 2 ;;
-    --first-port) PORT=$2; shift 2 ;;
-    *) echo "usage: bench/dashboard.sh [--build-dir DIR] [--jobs J] [--repeat R] [--first-port P]" >&2; exit 2 ;;
-  esac
-done
-for b in ppserver ppclient; do
-  [[ -x "$BUILD/bin/$b" ]] || { echo "bench/dashboard.sh: $BUILD/bin/$b missing; build first" >&2; exit 2; }
-done
+bench_options "usage: bench/dashboard.sh [--build-dir DIR] [--jobs J] [--repeat R] [--first-port P]" \
+  --build-dir=@BUILD --jobs=JOBS --repeat=REPEAT --first-port=PORT -- "$@"
+bench_need "$BUILD" ppserver ppclient
 command -v chromium >/dev/null || { echo "bench/dashboard.sh: needs chromium" >&2; exit 2; }
 
-OUT=$(mktemp -d)
-nodes=()
+bench_workdir pp-dashboard
 helpers=()
 stop_helpers() {
   for p in "${helpers[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${helpers[@]}"; do wait "$p" 2>/dev/null || true; done
   helpers=()
 }
-cleanup() {
-  stop_helpers
-  for p in "${nodes[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${nodes[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$OUT"
-}
-trap cleanup EXIT
+bench_on_exit() { stop_helpers; }
+bench_start_port_nodes 2 "$PORT" -w 2 -q
 
-for i in 0 1; do
-  "$BUILD/bin/ppserver" -i 127.0.0.1 -p $((PORT + i)) -w 2 -q > "$OUT/node-$i.log" 2>&1 &
-  nodes+=($!)
-done
-for i in 0 1; do
-  for ((t = 0; t < 300; t++)); do
-    [[ -n $(ss -Hltn "sport = :$((PORT + i))") ]] && break
-    sleep 0.1
-  done
-done
-
-# run MODE: one batch; prints its jobs/s.
 run() {
   local mode=$1 args=() url
   rm -f "$OUT/gate" "$OUT/client.err"

@@ -16,27 +16,17 @@
 
 set -u -o pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD_DIR="$ROOT/build"
 RUNS=11
 PY=${PPBENCH_PYTHON:-python3}
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --build-dir) BUILD_DIR=${2:?--build-dir needs a value}; shift ;;
-        --runs) RUNS=${2:?--runs needs a value}; shift ;;
-        --quick) RUNS=3 ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-        *) echo "launch.sh: unknown option $1" >&2; exit 2 ;;
-    esac
-    shift
-done
+bench_options "launch.sh: usage: bench/launch.sh [--build-dir DIR] [--runs N] [--quick]" \
+  --build-dir=@BUILD_DIR --runs=RUNS --quick=RUNS:3 -- "$@"
+bench_need "$BUILD_DIR" ppclient
 PPCLIENT="$BUILD_DIR/bin/ppclient"
-[ -x "$PPCLIENT" ] || { echo "launch.sh: $PPCLIENT not built" >&2; exit 2; }
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+bench_workdir pp-launch
+WORK=$OUT
 cat > "$WORK/one.lua" <<'LUA'
 local pp = require "pp"
 local js = pp.server{ ncpus = 2 }

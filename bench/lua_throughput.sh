@@ -15,27 +15,18 @@
 # Then the median of each. All traffic stays on 127.0.0.1.
 set -u -o pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD_DIR="$ROOT/build"
 JOBS=100000
 REPEAT=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build-dir) BUILD_DIR=$2; shift 2 ;;
-    --jobs) JOBS=$2; shift 2 ;;
-    --repeat) REPEAT=$2; shift 2 ;;
-    *) echo "usage: $0 [--build-dir DIR] [--jobs N] [--repeat R]" >&2; exit 2 ;;
-  esac
-done
+bench_options "usage: $0 [--build-dir DIR] [--jobs N] [--repeat R]" \
+  --build-dir=@BUILD_DIR --jobs=JOBS --repeat=REPEAT -- "$@"
+bench_need "$BUILD_DIR" ppserver ppclient
 BIN="$BUILD_DIR/bin"
 TICK=$(getconf CLK_TCK)
-WORK=$(mktemp -d)
+bench_workdir pp-lua-throughput
+WORK=$OUT
 NODE_PID=""
-cleanup() {
-  if [ -n "$NODE_PID" ]; then kill "$NODE_PID" 2>/dev/null; wait "$NODE_PID" 2>/dev/null; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # The driver: prints "<jobs/s>" on stderr's last line.
 cat > "$WORK/driver.lua" <<'EOF'
@@ -91,6 +82,7 @@ run_one() {  # kind -> prints "jobs_per_s cpu_us_per_job"
 exec 3> "$WORK/port"
 "$BIN/ppserver" -w 2 -i 127.0.0.1 -p 0 --report-fd 3 > "$WORK/node.log" 2>&1 &
 NODE_PID=$!
+bench_track "$NODE_PID"
 exec 3>&-
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(head -n 1 "$WORK/port")

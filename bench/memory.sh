@@ -17,28 +17,17 @@
 
 set -u -o pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD_DIR="$ROOT/build"
 JOBS=1000000
 MODE=batch
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --build-dir) BUILD_DIR=${2:?--build-dir needs a value}; shift ;;
-        --jobs) JOBS=${2:?--jobs needs a value}; shift ;;
-        --stream) MODE=stream ;;
-        --quick) JOBS=100000 ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-        *) echo "memory.sh: unknown option $1" >&2; exit 2 ;;
-    esac
-    shift
-done
+bench_options "memory.sh: usage: bench/memory.sh [--build-dir DIR] [--jobs N] [--stream] [--quick]" \
+  --build-dir=@BUILD_DIR --jobs=JOBS --stream=MODE:stream --quick=JOBS:100000 -- "$@"
+bench_need "$BUILD_DIR" ppclient
 PPCLIENT="$BUILD_DIR/bin/ppclient"
-[ -x "$PPCLIENT" ] || { echo "memory.sh: $PPCLIENT not built" >&2; exit 2; }
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+bench_workdir pp-memory
+WORK=$OUT
 cat > "$WORK/memory.lua" <<'LUA'
 local pp = require "pp"
 local n, mode, figures = tonumber(arg[1]), arg[2], arg[3]

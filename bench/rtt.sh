@@ -10,60 +10,26 @@
 # load), then per side the median of the rounds' medians and of their ratios to each
 # ping-pong.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD="$ROOT/build"
 OLD_BUILD=""
 REPEAT=5
 TRIPS=2000
-USAGE="usage: bench/rtt.sh [--build-dir DIR] [--compare-build-dir OLD] [--repeat N] [--trips N]"
-while (($#)); do
-  case $1 in
-    --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
-    --compare-build-dir) OLD_BUILD=$(cd "$2" && pwd); shift 2 ;;
-    --repeat) REPEAT=$2; shift 2 ;;
-    --trips) TRIPS=$2; shift 2 ;;
-    *) echo "$USAGE" >&2; exit 2 ;;
-  esac
-done
+bench_options "usage: bench/rtt.sh [--build-dir DIR] [--compare-build-dir OLD] [--repeat N] [--trips N]" \
+  --build-dir=@BUILD --compare-build-dir=@OLD_BUILD --repeat=REPEAT --trips=TRIPS -- "$@"
 for d in "$BUILD" ${OLD_BUILD:+"$OLD_BUILD"}; do
-  for b in ppserver pp_bench; do
-    [[ -x "$d/bin/$b" ]] || { echo "bench/rtt.sh: $d/bin/$b missing; build first" >&2; exit 2; }
-  done
+  bench_need "$d" ppserver pp_bench
   grep -aq -- "--rtt" "$d/bin/pp_bench" ||
     { echo "bench/rtt.sh: $d/bin/pp_bench has no --rtt" >&2; exit 2; }
 done
-OUT=$(mktemp -d /tmp/pp-rtt-XXXXXX)
-cleanup() {
-  local pids=""
-  [[ -f "$OUT/pids" ]] && pids=$(cat "$OUT/pids")
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  for p in $pids; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  done
-  rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+bench_workdir pp-rtt
 unset PP_SECRET
 cc -O2 -o "$OUT/pingpong" "$ROOT/bench/pingpong.c"
-
-start_node() {  # start_node NAME BUILD -> prints 127.0.0.1:PORT
-  local name=$1 dir=$2 port=""
-  "$dir/bin/ppserver" -i 127.0.0.1 -p 0 -w 2 --nice 0 > "$OUT/$name.log" 2>&1 &
-  echo $! >> "$OUT/pids"
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$OUT/$name.log" | head -1)
-    [[ -n $port ]] && break
-    sleep 0.05
-  done
-  [[ -n $port ]] || { echo "node $name did not start:" >&2; cat "$OUT/$name.log" >&2; exit 1; }
-  sleep 1   # its calibration done before anything is measured
-  echo "127.0.0.1:$port"
-}
+start_node() { bench_start_node "$1" "$2" -w 2 --nice 0; }
 NEW_NODE=$(start_node new "$BUILD")
 [[ -n $OLD_BUILD ]] && OLD_NODE=$(start_node old "$OLD_BUILD")
 
-field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2"; }
+field() { bench_field "$@"; }
 one_side() {  # one_side old|new ROUND
   local side=$1 r=$2 dir=$BUILD node=$NEW_NODE load
   [[ $side == old ]] && { dir=$OLD_BUILD; node=$OLD_NODE; }

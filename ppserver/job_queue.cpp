@@ -130,10 +130,10 @@ JobQueue::Queues::iterator JobQueue::behind_own_client(const Workers& workers, i
   return queues_.end();
 }
 
-// The first placed job whose worker is idle, taken out of its worker's queue.
+// The first placed job whose worker is idle (or down), taken out of its worker's queue.
 std::optional<JobQueue::Grant> JobQueue::next_placed(const Workers& workers) {
   for (auto it = placed_.begin(); it != placed_.end(); ++it) {
-    if (!workers.is_idle(it->first)) continue;
+    if (!workers.is_idle(it->first) && !workers.is_down(it->first)) continue;
     Grant grant{it->first, std::move(it->second.front())};
     it->second.pop_front();
     if (it->second.empty()) placed_.erase(it);

@@ -56,6 +56,9 @@ class JobQueue {
     virtual int pipeline_slot(const NodeJob& job) const = 0;
     // Whether `worker` is ready with nothing to do (a placed job may go to it now).
     virtual bool is_idle(int worker) const = 0;
+    // Whether `worker` is down (it keeps dying at start-up): a placed job goes to it at
+    // once, to be answered with that error rather than wait for it.
+    virtual bool is_down(int /*worker*/) const { return false; }
   };
 
   // A job and the worker it goes to.

@@ -274,6 +274,7 @@ void WorkerPool::adopt(Slot& slot, pid_t pid, int fd) {
 
 void WorkerPool::assign(int index, NodeJob job) {
   Slot& slot = *workers_.at(static_cast<size_t>(index));
+  if (is_down(index)) return refuse_down(slot, std::move(job));
   if (slot.last_session != job.session_id) {
     if (slot.last_session != 0) {
       slot.stream->send(proto::WorkerReset{});

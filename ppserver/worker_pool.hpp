@@ -90,6 +90,9 @@ class WorkerPool : public JobQueue::Workers {
   size_t assigned(uint64_t session_id) const override;
   // Worker `index` is ready, not being stopped, with nothing to do (a placed job's turn).
   bool is_idle(int index) const override;
+  // Worker `index` died during start-up kDownAfter times in a row and has not started
+  // since: a job placed on it is answered at once with that error (assign).
+  bool is_down(int index) const override;
   void assign(int worker, NodeJob job);
   // A scattered value no client on the node holds any more: workers that decoded it
   // drop it (WORKER_DATA with no bytes).
@@ -122,6 +125,7 @@ class WorkerPool : public JobQueue::Workers {
     Kill kill = Kill::kNone;
     uint64_t kill_key = 0;           // the job a kill was aimed at (0: none in particular)
     int quick_deaths = 0;
+    std::string last_death;          // how it last ended during start-up
     // From its socket's close until it is reaped (on_worker_closed .. finish_worker).
     bool reaping = false;
     bool killed_again = false;
@@ -148,6 +152,7 @@ class WorkerPool : public JobQueue::Workers {
   const NodeJob* running_job(const Slot& slot, std::chrono::steady_clock::time_point* since) const;
   void watchdog();
   void respawn_later(Slot& slot, std::chrono::milliseconds delay);
+  void refuse_down(const Slot& slot, NodeJob&& job);
   std::vector<pid_t> busy_pids() const;
 
   asio::io_context& io_;

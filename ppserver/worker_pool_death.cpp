@@ -21,6 +21,9 @@ using proto::JobStatus;
 constexpr auto kReapRetry = std::chrono::milliseconds(1);
 constexpr auto kLingerLimit = std::chrono::milliseconds(100);
 constexpr auto kReapLimit = std::chrono::seconds(1);
+// Deaths at start-up in a row after which a worker counts as down (the node keeps
+// trying to start it, backing off; jobs placed on it fail meanwhile, never wait).
+constexpr int kDownAfter = 3;
 
 std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
@@ -114,6 +117,11 @@ void WorkerPool::finish_worker(Slot& slot, const std::string& how, int exit_code
   } else {
     // Dying at start-up again and again: back off instead of spinning.
     slot.quick_deaths++;
+    slot.last_death = how + (slot.closed_why.empty() ? "" : ", " + slot.closed_why);
+    if (slot.quick_deaths == kDownAfter) {
+      PP_ERROR("worker %d is down (it died during start-up %d times in a row); jobs placed "
+               "on it fail until it starts", slot.index, kDownAfter);
+    }
     auto delay = std::chrono::milliseconds(100 << std::min(slot.quick_deaths, 8));
     PP_ERROR("worker %d died during start-up %d time(s) in a row; retrying in %lld ms",
              slot.index, slot.quick_deaths, static_cast<long long>(delay.count()));
@@ -158,6 +166,25 @@ proto::ResultMsg WorkerPool::outcome_of(const Slot& slot, const NodeJob& head, p
   // page as it went, and the page names this job (running_job), so it is this job's.
   if (slot.page.get() != nullptr) res.output = slot.page.output_text();
   return res;
+}
+
+bool WorkerPool::is_down(int index) const {
+  if (index < 0 || static_cast<size_t>(index) >= workers_.size()) return false;
+  const Slot& w = *workers_[static_cast<size_t>(index)];
+  return !w.ready && w.quick_deaths >= kDownAfter;
+}
+
+// A job placed on a worker that is down: its one RESULT names the worker and why.
+void WorkerPool::refuse_down(const Slot& slot, NodeJob&& job) {
+  proto::ResultMsg res;
+  res.job_id = job.client_job_id;
+  res.worker = static_cast<uint32_t>(slot.index);
+  res.status = JobStatus::kRejected;
+  res.error = "worker " + node_ + "#" + std::to_string(slot.index + 1) +
+              " is down: it died during start-up " + std::to_string(slot.quick_deaths) +
+              " times in a row (last: " + slot.last_death +
+              "); the node keeps trying to start it, and a job placed on it is not run";
+  cb_.on_result(std::move(job), std::move(res));
 }
 
 }  // namespace pp::server

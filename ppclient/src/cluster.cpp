@@ -77,11 +77,23 @@ Job Cluster::submit_refs(const SubmitOptions& options, const Code& code,
   return Job(std::move(state), server_);
 }
 
-std::vector<Job> Cluster::submit_all(const Code& code, std::vector<std::string> packed) {
+std::vector<Job> Cluster::submit_all(const Code& code, std::vector<std::string> packed,
+                                     std::vector<std::pair<size_t, detail::ArgRefs>> refs) {
   client::CodeRef ref = client::JobServer::code_ref(code.blob());
   std::vector<Job> jobs;
   jobs.reserve(packed.size());
-  for (std::string& args : packed) jobs.push_back(Job(server_->submit(ref, std::move(args)), server_));
+  auto next = refs.begin();
+  for (size_t i = 0; i < packed.size(); ++i) {
+    if (next != refs.end() && next->first == i) {   // its inputs and values go with it
+      detail::JobRefs noted;
+      noted.jobs = std::move(next->second.jobs);
+      noted.shared = std::move(next->second.shared);
+      jobs.push_back(submit_refs(SubmitOptions{}, code, std::move(packed[i]), noted));
+      ++next;
+      continue;
+    }
+    jobs.push_back(Job(server_->submit(ref, std::move(packed[i])), server_));
+  }
   return jobs;
 }
 

@@ -64,6 +64,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     uint64_t id = s.state->id;
     Job& job = jobs_.emplace(id, Job{std::move(s), 0, nullptr});
     SubmitExtras* x = job.sub.extras.get();
+    if (x != nullptr && x->worker != 0) ++placed_;
     sched::JobRules rules;
     if (x != nullptr) rules = sched::JobRules{x->node, x->retries};
     if (x == nullptr || (x->inputs.empty() && x->after.empty())) {
@@ -197,6 +198,10 @@ size_t Dispatcher::remove_node(sched::NodeId node, const std::string& reason) {
   }
   std::vector<uint64_t> back = sched_.remove_node(node);
   members_[node].link = nullptr;
+  if (placed_ > 0) {
+    fail_placed(members_[node], reason);
+    std::erase_if(back, [this](uint64_t id) { return jobs_.find(id) == nullptr; });
+  }
   size_t requeued = back.size() - count_drops(back, members_[node].name, reason);
   resent_ += requeued;
   // Its cancelled copies will not answer any more.
@@ -239,14 +244,22 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
   }
   const report::Kind kind = special_kind(r.job_id, node);
   const bool ok = r.status == proto::JobStatus::kOk;
-  const bool crashed = r.status == proto::JobStatus::kCrashed;
+  // A job placed on one worker that crashed it is that worker's error: it would only
+  // crash the same worker again, so the scheduler does not count it as a crash to retry.
+  const SubmitExtras* x = jobs_.find(r.job_id)->sub.extras.get();
+  const bool placed = x != nullptr && x->worker != 0;
+  const bool crashed = r.status == proto::JobStatus::kCrashed && !placed;
   // What SubmitExtras::retries covers: the job's own failures, not its cancellation or
   // a refusal.
   const bool retryable = crashed || r.status == proto::JobStatus::kLuaError ||
                          r.status == proto::JobStatus::kTimeout ||
                          r.status == proto::JobStatus::kMemory;
   const double wall = static_cast<double>(r.wall_us) / 1e6;
-  sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed, retryable);
+  sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed, retryable && !placed);
+  if (placed && r.status == proto::JobStatus::kCrashed && c.outcome == sched::Outcome::kAccepted) {
+    r.error = "worker " + worker_name(members_[node], x->worker) + " crashed running it (" +
+              r.error + "); a job placed on one worker is not run again";
+  }
   switch (c.outcome) {
     case sched::Outcome::kRetry:
       retried(node, r, c, kind, t);
@@ -286,7 +299,8 @@ void Dispatcher::retried(sched::NodeId node, const proto::ResultMsg& r, const sc
 void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, const sched::Completion& c,
                         report::Kind kind, double t) {
   const bool ok = r.status == proto::JobStatus::kOk;
-  report::Fate fate = c.failed_for_good ? report::Fate::kCrashed
+  const bool crashed = c.failed_for_good || r.status == proto::JobStatus::kCrashed;
+  report::Fate fate = crashed ? report::Fate::kCrashed
                       : ok              ? report::Fate::kWon
                                         : report::Fate::kFailed;
   record(r.job_id, node, r, t, kind, fate);
@@ -332,6 +346,7 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   Job* job = jobs_.find(id);
   if (job == nullptr) return;
   Submission sub = std::move(job->sub);
+  if (sub.extras && sub.extras->worker != 0) --placed_;
   if (job->wire_args) {
     // Its arguments back where the user side looks for them (the journal's key); a
     // SUBMIT still being written keeps its own reference.

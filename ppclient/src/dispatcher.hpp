@@ -150,6 +150,10 @@ class Dispatcher {
   size_t count_drops(const std::vector<uint64_t>& requeued, const std::string& node,
                      const std::string& reason);
   void give_up(uint64_t id, proto::JobStatus st, std::string error);
+  // Jobs placed on one worker (Cluster::run, js:run) of a node that went away: they can
+  // run nowhere else (dispatcher_placed.cpp).
+  void fail_placed(const Member& gone, const std::string& reason);
+  static std::string worker_name(const Member& m, uint32_t worker);   // "host:port#k"
   void retried(sched::NodeId node, const proto::ResultMsg& r, const sched::Completion& c,
                report::Kind kind, double t);
   void mark_sent();
@@ -183,6 +187,7 @@ class Dispatcher {
   double last_result_ = 0;
   uint64_t resent_ = 0;
   uint64_t duplicates_ = 0;
+  size_t placed_ = 0;   // unfinished jobs placed on one worker (SubmitExtras::worker)
   std::chrono::steady_clock::time_point no_node_since_;
   // Jobs sent during this pump, and whether the copy counts as an attempt: their
   // JobStates learn it together, under one lock (mark_sent).

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/net/bulk_heap.hpp"
 #include "core/proto/constants.hpp"
 #include "core/util/command_line.hpp"
 #include "core/util/host_port.hpp"
@@ -376,6 +377,7 @@ int show_top(const TopArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pp::net::keep_bulk_buffers();   // a driver moves jobs' bulk bytes as the node does
   CLI::App app{"ppclient: run Lua driver scripts on a ppcluster.\n"
                "Exit status: the script's (0, 1 for an error, n after os.exit(n)), "
                "2 usage error, 130 interrupted (Ctrl-C)."};

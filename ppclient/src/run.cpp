@@ -1,10 +1,12 @@
 // Cluster::run: one job placed on each worker of the connected nodes (SubmitExtras'
 // node and worker; the Dispatcher sends SUBMIT naming the worker, the node runs it on
 // that worker alone), all waited for, by worker id. The Lua twin is lua/pp/run.lua.
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
 #include "pp/cluster.hpp"
+#include "pp/shared.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/submit_extras.hpp"
 
@@ -40,6 +42,14 @@ Places chosen(const Places& places, const std::vector<std::string>& wanted) {
 
 std::map<std::string, Job> Cluster::run_packed(const RunOptions& options, const Code& code,
                                                std::string packed_args) {
+  detail::JobRefs refs;
+  return run_refs(options, code, std::move(packed_args), refs);
+}
+
+// Run with the jobs and scattered values its packed arguments name (`refs`): every
+// worker's job carries them, as a submit's would.
+std::map<std::string, Job> Cluster::run_refs(const RunOptions& options, const Code& code,
+                                             std::string packed_args, detail::JobRefs& refs) {
   if (options.timeout.count() < 0 || options.timeout.count() > UINT32_MAX) {
     throw std::invalid_argument("RunOptions::timeout must be between 0 and " +
                                 std::to_string(UINT32_MAX) + " ms");
@@ -56,6 +66,12 @@ std::map<std::string, Job> Cluster::run_packed(const RunOptions& options, const 
       auto extras = std::make_unique<client::SubmitExtras>();
       extras->node = name;
       extras->worker = static_cast<uint32_t>(k);
+      for (const Job& j : refs.jobs) extras->inputs.push_back(j.state());
+      for (const Shared& s : refs.shared) {
+        if (std::find(extras->data.begin(), extras->data.end(), s.data()) == extras->data.end()) {
+          extras->data.push_back(s.data());
+        }
+      }
       auto state = server_->submit(code.blob(), std::string(packed_args),
                                    static_cast<uint32_t>(options.timeout.count()),
                                    std::move(extras));

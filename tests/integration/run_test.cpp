@@ -114,7 +114,8 @@ TEST_CASE("integration.run.every_worker_of_three_nodes_once" * doctest::timeout(
   }
 
   SUBCASE("workers that die during it report their own errors") {
-    // Every worker of node b exits mid-job (each time it is tried); the others answer.
+    // Every worker of node b exits mid-job (once: a placed job is not run again); the
+    // others answer.
     const pp::Code die_on = pp::Code::lua(R"(function(node_pid)
       local ffi = require 'ffi'
       pcall(ffi.cdef, 'int getpid(void); int getppid(void);')

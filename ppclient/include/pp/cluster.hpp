@@ -109,6 +109,11 @@ class RunError : public std::runtime_error {
 namespace detail {
 // The jobs packed as arguments by the submit under way on this thread (its inputs):
 // set by Cluster::submit around packing, filled by pp::Job's msgpack adaptor.
+// What one job's packed arguments refer to (JobRefs' findings, kept for later).
+struct ArgRefs {
+  std::vector<Job> jobs;
+  std::vector<Shared> shared;
+};
 struct JobRefs {
   JobRefs() : outer(current) { current = this; }
   ~JobRefs() { current = outer; }
@@ -169,24 +174,23 @@ class Cluster {
   Job submit_packed(const SubmitOptions& options, const Code& code, std::string packed_args,
                     std::vector<Job> inputs = {});
 
-  // Runs `code` on each element (as its single argument); results in order.
-  template <typename R, typename T>
-  std::vector<R> map(const Code& code, const std::vector<T>& items) {
-    if constexpr (std::is_same_v<T, Job>) {   // each item is an input: one submit each
-      std::vector<Job> jobs;
-      jobs.reserve(items.size());
-      for (const Job& item : items) jobs.push_back(submit(code, item));
-      std::vector<R> out;
-      out.reserve(jobs.size());
-      for (const Job& j : jobs) out.push_back(j.get<R>());
-      return out;
-    }
+  // Runs `code` on each element (its first argument; `args`, the same for every item,
+  // follow it); results in order. Items and args may hold pp::Job (the item's job then
+  // waits for it) and pp::Shared (its job receives the value, sent to each node once).
+  //   std::vector<int> ys = cluster.map<int>(pick, indices, table);   // pick(i, table)
+  template <typename R, typename T, typename... Args>
+  std::vector<R> map(const Code& code, const std::vector<T>& items, const Args&... args) {
     std::vector<std::string> packed(items.size());
+    std::vector<std::pair<size_t, detail::ArgRefs>> refs;   // only items that hold any
     for (size_t i = 0; i < items.size(); ++i) {
+      detail::JobRefs noted;
       detail::StringSink sink{packed[i]};
-      msgpack::pack(sink, std::forward_as_tuple(items[i]));
+      msgpack::pack(sink, std::forward_as_tuple(items[i], args...));
+      if (!noted.jobs.empty() || !noted.shared.empty()) {
+        refs.emplace_back(i, detail::ArgRefs{std::move(noted.jobs), std::move(noted.shared)});
+      }
     }
-    std::vector<Job> jobs = submit_all(code, std::move(packed));
+    std::vector<Job> jobs = submit_all(code, std::move(packed), std::move(refs));
     std::vector<R> out;
     out.reserve(jobs.size());
     for (const Job& j : jobs) out.push_back(j.get<R>());
@@ -204,10 +208,11 @@ class Cluster {
   }
   template <typename R = Job, typename... Args>
   std::map<std::string, R> run(const RunOptions& options, const Code& code, const Args&... args) {
+    detail::JobRefs refs;   // the pp::Shared (and pp::Job) arguments, noted as packed
     std::string packed;
     detail::StringSink sink{packed};
     msgpack::pack(sink, std::forward_as_tuple(args...));
-    std::map<std::string, Job> jobs = run_packed(options, code, std::move(packed));
+    std::map<std::string, Job> jobs = run_refs(options, code, std::move(packed), refs);
     if constexpr (std::is_same_v<R, Job>) {
       return jobs;
     } else {
@@ -251,8 +256,12 @@ class Cluster {
   void write_report(const std::string& path) const;
 
  private:
-  // One job per packed argument array, the code looked up once for all of them.
-  std::vector<Job> submit_all(const Code& code, std::vector<std::string> packed);
+  // One job per packed argument array, the code looked up once for all of them;
+  // `refs` names the items whose arguments hold jobs or scattered values.
+  std::vector<Job> submit_all(const Code& code, std::vector<std::string> packed,
+                              std::vector<std::pair<size_t, detail::ArgRefs>> refs);
+  std::map<std::string, Job> run_refs(const RunOptions& options, const Code& code,
+                                      std::string packed_args, detail::JobRefs& refs);
   Job submit_refs(const SubmitOptions& options, const Code& code, std::string packed,
                   detail::JobRefs& refs);
 
