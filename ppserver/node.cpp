@@ -320,6 +320,7 @@ void Node::pause_changed(bool was_paused) {
     PP_INFO("still paused: %s", pause_.reason().c_str());
   }
   service_.changed();
+  for (auto& [id, s] : sessions_) s->tell_pause();
   if (!pause_.paused()) dispatch();
 }
 

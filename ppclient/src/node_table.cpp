@@ -65,6 +65,9 @@ void NodeTable::connect(Key key) {
           [this, key](NodeLink&, proto::Stolen&& st) {
             if (auto id = records_[key].sched_id) dispatcher_.on_stolen(*id, std::move(st));
           },
+          [this, key](NodeLink&) {
+            if (auto id = records_[key].sched_id) dispatcher_.on_pause(*id);
+          },
           [this, key](NodeLink& l, const std::string& why, bool permanent) {
             on_down(key, l, why, permanent);
           }});
