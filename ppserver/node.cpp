@@ -257,6 +257,7 @@ proto::NodeFacts Node::facts() {
   std::vector<pid_t> own = pool_ ? pool_->pids() : std::vector<pid_t>{};
   own.push_back(getpid());
   f.load = load_.sample(own);
+  f.paused = pause_.paused();
   return f;
 }
 
