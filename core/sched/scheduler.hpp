@@ -30,8 +30,9 @@
 //
 // Paused nodes (a node paused for its machine's owner holds its workers stopped): pause()
 // takes the node out of every choice (no new job, no backup, no thief), plans steals of
-// all its copies not started (Steal::to is kToQueue: a stolen one goes back to the front
-// of the queue), and from then on assign() gives each copy running there, first thing,
+// all its copies but pinned ones and backups, started or not in the model (Steal::to is
+// kToQueue: a stolen one goes back to the front of the queue; the node answers "started"
+// for the ones it runs), and from then on assign() gives each copy running there, first thing,
 // a backup copy on another node (a job backed up once is never backed up again; pinned
 // copies stay). The first result still wins: the paused node's copy, if it finishes
 // later, is a duplicate. resume() makes it an ordinary node again. NodeStats counts the
@@ -230,7 +231,7 @@ class Scheduler {
   std::vector<std::pair<JobId, std::string>> jobs_without_node(double seconds);
 
   // The node paused (see Paused nodes above): the steals to ask it for, every copy of it
-  // not started yet. Nothing for a node already paused or no longer active.
+  // that may not have started. Nothing for a node already paused or no longer active.
   std::vector<Steal> pause(NodeId node);
   // The node resumed: it takes jobs again.
   void resume(NodeId node);

@@ -12,10 +12,11 @@ std::vector<Steal> Scheduler::pause(NodeId id) {
   n.stats.paused = true;
   n.paused_since = now();
   ++paused_count_;
-  // Its copies not started (in the model: behind its workers) go back to the queue.
-  // Pinned copies stay, as do backups (their job's first copy runs elsewhere).
+  // Every copy it may not have started goes back to the queue: the model's started ones
+  // too (the node knows better; one it did start stays, answered "started", and gets its
+  // backup). Pinned copies stay, as do backups (their job's first copy runs elsewhere).
   for (InFlight& c : n.copies) {
-    if (c.started >= 0 || c.backup || c.fixed || c.steal_to != kNone) continue;
+    if (c.backup || c.fixed || c.steal_to != kNone) continue;
     tally(n, c, -1);
     c.steal_to = kToQueue;
     tally(n, c, +1);
