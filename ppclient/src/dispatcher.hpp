@@ -229,7 +229,9 @@ class Dispatcher {
     bool fetching = false;
     std::vector<std::pair<uint64_t, sched::NodeId>> parked;   // jobs sent once it is in
     std::vector<std::shared_ptr<JobState>> readers;            // users waiting for it
-    std::weak_ptr<JobState> producer;           // the user's handle on the job that made it
+    // The jobs that made it (the user's handles on them: while one lives, it may be asked
+    // for); none for a pipeline's intermediate.
+    std::vector<std::weak_ptr<JobState>> producers;
     bool internal = false;   // SubmitExtras::keep: only its dependents take it
     bool used = false;       // a dependent named it
   };

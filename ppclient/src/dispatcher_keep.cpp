@@ -55,7 +55,7 @@ std::string Dispatcher::keep_result(uint64_t id, sched::NodeId node, const std::
   ++v.holds[node];
   // A value two jobs made is released when neither needs it: internal only if both are.
   v.internal = v.internal && job->sub.extras && job->sub.extras->intermediate;
-  if (!v.internal) v.producer = job->sub.state;
+  if (!v.internal) v.producers.push_back(job->sub.state);
   return ref.hash;
 }
 
@@ -70,7 +70,11 @@ void Dispatcher::drop_unused(const std::string& hash) {
 // intermediate its dependent took, or a job whose handle the user let go).
 bool Dispatcher::unused(const KeptValue& v) const {
   if (v.users > 0 || !v.parked.empty() || !v.readers.empty()) return false;
-  return (v.internal && v.used) || v.producer.expired();
+  if (v.internal && v.used) return true;
+  for (const auto& p : v.producers) {
+    if (!p.expired()) return false;
+  }
+  return true;
 }
 
 // Every 100 ms or so: values whose job the user let go are released.
