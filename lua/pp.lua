@@ -126,7 +126,7 @@ local function plain_blob(self, fn)
 end
 
 local SPEC_KEYS = options.names{ "depfuncs", "modules", "callback", "callbackargs", "group",
-  "timeout", "retries", "after", "node" }
+  "timeout", "retries", "after", "node", "keep" }
 local function spec_position(k) return k == 1 or k == 2 end
 
 -- The checked options of a spec (nil when it has none that the engine needs), or raises
@@ -157,12 +157,15 @@ local function job_options(spec)
       end
     end
   end
+  if spec.keep ~= nil and type(spec.keep) ~= "boolean" then
+    error("submit: keep must be true or false, got " .. type(spec.keep), 3)
+  end
   if timeout == nil and retries == nil and spec.node == nil and spec.group == nil
-     and after == nil then
+     and after == nil and not spec.keep then
     return nil
   end
   return { timeout = timeout, retries = retries, node = spec.node, group = spec.group,
-           after = after }
+           after = after, keep = spec.keep or nil }
 end
 
 -- The job of a checked submission.
@@ -208,7 +211,8 @@ end
 
 -- js:submit(fn, args, depfuncs, modules, callback, callbackargs, group) -> job
 -- js:submit{ fn, args, depfuncs = ..., modules = ..., callback = ..., callbackargs = {...},
---            group = "name", timeout = s, retries = n, after = {job, ...}, node = "host:port" }
+--            group = "name", timeout = s, retries = n, after = {job, ...}, node = "host:port",
+--            keep = true }   (keep: its value stays on its node; see the README)
 -- The job gets args[1..args.n] when args.n is set (so nil arguments travel:
 -- {1, nil, 3, n = 3}), else args[1..#args]. depfuncs: {sq} (bound under the name the
 -- job function uses for it) or {name = fn}; modules: {"pp.native"} or {alias = "mod"}.

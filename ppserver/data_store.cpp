@@ -7,6 +7,15 @@
 namespace pp::server {
 
 Status DataStore::put(uint64_t client, const std::string& hash, std::string bytes) {
+  return hold(client, hash, std::move(bytes), false);
+}
+
+Status DataStore::keep(uint64_t client, const std::string& hash, std::string bytes) {
+  return hold(client, hash, std::move(bytes), true);
+}
+
+Status DataStore::hold(uint64_t client, const std::string& hash, std::string bytes,
+                       bool counted) {
   auto it = entries_.find(hash);
   if (it == entries_.end()) {
     if (bytes.size() > limit_ - std::min(limit_, bytes_)) {
@@ -28,7 +37,8 @@ Status DataStore::put(uint64_t client, const std::string& hash, std::string byte
     it = entries_.emplace(hash, Entry{std::make_shared<const std::string>(std::move(bytes)), {}})
              .first;
   }
-  it->second.holders.insert(client);
+  auto [h, fresh] = it->second.holders.try_emplace(client, 1);
+  if (!fresh && counted) ++h->second;
   clients_[client].insert(hash);
   return Status::ok();
 }
@@ -41,10 +51,13 @@ DataStore::Bytes DataStore::find(uint64_t client, const std::string& hash) const
 
 bool DataStore::release(uint64_t client, const std::string& hash) {
   auto c = clients_.find(client);
-  if (c == clients_.end() || c->second.erase(hash) == 0) return false;
-  if (c->second.empty()) clients_.erase(c);
+  if (c == clients_.end() || c->second.count(hash) == 0) return false;
   auto it = entries_.find(hash);
   if (it == entries_.end()) return false;
+  auto h = it->second.holders.find(client);
+  if (h != it->second.holders.end() && --h->second > 0) return false;   // held again
+  c->second.erase(hash);
+  if (c->second.empty()) clients_.erase(c);
   it->second.holders.erase(client);
   if (!it->second.holders.empty()) return false;
   drop(it);

@@ -41,9 +41,13 @@ class DataStore {
   // held; a value already held is not stored again, and a client's second hold of
   // a value counts once.
   Status put(uint64_t client, const std::string& hash, std::string bytes);
+  // A result `client` asked the node to keep (SUBMIT's keep): as put, but every keep of
+  // a value counts, and takes a release of its own (two jobs of a client may make the
+  // same value, and the client releases each when it is done with it).
+  Status keep(uint64_t client, const std::string& hash, std::string bytes);
   // The value named `hash` if `client` holds it, else null.
   Bytes find(uint64_t client, const std::string& hash) const;
-  // Ends `client`'s hold of `hash` (nothing if it held none); true if that freed it.
+  // Ends one of `client`'s holds of `hash` (nothing if it held none); true if that freed it.
   bool release(uint64_t client, const std::string& hash);
   // Ends every hold of `client`; returns the hashes of the values that freed.
   std::vector<std::string> release_all(uint64_t client);
@@ -57,8 +61,9 @@ class DataStore {
  private:
   struct Entry {
     Bytes bytes;
-    std::unordered_set<uint64_t> holders;
+    std::unordered_map<uint64_t, uint32_t> holders;   // client -> holds (keeps count)
   };
+  Status hold(uint64_t client, const std::string& hash, std::string bytes, bool counted);
   void drop(std::unordered_map<std::string, Entry>::iterator it);
 
   uint64_t limit_;

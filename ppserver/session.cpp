@@ -120,6 +120,7 @@ void Session::on_message(Result<proto::Message>&& msg) {
       }
       if (auto* d = std::get_if<proto::DataMsg>(&*msg)) return on_data(std::move(*d));
       if (auto* r = std::get_if<proto::DataRelease>(&*msg)) return on_data_release(r->hash);
+      if (auto* k = std::get_if<proto::KeepFetch>(&*msg)) return on_keep_fetch(k->hash);
       if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
       if (auto* st = std::get_if<proto::Steal>(&*msg)) return on_steal(st->job_ids);
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
@@ -252,6 +253,7 @@ void Session::on_submit(proto::Submit&& s) {
   auto asked = std::chrono::milliseconds(s.timeout_ms);
   job.timeout = (asked.count() > 0 && (limit.count() == 0 || asked < limit)) ? asked : limit;
   job.worker = static_cast<int>(s.worker) - 1;   // -1: any worker
+  if (s.keep) keep_.insert(s.job_id);
   node_.jobs().push(std::move(job));
   node_.dispatch();
 }
@@ -263,6 +265,7 @@ void Session::on_cancel(uint64_t job_id) {
     r.status = proto::JobStatus::kCancelled;
     r.error = "cancelled";
     live_.erase(job_id);
+    keep_.erase(job_id);
     stream_->send(r);
     return;
   }
@@ -276,7 +279,7 @@ void Session::on_steal(const std::vector<uint64_t>& job_ids) {
   proto::Stolen answer;
   answer.taken = node_.jobs().steal(id_, job_ids);
   std::unordered_set<uint64_t> answered(answer.taken.begin(), answer.taken.end());
-  for (uint64_t id : answer.taken) live_.erase(id);
+  for (uint64_t id : answer.taken) live_.erase(id), keep_.erase(id);
   for (uint64_t id : job_ids) {
     if (answered.insert(id).second) answer.started.push_back(id);
   }
@@ -288,6 +291,9 @@ void Session::on_steal(const std::vector<uint64_t>& job_ids) {
 void Session::deliver(proto::ResultMsg&& result) {
   if (state_ != State::kReady) return;
   live_.erase(result.job_id);
+  if (keep_.erase(result.job_id) > 0 && result.status == proto::JobStatus::kOk) {
+    keep_result(result);
+  }
   // A job's output goes to clients that read it, when it fits beside the rest.
   size_t bytes = result.value.size() + result.error.size() + result.traceback.size();
   if (!client_takes_output_ ||

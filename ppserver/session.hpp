@@ -67,6 +67,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_data_release(const std::string& hash);
   // Gives `job` the values its arguments name; returns why it cannot run ("" if it can).
   std::string attach_data(NodeJob& job);
+  // Kept results (Cap::kKeep): the result of a job submitted with `keep` stays in the
+  // store for this client, and its RESULT carries the handle instead of the value.
+  void keep_result(proto::ResultMsg& result);
+  void on_keep_fetch(const std::string& hash);
   void reject(uint64_t job_id, std::string why);
   void on_bad_frame(const std::string& why, uint64_t length);
   void refuse(StatusCode code, const std::string& message);
@@ -93,6 +97,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_map<std::string, std::string> refused_data_;
   // Ids of this client's jobs from SUBMIT to RESULT (queued or running): one job per id.
   std::unordered_set<uint64_t> live_;
+  // Of them, the ones whose result stays here (SUBMIT's keep).
+  std::unordered_set<uint64_t> keep_;
   uint64_t client_max_frame_ = proto::kDefaultMaxFrame;
   bool client_takes_pause_ = false;    // its HELLO has Cap::kPause
   bool client_takes_output_ = false;   // its HELLO has Cap::kOutput (RESULT's ninth field)   // from the client's HELLO

@@ -4,6 +4,7 @@
 // (Node::session_closed).
 #include "core/proto/auth.hpp"
 #include "core/proto/data_ref.hpp"
+#include "core/proto/job_ref.hpp"
 #include "core/util/log.hpp"
 #include "ppserver/node.hpp"
 #include "ppserver/session.hpp"
@@ -56,6 +57,33 @@ std::string Session::attach_data(NodeJob& job) {
     job.data.push_back({std::move(ref.hash), std::move(bytes)});
   }
   return {};
+}
+
+void Session::keep_result(proto::ResultMsg& result) {
+  // Only the first value is kept: it is the one a dependent job takes (job_ref.hpp).
+  Result<std::pair<size_t, size_t>> span = proto::first_element_span(result.value);
+  if (!span || span->second < proto::kMinKeptValue) return;   // small: it goes inline
+  auto [at, size] = *span;
+  std::string first = result.value.substr(at, size);
+  proto::DataRef ref{proto::data_hash(first), size};
+  if (Status st = node_.data().keep(id_, ref.hash, std::move(first)); !st) {
+    // Full store: the value goes back whole, as if it had not been asked to stay.
+    PP_DEBUG("client %s: job %llu's result not kept: %s", peer_.c_str(),
+             static_cast<unsigned long long>(result.job_id), st.message().c_str());
+    return;
+  }
+  std::string value = result.value.substr(0, at);
+  proto::put_data_ref(value, ref);
+  value.append(result.value, at + size);
+  result.value = std::move(value);
+  node_.data_changed({}, "a job's result is kept");
+}
+
+void Session::on_keep_fetch(const std::string& hash) {
+  proto::Kept answer;
+  answer.hash = hash;
+  if (DataStore::Bytes bytes = node_.data().find(id_, hash)) answer.bytes = *bytes;
+  stream_->send(proto::Message(std::move(answer)));
 }
 
 }  // namespace pp::server

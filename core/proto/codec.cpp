@@ -60,13 +60,18 @@ struct Encoder {
     head(MsgType::kCode, 2), bin(m.hash), bin(m.blob);
   }
   void submit(uint64_t job_id, std::string_view hash, std::string_view args, uint32_t timeout,
-              uint32_t worker) {
-    head(MsgType::kSubmit, worker == 0 ? 5 : 6);
+              uint32_t worker, bool keep) {
+    head(MsgType::kSubmit, keep ? 7 : worker == 0 ? 5 : 6);
     pk.pack(job_id), bin(hash), bin(args);
     pk.pack(uint32_t{0}), pk.pack(timeout);   // reserved (was attempt), then timeout
-    if (worker != 0) pk.pack(worker);          // only then: a SUBMIT without it is protocol 1's
+    // Only when needed: a SUBMIT without them is protocol 1's. With keep, the worker
+    // field is written even when 0 (any worker).
+    if (worker != 0 || keep) pk.pack(worker);
+    if (keep) pk.pack(uint8_t{1});
   }
-  void operator()(const Submit& m) { submit(m.job_id, m.hash, m.args, m.timeout_ms, m.worker); }
+  void operator()(const Submit& m) {
+    submit(m.job_id, m.hash, m.args, m.timeout_ms, m.worker, m.keep);
+  }
   void operator()(const ResultMsg& m) {
     // The output is a ninth field only when there is some: a RESULT without it is
     // exactly protocol 1's.
@@ -106,6 +111,8 @@ struct Encoder {
   void operator()(const DataMsg& m) { data(MsgType::kData, m.hash, m.bytes); }
   void operator()(const DataRelease& m) { head(MsgType::kDataRelease, 1), bin(m.hash); }
   void operator()(const WorkerData& m) { data(MsgType::kWorkerData, m.hash, m.bytes); }
+  void operator()(const KeepFetch& m) { head(MsgType::kKeepFetch, 1), bin(m.hash); }
+  void operator()(const Kept& m) { data(MsgType::kKept, m.hash, m.bytes); }
 };
 
 // Strict field extraction; throws msgpack::type_error, caught in decode_message.
@@ -225,7 +232,12 @@ Submit decode_submit(Fields& f) {
   s.timeout_ms = f.uint<uint32_t>();
   if (f.i < f.n) {   // optional: the worker that must run it (Cap::kPlacement)
     s.worker = f.uint<uint32_t>();
-    if (s.worker == 0) throw msgpack::type_error();   // written only when not 0
+    if (f.i < f.n) {   // optional: keep the result (Cap::kKeep), written only as 1
+      if (f.uint<uint8_t>() != 1) throw msgpack::type_error();
+      s.keep = true;
+    } else if (s.worker == 0) {
+      throw msgpack::type_error();   // written alone only when not 0
+    }
   }
   return s;
 }
@@ -299,6 +311,8 @@ Message decode_fields(MsgType t, Fields& f) {
     case MsgType::kDataRelease: return DataRelease{f.hash()};
     case MsgType::kWorkerData: return decode_data<WorkerData>(f);
     case MsgType::kPause: return decode_pause(f);
+    case MsgType::kKeepFetch: return KeepFetch{f.hash()};
+    case MsgType::kKept: return decode_data<Kept>(f);
   }
   throw msgpack::type_error();
 }
@@ -306,7 +320,8 @@ Message decode_fields(MsgType t, Fields& f) {
 bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 15:
-    case 16: case 17: case 18: case 19: case 20: case 21: case 30: case 31: case 32: case 33: case 34:
+    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 30: case 31:
+    case 32: case 33: case 34:
       return true;
     default:
       return false;
@@ -343,8 +358,8 @@ void encode_frame(const Message& m, FrameOut out) {
 }
 
 void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args,
-                   uint32_t timeout_ms, FrameOut out, uint32_t worker) {
-  framed(out, [&](Encoder& enc) { enc.submit(job_id, hash, args, timeout_ms, worker); });
+                   uint32_t timeout_ms, FrameOut out, uint32_t worker, bool keep) {
+  framed(out, [&](Encoder& enc) { enc.submit(job_id, hash, args, timeout_ms, worker, keep); });
 }
 
 void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out) {

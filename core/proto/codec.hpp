@@ -46,9 +46,9 @@ void encode_frame(const Message& m, std::string& out);
 void encode_frame(const Message& m, FrameOut out);
 // SUBMIT and WORKER_RUN from fields the caller holds, so arguments kept for a retry are
 // neither copied into a message nor moved out of their owner.
-// `worker`: Submit::worker (0 = any worker).
+// `worker`: Submit::worker (0 = any worker); `keep`: Submit::keep.
 void encode_submit(uint64_t job_id, std::string_view hash, std::string_view args,
-                   uint32_t timeout_ms, FrameOut out, uint32_t worker = 0);
+                   uint32_t timeout_ms, FrameOut out, uint32_t worker = 0, bool keep = false);
 void encode_worker_run(uint64_t key, std::string_view hash, std::string_view args, FrameOut out);
 // DATA and WORKER_DATA likewise, from a scattered value's bytes where they are kept.
 void encode_data(MsgType type, std::string_view hash, std::string_view bytes, FrameOut out);

@@ -58,6 +58,10 @@ enum class MsgType : uint8_t {
   kDataRelease = 20,
   // A node's pause for its machine's owner, node -> client (to clients with Cap::kPause).
   kPause = 21,
+  // Kept results (Cap::kKeep): the client asks for a value a node keeps; the node's
+  // answer carries its bytes (empty when it holds none).
+  kKeepFetch = 22,
+  kKept = 23,
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
@@ -78,6 +82,8 @@ enum class Cap : uint32_t {
   kData = 1u << 7,       // DATA / DATA_RELEASE understood; handles (ext 2) resolved in args
   kPlacement = 1u << 8,  // SUBMIT may name the one worker of the node that runs it (a sixth field)
   kPause = 1u << 9,      // PAUSE understood (a client) / sent when the node pauses (a node)
+  kKeep = 1u << 10,      // SUBMIT may ask the node to keep the result (a seventh field);
+                         // KEEP_FETCH answered with KEPT
 };
 
 struct Caps {
@@ -93,7 +99,12 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kOutput) |
                                      static_cast<uint32_t>(Cap::kData) |
                                      static_cast<uint32_t>(Cap::kPlacement) |
-                                     static_cast<uint32_t>(Cap::kPause);
+                                     static_cast<uint32_t>(Cap::kPause) |
+                                     static_cast<uint32_t>(Cap::kKeep);
+
+// A kept result's first value smaller than this comes back inline: it costs about what
+// its handle costs, and needs no release.
+inline constexpr size_t kMinKeptValue = 1024;
 
 // Job ids in one STEAL (and in each list of a STOLEN).
 inline constexpr size_t kMaxStealIds = 1024;

@@ -186,7 +186,14 @@ Result<std::string> substitute_job_refs(
 }
 
 Result<std::string> first_element(std::string_view array) {
-  if (array.empty()) return std::string("\xc0", 1);
+  Result<std::pair<size_t, size_t>> span = first_element_span(array);
+  if (!span) return span.status();
+  if (span->second == 0) return std::string("\xc0", 1);
+  return std::string(array.substr(span->first, span->second));
+}
+
+Result<std::pair<size_t, size_t>> first_element_span(std::string_view array) {
+  if (array.empty()) return std::pair<size_t, size_t>{0, 0};
   const auto tag = static_cast<unsigned char>(array[0]);
   size_t header = 0;
   uint64_t n = 0;
@@ -199,12 +206,12 @@ Result<std::string> first_element(std::string_view array) {
   } else {
     return malformed("a job's values are not an array");
   }
-  if (n == 0) return std::string("\xc0", 1);
+  if (n == 0) return std::pair<size_t, size_t>{header, 0};
   std::string_view rest = array.substr(header);
   std::vector<JobRefAt> refs;
   Walker first(rest, refs);
   if (Status s = first.run(1, /*whole=*/false); !s) return s;
-  return std::string(rest.substr(0, first.pos()));
+  return std::pair<size_t, size_t>{header, first.pos()};
 }
 
 }  // namespace pp::proto

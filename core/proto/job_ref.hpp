@@ -45,5 +45,8 @@ Result<std::string> substitute_job_refs(
 // The first element of the msgpack array `array` (a job's returned values), as its
 // bytes; nil ("\xc0") when the array is empty.
 Result<std::string> first_element(std::string_view array);
+// Where that first element lies in `array`: (offset, size); size 0 when the array is
+// empty.
+Result<std::pair<size_t, size_t>> first_element_span(std::string_view array);
 
 }  // namespace pp::proto

@@ -24,7 +24,7 @@ MsgType type_of(const Message& m) {
       MsgType::kHeartbeat, MsgType::kBye,    MsgType::kWorkerReady,
       MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
       MsgType::kWorkerReset, MsgType::kData, MsgType::kDataRelease, MsgType::kWorkerData,
-      MsgType::kPause};
+      MsgType::kPause, MsgType::kKeepFetch, MsgType::kKept};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -51,6 +51,8 @@ const char* type_name(MsgType t) {
     case MsgType::kDataRelease: return "DATA_RELEASE";
     case MsgType::kWorkerData: return "WORKER_DATA";
     case MsgType::kPause: return "PAUSE";
+    case MsgType::kKeepFetch: return "KEEP_FETCH";
+    case MsgType::kKept: return "KEPT";
   }
   return "?";
 }

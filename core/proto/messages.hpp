@@ -64,6 +64,11 @@ struct Submit {
   // The worker of the node that must run it, 1..workers (0 = any). On the wire a sixth
   // field only when not 0, and only to a node whose HELLO has Cap::kPlacement.
   uint32_t worker = 0;
+  // Keep the result on the node (Cap::kKeep): its first value, when it is at least
+  // kMinKeptValue bytes, stays in the node's store held for this client under its
+  // content hash, and RESULT carries its handle (data_ref.hpp) in its place. On the
+  // wire a seventh field (1) only when set, and only to a node with Cap::kKeep.
+  bool keep = false;
 };
 
 struct ResultMsg {
@@ -92,6 +97,15 @@ struct DataMsg {
   std::string bytes;
 };
 struct DataRelease { std::string hash; };
+// A kept result's value, asked for by its client (to move it to another node, or
+// because the user wants it), and the node's answer: the bytes, empty when the node
+// holds no value of that hash for this client. A kept value is released as a
+// scattered one is (DATA_RELEASE).
+struct KeepFetch { std::string hash; };
+struct Kept {
+  std::string hash;
+  std::string bytes;
+};
 
 // Work stealing: the client asks a node to give back jobs it has not started.
 struct Steal { std::vector<uint64_t> job_ids; };        // at most kMaxStealIds
@@ -141,7 +155,8 @@ struct WorkerData {
 
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
                              Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal, Stolen,
-                             WorkerReset, DataMsg, DataRelease, WorkerData, Pause>;
+                             WorkerReset, DataMsg, DataRelease, WorkerData, Pause, KeepFetch,
+                             Kept>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

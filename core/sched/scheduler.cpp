@@ -25,6 +25,7 @@ Scheduler::Job* Scheduler::find_job(JobId id) {
 
 void Scheduler::finish_job(JobId id) {
   if (Job* j = jobs_.find(id); j != nullptr && j->ruled) rules_.erase(id);
+  if (!preferred_.empty()) preferred_.erase(id);
   jobs_.erase(id);
   --unfinished_;
 }
@@ -139,7 +140,13 @@ void Scheduler::place(JobId id, NodeId node, bool backup, std::vector<Assignment
   Job& j = job(id);
   Node& n = nodes_[node];
   bool was_empty = n.copies.empty();
-  n.copies.push_back(InFlight{id, -1, backup, j.ruled, kNone});
+  // A job on the node holding its inputs stays there: a steal would move them.
+  bool at_inputs = false;
+  if (!preferred_.empty()) {
+    auto p = preferred_.find(id);
+    at_inputs = p != preferred_.end() && p->second.node == node;
+  }
+  n.copies.push_back(InFlight{id, -1, backup, j.ruled || at_inputs, kNone});
   tally(n, n.copies.back(), +1);
   busy_edge(n, was_empty);
   j.state = JobState::kRunning;
@@ -335,9 +342,10 @@ std::vector<Assignment> Scheduler::assign() {
       queue_.pop_front();
       continue;
     }
-    const int best = best_node();
+    const JobId id = queue_.front();
+    int best = preferred_node(id);
+    if (best < 0) best = best_node();
     if (best < 0) break;
-    JobId id = queue_.front();
     queue_.pop_front();
     place(id, static_cast<NodeId>(best), false, out);
   }

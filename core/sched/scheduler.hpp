@@ -203,6 +203,13 @@ class Scheduler {
   // place in the id order now and enters the queue at release(). abandon() ends it.
   void hold(JobId job, const JobRules& rules = {});
   void release(JobId job);
+  // The node holding a job's inputs (kept results, the most bytes of them), and what
+  // moving them elsewhere costs in seconds: assign() gives the job to that node when it
+  // has room, or will soon (the job would start there before its inputs could move; at
+  // most four windows), else to the best node as usual. Placed there, it is not stolen
+  // (that would move its inputs); a backup copy elsewhere must be expected to finish
+  // first by more than the move. Placed elsewhere, it is stolen and backed up as any job.
+  void prefer(JobId job, NodeId node, double move_seconds = 0);
   // Fills node windows from the queue; at the tail, may hand out backup copies.
   std::vector<Assignment> assign();
   // Steals to ask for, see the header comment. Each job is planned at most once until
@@ -330,6 +337,7 @@ class Scheduler {
   void tally(Node& n, const InFlight& c, int sign);   // a copy joins (+1) or leaves the counts
   void touch(NodeId id);                  // its place in ready_, victims_ and idle_
   int best_node() const;                  // where assign() puts the next job, -1: nowhere
+  int preferred_node(JobId id) const;     // prefer()'s node if it has room soon, else -1
   int best_victim(NodeId thief) const;    // see plan_steals(), -1: none
   std::vector<NodeId> idle_by_speed() const;  // idle_ by (expected seconds, id)
   bool plan_one_steal(NodeId t, std::vector<Steal>& out);
@@ -342,6 +350,7 @@ class Scheduler {
   double reference_seconds(bool* known) const;
   double median_seconds() const;
   struct Candidate;                       // a running copy a backup may be made of
+  double move_seconds(JobId id, NodeId from) const;   // its inputs' move cost, if there
   std::vector<Candidate> backup_candidates(double t, double median) const;
   void plan_backups(std::vector<Assignment>& out);
   // Pauses (scheduler_pause.cpp).
@@ -371,6 +380,11 @@ class Scheduler {
   std::map<std::string, Pinned> pinned_;   // by node name (the few names jobs are pinned to)
   size_t pinned_count_ = 0;
   std::deque<JobId> retried_;              // failed runs waiting to run again (few)
+  struct Preferred {
+    NodeId node;
+    double move_seconds;
+  };
+  std::unordered_map<JobId, Preferred> preferred_;  // prefer(): until the job finishes
   std::unordered_map<std::string, NodeId> active_by_name_;
   std::vector<Node> nodes_;        // NodeId = index; nodes that left stay, inactive
   size_t unfinished_ = 0;

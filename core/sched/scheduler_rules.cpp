@@ -143,6 +143,34 @@ int Scheduler::best_node_avoiding(const std::vector<std::string>& avoid) const {
   return other_active ? best : best_node();
 }
 
+void Scheduler::prefer(JobId id, NodeId node, double move_seconds) {
+  if (find_job(id) != nullptr && node < nodes_.size()) preferred_[id] = {node, move_seconds};
+}
+
+double Scheduler::move_seconds(JobId id, NodeId from) const {
+  if (preferred_.empty()) return 0;
+  auto it = preferred_.find(id);
+  return it != preferred_.end() && it->second.node == from ? it->second.move_seconds : 0;
+}
+
+// The preferred node takes the job when it has room, or will soon: when the job would
+// start there (the copies ahead of it, per worker, at its job time) before its inputs
+// could be moved elsewhere; never more than four windows' worth.
+int Scheduler::preferred_node(JobId id) const {
+  if (preferred_.empty()) return -1;
+  auto it = preferred_.find(id);
+  if (it == preferred_.end()) return -1;
+  const NodeId at = it->second.node;
+  const Node& n = nodes_[at];
+  const size_t w = window(at);
+  if (has_room(n, w)) return static_cast<int>(at);
+  if (!has_room(n, 4 * w)) return -1;
+  const double workers = n.info.workers;
+  const double ahead = static_cast<double>(n.copies.size() + n.reserved) + 1 - workers;
+  const double wait = ahead * expected_seconds(at) / workers;
+  return wait <= it->second.move_seconds ? static_cast<int>(at) : -1;
+}
+
 std::vector<std::pair<JobId, std::string>> Scheduler::jobs_without_node(double seconds) {
   std::vector<std::pair<JobId, std::string>> out;
   if (pinned_count_ == 0) return out;

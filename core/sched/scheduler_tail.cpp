@@ -152,6 +152,7 @@ double Scheduler::median_seconds() const {
 struct Scheduler::Candidate {
   double finish;   // started + d: the latest expected finish is backed up first
   double d, e, ev;
+  double move;     // moving its inputs to another node (0: none stay where it runs)
   JobId job;
   NodeId node;
 };
@@ -168,7 +169,7 @@ std::vector<Scheduler::Candidate> Scheduler::backup_candidates(double t, double 
       if (!(e > options_.backup_multiplier * median)) continue;
       const double d = std::max(ev, e);  // an overrun job is assumed about to finish
       if (!(d - e > 0)) continue;        // then no copy can finish first
-      out.push_back({c.started + d, d, e, ev, c.job, v});
+      out.push_back({c.started + d, d, e, ev, move_seconds(c.job, v), c.job, v});
     }
   }
   // The latest expected finish first; among equals, the first in node and queue order.
@@ -193,7 +194,7 @@ void Scheduler::plan_backups(std::vector<Assignment>& out) {
       const Candidate* pick = nullptr;
       for (const Candidate& c : candidates) {
         if (c.node == i || jobs_.find(c.job)->backed_up) continue;
-        if (c.d * ei / c.ev < c.d - c.e) {
+        if (c.move + c.d * ei / c.ev < c.d - c.e) {
           pick = &c;
           break;
         }

@@ -8,7 +8,9 @@
 --
 -- Every item becomes one job per stage, submitted together: stage k + 1 gets stage k's job
 -- as its argument (a dependency: held by the driver until stage k is done, then sent with
--- that job's first return value). A stage that returns nil drops the item: the later
+-- that job's first return value). That value stays on the node that made it (a kept
+-- result): stage k + 1 prefers that node, and only when it runs elsewhere does the value
+-- travel, once, through the driver. A stage that returns nil drops the item: the later
 -- stages pass the nil on without calling their function, and the loop never sees it.
 --
 -- At most `window` items are in flight (default 1000): the next items are read from
@@ -86,8 +88,7 @@ local function make_stage(spec, k)
     error(string_format("%s (%s): %s", where, name, err), 3)
   end
   local timeout = options.seconds(spec.timeout, where .. ": timeout", 3)
-  return { blob = blob, name = name, opts = timeout and { timeout = timeout } or nil,
-           seconds = 0, runs = 0 }
+  return { blob = blob, name = name, timeout = timeout, seconds = 0, runs = 0 }
 end
 
 -- js:pipeline{ stage, ... } -> a pipeline; a stage is a function or
@@ -99,6 +100,12 @@ function M.pipeline(server, stages)
   end
   local list = {}
   for k = 1, #stages do list[k] = make_stage(stages[k], k) end
+  -- Every stage but the last keeps its result on the node that made it: only the next
+  -- stage's job takes it, and it prefers that node (a value moves at most once).
+  for k, st in ipairs(list) do
+    local keep = k < #list or nil
+    st.opts = (st.timeout or keep) and { timeout = st.timeout, intermediate = keep } or nil
+  end
   return setmetatable({ _server = server, _stages = list, _items = 0, _dropped = 0,
                         _failed = 0, _busy = 0, _started = nil, _inflight = nil }, Pipeline)
 end
@@ -134,8 +141,11 @@ end
 local function conclude(self, rec)
   local stages, failure = self._stages, nil
   for k, job in ipairs(rec.jobs) do
-    local value, err = job:result()
-    if job:status() == "finished" then
+    -- An earlier stage's value stayed on its node: only its status is read here.
+    local value, err
+    local finished = job:status() == "finished"
+    if k == #rec.jobs or not finished then value, err = job:result() end
+    if finished then
       local st = stages[k]
       local t = job.elapsed or 0
       st.seconds, st.runs = st.seconds + t, st.runs + 1

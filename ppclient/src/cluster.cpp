@@ -55,12 +55,13 @@ Job Cluster::submit_refs(const SubmitOptions& options, const Code& code,
                                 std::to_string(UINT32_MAX) + " ms");
   }
   std::unique_ptr<client::SubmitExtras> extras;
-  if (options.retries > 0 || !options.node.empty() || !options.group.empty() ||
+  if (options.retries > 0 || !options.node.empty() || !options.group.empty() || options.keep ||
       !options.after.empty() || !refs.jobs.empty() || !refs.shared.empty()) {
     extras = std::make_unique<client::SubmitExtras>();
     extras->retries = options.retries;
     extras->node = options.node;
     extras->group = options.group;
+    extras->keep = options.keep;
     for (const Job& j : options.after) {
       if (!j.state()) throw std::invalid_argument("SubmitOptions::after holds an empty pp::Job");
       extras->after.push_back(j.state());

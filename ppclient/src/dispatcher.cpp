@@ -62,7 +62,7 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     auto [it, fresh] = code_.try_emplace(s.code->hash, s.code);
     if (!fresh) s.code = it->second;
     uint64_t id = s.state->id;
-    Job& job = jobs_.emplace(id, Job{std::move(s), 0, nullptr});
+    Job& job = jobs_.emplace(id, Job{std::move(s), 0, false, nullptr});
     SubmitExtras* x = job.sub.extras.get();
     if (x != nullptr && x->worker != 0) ++placed_;
     sched::JobRules rules;
@@ -157,14 +157,37 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
       return;
     }
   }
+  bool parked = false;   // waits for a kept input to reach this driver (on_kept)
+  if (x != nullptr && !x->kept.empty()) {
+    why = move_kept(*l, a.node, a.job, *x, parked);
+    if (!why.empty()) {
+      sched_.give_back(a.job, a.node);
+      if (!a.backup) give_up(a.job, proto::JobStatus::kLost, std::move(why));
+      return;
+    }
+  }
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
+  if (parked) {
+    sched_.started(a.job, a.node);   // not on the node yet: nothing there to steal
+    return;
+  }
+  submit_to(job, a.job, *l);
+}
+
+// Writes CODE (once) and SUBMIT of `job` to `l`.
+void Dispatcher::submit_to(Job& job, uint64_t id, NodeLink& l) {
+  const JobCode& code = *job.sub.code;
+  const SubmitExtras* x = job.sub.extras.get();
+  const uint32_t worker = x != nullptr ? x->worker : 0;
+  const bool keep = l.can_keep() && wants_keep(id, job);
+  job.keep_sent = job.keep_sent || keep;
   if (!job.wire_args && job.sub.args.size() >= proto::kMinSplice) {
     job.wire_args = std::make_shared<std::string>(std::move(job.sub.args));
   }
-  l->submit(a.job, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
-            job.args(), job.sub.timeout_ms, job.wire_args, worker);
+  l.submit(id, code.hash, std::shared_ptr<const std::string>(job.sub.code, &code.blob),
+           job.args(), job.sub.timeout_ms, job.wire_args, worker, keep);
 }
 
 sched::NodeId Dispatcher::add_node(NodeLink& l) {
@@ -199,10 +222,10 @@ size_t Dispatcher::remove_node(sched::NodeId node, const std::string& reason) {
   }
   std::vector<uint64_t> back = sched_.remove_node(node);
   members_[node].link = nullptr;
-  if (placed_ > 0) {
-    fail_placed(members_[node], reason);
-    std::erase_if(back, [this](uint64_t id) { return jobs_.find(id) == nullptr; });
-  }
+  if (placed_ > 0) fail_placed(members_[node], reason);
+  if (!kept_.empty()) kept_lost(node);
+  // Jobs failed here (placed on the node, or waiting for a value it kept) go back to no one.
+  std::erase_if(back, [this](uint64_t id) { return jobs_.find(id) == nullptr; });
   size_t requeued = back.size() - count_drops(back, members_[node].name, reason);
   resent_ += requeued;
   // Its cancelled copies will not answer any more.
@@ -316,9 +339,12 @@ void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, const sched::C
     r.error = "the job crashed its worker " + std::to_string(c.crashes) +
               " times, on every attempt; it is not run again. Last: " + r.error;
   }
-  finish(r.job_id, Outcome{r.status, std::move(r.value), std::move(r.error),
-                           std::move(r.traceback), members_[node].name,
-                           static_cast<double>(r.wall_us) / 1e6, std::move(r.output)});
+  const std::string kept = ok ? keep_result(r.job_id, node, r.value) : std::string();
+  Outcome o{r.status, std::move(r.value), std::move(r.error), std::move(r.traceback),
+            members_[node].name, static_cast<double>(r.wall_us) / 1e6, std::move(r.output)};
+  o.kept = !kept.empty();
+  finish(r.job_id, std::move(o));
+  if (!kept.empty()) drop_unused(kept);
 }
 
 // A copy whose result is not used; it counts as a duplicate if it ran at all.
@@ -379,6 +405,7 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   }
   jobs_.erase(id);
   special_.erase(id);
+  if (sub.extras && !sub.extras->kept.empty()) unref_kept(sub.extras->kept);
   if (deps_.held() > 0) deps_.drop(id);            // a held job ended otherwise
   settle_dependents(id, outcome);                  // the jobs waiting for it
   deliver_(sub, std::move(outcome));
@@ -440,6 +467,7 @@ void Dispatcher::check_starvation(bool all_refused, std::chrono::milliseconds no
                              " s (no_node_timeout). Nodes: " + why_none()));
     }
   }
+  if (!kept_.empty()) sweep_kept();
   // Time passing can make a running job worth a backup copy.
   if (any_ready && sched_.unfinished() > 0) pump();
 }
@@ -465,6 +493,7 @@ void Dispatcher::fail_all(const std::string& why) {
   ids.reserve(jobs_.size());
   jobs_.for_each([&](uint64_t id, const Job&) { ids.push_back(id); });
   for (uint64_t id : ids) finish(id, failure(proto::JobStatus::kLost, why));
+  for (auto& [hash, v] : kept_) answer_readers(v.readers, hash);   // no waiter hangs
 }
 
 }  // namespace pp::client

@@ -63,6 +63,7 @@ struct Outcome {
   std::string value, error, traceback, node;
   double wall_seconds = 0;
   std::string output;   // what the job printed (issue 12, output)
+  bool kept = false;    // its first value is a kept result's handle (JobState::kept)
 };
 
 class Dispatcher {
@@ -91,6 +92,13 @@ class Dispatcher {
   // The node paused or resumed (its link's last PAUSE): a paused node takes no job, its
   // queued jobs are stolen back and its running ones get backup copies elsewhere.
   void on_pause(sched::NodeId node);
+  // A node's answer to KEEP_FETCH: a kept value's bytes (dispatcher_keep.cpp).
+  void on_kept(sched::NodeId node, proto::Kept&& k);
+  // A user thread asks for the value of `job`, a kept result (JobState::kept): it is
+  // fetched from its node (or taken from here) and put in place of the handle.
+  void fetch_for_user(std::shared_ptr<JobState> job);
+  // Bytes of kept results moved through this driver (fetched from their node).
+  uint64_t kept_bytes_moved() const { return kept_moved_; }
   // Fills windows, plans steals and backup copies.
   void pump();
   // Every 100 ms or so: fails queued jobs when no node could take them for
@@ -126,6 +134,7 @@ class Dispatcher {
   struct Job {
     Submission sub;
     uint8_t drops = 0;             // times its node went away before answering
+    bool keep_sent = false;        // a copy was sent asking the node to keep its result
     // Arguments of proto::kMinSplice bytes or more, moved here from sub.args at the first
     // send: each SUBMIT's write shares them, so a job that ends while one is being
     // written (another copy won, it was cancelled) leaves the bytes to that write.
@@ -166,6 +175,21 @@ class Dispatcher {
   void start_held(uint64_t id);
   void settle_dependents(uint64_t id, const Outcome& outcome);
   void end_held(uint64_t id, Outcome&& outcome);
+  // Kept results (dispatcher_keep.cpp).
+  std::string keep_result(uint64_t id, sched::NodeId node, const std::string& value);
+  void drop_unused(const std::string& hash);
+  void count_kept(uint64_t id, const std::string& args, SubmitExtras& x);
+  std::string move_kept(NodeLink& to, sched::NodeId node, uint64_t id, const SubmitExtras& x,
+                        bool& parked);
+  void unref_kept(const std::vector<std::string>& hashes);
+  void drop_kept(const std::string& hash);
+  void kept_lost(sched::NodeId node);
+  struct KeptValue;
+  bool unused(const KeptValue& v) const;
+  void sweep_kept();
+  void answer_readers(std::vector<std::shared_ptr<JobState>>& readers, const std::string& hash);
+  bool wants_keep(uint64_t id, const Job& job) const;
+  void submit_to(Job& job, uint64_t id, NodeLink& l);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
   double now() const;
@@ -200,6 +224,27 @@ class Dispatcher {
   std::deque<std::pair<uint64_t, Outcome>> ending_;   // held jobs to end (end_held)
   bool cascading_ = false;                           // ending_ is being worked off
   Recall recall_;
+  // Kept results (SubmitExtras::keep): a job's value left on the node that made it, by
+  // content hash, while a job that names it is unfinished.
+  struct KeptValue {
+    uint64_t size = 0;
+    sched::NodeId holder = 0;   // a node holding it (preferred, asked for its bytes)
+    bool holder_gone = false;   // no node holds it any more
+    // Nodes that kept it, with how many times (each keep is released once).
+    std::unordered_map<sched::NodeId, uint32_t> holds;
+    std::shared_ptr<const std::string> bytes;   // once fetched through the driver
+    uint32_t users = 0;                         // unfinished jobs whose arguments name it
+    bool fetching = false;
+    std::vector<std::pair<uint64_t, sched::NodeId>> parked;   // jobs sent once it is in
+    std::vector<std::shared_ptr<JobState>> readers;            // users waiting for it
+    // The jobs that made it (the user's handles on them: while one lives, it may be asked
+    // for); none for a pipeline's intermediate.
+    std::vector<std::weak_ptr<JobState>> producers;
+    bool internal = false;   // SubmitExtras::keep: only its dependents take it
+    bool used = false;       // a dependent named it
+  };
+  std::unordered_map<std::string, KeptValue> kept_;
+  uint64_t kept_moved_ = 0;
 };
 
 }  // namespace pp::client

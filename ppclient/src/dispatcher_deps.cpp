@@ -69,6 +69,7 @@ void Dispatcher::start_held(uint64_t id) {
     return;
   }
   sub.args = std::move(*args);
+  count_kept(id, sub.args, *sub.extras);
   // The inputs' states are no longer needed here: a tree of jobs lets go of its leaves.
   sub.extras->inputs = {};
   sub.extras->after = {};

@@ -106,6 +106,10 @@ msgpack::object_handle Job::results() const {
 
 const std::string& Job::packed_results() const {
   wait();
+  {
+    std::unique_lock lock(state_->sync->mutex);
+    client::resolve_kept(state_, lock);   // a value kept on its node comes here once
+  }
   const client::JobState& s = *state_;
   if (s.status != proto::JobStatus::kOk) {
     std::string kind = proto::job_status_name(s.status);

@@ -64,6 +64,13 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   data_ = std::make_shared<DataRegistry>([this](const std::string& hash) {
     asio::post(io_, [this, hash] { release_data(hash); });
   });
+  // A user thread asking for a kept result's value (resolve_kept): the io thread fetches
+  // it. No job exists yet: no lock needed.
+  sync_->fetch_kept = [this](std::shared_ptr<JobState> job) {
+    asio::post(io_, [this, job = std::move(job)]() mutable {
+      dispatcher_->fetch_for_user(std::move(job));
+    });
+  };
   if (opt_.progress.value_or(::isatty(STDERR_FILENO) == 1)) {
     progress_ = std::make_unique<ProgressBar>([this] { return live_snapshot(); },
                                               [this] { return live_.jobs().finished(); });
@@ -347,6 +354,7 @@ void JobServer::hand_over() {
       state.node = std::move(o.node);
       if (!o.output.empty()) state.output = std::make_unique<std::string>(std::move(o.output));
       state.elapsed = o.wall_seconds;
+      state.kept = o.kept;
       finished_locked(d.state);
       notify = notify || state.waited;
     }
@@ -385,6 +393,10 @@ std::string JobServer::why_no_node() const {
 }
 
 void JobServer::shutdown_io() {
+  {
+    std::lock_guard lock(sync_->mutex);
+    sync_->fetch_kept = nullptr;   // a kept value asked for from now on is told so
+  }
   drain_incoming();   // every job gets its outcome, those not yet taken too
   housekeeping_.cancel();
   if (discovery_) discovery_->stop();

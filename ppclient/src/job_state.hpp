@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +25,7 @@
 namespace pp::client {
 
 class Completions;
+struct JobState;
 
 // Told when a user thread starts and stops blocking on a server's jobs (the progress
 // bar draws only while someone waits). Called under Sync::mutex; must not take it.
@@ -45,6 +47,9 @@ struct Sync {
   std::unordered_multimap<const void*, Completions*> watchers;
   // The server's progress bar, if it has one (set and cleared under mutex by its owner).
   WaitObserver* observer = nullptr;
+  // Asks the server's io thread for a kept result's value (JobState::kept); set and
+  // cleared under mutex by the server, so a job outliving its cluster is told so.
+  std::function<void(std::shared_ptr<JobState>)> fetch_kept;
 };
 
 // A user thread blocked on jobs of `sync`, for its observer: made under sync.mutex just
@@ -77,6 +82,9 @@ struct JobState {
   std::shared_ptr<Sync> sync;
   bool done = false;
   bool waited = false;
+  // Its first value stayed on the node that made it (a kept result): `value` holds its
+  // handle there until the user asks for it (resolve_kept fetches it once).
+  bool kept = false;
   JobPhase phase = JobPhase::kPending;
   proto::JobStatus status = proto::JobStatus::kOk;
   // Runs started on nodes, retries included, losing backup copies not.
@@ -107,6 +115,23 @@ struct JobState {
 // The error of a job the driver cancelled (its own outcome, and what its dependents quote).
 inline std::string cancelled_error(uint64_t id) {
   return "job " + std::to_string(id) + " was cancelled by the driver";
+}
+
+// Under `lock` (of job->sync->mutex), the job done: a kept value is fetched from its
+// node and put in place of its handle before anyone reads `value`.
+inline void resolve_kept(const std::shared_ptr<JobState>& job, std::unique_lock<std::mutex>& lock) {
+  if (!job->kept) return;
+  Sync& sync = *job->sync;
+  if (!sync.fetch_kept) {
+    job->kept = false;
+    job->status = proto::JobStatus::kLost;
+    job->set_failure("job " + std::to_string(job->id) + "'s value stayed on its node, and the "
+                     "cluster was closed before it was asked for", "");
+    return;
+  }
+  sync.fetch_kept(job);
+  BlockedWait blocked(sync);
+  sync.cv.wait(lock, [&] { return !job->kept; });
 }
 
 inline const char* status_name(const JobState& job) {

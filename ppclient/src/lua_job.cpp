@@ -195,6 +195,7 @@ int l_job_settle(lua_State* L) {
       BlockedWait blocked(*s->sync);
       s->sync->cv.wait(lock, [&] { return s->done; });
     }
+    resolve_kept(s, lock);   // a value kept on its node comes here once
   }
   lua_settop(L, 1);
   lua_getfenv(L, 1);                       // 2: the anchor

@@ -337,7 +337,7 @@ int l_stats(lua_State* L) {
     lua_setfield(L, -2, key);
   };
   for (const auto& s : stats) {
-    lua_createtable(L, 0, 17);
+    lua_createtable(L, 0, 19);
     lua_pushstring(L, s.node.c_str());
     lua_setfield(L, -2, "node");
     lua_pushstring(L, s.host.c_str());
@@ -357,6 +357,8 @@ int l_stats(lua_State* L) {
     num("backups_won", static_cast<double>(s.backups_won));
     num("backups_lost", static_cast<double>(s.backups_lost));
     num("requeued", static_cast<double>(s.requeued));
+    num("bytes_sent", static_cast<double>(s.bytes_sent));
+    num("bytes_received", static_cast<double>(s.bytes_received));
     lua_rawseti(L, -2, ++i);
   }
   return 1;

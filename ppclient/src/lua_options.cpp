@@ -134,7 +134,11 @@ void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
   // inside the arguments.
   // `worker` (with `node`): js:run's placement on one worker, checked by pp.run.
   const double worker = opt_number(L, t, "worker", 0);
-  if (retries <= 0 && node.empty() && group.empty()) return;
+  // `keep`: the result stays on its node; `intermediate` (pp.pipeline's stages but the
+  // last): kept, and released once the next stage's job took it.
+  const bool intermediate = opt_boolean(L, t, "intermediate");
+  const bool keep = intermediate || opt_boolean(L, t, "keep");
+  if (retries <= 0 && node.empty() && group.empty() && !keep) return;
   extras = std::make_unique<SubmitExtras>();
   extras->retries = static_cast<uint32_t>(retries);
   extras->node = std::move(node);
@@ -142,6 +146,8 @@ void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
     extras->worker = static_cast<uint32_t>(worker);
   }
   extras->group = std::move(group);
+  extras->keep = keep;
+  extras->intermediate = intermediate;
 }
 
 void set_run_options(lua_State* L, const RunOptions& options) {

@@ -132,6 +132,10 @@ void NodeLink::on_message(Result<proto::Message>&& msg) {
     case State::kReady:
       if (auto* r = std::get_if<proto::ResultMsg>(&*msg)) return cb_.on_result(*this, std::move(*r));
       if (auto* st = std::get_if<proto::Stolen>(&*msg)) return cb_.on_stolen(*this, std::move(*st));
+      if (auto* k = std::get_if<proto::Kept>(&*msg)) {
+        if (cb_.on_kept) cb_.on_kept(*this, std::move(*k));
+        return;
+      }
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
       if (auto* p = std::get_if<proto::Pause>(&*msg)) {
         pause_ = std::move(*p);
@@ -179,13 +183,15 @@ void NodeLink::on_error(const proto::Error& err) {
 void NodeLink::submit(uint64_t job_id, const std::string& hash,
                       const std::shared_ptr<const std::string>& blob, std::string_view args,
                       uint32_t timeout_ms, std::shared_ptr<const void> keep,
-                      uint32_t worker) {
+                      uint32_t worker, bool keep_result) {
   if (state_ != State::kReady) return;
   if (sent_code_.insert(hash).second) stream_->send(proto::CodeMsg{hash, *blob});
   // Encoded straight from the caller's arguments: large ones held by `keep` are written
   // from where they lie; others are copied once, into the write buffer.
   stream_->send_encoded(
-      [&](proto::FrameOut out) { proto::encode_submit(job_id, hash, args, timeout_ms, out, worker); },
+      [&](proto::FrameOut out) {
+        proto::encode_submit(job_id, hash, args, timeout_ms, out, worker, keep_result);
+      },
       std::move(keep));
 }
 
@@ -201,6 +207,14 @@ void NodeLink::release_data(const std::string& hash) {
   if (sent_data_.erase(hash) != 0 && state_ == State::kReady) {
     stream_->send(proto::DataRelease{hash});
   }
+}
+
+void NodeLink::release_kept(const std::string& hash) {
+  if (state_ == State::kReady) stream_->send(proto::DataRelease{hash});
+}
+
+void NodeLink::fetch_kept(const std::string& hash) {
+  if (state_ == State::kReady) stream_->send(proto::KeepFetch{hash});
 }
 
 void NodeLink::cancel(uint64_t job_id) {

@@ -48,6 +48,8 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
     std::function<void(NodeLink&, proto::Stolen&&)> on_stolen;
     // The node paused or resumed (paused() says which), after on_ready.
     std::function<void(NodeLink&)> on_pause;
+    // The answer to fetch_kept (Cap::kKeep): a kept value's bytes, empty if it is gone.
+    std::function<void(NodeLink&, proto::Kept&&)> on_kept;
     // `permanent`: refused for a reason a retry will not fix (secret, version).
     std::function<void(NodeLink&, const std::string& reason, bool permanent)> on_down;
   };
@@ -70,16 +72,23 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   // Sends CODE (first time for this hash) and SUBMIT. Arguments are copied into the
   // write buffer, unless `keep` owns them: then large ones are written from where they
   // lie, and `keep` is held until they are. `worker` (1..): only that worker of the
-  // node runs it (can_place() must hold); 0: any.
+  // node runs it (can_place() must hold); 0: any. `keep_result`: the node keeps the
+  // result's value and answers with its handle (can_keep() must hold).
   void submit(uint64_t job_id, const std::string& hash,
               const std::shared_ptr<const std::string>& blob, std::string_view args,
               uint32_t timeout_ms, std::shared_ptr<const void> keep = nullptr,
-              uint32_t worker = 0);
+              uint32_t worker = 0, bool keep_result = false);
   void cancel(uint64_t job_id);
   // A scattered value (scatter.hpp): DATA the first time on this connection (a node
   // that restarts is a new connection, so it gets it again); its release, if it had it.
   void send_data(const std::string& hash, const std::shared_ptr<const std::string>& bytes);
   void release_data(const std::string& hash);
+  bool has_data(const std::string& hash) const { return sent_data_.count(hash) != 0; }
+  // Ends one hold of a result the node kept for us (each keep is a hold of its own).
+  void release_kept(const std::string& hash);
+  // Asks for a kept value's bytes (KEEP_FETCH), answered through on_kept.
+  void fetch_kept(const std::string& hash);
+  bool can_keep() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kKeep); }
   // Bytes written to and read from the node on this connection.
   uint64_t bytes_sent() const { return stream_ ? stream_->bytes_out() : 0; }
   uint64_t bytes_received() const { return stream_ ? stream_->bytes_in() : 0; }

@@ -68,6 +68,9 @@ void NodeTable::connect(Key key) {
           [this, key](NodeLink&) {
             if (auto id = records_[key].sched_id) dispatcher_.on_pause(*id);
           },
+          [this, key](NodeLink&, proto::Kept&& k) {
+            if (auto id = records_[key].sched_id) dispatcher_.on_kept(*id, std::move(k));
+          },
           [this, key](NodeLink& l, const std::string& why, bool permanent) {
             on_down(key, l, why, permanent);
           }});

@@ -77,8 +77,12 @@ Pipeline::Pipeline(Cluster& cluster, const std::vector<Code>& stages) : cluster_
 }
 
 Job Pipeline::launch_stage(size_t k, std::string packed, const Job* input) {
-  if (input == nullptr) return cluster_.submit_packed(stages_[k]->code, std::move(packed));
-  return cluster_.submit(stages_[k]->code, *input);
+  // Every stage but the last keeps its value on the node that made it: the next stage's
+  // job prefers that node, and the value is released when this run lets go of the item.
+  SubmitOptions options;
+  options.keep = k + 1 < stages_.size();
+  if (input == nullptr) return cluster_.submit_packed(options, stages_[k]->code, std::move(packed));
+  return cluster_.submit(options, stages_[k]->code, *input);
 }
 
 void Pipeline::count(size_t stage, double seconds) {

@@ -25,6 +25,15 @@ struct SubmitExtras {
   // Scattered values its arguments name (scatter.hpp): held until its result is in,
   // and sent (DATA) to a node before the job, once per connection.
   std::vector<std::shared_ptr<const SharedData>> data;
+  // Its result stays on the node that makes it (dispatcher_keep.cpp): the jobs that
+  // depend on it take it there through its handle, and the user's get fetches it once.
+  bool keep = false;
+  // A pipeline's intermediate (implies keep): only the next stage's job takes it, so it
+  // is released once that job did, whether or not the user still holds this job.
+  bool intermediate = false;
+  // Kept results its arguments name (their hashes), once its inputs are in: released
+  // when the last job naming one ends.
+  std::vector<std::string> kept;
 };
 
 }  // namespace pp::client

@@ -125,6 +125,8 @@ std::vector<Named> messages() {
       {"worker_data", WorkerData{hash, "\x91\xc3"}},
       {"pause", Pause{true, "paused by SIGUSR1", 1500}},
       {"pause_resumed", Pause{false, "", max64}},
+      {"keep_fetch", KeepFetch{hash}},
+      {"kept", Kept{hash, "\x93\x01\x02\x03"}},
   };
 }
 

@@ -83,6 +83,9 @@ struct SubmitOptions {
   std::string group{};      // a name to wait for or cancel the jobs by (Cluster::cancel)
   std::string node{};       // "host:port" (or "local"): only that node runs it; it fails
                             // if that node is not connected within no_node_timeout
+  bool keep = false;        // its value stays on the node that made it: a job that takes
+                            // this one as an argument prefers that node (elsewhere the
+                            // value moves once), and get() fetches it once when asked
 };
 
 // Options of Cluster::run (all optional).

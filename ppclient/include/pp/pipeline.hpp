@@ -2,7 +2,9 @@
 // Lua API's js:pipeline (lua/pp/pipeline.lua, where the design is told in full).
 //
 // Each item becomes one job per stage, submitted together: stage k + 1 gets stage k's
-// job as its argument (a dependency, sent once stage k is done). A stage returning nil
+// job as its argument (a dependency, sent once stage k is done). Stage k's value stays on
+// the node that made it (SubmitOptions::keep), where stage k + 1 prefers to run; it crosses
+// the driver only when that job runs elsewhere, once. A stage returning nil
 // drops the item. At most `window` items are in flight: the input range is read only as
 // earlier items finish, so it may be endless (stop with a `break`, then cancel()).
 // Outputs come in input order, or as they finish with `ordered = false`. A failed item

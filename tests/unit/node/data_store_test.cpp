@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "core/proto/data_ref.hpp"
 
@@ -37,6 +38,28 @@ TEST_CASE("data_store.one_copy_shared_by_clients_freed_with_the_last") {
   CHECK(store.bytes() == 0);
   CHECK(store.values() == 0);
   CHECK_FALSE(store.holds_any(1));
+}
+
+// A kept result (SUBMIT's keep): each keep of one value by a client is a hold of its own,
+// released one by one; the value stays until the last, and a client that goes frees all.
+TEST_CASE("data_store.each_keep_is_a_hold_of_its_own") {
+  DataStore store(1000);
+  const std::string v = value_of(200, 'k');
+  const std::string h = proto::data_hash(v);
+  REQUIRE(store.keep(1, h, v));
+  REQUIRE(store.keep(1, h, v));   // a second job of client 1 made the same value
+  REQUIRE(store.put(1, h, v));    // and a DATA of it counts once, as ever
+  CHECK(store.values() == 1);
+  CHECK_FALSE(store.release(1, h));
+  REQUIRE(store.find(1, h) != nullptr);   // one hold left
+  CHECK(store.release(1, h));
+  CHECK(store.find(1, h) == nullptr);
+  CHECK(store.values() == 0);
+  REQUIRE(store.keep(2, h, v));
+  REQUIRE(store.keep(2, h, v));
+  CHECK(store.release_all(2) == std::vector<std::string>{h});
+  CHECK(store.values() == 0);
+  CHECK(store.keep(3, h, value_of(2000, 'k')).code() == StatusCode::kTooLarge);
 }
 
 TEST_CASE("data_store.a_client_that_goes_frees_what_only_it_held") {

@@ -75,7 +75,7 @@ auto tie_of(const AuthOk& m) { return std::tie(m.proof); }
 auto tie_of(const Error& m) { return std::tie(m.code, m.message); }
 auto tie_of(const CodeMsg& m) { return std::tie(m.hash, m.blob); }
 auto tie_of(const Submit& m) {
-  return std::tie(m.job_id, m.hash, m.args, m.timeout_ms, m.worker);
+  return std::tie(m.job_id, m.hash, m.args, m.timeout_ms, m.worker, m.keep);
 }
 auto tie_of(const ResultMsg& m) {
   return std::tie(m.job_id, m.status, m.value, m.error, m.traceback, m.cpu_us, m.wall_us, m.worker,
@@ -94,6 +94,8 @@ auto tie_of(const DataMsg& m) { return std::tie(m.hash, m.bytes); }
 auto tie_of(const DataRelease& m) { return std::tie(m.hash); }
 auto tie_of(const WorkerData& m) { return std::tie(m.hash, m.bytes); }
 auto tie_of(const Pause& m) { return std::tie(m.paused, m.reason, m.paused_ms); }
+auto tie_of(const KeepFetch& m) { return std::tie(m.hash); }
+auto tie_of(const Kept& m) { return std::tie(m.hash, m.bytes); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -228,6 +230,8 @@ std::vector<Message> samples() {
       DataRelease{all_bytes(kHashSize, 5)},
       WorkerData{all_bytes(kHashSize, 7), ""},
       Pause{.paused = true, .reason = "paused by SIGUSR1", .paused_ms = kMaxU64},
+      KeepFetch{all_bytes(kHashSize, 8)},
+      Kept{all_bytes(kHashSize, 9), all_bytes(3000, 2)},
   };
 }
 
@@ -463,6 +467,37 @@ TEST_CASE("proto.codec.submit_worker_field") {
   CHECK(framed == whole);
 }
 
+// SUBMIT's optional seventh field asks the node to keep the result (Cap::kKeep): written
+// only as 1, and then the worker field is written too, 0 meaning any worker.
+TEST_CASE("proto.codec.submit_keep_field") {
+  Submit kept{.job_id = 9, .hash = all_bytes(kHashSize, 1), .args = "\x90"s, .keep = true};
+  std::string p = payload_of(kept);
+  REQUIRE(msgpack::unpack(p.data(), p.size()).get().via.array.size == 8);
+  CHECK(tie_of(roundtrip(kept)) == tie_of(kept));
+  Submit placed = kept;
+  placed.worker = 2;
+  CHECK(tie_of(roundtrip(placed)) == tie_of(placed));
+  rejected(with_field(p, 7, [](Packer& pk) { pk.pack(0); }));     // only 1 is written
+  rejected(with_field(p, 7, [](Packer& pk) { pk.pack(2); }));
+  rejected(with_field(p, 7, [](Packer& pk) { pk.pack(true); }));
+  std::string framed;
+  encode_submit(placed.job_id, placed.hash, placed.args, placed.timeout_ms, FrameOut{framed},
+                placed.worker, true);
+  std::string whole;
+  encode_frame(placed, whole);
+  CHECK(framed == whole);
+}
+
+// KEEP_FETCH names a hash; KEPT answers with its bytes, empty when the node holds none.
+TEST_CASE("proto.codec.keep_fetch_and_kept") {
+  CHECK(roundtrip(KeepFetch{all_bytes(kHashSize, 4)}).hash == all_bytes(kHashSize, 4));
+  Kept k = roundtrip(Kept{all_bytes(kHashSize, 6), all_bytes(70000, 3)});
+  CHECK(k.bytes == all_bytes(70000, 3));
+  CHECK(roundtrip(Kept{all_bytes(kHashSize, 6), ""}).bytes.empty());
+  rejected(payload_of(KeepFetch{all_bytes(kHashSize - 1)}));
+  rejected(payload_of(Kept{all_bytes(kHashSize + 1), "x"}));
+}
+
 // STATUS (type 14) was defined in protocol 1 and never sent; it is retired: a frame of that
 // type is as unknown as any other, and the capability bit it had is no longer offered.
 TEST_CASE("proto.codec.status_is_retired") {
@@ -645,7 +680,7 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
   const std::set<uint64_t> known = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16,
-                                    17, 18, 19, 20, 21, 30, 31, 32, 33, 34};
+                                    17, 18, 19, 20, 21, 22, 23, 30, 31, 32, 33, 34};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,
@@ -687,7 +722,8 @@ TEST_CASE("proto.codec.extra_fields_rejected") {
   for (Message m : samples()) {
     // RESULT's optional ninth field (the output) is not extra: add past it.
     if (auto* r = std::get_if<ResultMsg>(&m)) r->output = "printed\n";
-    if (auto* s = std::get_if<Submit>(&m)) s->worker = 2;   // SUBMIT's optional sixth field too
+    // SUBMIT's optional sixth and seventh fields too.
+    if (auto* s = std::get_if<Submit>(&m)) s->worker = 2, s->keep = true;
     std::string p = payload_of(m);
     std::string name = type_name(type_of(m));
     CAPTURE(name);

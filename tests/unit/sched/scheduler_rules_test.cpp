@@ -179,3 +179,44 @@ TEST_CASE("sched.rules.drain_queue_takes_pinned_and_retried_jobs") {
 
 }  // namespace
 }  // namespace pp::sched
+
+namespace pp::sched {
+
+// prefer(): a job whose inputs stay on a node goes there while that node has room, or
+// beyond its window while the job would start there before its inputs could move
+// elsewhere; otherwise wherever it would start soonest. Placed there, it is not stolen.
+TEST_CASE("sched.rules.preferred_node_takes_the_job_while_it_has_room_soon") {
+  Scheduler s;   // no clock, no job time: a job is expected to take 1 s
+  const NodeId a = s.add_node({"a:1", 2, 1.0});
+  const NodeId b = s.add_node({"b:1", 2, 1.0});
+  const size_t w = s.window(a);
+  JobId next = 1;
+  auto held_preferring_a = [&](size_t n, double move_seconds) {
+    for (size_t i = 0; i < n; ++i, ++next) {
+      s.hold(next);
+      s.prefer(next, a, move_seconds);
+      s.release(next);
+    }
+  };
+  // Moving costs nothing: a takes its window, the rest go to b.
+  held_preferring_a(w + 3, 0);
+  std::vector<Assignment> out = s.assign();
+  CHECK(jobs_on(out, a).size() == w);
+  CHECK(jobs_on(out, b).size() == 3);
+  std::vector<JobId> on_b = jobs_on(out, b);
+  // Moving costs 4 s: a job waits there while it would start within 4 s (2 workers,
+  // 1 s a job: up to 8 copies ahead of it beyond the running two).
+  held_preferring_a(3, 4.0);
+  out = s.assign();
+  CHECK(jobs_on(out, a).size() == 10 - w);
+  CHECK(jobs_on(out, b).size() == 3 - (10 - w));
+  CHECK(s.in_flight(a) == 10);
+  // b finishes all it has and idles: the jobs waiting on a stay (their inputs are there).
+  for (JobId id : jobs_on(out, b)) on_b.push_back(id);
+  REQUIRE(on_b.size() == 4);
+  for (JobId id : on_b) CHECK(s.complete(id, b, 0.01, true) == Outcome::kAccepted);
+  CHECK(s.in_flight(b) == 0);
+  CHECK(s.plan_steals().empty());
+}
+
+}  // namespace pp::sched
