@@ -1,4 +1,5 @@
 #include "core/util/log.hpp"
+#include "core/util/log_sink.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,11 @@ std::atomic<bool> g_debug{false};
 std::atomic<int> g_min_level{0};
 std::mutex g_tag_mutex;
 std::string g_tag = "pp";
+// The sink, if set (the progress bar); held while it is called so set_sink(nullptr)
+// returns only once no line is on its way to the old one.
+std::mutex g_sink_mutex;
+Sink g_sink = nullptr;
+void* g_sink_ctx = nullptr;
 
 const char* level_name(Level l) {
   switch (l) {
@@ -54,6 +60,12 @@ bool stderr_is_journal() {
 
 }  // namespace
 
+void set_sink(Sink sink, void* ctx) {
+  std::lock_guard lock(g_sink_mutex);
+  g_sink = sink;
+  g_sink_ctx = ctx;
+}
+
 void set_tag(std::string tag) {
   std::lock_guard lock(g_tag_mutex);
   g_tag = std::move(tag);
@@ -90,6 +102,13 @@ void write(Level level, const char* fmt, ...) {
   size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
   if (len > sizeof line - 2) len = sizeof line - 2;
   line[len++] = '\n';
+  {
+    std::lock_guard lock(g_sink_mutex);
+    if (g_sink != nullptr) {
+      g_sink(std::string_view(line, len), g_sink_ctx);
+      return;
+    }
+  }
   ssize_t ignored = ::write(STDERR_FILENO, line, len);
   (void)ignored;
 }

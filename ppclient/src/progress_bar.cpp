@@ -1,5 +1,7 @@
 #include "ppclient/src/progress_bar.hpp"
 
+#include "core/util/log_sink.hpp"
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -71,7 +73,14 @@ std::string render_progress(const ProgressView& v, int width) {
 }
 
 ProgressBar::ProgressBar(Snapshots snapshots, std::function<uint64_t()> finished, int fd)
-    : snapshots_(std::move(snapshots)), finished_(std::move(finished)), fd_(fd) {}
+    : snapshots_(std::move(snapshots)), finished_(std::move(finished)), fd_(fd) {
+  // Log lines (warnings) go above the line like echoed output, on the bar's fd.
+  log::set_sink(
+      [](std::string_view line, void* self) {
+        static_cast<ProgressBar*>(self)->print_above_fd(line);
+      },
+      this);
+}
 
 ProgressBar::~ProgressBar() { stop(); }
 
@@ -166,7 +175,15 @@ void ProgressBar::print_above(std::string_view text, std::FILE* out) {
   if (shown_) write_fd("\r" + line_ + "\033[K");
 }
 
+void ProgressBar::print_above_fd(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  if (shown_) write_fd(kClear);
+  write_fd(text);
+  if (shown_) write_fd("\r" + line_ + "\033[K");
+}
+
 void ProgressBar::stop() {
+  log::set_sink(nullptr, nullptr);
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;

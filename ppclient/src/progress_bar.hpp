@@ -70,6 +70,9 @@ class ProgressBar final : public WaitObserver {
   // Writes `text` to `out` (and flushes it) with the line cleared before and drawn again
   // after, when it is shown.
   void print_above(std::string_view text, std::FILE* out);
+  // The same for a log line, written to the bar's fd: the bar is the log's sink from
+  // construction to stop(), so warnings print above the line, never into it.
+  void print_above_fd(std::string_view text);
   // Clears the line and ends the thread; the bar draws nothing afterwards. Idempotent.
   void stop();
 

@@ -71,6 +71,50 @@ assert above >= 1, "no echoed line went above the bar"
 print("tty: %d bar lines, %d echoed lines above the bar" % (len(draws), above))
 PY
 
+# The client's warnings go above the bar like echoed output: a job that crashes its
+# worker once makes the driver warn mid-batch; the warning starts a line of its own
+# (after the bar's clearing or a newline) and the bar is drawn again after it.
+cat > "$DIR/warn.lua" <<'LUA'
+local pp = require "pp"
+local js = pp.server{ ncpus = 2 }
+local function slow(i, marker)
+  local ffi = require "ffi"
+  pcall(ffi.cdef, "int usleep(unsigned int usec);")
+  ffi.C.usleep(150000)
+  if i == 12 then
+    local f = io.open(marker, "r")
+    if not f then io.open(marker, "w"):close(); os.exit(3) end
+    f:close()
+  end
+  return i
+end
+local jobs = {}
+for i = 1, 24 do jobs[i] = js:submit(slow, { i, arg[1] }) end
+js:wait(jobs)
+print("waited")
+LUA
+run_pty "$DIR/warn.out" "$DIR/warn.lua" "$DIR/crashed.mark"
+python3 - "$DIR/warn.out" <<'PY2'
+import re, sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+CLEAR = "\r\x1b[K"
+m = re.search(r"\d\d:\d\d:\d\d\.\d{3} pp \[\d+\] warn: job 12 crashed a worker", data)
+assert m, "no warning from the driver: %r" % data[-2000:]
+before = data[:m.start()]
+assert re.search(r"\r\[[=> ]*\] \d+/\d+", before), "the bar was not drawn before the warning"
+assert before.endswith("\n") or before.endswith(CLEAR), "warning mixed into the bar: %r" % before[-200:]
+# The bar cleared itself for it (the node's own lines, written by another process, may
+# come between the clearing and the warning).
+last_draw = [d for d in re.finditer(r"\r\[[=> ]*\] \d+/\d+[^\r\n]*?\x1b\[K", before)][-1]
+assert CLEAR in before[last_draw.end():], "the bar not cleared for the warning: %r" % before[-300:]
+after = data[m.end():]
+line_end = after.index("\n")
+assert "\r[" not in after[:line_end], "the bar drawn into the warning's line"
+assert re.search(r"\r\[[=> ]*\] \d+/\d+", after[line_end:]), "the bar not drawn again after the warning"
+assert "waited" in after
+print("warning above the bar")
+PY2
+
 # Not a terminal: nothing on stderr but what the driver logs.
 "$BIN/ppclient" run "$DIR/bar.lua" > "$DIR/plain.out" 2> "$DIR/plain.err"
 grep -q "waited" "$DIR/plain.out"

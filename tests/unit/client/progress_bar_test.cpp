@@ -3,6 +3,8 @@
 // while a wait lasts, the line cleared when the wait ends, echoed text above it.
 #include "ppclient/src/progress_bar.hpp"
 
+#include "core/util/log.hpp"
+
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -109,6 +111,41 @@ TEST_CASE("client.progress.draws_while_a_wait_lasts" * doctest::timeout(30)) {
     CHECK(bar.draws() == draws);   // nobody waits: nothing drawn
     CHECK(drain(p[0]).empty());
   }
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+// The log's lines go above the line while a bar exists: cleared before, drawn after; once
+// the bar is gone they go to stderr again (not into its fd).
+TEST_CASE("client.progress.warnings_above_the_line" * doctest::timeout(30)) {
+  int p[2];
+  REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+  {
+    ProgressBar bar(
+        [] {
+          LiveSnapshot s;
+          s.jobs.submitted = 4;
+          return s;
+        },
+        [] { return uint64_t{0}; }, p[1]);
+    bar.wait_begins();
+    while (bar.draws() < 1) std::this_thread::sleep_for(20ms);
+    PP_WARN("the disk is full");
+    std::string out = drain(p[0]);
+    const size_t at = out.find("warn: the disk is full\n");
+    REQUIRE(at != std::string::npos);
+    // The last "\033[K" before it ends a clearing ("\r\033[K"), not a drawn line, and
+    // nothing but the warning's own prefix lies between.
+    const size_t k = out.rfind("\033[K", at);
+    REQUIRE(k != std::string::npos);
+    REQUIRE(k >= 1);
+    CHECK(out[k - 1] == '\r');
+    CHECK(out.substr(k + 3, at - k - 3).find_first_of("\r\n") == std::string::npos);
+    CHECK(out.find("\r[", at) != std::string::npos);   // drawn again after it
+    bar.wait_ends();
+  }
+  PP_WARN("after the bar");
+  CHECK(drain(p[0]).find("after the bar") == std::string::npos);
   ::close(p[0]);
   ::close(p[1]);
 }
