@@ -50,6 +50,7 @@ Node::Node(NodeConfig config)
           io_, [this](asio::ip::tcp::socket sock) { admit(std::move(sock)); },
           [this](const std::string& line) { warn_limited(Noise::kAccept, line); }),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      pause_signals_(io_, SIGUSR1, SIGUSR2),
       idle_timer_(io_),
       noise_{LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval),
              LogLimiter(kNoiseBurst, kNoiseInterval), LogLimiter(kNoiseBurst, kNoiseInterval)},
@@ -58,7 +59,8 @@ Node::Node(NodeConfig config)
       data_(static_cast<uint64_t>(config_.data_cache_mb) << 20),
       service_(io_, [this] {
         return ServiceStatus::Figures{pool_ ? pool_->size() : 0, sessions_.size(),
-                                      pool_ ? pool_->running() : 0, jobs_.size()};
+                                      pool_ ? pool_->running() : 0, jobs_.size(),
+                                      pause_.reason()};
       }) {}
 
 Node::~Node() = default;
@@ -78,7 +80,7 @@ int Node::run() {
     ::close(config_.report_fd);
   }
   pool_ = std::make_unique<WorkerPool>(
-      io_, config_,
+      io_, config_, pause_,
       WorkerPool::Callbacks{
           [this](NodeJob&& j, proto::ResultMsg&& r) { on_result(std::move(j), std::move(r)); },
           [this](NodeJob&& j) { on_requeue(std::move(j)); }, [this] { dispatch(); }});
@@ -97,6 +99,7 @@ int Node::run() {
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (!ec) shutdown(std::string("signal ") + strsignal(sig));
   });
+  watch_pause_signals();
   last_activity_ = Clock::now();
   if (config_.idle_exit.count() > 0) idle_check();
   if (config_.exit_with_fd >= 0) watch_exit_fd();
@@ -254,6 +257,7 @@ proto::NodeFacts Node::facts() {
   std::vector<pid_t> own = pool_ ? pool_->pids() : std::vector<pid_t>{};
   own.push_back(getpid());
   f.load = load_.sample(own);
+  f.paused = pause_.paused();
   return f;
 }
 
@@ -280,6 +284,47 @@ void Node::idle_check() {
   });
 }
 
+void Node::watch_pause_signals() {
+  pause_signals_.async_wait([this](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGUSR1) {
+      hold(PauseCause::kSignal, "paused by SIGUSR1");
+    } else {
+      release(PauseCause::kSignal);
+    }
+    watch_pause_signals();
+  });
+}
+
+void Node::hold(PauseCause cause, std::string reason) {
+  const bool was_paused = pause_.paused();
+  if (pause_.hold(cause, std::move(reason), Clock::now())) pause_changed(was_paused);
+}
+
+void Node::release(PauseCause cause) {
+  const bool was_paused = pause_.paused();
+  if (pause_.release(cause, Clock::now())) pause_changed(was_paused);
+}
+
+void Node::pause_changed(bool was_paused) {
+  if (stopping_) return;
+  if (pause_.paused() && !was_paused) {
+    if (pool_) pool_->paused();
+    PP_INFO("paused: %s; %zu jobs held on their workers, %zu queued wait (clients may take "
+            "them back)",
+            pause_.reason().c_str(), pool_ ? pool_->running() : 0, jobs_.size());
+  } else if (!pause_.paused()) {
+    if (pool_) pool_->resumed();
+    const double secs = std::chrono::duration<double>(Clock::now() - pause_.since()).count();
+    PP_INFO("resumed after %.1f s paused", secs);
+  } else {
+    PP_INFO("still paused: %s", pause_.reason().c_str());
+  }
+  service_.changed();
+  for (auto& [id, s] : sessions_) s->tell_pause();
+  if (!pause_.paused()) dispatch();
+}
+
 void Node::watch_exit_fd() {
   set_cloexec(config_.exit_with_fd);
   exit_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, config_.exit_with_fd);
@@ -297,6 +342,7 @@ void Node::shutdown(const std::string& why) {
   asio::error_code ignored;
   listener_.close();
   signals_.cancel(ignored);
+  pause_signals_.cancel(ignored);
   idle_timer_.cancel();
   noise_timer_.cancel();
   report_suppressed();

@@ -7,6 +7,11 @@
 // Admission: a connection is refused at once (an ERROR frame, then close) when
 // the node already has max_sessions sessions, max_handshakes connections still
 // authenticating, or max_handshakes_per_source of them from the same source.
+// Pausing (for the machine's owner): while any PauseCause holds, the workers are held
+// with SIGSTOP and get no job (worker_pool.hpp); sessions, heartbeats and the queue go
+// on, so clients can steal queued jobs back. SIGUSR1 holds kSignal, SIGUSR2 releases it.
+// Each change is logged with its reason, shown in the service STATUS=, and told to the
+// clients that understand it (PAUSE).
 // Log lines a peer can provoke without the secret (refusals, failed handshakes,
 // accept errors) go through LogLimiters, so a flood cannot fill the log.
 #pragma once
@@ -27,6 +32,7 @@
 #include "ppserver/log_limiter.hpp"
 #include "ppserver/node_config.hpp"
 #include "ppserver/node_facts.hpp"
+#include "ppserver/pause_state.hpp"
 #include "ppserver/service_status.hpp"
 #include "ppserver/worker_pool.hpp"
 
@@ -60,6 +66,12 @@ class Node {
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
 
+  // `cause` holds the node paused for `reason` / no longer does. The node is paused
+  // while any cause holds; the reason shown is the most recent holder's. On the io thread.
+  void hold(PauseCause cause, std::string reason);
+  void release(PauseCause cause);
+  const PauseState& pause() const { return pause_; }
+
   // Lines a peer can provoke before it has authenticated, one limiter per kind.
   enum class Noise { kRefused, kHandshake, kAuth, kAccept };
   void warn_limited(Noise kind, const std::string& line);
@@ -71,6 +83,8 @@ class Node {
   void on_result(NodeJob&& job, proto::ResultMsg&& result);
   void on_requeue(NodeJob&& job);
   void idle_check();
+  void watch_pause_signals();
+  void pause_changed(bool was_paused);
   void watch_exit_fd();
   void shutdown(const std::string& why);
   void start_discovery();
@@ -82,6 +96,7 @@ class Node {
   asio::io_context io_;
   Listener listener_;
   asio::signal_set signals_;
+  asio::signal_set pause_signals_;   // SIGUSR1 pauses, SIGUSR2 resumes
   asio::steady_timer idle_timer_;
   std::array<LogLimiter, 4> noise_;
   asio::steady_timer noise_timer_;   // armed while lines are being suppressed
@@ -89,6 +104,7 @@ class Node {
   std::unique_ptr<asio::posix::stream_descriptor> exit_fd_;
   JobQueue jobs_;
   DataStore data_;   // scattered values, shared by the sessions
+  PauseState pause_;   // read by the pool and the sessions
   ServiceStatus service_;   // READY=1 and STATUS= for systemd (Type=notify)
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured

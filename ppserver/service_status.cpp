@@ -25,7 +25,8 @@ ServiceStatus::ServiceStatus(asio::io_context& io, std::function<Figures()> figu
     : timer_(io), figures_(std::move(figures)), enabled_(std::getenv("NOTIFY_SOCKET") != nullptr) {}
 
 std::string ServiceStatus::status_line(const std::string& endpoint, const Figures& f) {
-  return "serving on " + endpoint + ": " +
+  const std::string paused = f.paused.empty() ? "" : "paused (" + f.paused + "): ";
+  return paused + "serving on " + endpoint + ": " +
          plural(static_cast<size_t>(f.workers), "worker", "workers") + ", " +
          plural(f.clients, "client", "clients") + ", " +
          plural(f.running, "job running", "jobs running") + ", " + std::to_string(f.queued) +
@@ -43,12 +44,17 @@ void ServiceStatus::ready(const std::string& endpoint) {
   });
 }
 
-void ServiceStatus::tick() {
+void ServiceStatus::changed() {
+  if (!enabled_ || endpoint_.empty()) return;
   std::string line = status_line(endpoint_, figures_());
   if (line != last_status_) {
     last_status_ = std::move(line);
     send("STATUS=" + last_status_);
   }
+}
+
+void ServiceStatus::tick() {
+  changed();
   timer_.expires_after(kStatusInterval);
   timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) tick();

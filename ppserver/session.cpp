@@ -160,6 +160,7 @@ void Session::on_hello(const proto::Hello& hello) {
   client_nonce_ = hello.nonce;
   client_max_frame_ = proto::frame_limit_of(hello);
   client_takes_output_ = proto::Caps{hello.caps}.has(proto::Cap::kOutput);
+  client_takes_pause_ = proto::Caps{hello.caps}.has(proto::Cap::kPause);
   server_nonce_ = reply.nonce;
   encrypted_ = proto::Caps{hello.caps}.has(proto::Cap::kEncrypt) ||
                proto::Caps{reply.caps}.has(proto::Cap::kEncrypt);
@@ -196,6 +197,16 @@ void Session::on_auth(const proto::Auth& auth) {
   authenticated_ = true;
   arm_timer();  // the handshake deadline gives way to heartbeats
   PP_INFO("client %s connected%s", peer_.c_str(), encrypted_ ? " (encrypted session)" : "");
+  tell_pause();   // its state now, paused or not: the client waits for it before any job
+}
+
+void Session::tell_pause() {
+  if (state_ != State::kReady || !client_takes_pause_) return;
+  const PauseState& p = node_.pause();
+  const auto now = Clock::now();
+  const auto paused = std::chrono::duration_cast<std::chrono::milliseconds>(
+      p.paused_between(started_, now));
+  stream_->send(proto::Pause{p.paused(), p.reason(), static_cast<uint64_t>(paused.count())});
 }
 
 void Session::reject(uint64_t job_id, std::string why) {

@@ -45,6 +45,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // True once the client has proved it holds the secret (stays true after close).
   bool authenticated() const { return authenticated_; }
   void deliver(proto::ResultMsg&& result);
+  // Tells the client the node's pause state (PAUSE), if it understands it (Cap::kPause)
+  // and has authenticated; the node calls it when the state changes.
+  void tell_pause();
   // Says BYE and closes (node shutdown).
   void say_bye(const std::string& reason);
 
@@ -91,6 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Ids of this client's jobs from SUBMIT to RESULT (queued or running): one job per id.
   std::unordered_set<uint64_t> live_;
   uint64_t client_max_frame_ = proto::kDefaultMaxFrame;
+  bool client_takes_pause_ = false;    // its HELLO has Cap::kPause
   bool client_takes_output_ = false;   // its HELLO has Cap::kOutput (RESULT's ninth field)   // from the client's HELLO
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;

@@ -52,15 +52,19 @@ constexpr double kPipelineSeconds = 0.002;
 
 // A worker leads a process group of its own: stopping it stops what its job started.
 // The worker is named as well, in case its job moved it to another group.
-void WorkerPool::kill_group(pid_t worker) {
+void WorkerPool::kill_group(pid_t worker) { signal_group(worker, SIGKILL); }
+
+void WorkerPool::signal_group(pid_t worker, int sig) {
   if (worker <= 0) return;
-  ::kill(-worker, SIGKILL);
-  ::kill(worker, SIGKILL);
+  ::kill(-worker, sig);
+  ::kill(worker, sig);
 }
 
-WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks)
+WorkerPool::WorkerPool(asio::io_context& io, const NodeConfig& config, const PauseState& pause,
+                       Callbacks callbacks)
     : io_(io),
       config_(config),
+      pause_(pause),
       cb_(std::move(callbacks)),
       watchdog_(io),
       exe_("/proc/self/exe"),
@@ -104,6 +108,27 @@ void WorkerPool::stop() {
   }
 }
 
+void WorkerPool::paused() {
+  if (stopping_) return;
+  limiter_.stop();   // its SIGCONTs come first, so none of them undoes the pause
+  for (auto& w : workers_) {
+    if (w->pid > 0 && !w->reaping) signal_group(w->pid, SIGSTOP);
+  }
+}
+
+void WorkerPool::resumed() {
+  if (stopping_) return;
+  for (auto& w : workers_) {
+    if (w->pid > 0 && !w->reaping) signal_group(w->pid, SIGCONT);
+  }
+  for (pid_t pid : busy_pids()) limiter_.on_busy(pid);
+}
+
+Clock::duration WorkerPool::active_since(Clock::time_point since, Clock::time_point now) const {
+  if (now <= since) return Clock::duration{0};
+  return (now - since) - pause_.paused_between(since, now);
+}
+
 int WorkerPool::ready_workers() const {
   int n = 0;
   for (const auto& w : workers_) n += w->ready ? 1 : 0;
@@ -135,6 +160,7 @@ size_t WorkerPool::running() const {
 }
 
 int WorkerPool::idle_worker(uint64_t session_id) const {
+  if (pause_.paused()) return -1;
   int best = -1;
   int best_rank = 3;
   for (const auto& w : workers_) {
@@ -151,7 +177,7 @@ int WorkerPool::idle_worker(uint64_t session_id) const {
 
 int WorkerPool::pipeline_slot(const NodeJob& job) const {
   const double expected = times_.short_mean(job.hash);
-  if (expected < 0) return -1;
+  if (expected < 0 || pause_.paused()) return -1;
   int best = -1;
   size_t best_len = static_cast<size_t>(std::max(config_.pipeline, 1));
   for (const auto& w : workers_) {
@@ -165,7 +191,7 @@ int WorkerPool::pipeline_slot(const NodeJob& job) const {
 }
 
 bool WorkerPool::is_idle(int index) const {
-  if (index < 0 || static_cast<size_t>(index) >= workers_.size()) return false;
+  if (index < 0 || static_cast<size_t>(index) >= workers_.size() || pause_.paused()) return false;
   const Slot& w = *workers_[static_cast<size_t>(index)];
   return w.ready && w.kill == Kill::kNone && w.pipeline.empty();
 }
@@ -331,6 +357,8 @@ void WorkerPool::on_message(Slot& slot, Result<proto::Message>&& msg) {
     slot.ready = true;
     slot.quick_deaths = 0;
     PP_DEBUG("worker %d ready (pid %u, %s)", slot.index, ready->pid, ready->luajit.c_str());
+    // Started while the node is paused: held like the others until it resumes.
+    if (pause_.paused()) signal_group(slot.pid, SIGSTOP);
     cb_.on_capacity();
     return;
   }
@@ -401,7 +429,7 @@ void WorkerPool::watchdog() {
   auto now = Clock::now();
   for (auto& w : workers_) {
     if (w->pid <= 0 || w->reaping || w->kill != Kill::kNone) continue;
-    if (!w->ready && now - w->spawned > kStartupLimit) {
+    if (!w->ready && active_since(w->spawned, now) > kStartupLimit) {
       PP_ERROR("worker %d did not start within %lld s; killing it", w->index,
                static_cast<long long>(kStartupLimit.count()));
       kill_worker(*w, Kill::kNone);
@@ -411,7 +439,8 @@ void WorkerPool::watchdog() {
     const NodeJob* running = running_job(*w, &since);
     if (running == nullptr) continue;
     const NodeJob& head = *running;
-    if (head.timeout.count() > 0 && now - since > head.timeout) {
+    // Time the node was paused does not count: the worker was stopped meanwhile.
+    if (head.timeout.count() > 0 && active_since(since, now) > head.timeout) {
       PP_WARN("job %llu exceeded its time limit on worker %d; stopping the worker",
               static_cast<unsigned long long>(head.client_job_id), w->index);
       kill_worker(*w, Kill::kTimeout, head.key);

@@ -30,6 +30,11 @@
 // client's, so clients sharing a node rarely cause a reset.
 // idle_worker(), pipeline_slot() and assigned() are how the JobQueue sees the
 // workers (JobQueue::Workers).
+// While the node is paused (PauseState, owned by the Node) every worker's process
+// group is held with SIGSTOP (the CPU limiter's duty cycle is suspended meanwhile)
+// and no job is given to a worker: idle_worker(), pipeline_slot() and is_idle() say
+// none. A job's time limit and a worker's startup limit count only the time the node
+// was not paused. A worker that dies while stopped is handled as any other death.
 // Runs on the node's single io_context thread; callbacks are invoked there.
 #pragma once
 
@@ -52,6 +57,7 @@
 #include "ppserver/job_queue.hpp"
 #include "ppserver/job_times.hpp"
 #include "ppserver/node_config.hpp"
+#include "ppserver/pause_state.hpp"
 #include "ppserver/worker_process_page.hpp"
 
 namespace pp::server {
@@ -64,13 +70,19 @@ class WorkerPool : public JobQueue::Workers {
     std::function<void()> on_capacity;                              // a pipeline slot freed
   };
 
-  WorkerPool(asio::io_context& io, const NodeConfig& config, Callbacks callbacks);
+  // `pause` is the node's; the pool reads it and is told of changes (paused(), resumed()).
+  WorkerPool(asio::io_context& io, const NodeConfig& config, const PauseState& pause,
+             Callbacks callbacks);
   ~WorkerPool() override;
 
   // `node` is the node's advertised "host:port": a job sees it as worker.node, and
   // "host:port#k" as worker.id on the k-th worker (k = 1..workers).
   void start(std::string node);
   void stop();
+  // The node has just paused: every worker's process group gets SIGSTOP.
+  void paused();
+  // The node has just resumed: SIGCONT, and the CPU limiter takes the busy workers again.
+  void resumed();
   int size() const { return static_cast<int>(workers_.size()); }
   int ready_workers() const;
   std::vector<pid_t> pids() const;
@@ -131,6 +143,10 @@ class WorkerPool : public JobQueue::Workers {
   };
 
   static void kill_group(pid_t worker);
+  static void signal_group(pid_t worker, int sig);
+  // Time since `since` that the node was not paused.
+  std::chrono::steady_clock::duration active_since(std::chrono::steady_clock::time_point since,
+                                                   std::chrono::steady_clock::time_point now) const;
   void spawn(Slot& slot);
   void adopt(Slot& slot, pid_t pid, int fd);   // the started worker's record and stream
   void on_frame(Slot& slot, std::string_view payload);
@@ -152,6 +168,7 @@ class WorkerPool : public JobQueue::Workers {
 
   asio::io_context& io_;
   const NodeConfig& config_;
+  const PauseState& pause_;
   Callbacks cb_;
   std::vector<std::unique_ptr<Slot>> workers_;
   asio::steady_timer watchdog_;

@@ -33,7 +33,8 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   StringSink sink{body};
   StringPacker pk(sink);
   const NodeFacts& f = b.facts;
-  pk.pack_map(19);
+  // "paused" only while it is: a beacon grows by it only then.
+  pk.pack_map(f.paused ? 20 : 19);
   kv(pk, "magic", kBeaconMagic);
   pk.pack("v"), pk.pack(b.version);
   pk.pack("kind"), pk.pack(static_cast<uint8_t>(b.kind));
@@ -53,6 +54,7 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   pk.pack("caps"), pk.pack(f.caps);
   pk.pack("maxframe"), pk.pack(f.max_frame);
   pk.pack("kernels"), pk.pack(f.kernels);
+  if (f.paused) pk.pack("paused"), pk.pack(true);
   std::string out;
   StringSink osink{out};
   StringPacker opk(osink);
@@ -94,6 +96,7 @@ Beacon beacon_of(const msgpack::object& m, std::string& magic) {
     else if (k == "caps") f.caps = v.as<uint32_t>();
     else if (k == "maxframe") f.max_frame = v.as<uint64_t>();
     else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
+    else if (k == "paused") f.paused = v.as<bool>();
   }
   return b;
 }

@@ -84,6 +84,10 @@ struct Encoder {
   void operator()(const Steal& m) { head(MsgType::kSteal, 1), ids(m.job_ids); }
   void operator()(const Stolen& m) { head(MsgType::kStolen, 2), ids(m.taken), ids(m.started); }
   void operator()(const Heartbeat&) { head(MsgType::kHeartbeat, 0); }
+  void operator()(const Pause& m) {
+    head(MsgType::kPause, 3), pk.pack(uint8_t{m.paused ? uint8_t{1} : uint8_t{0}});
+    pack_str(pk, m.reason), pk.pack(m.paused_ms);
+  }
   void operator()(const Bye& m) { head(MsgType::kBye, 1), pack_str(pk, m.reason); }
   void operator()(const WorkerReady& m) {
     head(MsgType::kWorkerReady, 3), pk.pack(m.pid), pack_str(pk, m.luajit), pk.pack(m.kernel_abi);
@@ -120,6 +124,12 @@ struct Fields {
     return o.as<T>();  // msgpack-c checks the range
   }
   int32_t int32() { return take().as<int32_t>(); }
+  // A u8 that is 0 or 1.
+  bool flag() {
+    uint8_t v = uint<uint8_t>();
+    if (v > 1) throw msgpack::type_error();
+    return v == 1;
+  }
   std::string bytes() { return bytes_of(take()); }
   std::string_view view() {
     const auto& o = take();
@@ -243,6 +253,14 @@ Stolen decode_stolen(Fields& f) {
   return s;
 }
 
+Pause decode_pause(Fields& f) {
+  Pause p;
+  p.paused = f.flag();
+  p.reason = f.bytes();
+  p.paused_ms = f.uint<uint64_t>();
+  return p;
+}
+
 WorkerReady decode_worker_ready(Fields& f) {
   WorkerReady w;
   w.pid = f.uint<uint32_t>();
@@ -280,6 +298,7 @@ Message decode_fields(MsgType t, Fields& f) {
     case MsgType::kData: return decode_data<DataMsg>(f);
     case MsgType::kDataRelease: return DataRelease{f.hash()};
     case MsgType::kWorkerData: return decode_data<WorkerData>(f);
+    case MsgType::kPause: return decode_pause(f);
   }
   throw msgpack::type_error();
 }
@@ -287,7 +306,7 @@ Message decode_fields(MsgType t, Fields& f) {
 bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 15:
-    case 16: case 17: case 18: case 19: case 20: case 30: case 31: case 32: case 33: case 34:
+    case 16: case 17: case 18: case 19: case 20: case 21: case 30: case 31: case 32: case 33: case 34:
       return true;
     default:
       return false;

@@ -56,7 +56,8 @@ enum class MsgType : uint8_t {
   // the first SUBMIT that names it, and its release.
   kData = 19,
   kDataRelease = 20,
-  // 21 is reserved (PAUSE).
+  // A node's pause for its machine's owner, node -> client (to clients with Cap::kPause).
+  kPause = 21,
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
@@ -76,6 +77,7 @@ enum class Cap : uint32_t {
   kOutput = 1u << 6,     // RESULT may carry the job's output (a ninth field)
   kData = 1u << 7,       // DATA / DATA_RELEASE understood; handles (ext 2) resolved in args
   kPlacement = 1u << 8,  // SUBMIT may name the one worker of the node that runs it (a sixth field)
+  kPause = 1u << 9,      // PAUSE understood (a client) / sent when the node pauses (a node)
 };
 
 struct Caps {
@@ -90,7 +92,8 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kSteal) |
                                      static_cast<uint32_t>(Cap::kOutput) |
                                      static_cast<uint32_t>(Cap::kData) |
-                                     static_cast<uint32_t>(Cap::kPlacement);
+                                     static_cast<uint32_t>(Cap::kPlacement) |
+                                     static_cast<uint32_t>(Cap::kPause);
 
 // Job ids in one STEAL (and in each list of a STOLEN).
 inline constexpr size_t kMaxStealIds = 1024;

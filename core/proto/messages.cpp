@@ -23,7 +23,8 @@ MsgType type_of(const Message& m) {
       MsgType::kCode,   MsgType::kSubmit,    MsgType::kResult,      MsgType::kCancel,
       MsgType::kHeartbeat, MsgType::kBye,    MsgType::kWorkerReady,
       MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
-      MsgType::kWorkerReset, MsgType::kData, MsgType::kDataRelease, MsgType::kWorkerData};
+      MsgType::kWorkerReset, MsgType::kData, MsgType::kDataRelease, MsgType::kWorkerData,
+      MsgType::kPause};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -49,6 +50,7 @@ const char* type_name(MsgType t) {
     case MsgType::kData: return "DATA";
     case MsgType::kDataRelease: return "DATA_RELEASE";
     case MsgType::kWorkerData: return "WORKER_DATA";
+    case MsgType::kPause: return "PAUSE";
   }
   return "?";
 }

@@ -102,6 +102,16 @@ struct Stolen {
   std::vector<uint64_t> started;
 };
 
+// The node paused (its workers held for the machine's owner) or resumed; sent when that
+// changes, and after AUTH_OK to a client that connects to a paused node.
+// (On the wire `paused` is a u8, 0 or 1, and the time whole milliseconds: no field of any
+// frame takes a bool or a float.)
+struct Pause {
+  bool paused = false;
+  std::string reason;        // why it is paused (empty when resumed)
+  uint64_t paused_ms = 0;    // time the node was paused so far while this session was open
+};
+
 struct Heartbeat {};
 struct Bye { std::string reason; };
 
@@ -131,7 +141,7 @@ struct WorkerData {
 
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
                              Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal, Stolen,
-                             WorkerReset, DataMsg, DataRelease, WorkerData>;
+                             WorkerReset, DataMsg, DataRelease, WorkerData, Pause>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

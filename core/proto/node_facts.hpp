@@ -33,6 +33,7 @@ struct NodeFacts {
   uint32_t caps = 0;                 // Cap bits the node offers (0 = not said)
   uint64_t max_frame = 0;  // largest frame the node takes after authentication (0 = not said)
   uint64_t data_cache = 0;  // bytes of scattered values it holds at most (HELLO only)
+  bool paused = false;      // paused by its machine (beacon only; clients hear PAUSE)
 };
 
 // The HELLO carrying `facts` (role "node" or "client"), with a fresh nonce of the caller's.

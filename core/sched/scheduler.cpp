@@ -123,6 +123,7 @@ Scheduler::InFlight* Scheduler::find_copy(NodeId node, JobId id) {
 }
 
 void Scheduler::promote(Node& n) {
+  if (n.stats.paused) return;   // its workers are stopped: nothing starts there
   const auto workers = static_cast<size_t>(n.info.workers);
   for (InFlight& c : n.copies) {
     if (n.started >= workers) break;
@@ -162,7 +163,7 @@ bool Scheduler::drop_copy(NodeId node, JobId id) {
   if (it == n.copies.end()) return false;
   if (it->backup) --backups_;
   const NodeId thief = it->steal_to;
-  if (thief != kNone) --nodes_[thief].reserved;
+  if (is_thief(thief)) --nodes_[thief].reserved;
   tally(n, *it, -1);
   n.copies.erase(it);
   busy_edge(n, false);
@@ -175,7 +176,7 @@ bool Scheduler::drop_copy(NodeId node, JobId id) {
   }
   promote(n);
   touch(node);
-  if (thief != kNone) touch(thief);
+  if (is_thief(thief)) touch(thief);
   return true;
 }
 
@@ -198,6 +199,7 @@ void Scheduler::requeue_front(JobId id) {
 
 std::vector<JobId> Scheduler::remove_node(NodeId id) {
   Node& n = nodes_.at(id);
+  end_pause(n);
   n.stats.active = false;
   node_left(id);
   std::vector<JobId> back;
@@ -299,7 +301,7 @@ size_t Scheduler::window(NodeId id) const {
 }
 
 bool Scheduler::has_room(const Node& n, size_t window) const {
-  return n.stats.active && n.copies.size() + n.reserved < window;
+  return n.stats.active && !n.stats.paused && n.copies.size() + n.reserved < window;
 }
 
 // The node that would start a job soonest: what it holds per worker times its job time,
@@ -326,6 +328,7 @@ int Scheduler::best_node() const {
 
 std::vector<Assignment> Scheduler::assign() {
   std::vector<Assignment> out;
+  back_up_paused(out);
   assign_ruled(out);
   while (!queue_.empty()) {
     if (dropped_.erase(queue_.front()) > 0) {   // cancelled while queued

@@ -28,6 +28,16 @@
 // job yields exactly one accepted result. A job whose copies crash their worker is run
 // again up to max_attempts times, then fails for good. Not thread-safe: one owner thread.
 //
+// Paused nodes (a node paused for its machine's owner holds its workers stopped): pause()
+// takes the node out of every choice (no new job, no backup, no thief), plans steals of
+// all its copies but pinned ones and backups, started or not in the model (Steal::to is
+// kToQueue: a stolen one goes back to the front of the queue; the node answers "started"
+// for the ones it runs), and from then on assign() gives each copy running there, first thing,
+// a backup copy on another node (a job backed up once is never backed up again; pinned
+// copies stay). The first result still wins: the paused node's copy, if it finishes
+// later, is a duplicate. resume() makes it an ordinary node again. NodeStats counts the
+// seconds it spent paused.
+//
 // Rules (JobRules, for the few jobs submitted with options): a job pinned to a node name
 // runs only on the active node of that name (it waits for it; jobs_without_node() says
 // which waited too long), is never stolen and never backed up; a job with retries that
@@ -95,6 +105,8 @@ struct NodeStats {
   uint64_t backups_lost = 0;       // backup copies it ran that were cancelled
   uint64_t crashes = 0;            // copies that killed one of its workers
   double busy_seconds = 0;         // clock time with at least one job in flight there
+  bool paused = false;             // paused by its machine (see pause())
+  double paused_seconds = 0;       // clock time spent paused, up to its last resume
 };
 
 struct Assignment {
@@ -104,7 +116,11 @@ struct Assignment {
   bool backup = false;             // a second copy of a job still running elsewhere
 };
 
-// A planned steal: ask `from` to give up `job` (not started there) for `to`.
+// Steal::to of a job taken back from a paused node: it goes back to the queue.
+inline constexpr NodeId kToQueue = UINT32_MAX - 1;
+
+// A planned steal: ask `from` to give up `job` (not started there) for `to` (a node, or
+// kToQueue).
 struct Steal {
   JobId job;
   NodeId from;
@@ -214,6 +230,16 @@ class Scheduler {
   // pinned, that long): they end here and are returned, with their node's name.
   std::vector<std::pair<JobId, std::string>> jobs_without_node(double seconds);
 
+  // The node paused (see Paused nodes above): the steals to ask it for, every copy of it
+  // that may not have started. Nothing for a node already paused or no longer active.
+  std::vector<Steal> pause(NodeId node);
+  // The node resumed: it takes jobs again.
+  void resume(NodeId node);
+  bool paused(NodeId node) const { return nodes_.at(node).stats.paused; }
+  // Seconds the node has spent paused, the current pause included.
+  double paused_seconds(NodeId node) const;
+  size_t paused_nodes() const { return paused_count_; }
+
   // The client-node round trip became known or changed (SchedulerOptions::round_trip_seconds).
   void set_round_trip(double seconds);
 
@@ -242,6 +268,8 @@ class Scheduler {
   // A finished job leaves the table; a held one is in it but not in the queue.
   enum class JobState : uint8_t { kQueued, kRunning, kHeld };
   static constexpr uint32_t kNone = UINT32_MAX;
+  // A copy's planned thief that is a node (not kNone, not kToQueue).
+  bool is_thief(NodeId t) const { return t < nodes_.size(); }
   // 20 bytes: one of these per unfinished job (a million for a batch of a million).
   struct Job {
     NodeId holders[2] = {kNone, kNone};  // nodes with a copy; [1] only for a backup
@@ -283,6 +311,7 @@ class Scheduler {
     // promised to a thief (may be stolen now); promised to a thief.
     uint32_t unstarted = 0, waiting = 0, leaving = 0;
     bool speed_guessed = false;          // announced none (not calibrated yet)
+    double paused_since = 0;             // while stats.paused
   };
   Job& job(JobId id);                     // an unfinished job; throws for any other id
   Job* find_job(JobId id);                // nullptr once finished, or never submitted
@@ -295,7 +324,8 @@ class Scheduler {
     return static_cast<double>(n.copies.size() + n.reserved) / n.info.workers;
   }
   static bool has_idle_worker(const Node& n) {
-    return n.stats.active && n.copies.size() + n.reserved < static_cast<size_t>(n.info.workers);
+    return n.stats.active && !n.stats.paused &&
+           n.copies.size() + n.reserved < static_cast<size_t>(n.info.workers);
   }
   void tally(Node& n, const InFlight& c, int sign);   // a copy joins (+1) or leaves the counts
   void touch(NodeId id);                  // its place in ready_, victims_ and idle_
@@ -314,6 +344,9 @@ class Scheduler {
   struct Candidate;                       // a running copy a backup may be made of
   std::vector<Candidate> backup_candidates(double t, double median) const;
   void plan_backups(std::vector<Assignment>& out);
+  // Pauses (scheduler_pause.cpp).
+  void back_up_paused(std::vector<Assignment>& out);
+  void end_pause(Node& n);
   void requeue_front(JobId id);
   // Rules (scheduler_rules.cpp).
   Rules* rules_of(JobId id);
@@ -342,6 +375,7 @@ class Scheduler {
   std::vector<Node> nodes_;        // NodeId = index; nodes that left stay, inactive
   size_t unfinished_ = 0;
   size_t backups_ = 0;
+  size_t paused_count_ = 0;        // active nodes paused
   std::vector<double> recent_;     // last job times, a ring for the median
   size_t recent_next_ = 0;
   // Indices over nodes, so no decision scans every node (touch() keeps them current).

@@ -114,7 +114,7 @@ std::optional<Assignment> Scheduler::stolen(JobId id, NodeId from) {
   nodes_[from].stats.stolen_from++;
   Job* j = find_job(id);
   if (j == nullptr || j->holders[0] != kNone) return std::nullopt;
-  if (thief == kNone || !nodes_[thief].stats.active) {
+  if (!is_thief(thief) || !nodes_[thief].stats.active) {
     requeue_front(id);
     return std::nullopt;
   }
@@ -130,14 +130,12 @@ void Scheduler::started(JobId id, NodeId node) {
   Node& n = nodes_[node];
   const NodeId thief = c->steal_to;
   tally(n, *c, -1);
-  if (thief != kNone) {
-    --nodes_[thief].reserved;
-    c->steal_to = kNone;
-  }
+  if (is_thief(thief)) --nodes_[thief].reserved;
+  c->steal_to = kNone;
   if (c->started < 0) c->started = now();
   tally(n, *c, +1);
   touch(node);
-  if (thief != kNone) touch(thief);
+  if (is_thief(thief)) touch(thief);
 }
 
 double Scheduler::median_seconds() const {

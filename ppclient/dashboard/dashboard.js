@@ -76,12 +76,14 @@ function drawSummary(s) {
   if (s.final && s.batch.wall_seconds > 0) rate = s.batch.jobs / s.batch.wall_seconds;
   const left = j.submitted - j.finished;
   const working = s.nodes.filter(n => n.state === "working").length;
+  const paused = s.nodes.filter(n => n.state === "paused").length;
   const parts = [j.finished + " of " + j.submitted + " jobs",
                  j.submitted > 0 ? pct(j.finished / j.submitted) : "",
                  num(rate) + " jobs/s",
                  !s.final && rate > 0 && left > 0 ? "ETA " + secs(left / rate) : "",
                  "elapsed " + secs(s.elapsed),
-                 working + " of " + s.nodes.length + " nodes working",
+                 working + " of " + s.nodes.length + " nodes working" +
+                   (paused > 0 ? " (" + paused + " paused)" : ""),
                  j.failed + " failed", j.retried + " retried"];
   $("summary").textContent = parts.filter(p => p).join(" · ");
   setBar($("progress"), [j.done, j.failed, j.cancelled], j.submitted);

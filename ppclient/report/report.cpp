@@ -307,6 +307,13 @@ std::string to_table(const Report& report) {
                   ull(total.stolen_from), ull(total.stolen_to), ull(total.backups_won),
                   ull(total.backups_lost), failures_cell(total.failures, total.crashes).c_str());
   }
+  std::string paused;
+  for (const NodeRow& n : report.nodes) {
+    if (n.paused_time <= 0) continue;
+    paused += (paused.empty() ? " " : ", ") + n.node + " " + detail::seconds_text(n.paused_time) +
+              " s" + (n.paused ? " (still paused)" : "");
+  }
+  if (!paused.empty()) out += "Paused by their machines:" + paused + "\n";
   const Batch& b = report.batch;
   out += format("Wall time (first submit to last result): %s s\n",
                 detail::seconds_text(b.wall_seconds).c_str());

@@ -54,7 +54,7 @@ void node_table(std::string& out, const Report& r) {
       "workers",      "speed<br/>score", "jobs<br/>done",   "share",
       "job s",        "mean<br/>job s",  "CPU s",           "busy s",
       "jobs/s per<br/>worker", "relative<br/>speed", "stolen<br/>from / to",
-      "backups<br/>won / lost", "failures<br/>(crashes)", "re-<br/>queued"};
+      "backups<br/>won / lost", "failures<br/>(crashes)", "re-<br/>queued", "paused s"};
   out += "<div class=\"scroll\"><table class=\"nodes\">\n<tr><th class=\"node\">node</th>";
   for (const char* h : kHeads) out += std::string("<th>") + h + "</th>";
   out += "</tr>\n";
@@ -79,7 +79,8 @@ void node_table(std::string& out, const Report& r) {
         u(n.stolen_from) + " / " + u(n.stolen_to),
         u(n.backups_won) + " / " + u(n.backups_lost),
         n.crashes ? u(n.failures) + " (" + u(n.crashes) + ")" : u(n.failures),
-        u(n.requeued)};
+        u(n.requeued),
+        n.paused_time > 0 ? detail::seconds_text(n.paused_time) : "-"};
     for (const std::string& c : cells) out += "<td>" + xml_text(c) + "</td>";
     out += "</tr>\n";
   }
@@ -96,6 +97,8 @@ void glossary(std::string& out) {
 node / received that way</dd>
 <dt>backups won / lost</dt><dd>backup copies run there whose result came first / that were
 cancelled or came second</dd>
+<dt>paused s</dt><dd>seconds the node was paused by its machine (its owner wanted it back)
+while the batch used it: its queued jobs were taken back, its running ones copied elsewhere</dd>
 <dt>speedup over serial</dt><dd>sum of job times / wall time</dd>
 </dl>
 )";

@@ -48,6 +48,7 @@ ordered node_json(const Report& r, size_t i) {
                  {"requeued", n.requeued},
                  {"bytes_sent", n.bytes_sent},
                  {"bytes_received", n.bytes_received},
+                 {"paused_seconds", n.paused_time},
                  {"derived",
                   ordered{{"share", d.share},
                           {"throughput_per_worker", d.throughput_per_worker},
@@ -160,7 +161,8 @@ constexpr Field kNodeList[] = {
     {"failures", kCount},      {"crashes", kCount},        {"job_seconds", kNumber},
     {"cpu_seconds", kNumber},  {"busy_seconds", kNumber},  {"stolen_from", kCount},
     {"stolen_to", kCount},     {"backups_won", kCount},    {"backups_lost", kCount},
-    {"requeued", kCount},      {"bytes_sent", kCount},     {"bytes_received", kCount}};
+    {"requeued", kCount},      {"bytes_sent", kCount},     {"bytes_received", kCount},
+    {"paused_seconds", kNumber}};
 constexpr Field kExecutionList[] = {
     {"job", kCount},
     {"node", {Type::kInteger, UINT32_MAX}},
@@ -170,8 +172,8 @@ constexpr Field kExecutionList[] = {
     {"kind", {Type::kString, 0, nullptr, "normal, stolen or backup"}},
     {"fate", {Type::kString, 0, nullptr, "won, lost, failed or crashed"}}};
 constexpr Fields kBatch{kBatchList, std::size(kBatchList), std::size(kBatchList)};
-// The last two are optional (reports written before they were counted lack them).
-constexpr Fields kNode{kNodeList, std::size(kNodeList), std::size(kNodeList) - 2};
+// The last three are optional (reports written before they were counted lack them).
+constexpr Fields kNode{kNodeList, std::size(kNodeList), std::size(kNodeList) - 3};
 constexpr Fields kExecution{kExecutionList, std::size(kExecutionList), std::size(kExecutionList)};
 // The last two are optional (reports written before the timeline kept a sample lack them).
 constexpr Field kRootList[] = {{"format", kString},
@@ -368,7 +370,8 @@ Status read_node(Walk& w, const json& v, NodeRow& n) {
       case 14: return w.get(x, n.backups_lost);
       case 15: return w.get(x, n.requeued);
       case 16: return w.get(x, n.bytes_sent);
-      default: return w.get(x, n.bytes_received);
+      case 17: return w.get(x, n.bytes_received);
+      default: return w.get(x, n.paused_time);
     }
   });
 }

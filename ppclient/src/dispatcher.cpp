@@ -171,6 +171,7 @@ sched::NodeId Dispatcher::add_node(NodeLink& l) {
   sched::NodeId id = sched_.add_node({l.name(), static_cast<int>(h.workers), h.speed});
   if (members_.size() <= id) members_.resize(id + 1);
   members_[id] = Member{&l, l.name(), h.host, h.speed > 0 ? h.speed : 1.0, 0};
+  if (l.paused()) sched_.pause(id);   // it holds nothing yet: nothing to take back
   // Windows cover a round trip; twice the handshake's, for the work at both ends.
   double rtt = std::min(0.5, 2 * l.handshake_seconds());
   if (rtt > sched_.options().round_trip_seconds) sched_.set_round_trip(rtt);
@@ -312,6 +313,30 @@ void Dispatcher::lost(sched::NodeId node, const proto::ResultMsg& r, report::Kin
   if (r.wall_us == 0) return;
   ++duplicates_;
   record(r.job_id, node, r, t, kind, report::Fate::kLost);
+}
+
+void Dispatcher::on_pause(sched::NodeId node) {
+  NodeLink* l = link(node);
+  if (l == nullptr) return;
+  const proto::Pause& p = l->pause_state();
+  if (!p.paused) {
+    if (sched_.paused(node)) PP_INFO("node %s resumed: jobs go to it again", l->name().c_str());
+    sched_.resume(node);
+    pump();
+    return;
+  }
+  if (sched_.paused(node)) return;   // only its reason changed
+  std::vector<uint64_t> ids;
+  for (const sched::Steal& st : sched_.pause(node)) ids.push_back(st.job);
+  PP_INFO("node %s paused (%s): %zu of its jobs to take back, the ones running there "
+          "to copy elsewhere",
+          l->name().c_str(), p.reason.c_str(), ids.size());
+  if (l->can_steal()) {
+    l->steal(ids);
+  } else {
+    for (uint64_t id : ids) sched_.started(id, node);   // it cannot give jobs back
+  }
+  pump();
 }
 
 void Dispatcher::on_stolen(sched::NodeId node, proto::Stolen&& st) {

@@ -88,6 +88,9 @@ class Dispatcher {
   size_t remove_node(sched::NodeId node, const std::string& reason);
   void on_result(sched::NodeId node, proto::ResultMsg&& r);
   void on_stolen(sched::NodeId node, proto::Stolen&& st);
+  // The node paused or resumed (its link's last PAUSE): a paused node takes no job, its
+  // queued jobs are stolen back and its running ones get backup copies elsewhere.
+  void on_pause(sched::NodeId node);
   // Fills windows, plans steals and backup copies.
   void pump();
   // Every 100 ms or so: fails queued jobs when no node could take them for

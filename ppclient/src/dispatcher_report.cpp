@@ -43,6 +43,8 @@ std::vector<NodeStats> Dispatcher::node_stats(std::vector<uint32_t>* row_by_node
     row.backups_won += s.backups_won;
     row.backups_lost += s.backups_lost;
     row.requeued += s.requeued;
+    row.paused_time += sched_.paused_seconds(static_cast<sched::NodeId>(i));
+    row.paused = row.paused || (s.active && s.paused);
   }
   return rows;
 }

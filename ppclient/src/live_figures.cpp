@@ -22,14 +22,21 @@ const char* node_state_name(NodeState s) {
     case NodeState::kIdle: return "idle";
     case NodeState::kLost: return "lost";
     case NodeState::kRefused: return "refused";
+    case NodeState::kPaused: return "paused";
   }
   return "?";
 }
 
 size_t LiveSnapshot::nodes_connected() const {
   return static_cast<size_t>(std::count_if(nodes.begin(), nodes.end(), [](const LiveNode& n) {
-    return n.state == NodeState::kWorking || n.state == NodeState::kIdle;
+    return n.state == NodeState::kWorking || n.state == NodeState::kIdle ||
+           n.state == NodeState::kPaused;
   }));
+}
+
+size_t LiveSnapshot::nodes_paused() const {
+  return static_cast<size_t>(std::count_if(
+      nodes.begin(), nodes.end(), [](const LiveNode& n) { return n.state == NodeState::kPaused; }));
 }
 
 size_t LiveSnapshot::nodes_working() const {

@@ -66,8 +66,10 @@ enum class NodeState : uint8_t {
   kIdle,         // connected, none in flight
   kLost,         // was (or tried to be) connected and is not: `reason` says why
   kRefused,      // refused us for a reason a retry will not fix: `reason`
+  kPaused,       // connected, paused by its machine (PAUSE): `reason` says why
 };
-const char* node_state_name(NodeState s);   // "connecting", "working", "idle", "lost", "refused"
+// "connecting", "working", "idle", "lost", "refused", "paused"
+const char* node_state_name(NodeState s);
 
 // One node, one row per node name (a node that reconnected is one row).
 struct LiveNode {
@@ -115,9 +117,10 @@ struct LiveSnapshot {
   std::vector<LiveOutput> output;      // oldest first
   report::Batch batch;           // the report's batch figures (wall, jobs, resent, ...)
 
-  // Nodes connected (working or idle) and of those, working.
+  // Nodes connected (working, idle or paused) and of those, working / paused.
   size_t nodes_connected() const;
   size_t nodes_working() const;
+  size_t nodes_paused() const;
 };
 
 // The counted part (see the top of this file). Not thread-safe: its owner's lock.

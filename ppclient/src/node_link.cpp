@@ -123,7 +123,9 @@ void NodeLink::on_message(Result<proto::Message>&& msg) {
                                [this](std::string_view payload, std::string&& value) {
                                  on_message(proto::decode_message(payload, std::move(value)));
                                });
-        cb_.on_ready(*this);
+        // A node that pauses says its state first: the link is ready once it has.
+        awaiting_pause_ = proto::Caps{node_hello_.caps}.has(proto::Cap::kPause);
+        if (!awaiting_pause_) cb_.on_ready(*this);
         return;
       }
       break;
@@ -131,6 +133,14 @@ void NodeLink::on_message(Result<proto::Message>&& msg) {
       if (auto* r = std::get_if<proto::ResultMsg>(&*msg)) return cb_.on_result(*this, std::move(*r));
       if (auto* st = std::get_if<proto::Stolen>(&*msg)) return cb_.on_stolen(*this, std::move(*st));
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
+      if (auto* p = std::get_if<proto::Pause>(&*msg)) {
+        pause_ = std::move(*p);
+        if (awaiting_pause_) {
+          awaiting_pause_ = false;
+          return cb_.on_ready(*this);
+        }
+        return cb_.on_pause(*this);
+      }
       break;
     default:
       break;

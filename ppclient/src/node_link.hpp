@@ -6,6 +6,11 @@
 // heartbeats both ways. Any failure ends the link once, through on_down, with a
 // reason a user can act on; the JobServer decides about reconnecting. Runs on the
 // client's io_context thread only.
+//
+// Pausing: a node with Cap::kPause sends PAUSE right after AUTH_OK (its state then,
+// paused or not) and again whenever it changes. The link is ready (on_ready) only after
+// that first PAUSE, so a client never sends a job to a node it does not yet know to be
+// paused; later ones go to on_pause.
 #pragma once
 
 #include <asio.hpp>
@@ -41,6 +46,8 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
     std::function<void(NodeLink&)> on_ready;
     std::function<void(NodeLink&, proto::ResultMsg&&)> on_result;
     std::function<void(NodeLink&, proto::Stolen&&)> on_stolen;
+    // The node paused or resumed (paused() says which), after on_ready.
+    std::function<void(NodeLink&)> on_pause;
     // `permanent`: refused for a reason a retry will not fix (secret, version).
     std::function<void(NodeLink&, const std::string& reason, bool permanent)> on_down;
   };
@@ -50,7 +57,10 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
 
   void start();
   void close(const std::string& reason);
-  bool ready() const { return state_ == State::kReady; }
+  bool ready() const { return state_ == State::kReady && !awaiting_pause_; }
+  // What the node's last PAUSE said (false for a node without Cap::kPause).
+  bool paused() const { return pause_.paused; }
+  const proto::Pause& pause_state() const { return pause_; }
   const std::string& name() const { return opt_.name; }
   const proto::Hello& node_hello() const { return node_hello_; }
   bool encrypted() const { return encrypted_; }
@@ -110,6 +120,8 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   std::string client_nonce_;
   proto::Hello node_hello_;
   bool encrypted_ = false;           // either HELLO asked for encryption
+  bool awaiting_pause_ = false;      // authenticated; the node's first PAUSE is due
+  proto::Pause pause_;
   std::unordered_set<std::string> sent_code_;
   std::unordered_set<std::string> sent_data_;
 };

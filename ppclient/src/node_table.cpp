@@ -65,6 +65,9 @@ void NodeTable::connect(Key key) {
           [this, key](NodeLink&, proto::Stolen&& st) {
             if (auto id = records_[key].sched_id) dispatcher_.on_stolen(*id, std::move(st));
           },
+          [this, key](NodeLink&) {
+            if (auto id = records_[key].sched_id) dispatcher_.on_pause(*id);
+          },
           [this, key](NodeLink& l, const std::string& why, bool permanent) {
             on_down(key, l, why, permanent);
           }});
@@ -168,7 +171,10 @@ void NodeTable::live(std::vector<LiveNode>& nodes) const {
     row.load = n.load;
     row.version = n.version;
     const bool up = n.link && n.link->ready();
-    if (up) {
+    if (up && n.link->paused()) {
+      row.state = NodeState::kPaused;
+      row.reason = n.link->pause_state().reason;
+    } else if (up) {
       row.state = row.in_flight > 0 ? NodeState::kWorking : NodeState::kIdle;
       row.reason.clear();
     } else if (n.link) {

@@ -51,6 +51,7 @@ std::string render_progress(const ProgressView& v, int width) {
     text += "  ETA --";
   }
   text += format("  nodes %zu/%zu", v.nodes_working, v.nodes_connected);
+  if (v.nodes_paused > 0) text += format(" (%zu paused)", v.nodes_paused);
   if (v.failed > 0) text += format("  failed %llu", static_cast<unsigned long long>(v.failed));
   if (v.retried > 0) text += format("  retried %llu", static_cast<unsigned long long>(v.retried));
   // The last column is left free: a line that fills it wraps on some terminals, and then
@@ -129,6 +130,7 @@ void ProgressBar::run() {
     v.retried = s.jobs.retried;
     v.nodes_working = s.nodes_working();
     v.nodes_connected = s.nodes_connected();
+    v.nodes_paused = s.nodes_paused();
     draw_locked(render_progress(v, columns(fd_)));
     wake_.wait_for(lock, kPeriod, [this] { return stopped_; });
   }

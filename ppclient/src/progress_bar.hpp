@@ -43,10 +43,12 @@ struct ProgressView {
   uint64_t retried = 0;
   size_t nodes_working = 0;
   size_t nodes_connected = 0;
+  size_t nodes_paused = 0;  // of the connected ones, paused by their machines
 };
 
 // The line for `v` within `width` columns (plain text, no control characters):
-// "[=====>     ] 350/1000  35%  120 jobs/s  ETA 0:05  nodes 3/4  failed 2  retried 1".
+// "[=====>     ] 350/1000  35%  120 jobs/s  ETA 0:05  nodes 3/4  failed 2  retried 1"
+// ("nodes 2/4 (1 paused)" while some are paused).
 std::string render_progress(const ProgressView& v, int width);
 
 class ProgressBar final : public WaitObserver {

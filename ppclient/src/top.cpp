@@ -20,7 +20,8 @@ void NodeWatch::seen(const proto::NodeFacts& facts, const std::string& via, bool
 
 const char* NodeWatch::state(const Row& row, Clock::time_point now) {
   if (row.left) return "left";
-  return now - row.last_seen > kSilentAfter ? "silent" : "up";
+  if (now - row.last_seen > kSilentAfter) return "silent";
+  return row.facts.paused ? "paused" : "up";
 }
 
 std::vector<const NodeWatch::Row*> NodeWatch::rows() const {

@@ -123,6 +123,8 @@ std::vector<Named> messages() {
       {"data", DataMsg{hash, "\x93\x01\x02\x03"}},
       {"data_release", DataRelease{hash}},
       {"worker_data", WorkerData{hash, "\x91\xc3"}},
+      {"pause", Pause{true, "paused by SIGUSR1", 1500}},
+      {"pause_resumed", Pause{false, "", max64}},
   };
 }
 

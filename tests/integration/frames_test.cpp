@@ -147,6 +147,8 @@ class FakeNode {
     send(fd, mine);
     if (!receive(fd, 5000)) return;  // AUTH: the client's proof is not this test's subject
     send(fd, pp::proto::AuthOk{pp::proto::server_proof(key_, client->nonce, mine.nonce)});
+    // As a real node does: its pause state follows AUTH_OK (the client waits for it).
+    if (pp::proto::Caps{mine.caps}.has(pp::proto::Cap::kPause)) send(fd, pp::proto::Pause{});
     while (auto m = receive(fd, 10000)) {
       if (auto* s = std::get_if<pp::proto::Submit>(&*m)) {
         ++ended_;

@@ -2,7 +2,7 @@
 # ppserver under a Type=notify unit, with systemd played by this test: $NOTIFY_SOCKET names a
 # datagram socket that notify_listen reads, $JOURNAL_STREAM names the file the node's stderr
 # goes to. The node says READY=1 once it listens, with STATUS= naming where it serves and its
-# workers; STATUS= follows a running job; SIGTERM brings STOPPING=1 with the reason; and its
+# workers; STATUS= follows a running job and a pause (SIGUSR1 / SIGUSR2); SIGTERM brings STOPPING=1 with the reason; and its
 # log lines carry the journal's priority prefixes (<6> info) instead of the time.
 #   sd_notify.sh BIN_DIR NOTIFY_LISTEN
 set -euo pipefail
@@ -60,6 +60,18 @@ touch "$DIR/seen"
 wait "$CLIENT" || { cat "$DIR/client.log"; fail "the client failed"; }
 wait_for "^STATUS=serving on 127.0.0.1:$PORT: 1 worker, 0 clients, 0 jobs running, 0 queued$" \
   "$DIR/notify.log"
+
+# SIGUSR1 pauses the node and STATUS= says so at once; SIGUSR2 resumes it.
+kill -USR1 "$NODE"
+wait_for "^STATUS=paused \(paused by SIGUSR1\): serving on 127.0.0.1:$PORT: 1 worker, 0 clients" \
+  "$DIR/notify.log"
+kill -USR2 "$NODE"
+for _ in $(seq 1 1200); do
+  tail -n 1 "$DIR/notify.log" | grep -q "^STATUS=serving on 127.0.0.1:$PORT: 1 worker, 0 clients" &&
+    break
+  sleep 0.1
+done
+tail -n 1 "$DIR/notify.log" | grep -q "^STATUS=serving on" || fail "STATUS= still paused"
 
 kill -TERM "$NODE"
 wait "$NODE" || fail "ppserver exited with $? after SIGTERM"

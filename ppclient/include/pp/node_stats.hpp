@@ -31,6 +31,8 @@ struct NodeStats {
   uint64_t backups_won = 0;  // backup copies it ran whose result came first
   uint64_t backups_lost = 0; // backup copies it ran that were cancelled / came second
   uint64_t requeued = 0;   // jobs sent elsewhere because it went away
+  double paused_time = 0;  // wall seconds it was paused by its machine (PAUSE) while used
+  bool paused = false;     // paused when the figures were taken
   uint64_t bytes_sent = 0;      // bytes the client wrote to it (frames: code, jobs, values)
   uint64_t bytes_received = 0;  // bytes the client read from it (results, heartbeats)
 

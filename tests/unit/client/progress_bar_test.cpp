@@ -37,6 +37,9 @@ TEST_CASE("client.progress.render") {
   CHECK(line.find("retried 1") != std::string::npos);
   CHECK(line.find('\r') == std::string::npos);
   CHECK(line.find('\033') == std::string::npos);
+  CHECK(line.find("paused") == std::string::npos);
+  v.nodes_paused = 1;   // one of the four connected is paused by its machine
+  CHECK(render_progress(v, 120).find("nodes 3/4 (1 paused)") != std::string::npos);
 
   // Narrow: no bar, cut to the width.
   std::string narrow = render_progress(v, 30);

@@ -56,6 +56,14 @@ TEST_CASE("client.top.states_and_rows") {
   // Back again.
   w.seen(facts("b", "beta", "10.0.0.2"), "broadcast", false, t0 + 4s);
   CHECK(std::string(NodeWatch::state(*w.rows()[1], t0 + 4s)) == "up");
+  // Paused by its machine (its beacon says so), then resumed.
+  proto::NodeFacts held = facts("b", "beta", "10.0.0.2");
+  held.paused = true;
+  w.seen(held, "broadcast", false, t0 + 5s);
+  CHECK(std::string(NodeWatch::state(*w.rows()[1], t0 + 5s)) == "paused");
+  CHECK(render_top(w, t0 + 5s, 120).find(" paused ") != std::string::npos);
+  w.seen(facts("b", "beta", "10.0.0.2"), "broadcast", false, t0 + 6s);
+  CHECK(std::string(NodeWatch::state(*w.rows()[1], t0 + 6s)) == "up");
 }
 
 TEST_CASE("client.top.table_is_safe_and_fits") {

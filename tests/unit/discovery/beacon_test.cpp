@@ -65,7 +65,23 @@ TEST_CASE("discovery.beacon.round_trip") {
     CHECK(f.kernels == in.facts.kernels);
     CHECK(f.caps == in.facts.caps);
     CHECK(f.max_frame == in.facts.max_frame);
+    CHECK_FALSE(f.paused);
   }
+}
+
+TEST_CASE("discovery.beacon.paused_only_while_it_is") {
+  auto key = beacon_key("s3cret");
+  Beacon in;
+  in.facts = sample();
+  const std::string running = encode_beacon(in, key);
+  CHECK(running.find("paused") == std::string::npos);
+  in.facts.paused = true;
+  const std::string paused = encode_beacon(in, key);
+  CHECK(paused.size() <= kMaxBeaconSize);
+  auto out = decode_beacon(paused, key, in.facts.cluster_id);
+  REQUIRE(out.has_value());
+  CHECK(out->facts.paused);
+  CHECK(out->facts.host == in.facts.host);
 }
 
 TEST_CASE("discovery.beacon.any_cluster_when_none_given") {

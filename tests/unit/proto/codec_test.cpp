@@ -93,6 +93,7 @@ auto tie_of(const WorkerReset&) { return std::tie(); }
 auto tie_of(const DataMsg& m) { return std::tie(m.hash, m.bytes); }
 auto tie_of(const DataRelease& m) { return std::tie(m.hash); }
 auto tie_of(const WorkerData& m) { return std::tie(m.hash, m.bytes); }
+auto tie_of(const Pause& m) { return std::tie(m.paused, m.reason, m.paused_ms); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -226,6 +227,7 @@ std::vector<Message> samples() {
       DataMsg{all_bytes(kHashSize, 3), all_bytes(2000, 9)},
       DataRelease{all_bytes(kHashSize, 5)},
       WorkerData{all_bytes(kHashSize, 7), ""},
+      Pause{.paused = true, .reason = "paused by SIGUSR1", .paused_ms = kMaxU64},
   };
 }
 
@@ -550,6 +552,24 @@ TEST_CASE("proto.codec.roundtrip_steal_and_stolen") {
   rejected(packed([](Packer& pk) { pk.pack_array(3).pack(18).pack_array(0).pack(5); }));
 }
 
+TEST_CASE("proto.codec.roundtrip_pause") {
+  Pause p = roundtrip(Pause{.paused = true, .reason = "paused by SIGUSR1", .paused_ms = 1500});
+  CHECK(p.paused);
+  CHECK(p.reason == "paused by SIGUSR1");
+  CHECK(p.paused_ms == 1500);
+  p = roundtrip(Pause{.paused = false, .reason = "", .paused_ms = 0});
+  CHECK_FALSE(p.paused);
+  CHECK(p.reason.empty());
+  CHECK(type_of(Message(p)) == MsgType::kPause);
+  CHECK(std::string(type_name(MsgType::kPause)) == "PAUSE");
+  // `paused` is 0 or 1 and nothing else; the time a u64.
+  std::string payload = payload_of(Pause{.paused = true, .reason = "r", .paused_ms = 1});
+  rejected(with_field(payload, 1, [](Packer& pk) { pk.pack(2); }));
+  rejected(with_field(payload, 1, [](Packer& pk) { pk.pack(-1); }));
+  rejected(with_field(payload, 3, [](Packer& pk) { pk.pack(-1); }));
+  rejected(with_field(payload, 2, [](Packer& pk) { pk.pack(5); }));
+}
+
 TEST_CASE("proto.codec.samples_cover_every_type") {
   std::set<MsgType> seen;
   for (const Message& m : samples()) {
@@ -625,7 +645,7 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
   const std::set<uint64_t> known = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16,
-                                    17, 18, 19, 20, 30, 31, 32, 33, 34};
+                                    17, 18, 19, 20, 21, 30, 31, 32, 33, 34};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,

@@ -289,3 +289,21 @@ TEST_CASE("report.json: bytes to and from each node round trip, and may be absen
   CHECK(back->nodes[0].bytes_sent == 0);
   CHECK(back->nodes[0].bytes_received == 0);
 }
+
+TEST_CASE("report.json: paused_seconds per node, optional on reading; the table names it") {
+  Report r = small();
+  r.nodes[0].paused_time = 12.5;
+  std::string text = to_json(r);
+  CHECK(text.find("\"paused_seconds\": 12.5") != std::string::npos);
+  auto back = from_json(text);
+  REQUIRE_MESSAGE(back.has_value(), back.status().to_string());
+  CHECK(back->nodes[0].paused_time == 12.5);
+  // A report written before the figure existed reads as never paused.
+  auto old = from_json(replaced(text, "\"paused_seconds\": 12.5,", ""));
+  REQUIRE_MESSAGE(old.has_value(), old.status().to_string());
+  CHECK(old->nodes[0].paused_time == 0);
+  INFO(to_table(r));
+  CHECK(to_table(r).find("Paused by their machines: local 12.5") != std::string::npos);
+  CHECK(to_table(small()).find("Paused") == std::string::npos);
+  CHECK(to_html(r).find("paused s") != std::string::npos);
+}
