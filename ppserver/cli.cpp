@@ -40,6 +40,8 @@ constexpr NumberRange kMaxFrame{65536, 1073741824, true, "bytes"};
 static_assert(kMaxFrame.hi + proto::kHeaderSize + proto::FrameCipher::kOverhead + 65536 <
               4294967296.0);
 static_assert(kMaxFrame.lo > proto::kMaxHandshakeFrame);
+constexpr NumberRange kPauseBusy{1, 100, true, "percent", "off"};
+constexpr NumberRange kPauseSeconds{0.5, 86400, false, "seconds"};
 constexpr NumberRange kPipeline{1, 64, true, "jobs"};
 // Scattered values held for the node's clients, in total (1 TiB is no limit in practice).
 constexpr NumberRange kDataCache{1, 1048576, true, "MB"};
@@ -56,6 +58,7 @@ struct Args {
   NodeConfig cfg;
   WorkerConfig worker;
   std::string secret_value, secret_file;
+  double pause_grace_s = 10, pause_min_s = 30;
   double idle_s = 0, job_timeout_s = 0, job_cpu_s = 0, announce_s = 3.0;
   double handshake_s = std::chrono::duration<double>(NodeConfig{}.handshake_timeout).count();
   bool version = false, make_secret = false, debug = false, quiet = false;
@@ -119,6 +122,20 @@ void add_work_options(CLI::App& app, Args& a) {
 }
 
 // Limits against hostile or broken peers (docs/protocol.md, "Limits").
+void add_guest_options(CLI::App& app, Args& a) {
+  add_number(app, "--pause-when-busy", a.cfg.pause_when_busy, limit::kPauseBusy,
+             "pause the workers while processes other than this node's use more than this "
+             "percent of the machine's CPU (all cores) for --pause-grace seconds; resume once "
+             "they stayed below it (less a margin) as long, after --pause-min seconds at least");
+  add_number(app, "--pause-grace", a.pause_grace_s, limit::kPauseSeconds,
+             "with --pause-when-busy: seconds over the limit before pausing, and below it "
+             "before resuming")
+      ->capture_default_str();
+  add_number(app, "--pause-min", a.pause_min_s, limit::kPauseSeconds,
+             "with --pause-when-busy: shortest pause, seconds")
+      ->capture_default_str();
+}
+
 void add_guard_options(CLI::App& app, Args& a) {
   add_number(app, "--max-frame", a.cfg.max_frame, limit::kMaxFrame,
              "largest frame accepted after authentication (a job's code, arguments, result)")
@@ -272,6 +289,8 @@ NodeConfig node_config(Args& a, std::string prefix) {
   cfg.job_timeout = millis(a.job_timeout_s);
   cfg.job_cpu_limit = millis(a.job_cpu_s);
   cfg.handshake_timeout = millis(a.handshake_s);
+  cfg.pause_grace = millis(a.pause_grace_s);
+  cfg.pause_min = millis(a.pause_min_s);
   cfg.prefix = std::move(prefix);
   return cfg;
 }
@@ -286,6 +305,7 @@ Command parse_command_line(int argc, char** argv) {
   add_network_options(app, a);
   add_discovery_options(app, a);
   add_work_options(app, a);
+  add_guest_options(app, a);
   add_guard_options(app, a);
   add_other_options(app, a);
   try {

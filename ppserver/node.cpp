@@ -96,6 +96,15 @@ int Node::run() {
           static_cast<long long>(config_.handshake_timeout.count()), proto::kMaxHandshakeFrame,
           config_.max_frame);
   if (config_.autodiscovery) start_discovery();
+  if (config_.pause_when_busy > 0) {
+    busy_ = std::make_unique<guest::BusyWatch>(
+        io_,
+        guest::BusyPolicy::Options{static_cast<double>(config_.pause_when_busy),
+                                   config_.pause_grace, config_.pause_min},
+        [this](std::string reason) { hold(PauseCause::kBusy, std::move(reason)); },
+        [this] { release(PauseCause::kBusy); });
+    busy_->start();
+  }
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (!ec) shutdown(std::string("signal ") + strsignal(sig));
   });

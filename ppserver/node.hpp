@@ -27,6 +27,7 @@
 #include "core/proto/auth.hpp"
 #include "core/proto/messages.hpp"
 #include "ppserver/data_store.hpp"
+#include "ppserver/guest/busy_watch.hpp"
 #include "ppserver/job_queue.hpp"
 #include "ppserver/listener.hpp"
 #include "ppserver/log_limiter.hpp"
@@ -119,6 +120,7 @@ class Node {
   int exit_code_ = 0;
   // Last: its thread is joined before anything it posts to may go.
   std::unique_ptr<SpeedCalibration> calibration_;
+  std::unique_ptr<guest::BusyWatch> busy_;   // --pause-when-busy
 };
 
 }  // namespace pp::server

@@ -41,6 +41,9 @@ struct NodeConfig {
   size_t max_queued_per_session = 1u << 20;
   int exit_with_fd = -1;                   // exit when this fd reaches EOF (embedded nodes)
   int report_fd = -1;                      // write "<port>\n" here once listening
+  int pause_when_busy = 0;                 // % of the machine other processes may use; 0 = off
+  std::chrono::milliseconds pause_grace{10000};  // over it this long before pausing
+  std::chrono::milliseconds pause_min{30000};    // paused at least this long
   std::string prefix;                      // installation prefix
 };
 
