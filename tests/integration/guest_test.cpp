@@ -41,9 +41,11 @@ struct Hog {
 }  // namespace
 
 TEST_CASE("integration.guest.a_cpu_hog_pauses_the_node_until_it_ends" * doctest::timeout(120)) {
-  ServerProcess node({"-w", "1", "--pause-when-busy", "60", "--pause-grace", "1", "--pause-min",
+  // 90 %: the hogs fill the machine whatever else runs beside the test, and it resumes once
+  // other processes stay under 80 %, which a machine running other tests also reaches.
+  ServerProcess node({"-w", "1", "--pause-when-busy", "90", "--pause-grace", "1", "--pause-min",
                       "2"});
-  REQUIRE(node.wait_for_log("pause when busy: other processes over 60 %", 10s));
+  REQUIRE(node.wait_for_log("pause when busy: other processes over 90 %", 10s));
   Hog hog;
   REQUIRE(hog.pids.size() >= 1);
   CHECK(node.wait_for_log("paused: other processes use", 30s));
