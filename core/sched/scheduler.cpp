@@ -372,6 +372,10 @@ void Scheduler::measure(Node& n, double seconds) {
   }
 }
 
+void Scheduler::count_crash(NodeId node) {
+  if (node < nodes_.size()) nodes_[node].stats.crashes++;
+}
+
 Completion Scheduler::complete(JobId id, NodeId node_id, double job_seconds, bool ok, bool crashed,
                                bool retryable) {
   Completion c;

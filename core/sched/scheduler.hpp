@@ -224,6 +224,9 @@ class Scheduler {
   // retryable: a failure JobRules::retries covers (the caller's rule; a crash is one).
   Completion complete(JobId job, NodeId node, double job_seconds, bool ok, bool crashed = false,
                       bool retryable = false);
+  // A crash that is not run again (a job placed on one worker): counted in the node's
+  // stats like any other, without the retry that `complete(..., crashed)` implies.
+  void count_crash(NodeId node);
   // The node could not run the job (without it being the job's fault): queue it again.
   void give_back(JobId job, NodeId node);
   // Ends every queued job (for example when no node is left); returns them.

@@ -280,6 +280,7 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
                          r.status == proto::JobStatus::kMemory;
   const double wall = static_cast<double>(r.wall_us) / 1e6;
   sched::Completion c = sched_.complete(r.job_id, node, wall, ok, crashed, retryable && !placed);
+  if (placed && r.status == proto::JobStatus::kCrashed) sched_.count_crash(node);
   if (placed && r.status == proto::JobStatus::kCrashed && c.outcome == sched::Outcome::kAccepted) {
     r.error = "worker " + worker_name(members_[node], x->worker) + " crashed running it (" +
               r.error + "); a job placed on one worker is not run again";

@@ -108,6 +108,10 @@ TEST_CASE("integration.run.a_worker_killed_mid_job_is_its_error_and_not_run_agai
   auto again = cluster.run<int>(pp::Code::lua("function() return 1 end"));
   CHECK(again.size() == 2);
   CHECK(noted(path).count(target) == 1);
+  // The crash counts in the node's figures, though it is not run again.
+  const auto stats = cluster.stats();
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].crashes == 1);
   CHECK(node.alive());
   std::remove(path.c_str());
 }
