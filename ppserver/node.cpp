@@ -252,13 +252,19 @@ void Node::session_closed(uint64_t session_id, const std::string& reason) {
   asio::post(io_, [keep] {});
 }
 
-void Node::data_changed(const std::vector<std::string>& freed, const char* why) {
+void Node::data_changed(const std::vector<std::string>& freed, const char* why,
+                        DataEvent event) {
   if (pool_) {
     for (const std::string& hash : freed) pool_->forget_data(hash);
   }
-  PP_INFO("data cache: %zu values, %llu of %llu bytes held (%s)", data_.values(),
-          static_cast<unsigned long long>(data_.bytes()),
-          static_cast<unsigned long long>(data_.limit()), why);
+  const auto values = data_.values();
+  const auto bytes = static_cast<unsigned long long>(data_.bytes());
+  const auto limit = static_cast<unsigned long long>(data_.limit());
+  if (event == DataEvent::kPerJob) {
+    PP_DEBUG("data cache: %zu values, %llu of %llu bytes held (%s)", values, bytes, limit, why);
+  } else {
+    PP_INFO("data cache: %zu values, %llu of %llu bytes held (%s)", values, bytes, limit, why);
+  }
 }
 
 proto::NodeFacts Node::facts() {

@@ -61,8 +61,12 @@ class Node {
   JobQueue& jobs() { return jobs_; }
   DataStore& data() { return data_; }
   // Values the store freed (`hashes`): the workers drop them too, and the log says
-  // what the store holds now ("data cache: ..."), as after every change.
-  void data_changed(const std::vector<std::string>& freed, const char* why);
+  // what the store holds now ("data cache: ..."), as after every change: at INFO for a
+  // client's own act (a value sent, a client gone), at DEBUG for the per-job ones (a kept
+  // result, its release), which a pipeline makes twice per item.
+  enum class DataEvent { kClientAct, kPerJob };
+  void data_changed(const std::vector<std::string>& freed, const char* why,
+                    DataEvent event = DataEvent::kClientAct);
   void dispatch();
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);

@@ -35,7 +35,7 @@ void Session::on_data(proto::DataMsg&& data) {
 
 void Session::on_data_release(const std::string& hash) {
   refused_data_.erase(hash);
-  if (node_.data().release(id_, hash)) node_.data_changed({hash}, "a client released a value");
+  if (node_.data().release(id_, hash)) node_.data_changed({hash}, "a client released a value", Node::DataEvent::kPerJob);
 }
 
 std::string Session::attach_data(NodeJob& job) {
@@ -76,7 +76,7 @@ void Session::keep_result(proto::ResultMsg& result) {
   proto::put_data_ref(value, ref);
   value.append(result.value, at + size);
   result.value = std::move(value);
-  node_.data_changed({}, "a job's result is kept");
+  node_.data_changed({}, "a job's result is kept", Node::DataEvent::kPerJob);
 }
 
 void Session::on_keep_fetch(const std::string& hash) {

@@ -71,7 +71,7 @@ pp::proto::Kept kept_of(pp::test::RawConnection& c) {
 // Increment 1, the protocol by hand: keep, use there, fetch, release.
 TEST_CASE("integration.locality.the_node_keeps_a_result_and_answers_with_its_handle" *
           doctest::timeout(60)) {
-  ServerProcess node({"-w", "1"}, kSecret);
+  ServerProcess node({"-w", "1", "-d"}, kSecret);   // -d: kept values are logged at debug level
   pp::test::RawConnection c(node.port());
   auto hello = pp::test::handshake(c, kSecret);
   REQUIRE(hello.has_value());

@@ -123,7 +123,7 @@ TEST_CASE("integration.scatter.a_node_that_joins_later_or_restarts_gets_it" *
 }
 
 TEST_CASE("integration.scatter.release_frees_the_nodes_store" * doctest::timeout(120)) {
-  ServerProcess node({"-w", "2"}, kSecret);
+  ServerProcess node({"-w", "2", "-d"}, kSecret);   // -d: releases are logged at debug level
   pp::Cluster cluster(options_for({node.address()}));
   cluster.wait_for_workers(2);
   std::vector<int> table(500'000, 3);

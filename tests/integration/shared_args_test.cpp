@@ -42,7 +42,8 @@ end)");
 }  // namespace
 
 TEST_CASE("integration.shared.a_released_value_leaves_the_worker" * doctest::timeout(120)) {
-  ServerProcess node({"-w", "1"}, kSecret);   // one worker: every job sees the same one
+  // One worker: every job sees the same one; -d: releases are logged at debug level.
+  ServerProcess node({"-w", "1", "-d"}, kSecret);
   pp::Cluster cluster(options_for({node.address()}));
   cluster.wait_for_workers(1);
   pp::Shared shared = cluster.scatter(std::vector<int>(500'000, 7));
