@@ -7,6 +7,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libasio-dev libmsgpack-cxx-dev libluajit-5.1-dev luajit libsodium-dev libcli11-dev doctest-dev
   libavahi-client-dev nlohmann-json3-dev libcpp-httplib-dev libsystemd-dev
+  # Shares compiled objects between build directories of the same flags (scripts/build.sh):
+  # the package's build (scripts/package.sh) reuses the plain build's.
+  ccache
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The LAN tests: network namespaces, and dbus + avahi-daemon inside them.

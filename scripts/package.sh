@@ -9,13 +9,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build-pkg}"
 shift || true
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
+. "$ROOT/scripts/ccache.sh"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_SKIP_INSTALL_RPATH=ON -DPP_BUILD_TESTS=OFF \
-  "${launcher[@]}" "$@" >/dev/null
+  "${PP_LAUNCHER[@]}" "$@" >/dev/null
 # What the install rules name (cmake/Install.cmake and the targets' install() calls).
 cmake --build "$BUILD" -j "$(nproc)" --target ppserver ppclient pp_core_lua ppclient_shared \
   ppkernels pp_man_pages pp_changelog
