@@ -11,10 +11,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 run_suite() {
   local build="$1" label="$2"; shift 2
-  echo "=== build $build $*"
+  echo "=== build $build $* (at ${SECONDS} s)"
   # Tests on explicitly: a build dir first made by run-example.sh has them off in its cache.
   "$ROOT/scripts/build.sh" "$build" -DPP_BUILD_TESTS=ON "$@"
-  echo "=== tests in $build ${label:+(label $label)}"
+  echo "=== tests in $build ${label:+(label $label)} (at ${SECONDS} s)"
   (cd "$build" && ctest --output-on-failure --no-tests=error --timeout 300 -j 2 ${label:+-L "$label"})
 }
 
@@ -30,6 +30,7 @@ if [[ "${1:-}" != "--quick" ]]; then
 fi
 if [[ "${1:-}" != "--quick" ]]; then
   # A short libFuzzer run of the decoders of hostile input (docs/FUZZING.md).
+  echo "=== fuzzing (at ${SECONDS} s)"
   "$ROOT/scripts/fuzz.sh" --seconds 15
 fi
-echo "=== all test suites passed"
+echo "=== all test suites passed in ${SECONDS} s"
