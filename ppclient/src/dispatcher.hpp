@@ -31,6 +31,7 @@
 #include "ppclient/report/report.hpp"
 #include "ppclient/src/dependencies.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/running_jobs.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/node_stats.hpp"
 
@@ -210,6 +211,8 @@ class Dispatcher {
   // For the timeline: a bounded sample (the figures come from sched_ and members_,
   // which count everything). Execution::node holds the scheduler's node id here.
   report::ExecutionSample executions_;
+  // For the live task stream: the copies reckoned running now (running_jobs.hpp).
+  RunningJobs running_;
   double first_submit_ = -1;
   double last_result_ = 0;
   uint64_t resent_ = 0;
