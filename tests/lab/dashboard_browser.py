@@ -127,16 +127,23 @@ try:
     rate_seen = None
     while time.time() < end and later < JOBS:
         later = finished()
-        if browser.find_element(By.ID, "state").text == "running":
-            # Mid-batch: a lane per worker (3 nodes x 2), bars of jobs running now, and
-            # the nodes table's jobs/s per worker filled in (not "-" until the end).
-            lanes_seen = max(lanes_seen, len(browser.find_elements(By.CSS_SELECTOR, "#stream svg g.lane")))
-            running_seen = max(running_seen, len(browser.find_elements(
-                By.CSS_SELECTOR, "#stream svg g.lane g.run.running")))
-            for r in browser.find_elements(By.CSS_SELECTOR, "#nodes tbody tr[data-node]"):
-                cell = r.find_elements(By.TAG_NAME, "td")[11].text
-                if float(r.get_attribute("data-throughput") or 0) > 0 and cell != "-":
-                    rate_seen = rate_seen or (r.get_attribute("data-node"), cell, later)
+        # Mid-batch: a lane per worker (3 nodes x 2), bars of jobs running now, and the
+        # nodes table's jobs/s per worker filled in (not "-" until the end). Read in one
+        # script: the page redraws under a reader that looks element by element.
+        seen = browser.execute_script("""
+            const rows = [...document.querySelectorAll("#nodes tbody tr[data-node]")];
+            const rated = rows.filter(r => Number(r.dataset.throughput) > 0 &&
+                                           r.children[11].textContent !== "-");
+            return [document.getElementById("state").textContent,
+                    document.querySelectorAll("#stream svg g.lane").length,
+                    document.querySelectorAll("#stream svg g.lane g.run.running").length,
+                    rated.length ? [rated[0].dataset.node, rated[0].children[11].textContent] : null];
+        """)
+        if seen[0] == "running":
+            lanes_seen = max(lanes_seen, seen[1])
+            running_seen = max(running_seen, seen[2])
+            if seen[3] and rate_seen is None:
+                rate_seen = (seen[3][0], seen[3][1], later)
         if not shot and JOBS * 0.25 <= later <= JOBS * 0.75:
             time.sleep(0.3)
             browser.save_screenshot(SHOT)
