@@ -123,6 +123,9 @@ class Dispatcher {
   // fold, report::derive, and each node's copies in flight), the report's batch figures,
   // jobs retried and held, the most recent executions, the time since the first submit.
   void live(LiveSnapshot& out) const;
+  // Follows the jobs running now for LiveSnapshot::running (the dashboard's task stream;
+  // off by default: see running_jobs.hpp).
+  void track_running() { running_.enable(); }
   // Seconds since the first job was taken (the report's and the task stream's clock).
   double batch_seconds() const { return first_submit_ < 0 ? 0 : now() - first_submit_; }
 

@@ -114,8 +114,9 @@ struct LiveSnapshot {
   // first; Execution::node indexes `nodes`, times are seconds since the batch started.
   std::vector<report::Execution> recent;
   uint64_t executions = 0;       // executions recorded in all
-  // The copies reckoned running now (RunningJobs): RunningJob::node indexes `nodes`,
-  // start is seconds since the batch started. At most one per worker slot.
+  // The copies reckoned running now (RunningJobs), with a dashboard (empty without):
+  // RunningJob::node indexes `nodes`, start is seconds since the batch started. At most
+  // one per worker slot.
   std::vector<RunningJob> running;
   std::vector<LiveFailure> failures;   // oldest first
   std::vector<LiveOutput> output;      // oldest first

@@ -29,6 +29,36 @@ std::map<int, std::weak_ptr<ProgressLine>>& lines() {
   return by_fd;
 }
 
+// Nodes by name across sources: a node two servers use is one node, working if it works
+// for either.
+class NodeCount {
+ public:
+  void add(const std::vector<LiveNode>& nodes) {
+    for (const LiveNode& n : nodes) {
+      // A node without a name yet is one of its own.
+      Seen& seen = seen_[n.figures.node.empty() ? "#" + std::to_string(seen_.size())
+                                                : n.figures.node];
+      seen.working = seen.working || n.state == NodeState::kWorking;
+      seen.paused = seen.paused || n.state == NodeState::kPaused;
+      seen.connected = seen.connected || n.state == NodeState::kWorking ||
+                       n.state == NodeState::kIdle || n.state == NodeState::kPaused;
+    }
+  }
+  void fill(ProgressView& v) const {
+    for (const auto& [name, seen] : seen_) {
+      v.nodes_connected += seen.connected ? 1 : 0;
+      v.nodes_working += seen.working ? 1 : 0;
+      v.nodes_paused += seen.paused && !seen.working ? 1 : 0;
+    }
+  }
+
+ private:
+  struct Seen {
+    bool connected = false, working = false, paused = false;
+  };
+  std::map<std::string, Seen> seen_;
+};
+
 }  // namespace
 
 std::shared_ptr<ProgressLine> ProgressLine::of(int fd) {
@@ -155,11 +185,7 @@ bool ProgressLine::gather(std::unique_lock<std::mutex>& lock, ProgressView& v) {
       due.push_back({key, s.run_start, s.base});
     }
   }
-  // Nodes by name: a node two servers use is one node, working if it works for either.
-  struct Seen {
-    bool connected = false, working = false, paused = false;
-  };
-  std::map<std::string, Seen> nodes;
+  NodeCount nodes;
   Clock::time_point first = now;
   bool any = false;
   for (const Due& d : due) {
@@ -181,21 +207,9 @@ bool ProgressLine::gather(std::unique_lock<std::mutex>& lock, ProgressView& v) {
     v.total += s.jobs.submitted > d.base ? s.jobs.submitted - d.base : 0;
     v.failed += s.jobs.failed;
     v.retried += s.jobs.retried;
-    for (const LiveNode& n : s.nodes) {
-      // A node without a name yet is one of its own.
-      Seen& seen = nodes[n.figures.node.empty() ? "#" + std::to_string(nodes.size())
-                                                : n.figures.node];
-      seen.working = seen.working || n.state == NodeState::kWorking;
-      seen.paused = seen.paused || n.state == NodeState::kPaused;
-      seen.connected = seen.connected || n.state == NodeState::kWorking ||
-                       n.state == NodeState::kIdle || n.state == NodeState::kPaused;
-    }
+    nodes.add(s.nodes);
   }
-  for (const auto& [name, seen] : nodes) {
-    v.nodes_connected += seen.connected ? 1 : 0;
-    v.nodes_working += seen.working ? 1 : 0;
-    v.nodes_paused += seen.paused && !seen.working ? 1 : 0;
-  }
+  nodes.fill(v);
   v.seconds = std::chrono::duration<double>(Clock::now() - first).count();
   return any;
 }

@@ -18,6 +18,7 @@ void RunningJobs::add_node(uint32_t node, uint32_t workers) {
 }
 
 void RunningJobs::sent(uint32_t node, uint64_t job, report::Kind kind, double t) {
+  if (!enabled_) return;
   Node* n = find(node);
   if (n == nullptr) return;
   // A copy sent again to the node that holds one (it should not be) stays one copy.
@@ -32,6 +33,7 @@ void RunningJobs::free_slot(Node& n, int32_t slot) {
 }
 
 void RunningJobs::ended(uint32_t node, uint64_t job, int64_t worker, double t) {
+  if (!enabled_) return;
   Node* n = find(node);
   if (n == nullptr) return;
   auto it = n->copies.find(job);

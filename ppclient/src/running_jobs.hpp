@@ -14,9 +14,12 @@
 // (report::Execution) carries the node's measured times; only running bars are reckoned.
 //
 // Owned by the Dispatcher on the io thread (not thread-safe); copied into LiveSnapshot.
-// Memory: one entry per copy in flight; running() is at most one per worker slot.
+// Memory: one entry per copy in flight; running() is at most one per worker slot. Off
+// until enable(): it costs a few hundred nanoseconds per job, which only the dashboard's
+// page, the one reader, should pay.
 //
 //   RunningJobs r;
+//   r.enable();
 //   r.add_node(0, 2);
 //   r.sent(0, 7, report::Kind::kNormal, 1.0);   // slot 0 free: running since 1.0
 //   r.ended(0, 7, 0, 1.5);                      // its RESULT came from worker 0
@@ -43,6 +46,8 @@ struct RunningJob {
 
 class RunningJobs {
  public:
+  // From now on copies are followed (sent and ended do nothing before).
+  void enable() { enabled_ = true; }
   // A node joined with `workers` worker slots (a reconnected node gets a new id).
   void add_node(uint32_t node, uint32_t workers);
   // A copy of `job` was sent to `node` at `t`.
@@ -79,6 +84,7 @@ class RunningJobs {
   static void free_slot(Node& n, int32_t slot);
 
   std::vector<Node> nodes_;   // by scheduler node id
+  bool enabled_ = false;
 };
 
 }  // namespace pp::client

@@ -66,6 +66,7 @@ TEST_CASE("integration.live_figures.a_batch_seen_while_it_runs" * doctest::timeo
   ServerProcess a({"-w", "2"}, kSecret), b({"-w", "2"}, kSecret);
   pp::ClusterOptions opt = pp::test::client_options({a.address(), b.address()}, kSecret);
   opt.echo_output = false;
+  opt.dashboard = "127.0.0.1:0";   // its reader: the running jobs are followed
   JobServer server(opt);
   REQUIRE(server.wait_for_workers(4, 30s));
   auto code = JobServer::code_ref(pp::client::encode_code_blob({"source", "job", kJob, {}, {}}));

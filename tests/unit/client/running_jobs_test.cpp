@@ -17,6 +17,7 @@ RunningJob at(uint64_t job, uint32_t node, uint32_t worker, double start,
 
 TEST_CASE("client.running: free slots start at the send, the rest when a slot frees") {
   RunningJobs r;
+  r.enable();
   r.add_node(0, 2);
   r.sent(0, 1, Kind::kNormal, 1.0);
   r.sent(0, 2, Kind::kNormal, 1.0);
@@ -33,6 +34,7 @@ TEST_CASE("client.running: free slots start at the send, the rest when a slot fr
 
 TEST_CASE("client.running: a RESULT's worker corrects the reckoning") {
   RunningJobs r;
+  r.enable();
   r.add_node(0, 2);
   r.sent(0, 1, Kind::kNormal, 1.0);   // reckoned on slot 0
   r.sent(0, 2, Kind::kNormal, 1.2);   // reckoned on slot 1
@@ -45,6 +47,7 @@ TEST_CASE("client.running: a RESULT's worker corrects the reckoning") {
 
 TEST_CASE("client.running: cancelled, taken back, nodes gone; kinds kept; unknown ignored") {
   RunningJobs r;
+  r.enable();
   r.add_node(0, 1);
   r.add_node(1, 1);
   r.sent(0, 1, Kind::kNormal, 0.0);
@@ -69,6 +72,7 @@ TEST_CASE("client.running: cancelled, taken back, nodes gone; kinds kept; unknow
 
 TEST_CASE("client.running: answers out of send order (many jobs per worker) keep it right") {
   RunningJobs r;
+  r.enable();
   r.add_node(0, 1);
   // A node running short jobs many per worker answers jobs the reckoning has waiting.
   for (uint64_t id = 1; id <= 100000; ++id) {
@@ -80,6 +84,17 @@ TEST_CASE("client.running: answers out of send order (many jobs per worker) keep
   CHECK(r.waiting(0) == 1);           // job 100000
   r.ended(0, 1, 0, 1.0);
   CHECK(r.running() == std::vector<RunningJob>{at(100000, 0, 0, 1.0)});
+}
+
+TEST_CASE("client.running: off until enabled") {
+  RunningJobs r;
+  r.add_node(0, 2);
+  r.sent(0, 1, Kind::kNormal, 1.0);
+  CHECK(r.running().empty());
+  r.enable();
+  r.sent(0, 2, Kind::kNormal, 2.0);
+  r.ended(0, 1, 0, 2.5);   // sent while off: unknown, ignored
+  CHECK(r.running() == std::vector<RunningJob>{at(2, 0, 0, 2.0)});
 }
 
 }  // namespace
