@@ -116,6 +116,11 @@ void Scheduler::busy_edge(Node& n, bool was_empty) {
   if (!was_empty && n.copies.empty()) n.stats.busy_seconds += now() - n.busy_since;
 }
 
+double Scheduler::busy_seconds(NodeId id) const {
+  const Node& n = nodes_.at(id);
+  return n.stats.busy_seconds + (n.copies.empty() ? 0.0 : now() - n.busy_since);
+}
+
 Scheduler::InFlight* Scheduler::find_copy(NodeId node, JobId id) {
   if (node >= nodes_.size()) return nullptr;
   for (InFlight& c : nodes_[node].copies)

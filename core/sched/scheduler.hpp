@@ -248,6 +248,9 @@ class Scheduler {
   bool paused(NodeId node) const { return nodes_.at(node).stats.paused; }
   // Seconds the node has spent paused, the current pause included.
   double paused_seconds(NodeId node) const;
+  // Seconds the node has had a job of ours in flight, the current stretch included
+  // (NodeStats::busy_seconds counts a stretch once it ends): live figures mid-batch.
+  double busy_seconds(NodeId node) const;
   size_t paused_nodes() const { return paused_count_; }
 
   // The client-node round trip became known or changed (SchedulerOptions::round_trip_seconds).

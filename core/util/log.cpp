@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
@@ -102,15 +103,23 @@ void write(Level level, const char* fmt, ...) {
   size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
   if (len > sizeof line - 2) len = sizeof line - 2;
   line[len++] = '\n';
+  write_line(std::string_view(line, len));
+}
+
+void write_line(std::string_view line) {
   {
     std::lock_guard lock(g_sink_mutex);
     if (g_sink != nullptr) {
-      g_sink(std::string_view(line, len), g_sink_ctx);
+      g_sink(line, g_sink_ctx);
       return;
     }
   }
-  ssize_t ignored = ::write(STDERR_FILENO, line, len);
-  (void)ignored;
+  while (!line.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    line.remove_prefix(static_cast<size_t>(n));
+  }
 }
 
 }  // namespace pp::log

@@ -11,5 +11,8 @@ namespace pp::log {
 using Sink = void (*)(std::string_view line, void* ctx);
 // Installs `sink` (nullptr: stderr again). Returns once no call to the old sink runs.
 void set_sink(Sink sink, void* ctx);
+// Writes `line` (newline included) where log lines go now: the sink, else stderr. For
+// lines logged elsewhere and passed on whole, such as a child process's stderr.
+void write_line(std::string_view line);
 
 }  // namespace pp::log

@@ -114,6 +114,7 @@ function drawNodes(nodes) {
     const tr = el("tr");
     tr.dataset.node = n.name;
     tr.dataset.state = n.state;
+    tr.dataset.throughput = n.throughput_per_worker;
     const name = el("td", n.name);
     name.style.borderLeft = "6px solid " + PALETTE[i % PALETTE.length];
     tr.append(name, el("td", n.host), el("td", n.found), el("td", n.state, "state-" + n.state),
@@ -147,22 +148,102 @@ function drawContribution(s) {
   $("shares").replaceChildren(...(rows.length ? rows : [el("p", "no node has finished a job yet", "none")]));
 }
 
-// The task stream as the HTML report draws it: a lane per worker, a bar per run.
-function drawStream(s) {
-  const t = s.tasks, cols = t.columns;
-  const at = name => cols.indexOf(name);
-  const [J, N, W, S, E, K, F] = ["job", "node", "worker", "start", "end", "kind", "fate"].map(at);
+// The task stream, as the HTML report draws it and live: a lane per worker, a bar per
+// run, and a growing bar per job running now. /api/stream?since=SEQ gives only the runs
+// that ended since the last poll; the page keeps at most STREAM_BARS of them, and only
+// those of the last STREAM_WINDOW_S seconds, so a long batch never grows it.
+const STREAM_BARS = 2000, STREAM_WINDOW_S = 60;
+const stream = { seq: 0, ended: [], running: [], cols: null, rcols: null, elapsed: 0,
+                 final: false, skipped: 0, note: "" };
+
+function takeStream(r) {
+  if (r.seq < stream.seq) { stream.seq = 0; stream.ended = []; }   // another driver
+  stream.cols = r.columns;
+  stream.rcols = r.running_columns;
+  stream.skipped += r.skipped;
+  for (const row of r.ended) stream.ended.push(row);
+  stream.seq = r.seq;
+  stream.running = r.running;
+  stream.elapsed = r.elapsed;
+  stream.final = r.final;
+  stream.note = r.running_start;
+}
+
+function streamWindow() {
+  const E = stream.cols ? stream.cols.indexOf("end") : 4;
+  let t1 = stream.elapsed;
+  if (stream.final) for (const r of stream.ended) t1 = Math.max(t1, r[E]);
+  const t0 = Math.max(0, t1 - STREAM_WINDOW_S);
+  // Bounded: the bars of the window, at most STREAM_BARS (the newest).
+  stream.ended = stream.ended.filter(r => r[E] >= t0);
+  if (stream.ended.length > STREAM_BARS) stream.ended.splice(0, stream.ended.length - STREAM_BARS);
+  return [t0, Math.max(t1, t0 + 0.001)];
+}
+
+// One lane per worker of each connected node, and per worker any bar names.
+function streamLanes(s, bars) {
   const lanes = new Map();
-  for (const r of t.recent) {
-    const key = r[N] + "#" + r[W];
-    if (!lanes.has(key)) lanes.set(key, { node: r[N], worker: r[W], runs: [] });
-    lanes.get(key).runs.push(r);
+  const add = (node, worker) => {
+    const key = node + "#" + worker;
+    if (!lanes.has(key)) lanes.set(key, { node: node, worker: worker, runs: [] });
+    return lanes.get(key);
+  };
+  s.nodes.forEach((n, i) => {
+    if (n.state === "working" || n.state === "idle" || n.state === "paused") {
+      for (let w = 0; w < n.workers; ++w) add(i, w);
+    }
+  });
+  for (const b of bars) add(b.node, b.worker).runs.push(b);
+  return [...lanes.values()].sort((a, b) => a.node - b.node || a.worker - b.worker);
+}
+
+function streamBars() {
+  const at = (cols, name) => cols.indexOf(name);
+  const c = stream.cols, rc = stream.rcols;
+  const bars = stream.ended.map(r => ({ job: r[at(c, "job")], node: r[at(c, "node")],
+    worker: r[at(c, "worker")], start: r[at(c, "start")], end: r[at(c, "end")],
+    kind: r[at(c, "kind")], fate: r[at(c, "fate")], running: false }));
+  if (!stream.final) {
+    for (const r of stream.running) {
+      bars.push({ job: r[at(rc, "job")], node: r[at(rc, "node")], worker: r[at(rc, "worker")],
+                  start: r[at(rc, "start")], end: stream.elapsed, kind: r[at(rc, "kind")],
+                  fate: "running", running: true });
+    }
   }
-  const sorted = [...lanes.values()].sort((a, b) => a.node - b.node || a.worker - b.worker);
-  let t0 = Infinity, t1 = 0;
-  for (const r of t.recent) { t0 = Math.min(t0, r[S]); t1 = Math.max(t1, r[E]); }
-  if (!isFinite(t0)) t0 = 0;
-  t1 = Math.max(t1, t0 + 0.001);
+  return bars;
+}
+
+function runBar(b, y, lane, x, node) {
+  const fill = b.fate === "failed" ? FAILED : b.fate === "crashed" ? CRASHED
+             : PALETTE[b.node % PALETTE.length];
+  const g = svg("g", { class: "run " + b.kind + " " + b.fate });
+  g.setAttribute("data-job", b.job);
+  const x0 = x(b.start), w = Math.max(x(b.end) - x0, 1);
+  const attrs = { x: x0, y: y, width: w, height: lane, fill: fill };
+  if (b.fate === "lost") attrs["fill-opacity"] = 0.3;
+  if (b.running) attrs["fill-opacity"] = 0.55;
+  if (b.kind === "stolen") { attrs.stroke = "#111"; attrs["stroke-width"] = 0.9; }
+  else { attrs.stroke = "#fff"; attrs["stroke-width"] = 0.5; }   // runs in a row stay apart
+  g.appendChild(svg("rect", attrs));
+  if (b.kind === "backup") {
+    g.appendChild(svg("rect", { x: x0, y: y, width: w, height: lane, fill: "url(#pp-hatch)" }));
+  }
+  if (b.running) {   // its growing end
+    g.appendChild(svg("rect", { x: x0 + w - 2, y: y, width: 2, height: lane, fill: "#111" }));
+  }
+  const title = svg("title", {});
+  title.textContent = "job " + b.job + " on " + node + ": " + b.kind + ", " +
+    (b.running ? "running for " + (b.end - b.start).toFixed(1) + " s (start reckoned)"
+               : b.fate + ", " + (b.end - b.start).toFixed(3) + " s");
+  g.appendChild(title);
+  return g;
+}
+
+function drawStream(s) {
+  if (!stream.cols) return;
+  const [t0, t1] = streamWindow();
+  const bars = streamBars().filter(b => b.end >= t0);
+  const sorted = streamLanes(s, bars);
   const label = 170, width = 1100, lane = 14, top = 4;
   const height = top + Math.max(1, sorted.length) * (lane + 3) + 22;
   const root = svg("svg", { viewBox: "0 0 " + (label + width + 10) + " " + height,
@@ -173,41 +254,32 @@ function drawStream(s) {
   pat.appendChild(svg("line", { x1: 0, y1: 0, x2: 0, y2: 5, stroke: "#fff", "stroke-width": 2.2 }));
   defs.appendChild(pat);
   root.appendChild(defs);
-  const x = v => label + (v - t0) / (t1 - t0) * width;
+  const x = v => label + (Math.max(v, t0) - t0) / (t1 - t0) * width;
   sorted.forEach((l, i) => {
     const y = top + i * (lane + 3);
     const node = s.nodes[l.node] ? s.nodes[l.node].name : "node " + l.node;
-    root.appendChild(svg("rect", { x: label, y: y, width: width, height: lane, fill: "#f3f4f6" }));
+    const row = svg("g", { class: "lane" });
+    row.setAttribute("data-node", node);
+    row.setAttribute("data-worker", l.worker + 1);
+    row.appendChild(svg("rect", { x: label, y: y, width: width, height: lane, fill: "#f3f4f6" }));
     const text = svg("text", { x: label - 6, y: y + 11, "text-anchor": "end", "font-size": 11,
                                fill: "#222" });
     text.textContent = node + " #" + (l.worker + 1);
-    root.appendChild(text);
-    for (const r of l.runs) {
-      const fill = r[F] === "failed" ? FAILED : r[F] === "crashed" ? CRASHED
-                 : PALETTE[r[N] % PALETTE.length];
-      const g = svg("g", { class: "run " + r[K] + " " + r[F] });
-      const w = Math.max(x(r[E]) - x(r[S]), 1);
-      const attrs = { x: x(r[S]), y: y, width: w, height: lane, fill: fill };
-      if (r[F] === "lost") attrs["fill-opacity"] = 0.3;
-      if (r[K] === "stolen") { attrs.stroke = "#111"; attrs["stroke-width"] = 0.9; }
-      else { attrs.stroke = "#fff"; attrs["stroke-width"] = 0.5; }   // runs in a row stay apart
-      g.appendChild(svg("rect", attrs));
-      if (r[K] === "backup") {
-        g.appendChild(svg("rect", { x: attrs.x, y: y, width: w, height: lane, fill: "url(#pp-hatch)" }));
-      }
-      const title = svg("title", {});
-      title.textContent = "job " + r[J] + " on " + node + ": " + r[K] + ", " + r[F] + ", " +
-        (r[E] - r[S]).toFixed(3) + " s";
-      g.appendChild(title);
-      root.appendChild(g);
-    }
+    row.appendChild(text);
+    for (const b of l.runs) row.appendChild(runBar(b, y, lane, x, node));
+    root.appendChild(row);
   });
   const axis = svg("text", { x: label, y: height - 6, "font-size": 11, fill: "#555b66" });
   axis.textContent = secs(t0) + " … " + secs(t1) + " since the batch started";
   root.appendChild(axis);
   $("stream").replaceChildren(root);
-  $("stream-text").textContent = t.recent.length < t.executions
-    ? "The last " + t.recent.length + " of " + t.executions + " runs." : t.executions + " runs.";
+  const running = bars.filter(b => b.running).length;
+  $("stream-text").textContent = (t0 > 0 ? "The last " + STREAM_WINDOW_S + " s: " : "") +
+    stream.ended.length + " of " + stream.seq + " runs drawn" +
+    (stream.final ? "." : ", " + running + " running (a running job's start is " +
+     stream.note + ").");
+  $("stream").dataset.running = running;
+  $("stream").dataset.ended = stream.ended.length;
 }
 
 function drawFailures(failures) {
@@ -246,12 +318,17 @@ function draw(s) {
   document.body.dataset.serial = s.serial;
 }
 
+async function fetchJson(url) {
+  const r = await fetch(url, { cache: "no-store" });
+  if (!r.ok) throw new Error("HTTP " + r.status);
+  return r.json();
+}
+
 async function poll() {
   let next = POLL_MS;
   try {
-    const r = await fetch("api/status", { cache: "no-store" });
-    if (!r.ok) throw new Error("HTTP " + r.status);
-    const s = await r.json();
+    const s = await fetchJson("api/status");
+    takeStream(await fetchJson("api/stream?since=" + stream.seq));
     draw(s);
     if (s.final) next = FINAL_POLL_MS;
   } catch (e) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <string_view>
 
@@ -107,15 +108,45 @@ void Dashboard::serve() {
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 
-void Dashboard::finish(std::string final_json) {
+void Dashboard::set_stream(StreamSource stream) {
+  std::lock_guard lock(mutex_);
+  stream_ = std::move(stream);
+}
+
+void Dashboard::finish(std::string final_json, StreamSource final_stream) {
   std::lock_guard lock(mutex_);
   final_ = std::move(final_json);
+  if (final_stream) stream_ = std::move(final_stream);
 }
 
 std::string Dashboard::status_json() {
   std::lock_guard lock(mutex_);
   if (final_) return *final_;
   return source_();
+}
+
+// /api/stream?since=SEQ: SEQ a run's number (0 or absent: from the start).
+void Dashboard::answer_stream(const httplib::Request& req, httplib::Response& res) {
+  res.set_header("Cache-Control", "no-store");
+  uint64_t since = 0;
+  const std::string text = req.get_param_value("since");
+  if (!text.empty()) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), since);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      res.status = 400;
+      res.set_content("400 Bad Request: since must be a run's number (0, 1, 2, ...), not '" +
+                          text.substr(0, 40) + "'\n",
+                      "text/plain; charset=utf-8");
+      return;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (!stream_) {
+    res.status = 404;
+    res.set_content("404 Not Found\n", "text/plain; charset=utf-8");
+    return;
+  }
+  res.set_content(stream_(since), "application/json");
 }
 
 // Any request but with the token (when one is needed) is refused; the token given in
@@ -147,6 +178,9 @@ void Dashboard::route() {
   s.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
     res.set_content(status_json(), "application/json");
+  });
+  s.Get("/api/stream", [this](const httplib::Request& req, httplib::Response& res) {
+    answer_stream(req, res);
   });
   s.Get(R"(/([a-z_]+\.(html|js|css))?)", [](const httplib::Request& req, httplib::Response& res) {
     std::string name = req.matches[1].length() > 0 ? req.matches[1].str() : "index.html";

@@ -5,7 +5,9 @@
 // instead, so the page shows the final state until the Dashboard is destroyed.
 //
 // The page itself is static files compiled into the binary (ppclient/dashboard/, see
-// dashboard_assets.hpp), so it works offline. On a loopback address anyone on this
+// dashboard_assets.hpp), so it works offline. /api/stream?since=SEQ answers from a
+// StreamSource (the task stream from run SEQ on, dashboard_stream_json), so a page
+// polling it gets each run once rather than the whole stream each time. On a loopback address anyone on this
 // machine may look; on any other, every request must carry the token (in the URL that
 // url() gives, or the cookie the page gets with it), else 403.
 //
@@ -18,6 +20,7 @@
 // Thread-safe; the destructor stops the server and joins its threads.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,6 +42,8 @@ namespace pp::client {
 class Dashboard {
  public:
   using StatusSource = std::function<std::string()>;
+  // The JSON of the task stream after run `since` (dashboard_stream_json).
+  using StreamSource = std::function<std::string(uint64_t since)>;
 
   // Listens on `where` (nothing is answered before serve()). kIo naming the address
   // when it cannot.
@@ -48,6 +53,8 @@ class Dashboard {
   Dashboard(const Dashboard&) = delete;
   Dashboard& operator=(const Dashboard&) = delete;
 
+  // Where /api/stream answers from (before serve(); without one it answers 404).
+  void set_stream(StreamSource stream);
   // Starts answering requests, on the server's own threads.
   void serve();
   // The address to open, with "?token=..." when a token is needed.
@@ -55,8 +62,9 @@ class Dashboard {
   uint16_t port() const { return port_; }
   const std::string& token() const { return token_; }
   // The batch ended: `final_json` is served from now on, and the source is not called
-  // again (this waits for a call in progress).
-  void finish(std::string final_json);
+  // again (this waits for a call in progress); so is `final_stream`, over the final
+  // state, for /api/stream when given.
+  void finish(std::string final_json, StreamSource final_stream = nullptr);
 
  private:
   Dashboard(StatusSource status, std::string token);
@@ -64,14 +72,16 @@ class Dashboard {
   void route();
   bool allowed(const httplib::Request& req, httplib::Response& res) const;
   std::string status_json();
+  void answer_stream(const httplib::Request& req, httplib::Response& res);
 
   StatusSource source_;
+  StreamSource stream_;
   std::string token_;   // empty on loopback
   std::string url_;
   uint16_t port_ = 0;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
-  std::mutex mutex_;                  // one source call at a time; final_
+  std::mutex mutex_;                  // one source call at a time; final_, stream_
   std::optional<std::string> final_;
 };
 

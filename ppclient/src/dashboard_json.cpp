@@ -1,5 +1,6 @@
 #include "ppclient/src/dashboard_json.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -46,16 +47,9 @@ json node(const LiveNode& n) {
           {"requeued", f.requeued}};
 }
 
-// The task stream as rows of `columns`: thousands of runs stay a small document.
+// /api/status says how many runs there are; the runs themselves are /api/stream's.
 json tasks(const LiveSnapshot& s) {
-  json rows = json::array();
-  for (const report::Execution& e : s.recent) {
-    rows.push_back({e.job, e.node, e.worker, finite(e.start), finite(e.end),
-                    report::kind_name(e.kind), report::fate_name(e.fate)});
-  }
-  return {{"executions", s.executions},
-          {"columns", {"job", "node", "worker", "start", "end", "kind", "fate"}},
-          {"recent", std::move(rows)}};
+  return {{"executions", s.executions}, {"running", s.running.size()}};
 }
 
 json batch(const report::Batch& b) {
@@ -66,7 +60,46 @@ json batch(const report::Batch& b) {
           {"duplicates", b.duplicates},             {"speedup", finite(report::speedup(r))}};
 }
 
+json ended_rows(const LiveSnapshot& s, uint64_t since, uint64_t& from) {
+  // s.recent is the end of the runs, contiguous: the last one is number s.executions.
+  const uint64_t first_kept = s.executions - std::min<uint64_t>(s.executions, s.recent.size()) + 1;
+  from = std::max(since + 1, first_kept);
+  json rows = json::array();
+  for (uint64_t seq = from; seq <= s.executions; ++seq) {
+    const report::Execution& e = s.recent[seq - first_kept];
+    rows.push_back({e.job, e.node, e.worker, finite(e.start), finite(e.end),
+                    report::kind_name(e.kind), report::fate_name(e.fate)});
+  }
+  return rows;
+}
+
 }  // namespace
+
+std::string dashboard_stream_json(const LiveSnapshot& s, uint64_t since, bool final) {
+  if (since > s.executions) since = 0;   // a page of an earlier driver: start again
+  uint64_t from = 0;
+  json ended = ended_rows(s, since, from);
+  json running = json::array();
+  for (const RunningJob& r : s.running) {
+    running.push_back({r.job, r.node, r.worker, finite(r.start), report::kind_name(r.kind)});
+  }
+  json names = json::array();
+  for (const LiveNode& n : s.nodes) names.push_back(n.figures.node);
+  json doc = {{"serial", s.serial},
+              {"elapsed", finite(s.elapsed)},
+              {"final", final},
+              {"seq", s.executions},
+              {"from", from},
+              {"skipped", from - since - 1},
+              {"nodes", std::move(names)},
+              {"columns", {"job", "node", "worker", "start", "end", "kind", "fate"}},
+              {"ended", std::move(ended)},
+              {"running_columns", {"job", "node", "worker", "start", "kind"}},
+              {"running", std::move(running)},
+              {"running_start", "reckoned by the driver: when the copy was sent to a node "
+                                "with a free worker, or when a run before it there ended"}};
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string dashboard_json(const LiveSnapshot& s, bool final) {
   json groups = json::array(), nodes = json::array(), failures = json::array(),

@@ -173,6 +173,7 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     sched_.started(a.job, a.node);   // not on the node yet: nothing there to steal
     return;
   }
+  running_.sent(a.node, a.job, kind, now());
   submit_to(job, a.job, *l);
 }
 
@@ -195,6 +196,7 @@ sched::NodeId Dispatcher::add_node(NodeLink& l) {
   sched::NodeId id = sched_.add_node({l.name(), static_cast<int>(h.workers), h.speed});
   if (members_.size() <= id) members_.resize(id + 1);
   members_[id] = Member{&l, l.name(), h.host, h.speed > 0 ? h.speed : 1.0, 0};
+  running_.add_node(id, h.workers);
   if (l.paused()) sched_.pause(id);   // it holds nothing yet: nothing to take back
   // Windows cover a round trip; twice the handshake's, for the work at both ends.
   double rtt = std::min(0.5, 2 * l.handshake_seconds());
@@ -221,6 +223,7 @@ size_t Dispatcher::remove_node(sched::NodeId node, const std::string& reason) {
     members_[node].bytes_received += l->bytes_received();
   }
   std::vector<uint64_t> back = sched_.remove_node(node);
+  running_.node_gone(node);
   members_[node].link = nullptr;
   if (placed_ > 0) fail_placed(members_[node], reason);
   if (!kept_.empty()) kept_lost(node);
@@ -255,6 +258,7 @@ report::Kind Dispatcher::special_kind(uint64_t job, sched::NodeId on) const {
 void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
   const double t = now();
   members_[node].cpu_seconds += static_cast<double>(r.cpu_us) / 1e6;
+  running_.ended(node, r.job_id, r.worker, t);
   if (jobs_.find(r.job_id) == nullptr) {
     // A copy of a job already finished: cancelled, or second to arrive.
     report::Kind kind = report::Kind::kNormal;
@@ -333,6 +337,7 @@ void Dispatcher::accept(sched::NodeId node, proto::ResultMsg&& r, const sched::C
   std::vector<SpecialCopy> out;
   for (const auto& copy : c.cancel) {
     if (NodeLink* l = link(copy.node)) l->cancel(r.job_id);
+    running_.ended(copy.node, r.job_id, -1, t);
     out.push_back({copy.node, special_kind(r.job_id, copy.node)});
   }
   if (!out.empty()) losers_[r.job_id] = std::move(out);
@@ -383,6 +388,7 @@ void Dispatcher::on_pause(sched::NodeId node) {
 void Dispatcher::on_stolen(sched::NodeId node, proto::Stolen&& st) {
   for (uint64_t id : st.started) sched_.started(id, node);
   for (uint64_t id : st.taken) {
+    running_.ended(node, id, -1, now());   // it had not started there
     if (auto a = sched_.stolen(id, node)) send(*a, report::Kind::kStolen);
   }
   pump();
@@ -438,6 +444,7 @@ size_t Dispatcher::count_drops(const std::vector<uint64_t>& requeued, const std:
 void Dispatcher::give_up(uint64_t id, proto::JobStatus st, std::string error) {
   for (const sched::Copy& c : sched_.abandon(id)) {
     if (NodeLink* l = link(c.node)) l->cancel(id);
+    running_.ended(c.node, id, -1, now());
   }
   finish(id, failure(st, std::move(error)));
 }
@@ -479,6 +486,7 @@ void Dispatcher::cancel(uint64_t id) {
   std::vector<SpecialCopy> out;
   for (const sched::Copy& c : sched_.abandon(id)) {
     if (NodeLink* l = link(c.node)) l->cancel(id);
+    running_.ended(c.node, id, -1, now());
     out.push_back({c.node, special_kind(id, c.node)});
   }
   if (!out.empty()) losers_[id] = std::move(out);   // their answers are not counted twice

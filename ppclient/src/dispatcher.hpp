@@ -31,6 +31,7 @@
 #include "ppclient/report/report.hpp"
 #include "ppclient/src/dependencies.hpp"
 #include "ppclient/src/job_state.hpp"
+#include "ppclient/src/running_jobs.hpp"
 #include "ppclient/src/submit_extras.hpp"
 #include "pp/node_stats.hpp"
 
@@ -122,6 +123,9 @@ class Dispatcher {
   // fold, report::derive, and each node's copies in flight), the report's batch figures,
   // jobs retried and held, the most recent executions, the time since the first submit.
   void live(LiveSnapshot& out) const;
+  // Follows the jobs running now for LiveSnapshot::running (the dashboard's task stream;
+  // off by default: see running_jobs.hpp).
+  void track_running() { running_.enable(); }
   // Seconds since the first job was taken (the report's and the task stream's clock).
   double batch_seconds() const { return first_submit_ < 0 ? 0 : now() - first_submit_; }
 
@@ -210,6 +214,8 @@ class Dispatcher {
   // For the timeline: a bounded sample (the figures come from sched_ and members_,
   // which count everything). Execution::node holds the scheduler's node id here.
   report::ExecutionSample executions_;
+  // For the live task stream: the copies reckoned running now (running_jobs.hpp).
+  RunningJobs running_;
   double first_submit_ = -1;
   double last_result_ = 0;
   uint64_t resent_ = 0;

@@ -242,6 +242,7 @@ void Dispatcher::on_kept(sched::NodeId node, proto::Kept&& k) {
     if (!why.empty()) {
       give_up(id, proto::JobStatus::kLost, std::move(why));
     } else if (!again) {
+      running_.sent(to, id, special_kind(id, to), now());
       submit_to(*job, id, *l);
     }
   }

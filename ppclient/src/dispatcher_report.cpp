@@ -37,7 +37,7 @@ std::vector<NodeStats> Dispatcher::node_stats(std::vector<uint32_t>* row_by_node
     row.failures += s.failures;
     row.crashes += s.crashes;
     row.job_time += s.job_seconds;
-    row.busy_time += s.busy_seconds;
+    row.busy_time += sched_.busy_seconds(static_cast<sched::NodeId>(i));   // with its open span
     row.stolen_from += s.stolen_from;
     row.stolen_to += s.stolen_to;
     row.backups_won += s.backups_won;
@@ -115,6 +115,11 @@ void Dispatcher::live(LiveSnapshot& out) const {
   out.recent = executions_.recent(LiveFigures::kRecentExecutions);
   to_rows(out.recent, row_by_node, std::max(0.0, first_submit_));
   out.executions = executions_.added();
+  out.running = running_.running();
+  for (RunningJob& r : out.running) {
+    r.node = row_by_node.at(r.node);
+    r.start = std::max(0.0, r.start - std::max(0.0, first_submit_));
+  }
 }
 
 }  // namespace pp::client

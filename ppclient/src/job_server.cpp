@@ -57,6 +57,7 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
     opt_.encrypt = true;
   }
   check_dashboard();   // a value it cannot read is refused before anything starts
+  if (!opt_.dashboard.empty()) dispatcher_->track_running();   // its task stream's reader
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
   add_nodes();

@@ -26,6 +26,9 @@ void JobServer::bind_dashboard() {
   auto where = parse_dashboard_address(opt_.dashboard);   // checked: check_dashboard()
   auto d = Dashboard::bind(*where, [this] { return dashboard_json(live_snapshot(), false); });
   if (!d) throw std::runtime_error("dashboard: " + d.status().message());
+  (*d)->set_stream([this](uint64_t since) {
+    return dashboard_stream_json(live_snapshot(), since, false);
+  });
   dashboard_ = std::move(*d);
 }
 
@@ -44,7 +47,10 @@ void JobServer::finish_dashboard() {
     std::lock_guard lock(live_mutex_);
     last.serial = ++live_serial_;
   }
-  dashboard_->finish(dashboard_json(last, true));
+  std::string json = dashboard_json(last, true);
+  dashboard_->finish(std::move(json), [last = std::move(last)](uint64_t since) {
+    return dashboard_stream_json(last, since, true);
+  });
 }
 
 // After it stopped (the nodes are released): the final state stays up for a while.

@@ -32,6 +32,7 @@
 
 #include "core/proto/messages.hpp"
 #include "ppclient/report/report.hpp"
+#include "ppclient/src/running_jobs.hpp"
 #include "pp/node_stats.hpp"
 
 namespace pp::client {
@@ -113,6 +114,10 @@ struct LiveSnapshot {
   // first; Execution::node indexes `nodes`, times are seconds since the batch started.
   std::vector<report::Execution> recent;
   uint64_t executions = 0;       // executions recorded in all
+  // The copies reckoned running now (RunningJobs), with a dashboard (empty without):
+  // RunningJob::node indexes `nodes`, start is seconds since the batch started. At most
+  // one per worker slot.
+  std::vector<RunningJob> running;
   std::vector<LiveFailure> failures;   // oldest first
   std::vector<LiveOutput> output;      // oldest first
   report::Batch batch;           // the report's batch figures (wall, jobs, resent, ...)

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/util/log_sink.hpp"
 #include "core/util/paths.hpp"
 
 extern char** environ;
@@ -111,15 +112,18 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
     throw std::runtime_error("cannot start local workers: ppserver not found (looked at " +
                              tried + "); set PP_SERVER to its path");
   }
-  int report[2], life[2];
-  if (pipe2(report, O_CLOEXEC) != 0 || pipe2(life, O_CLOEXEC) != 0) {
+  int report[2], life[2], err[2], wake[2];
+  if (pipe2(report, O_CLOEXEC) != 0 || pipe2(life, O_CLOEXEC) != 0 ||
+      pipe2(err, O_CLOEXEC) != 0 || pipe2(wake, O_CLOEXEC) != 0) {
     throw std::runtime_error(std::string("cannot start local workers: pipe: ") + strerror(errno));
   }
-  // The child sees the report pipe as fd 3 and the lifeline as fd 4.
+  // The child sees the report pipe as fd 3, the lifeline as fd 4, and writes its stderr
+  // into ours through relay_stderr().
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, report[1], 3);
   posix_spawn_file_actions_adddup2(&fa, life[0], 4);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
   std::string w = std::to_string(workers);
   // The local workers run the user's own batch, at the user's own priority as a process
   // pool's would (`--nice 0`: relative to the driver, whose niceness they inherit); the
@@ -140,9 +144,15 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
   posix_spawn_file_actions_destroy(&fa);
   close(report[1]);
   close(life[0]);
+  close(err[1]);
   lifeline_ = life[1];
+  err_read_ = err[0];
+  wake_read_ = wake[0];
+  wake_write_ = wake[1];
+  relay_ = std::thread([this] { relay_stderr(); });
   if (rc != 0) {
     close(report[0]);
+    stop_relay();
     throw std::runtime_error("cannot start local workers: " + bin + ": " + strerror(rc));
   }
   int port = read_port(report[0], Clock::now() + std::chrono::seconds(30));
@@ -151,6 +161,7 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
+    stop_relay();   // its messages first, then ours
     throw std::runtime_error("cannot start local workers: " + bin +
                              " did not come up (see its messages above)");
   }
@@ -160,14 +171,63 @@ LocalNode::LocalNode(int workers, const std::string& secret) {
 LocalNode::~LocalNode() { stop(); }
 
 void LocalNode::stop(std::chrono::milliseconds limit) {
+  std::lock_guard lock(stop_mutex_);
   if (lifeline_ >= 0) close(lifeline_);  // the node sees EOF and shuts down
   lifeline_ = -1;
-  if (pid_ <= 0) return;
-  pid_t pid = pid_;
-  pid_ = -1;
-  if (reap_by(pid, Clock::now() + limit)) return;
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  if (pid_ > 0) {
+    pid_t pid = pid_;
+    pid_ = -1;
+    if (!reap_by(pid, Clock::now() + limit)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  stop_relay();   // after the node: its last words pass too
+}
+
+// Ends the relay once what the child wrote so far is passed on (a worker's process
+// that outlived the node could hold the pipe open: the relay does not wait for it).
+void LocalNode::stop_relay() {
+  if (!relay_.joinable()) return;
+  char one = 1;
+  while (write(wake_write_, &one, 1) < 0 && errno == EINTR) {
+  }
+  relay_.join();
+  for (int* fd : {&err_read_, &wake_read_, &wake_write_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
+void LocalNode::relay_stderr() {
+  std::string pending;
+  char buf[4096];
+  bool finishing = false;
+  for (;;) {
+    pollfd pfd[2] = {{err_read_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
+    // Told to finish: what is in the pipe now, without waiting for more.
+    int rc = poll(pfd, finishing ? 1 : 2, finishing ? 0 : -1);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) break;
+    if (!finishing && (pfd[1].revents & POLLIN) != 0) {
+      finishing = true;
+      continue;
+    }
+    if (pfd[0].revents == 0) {
+      if (finishing) break;
+      continue;
+    }
+    ssize_t n = read(err_read_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;   // every writer closed it
+    pending.append(buf, static_cast<size_t>(n));
+    // Whole lines only: a line cut in two would print half above the bar.
+    size_t end = pending.rfind('\n');
+    if (end == std::string::npos) continue;
+    log::write_line(std::string_view(pending).substr(0, end + 1));
+    pending.erase(0, end + 1);
+  }
+  if (!pending.empty()) log::write_line(pending + "\n");
 }
 
 }  // namespace pp::client

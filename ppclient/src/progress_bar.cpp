@@ -1,18 +1,12 @@
 #include "ppclient/src/progress_bar.hpp"
 
-#include "core/util/log_sink.hpp"
-
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
+
+#include "ppclient/src/progress_line.hpp"
 
 namespace pp::client {
 namespace {
-
-constexpr char kClear[] = "\r\033[K";   // to the line's start, erase to its end
 
 std::string format(const char* fmt, auto... args) {
   char buf[128];
@@ -30,12 +24,6 @@ std::string rate_text(double rate) {
   if (rate >= 100) return format("%.0f jobs/s", rate);
   if (rate >= 10) return format("%.1f jobs/s", rate);
   return format("%.2f jobs/s", rate);
-}
-
-int columns(int fd) {
-  winsize ws{};
-  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-  return 80;
 }
 
 }  // namespace
@@ -73,130 +61,60 @@ std::string render_progress(const ProgressView& v, int width) {
 }
 
 ProgressBar::ProgressBar(Snapshots snapshots, std::function<uint64_t()> finished, int fd)
-    : snapshots_(std::move(snapshots)), finished_(std::move(finished)), fd_(fd) {
-  // Log lines (warnings) go above the line like echoed output, on the bar's fd.
-  log::set_sink(
-      [](std::string_view line, void* self) {
-        static_cast<ProgressBar*>(self)->print_above_fd(line);
-      },
-      this);
+    : line_(ProgressLine::of(fd)) {
+  line_->attach(this, std::move(snapshots), std::move(finished));
 }
 
 ProgressBar::~ProgressBar() { stop(); }
 
 void ProgressBar::wait_begins() {
   std::lock_guard lock(mutex_);
-  if (stopped_) return;
-  const auto now = Clock::now();
-  if (blocked_++ > 0) return;
-  if (!in_run_ || now - last_end_ > kDelay) {
-    in_run_ = true;
-    run_start_ = now;
-    base_ = finished_();
-  }
-  if (!thread_.joinable()) {
-    thread_ = std::thread([this] { run(); });
-  } else if (idle_) {
-    wake_.notify_one();   // only then: a loop of short waits wakes it once, not per wait
-  }
+  if (line_) line_->wait_begins(this);
 }
 
 void ProgressBar::wait_ends() {
   std::lock_guard lock(mutex_);
-  if (blocked_ == 0 || --blocked_ > 0) return;
-  last_end_ = Clock::now();
-  clear_locked();
-}
-
-// Asleep while no one waits; otherwise a line every kPeriod once the run is kDelay old.
-// The snapshot is taken with no lock held (it asks the io thread, which may be echoing
-// output through print_above meanwhile).
-void ProgressBar::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopped_) {
-    if (blocked_ == 0) {
-      idle_ = true;
-      wake_.wait(lock, [this] { return stopped_ || blocked_ > 0; });
-      idle_ = false;
-      continue;
-    }
-    const auto due = run_start_ + kDelay;
-    if (Clock::now() < due) {
-      wake_.wait_until(lock, due, [this] { return stopped_; });
-      continue;
-    }
-    const auto run = run_start_;
-    const uint64_t base = base_;
-    lock.unlock();
-    LiveSnapshot s = snapshots_();
-    lock.lock();
-    if (stopped_ || blocked_ == 0 || run != run_start_) continue;
-    ProgressView v;
-    v.done = s.jobs.finished() > base ? s.jobs.finished() - base : 0;
-    v.total = s.jobs.submitted > base ? s.jobs.submitted - base : 0;
-    v.seconds = std::chrono::duration<double>(Clock::now() - run).count();
-    v.failed = s.jobs.failed;
-    v.retried = s.jobs.retried;
-    v.nodes_working = s.nodes_working();
-    v.nodes_connected = s.nodes_connected();
-    v.nodes_paused = s.nodes_paused();
-    draw_locked(render_progress(v, columns(fd_)));
-    wake_.wait_for(lock, kPeriod, [this] { return stopped_; });
-  }
-}
-
-void ProgressBar::write_fd(std::string_view bytes) const {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;   // a closed or full terminal: the bar is not worth blocking for
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
-void ProgressBar::draw_locked(const std::string& line) {
-  line_ = line;
-  write_fd("\r" + line_ + "\033[K");
-  shown_ = true;
-  ++draws_;
-}
-
-void ProgressBar::clear_locked() {
-  if (!shown_) return;
-  write_fd(kClear);
-  shown_ = false;
+  if (line_) line_->wait_ends(this);
 }
 
 void ProgressBar::print_above(std::string_view text, std::FILE* out) {
-  std::lock_guard lock(mutex_);
-  if (shown_) write_fd(kClear);
-  std::fwrite(text.data(), 1, text.size(), out);
-  std::fflush(out);
-  if (shown_) write_fd("\r" + line_ + "\033[K");
+  std::shared_ptr<ProgressLine> line;
+  {
+    std::lock_guard lock(mutex_);
+    line = line_;
+  }
+  if (line) {
+    line->print_above(text, out);
+  } else {
+    std::fwrite(text.data(), 1, text.size(), out);
+    std::fflush(out);
+  }
 }
 
 void ProgressBar::print_above_fd(std::string_view text) {
-  std::lock_guard lock(mutex_);
-  if (shown_) write_fd(kClear);
-  write_fd(text);
-  if (shown_) write_fd("\r" + line_ + "\033[K");
+  std::shared_ptr<ProgressLine> line;
+  {
+    std::lock_guard lock(mutex_);
+    line = line_;
+  }
+  if (line) line->print_above_fd(text);
 }
 
 void ProgressBar::stop() {
-  log::set_sink(nullptr, nullptr);
+  std::shared_ptr<ProgressLine> line;
   {
     std::lock_guard lock(mutex_);
-    if (stopped_) return;
-    stopped_ = true;
-    clear_locked();
+    line = std::move(line_);
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!line) return;
+  line->detach(this);
+  draws_at_stop_ = line->draws();
+  ProgressLine::release(line);
 }
 
 uint64_t ProgressBar::draws() const {
   std::lock_guard lock(mutex_);
-  return draws_;
+  return line_ ? line_->draws() : draws_at_stop_;
 }
 
 }  // namespace pp::client

@@ -2,8 +2,10 @@
 // driver waits for it (js:wait, js:map, as_completed, job(), pp::Job::wait, Cluster::wait,
 // and whatever else blocks on jobs through the same waits: pipelines too).
 //
-// Who draws: a small thread of its own, started at the first wait, asleep whenever no
-// user thread waits. The waits say when they block and stop blocking (WaitObserver, under
+// Who draws: the process's one ProgressLine (progress_line.hpp), of which each bar is a
+// source: a small thread started at the first wait, asleep whenever no user thread
+// waits. Two servers in one process draw one line (the sum of those waiting, nodes
+// counted once), never two lines fighting over the terminal's last one. The waits say when they block and stop blocking (WaitObserver, under
 // the jobs' sync->mutex: BlockedWait in job_state.hpp, the hook for any other blocking
 // wait); once a run of waits has lasted kDelay, the thread redraws the line at most every
 // kPeriod from a LiveSnapshot, and the line is cleared as soon as no thread waits, so
@@ -12,7 +14,8 @@
 // work per job: the figures come from the snapshot.
 //
 // Echoed job output goes through print_above, which clears the line, writes the text and
-// draws the line again, so output lines print above the bar. Thread-safe.
+// draws the line again, so output lines print above the bar; so do log lines, the line
+// being the log's sink while any bar exists. Thread-safe.
 //
 //   ProgressBar bar([&] { return server.live_snapshot(); }, [&] { return finished(); });
 //   sync.observer = &bar;                  // under sync.mutex
@@ -20,14 +23,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "ppclient/src/job_state.hpp"
 #include "ppclient/src/live_figures.hpp"
@@ -51,15 +53,17 @@ struct ProgressView {
 // ("nodes 2/4 (1 paused)" while some are paused).
 std::string render_progress(const ProgressView& v, int width);
 
+class ProgressLine;
+
 class ProgressBar final : public WaitObserver {
  public:
   static constexpr std::chrono::milliseconds kDelay{500};
   static constexpr std::chrono::milliseconds kPeriod{100};
 
   using Snapshots = std::function<LiveSnapshot()>;
-  // `snapshots` is called on the bar's thread, never under a lock of the bar's or of
+  // `snapshots` is called on the line's thread, never under a lock of the bar's or of
   // the jobs'; `finished` (jobs finished so far) under the jobs' sync->mutex. `fd` is
-  // where the line goes (stderr).
+  // where the line goes (stderr); bars on one fd share its line.
   ProgressBar(Snapshots snapshots, std::function<uint64_t()> finished, int fd = 2);
   ~ProgressBar() override;   // stop()
   ProgressBar(const ProgressBar&) = delete;
@@ -70,38 +74,19 @@ class ProgressBar final : public WaitObserver {
   // Writes `text` to `out` (and flushes it) with the line cleared before and drawn again
   // after, when it is shown.
   void print_above(std::string_view text, std::FILE* out);
-  // The same for a log line, written to the bar's fd: the bar is the log's sink from
-  // construction to stop(), so warnings print above the line, never into it.
+  // The same for a log line, written to the bar's fd.
   void print_above_fd(std::string_view text);
-  // Clears the line and ends the thread; the bar draws nothing afterwards. Idempotent.
+  // Leaves the line (cleared unless another bar's wait goes on) and draws nothing
+  // afterwards; the last bar to leave ends the line's thread. Idempotent.
   void stop();
 
-  // Lines drawn so far (for tests and the curious).
+  // Lines drawn so far on this bar's line (for tests and the curious).
   uint64_t draws() const;
 
  private:
-  using Clock = std::chrono::steady_clock;
-  void run();
-  void draw_locked(const std::string& line);
-  void clear_locked();
-  void write_fd(std::string_view bytes) const;
-
-  const Snapshots snapshots_;
-  const std::function<uint64_t()> finished_;
-  const int fd_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::thread thread_;
-  bool stopped_ = false;
-  int blocked_ = 0;                 // user threads in a wait now
-  Clock::time_point run_start_{};   // the run of waits began
-  Clock::time_point last_end_{};    // the last wait ended (blocked_ fell to 0)
-  bool in_run_ = false;
-  bool idle_ = false;               // the thread sleeps until a wait begins
-  uint64_t base_ = 0;               // jobs finished when the run began
-  bool shown_ = false;              // the line is on the terminal
-  std::string line_;                // what it shows
-  uint64_t draws_ = 0;
+  mutable std::mutex mutex_;            // line_ (stop() may race a wait)
+  std::shared_ptr<ProgressLine> line_;  // null once stopped
+  uint64_t draws_at_stop_ = 0;
 };
 
 }  // namespace pp::client

@@ -93,12 +93,22 @@ s = json.load(open(sys.argv[1]))
 assert s["nodes"] and s["nodes"][0]["found"] == "local", s["nodes"]
 if s["final"]:
     assert s["jobs"]["submitted"] == 20 and s["jobs"]["done"] == 20, s["jobs"]
-    assert s["tasks"]["executions"] >= 20 and len(s["tasks"]["recent"]) >= 20, s["tasks"]
+    assert s["tasks"]["executions"] >= 20 and s["tasks"]["running"] == 0, s["tasks"]
     print("final")' "$DIR/body") || fail "bad /api/status: $(head -c 600 "$DIR/body")"
   [[ $final == final ]] && break
   sleep 0.1
 done
 [[ $final == final ]] || fail "the final state was never served"
+# /api/stream: the final runs, each once from the number given on.
+[[ $(code "api/stream?since=0") == 200 ]] || fail "/api/stream"
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["final"] and s["seq"] >= 20 and len(s["ended"]) == s["seq"] and s["from"] == 1, s
+assert not s["running"], s["running"]
+assert all(r[1] == 0 and r[4] >= r[3] for r in s["ended"]), s["ended"]' "$DIR/body" \
+  || fail "bad /api/stream: $(head -c 600 "$DIR/body")"
+[[ $(code "api/stream?since=-1") == 400 ]] || fail "/api/stream?since=-1 was not refused"
 grep -q "batch done" "$DIR/run.out" || fail "the batch did not finish"
 grep -q "dashboard stays at $URL for 5.0 s" "$DIR/run.err" || fail "no linger message"
 # After the linger the driver exits by itself, and the page is gone.

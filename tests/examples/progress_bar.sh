@@ -115,6 +115,76 @@ assert "waited" in after
 print("warning above the bar")
 PY2
 
+# Two servers in one process (two pp.server), and the embedded nodes' own lines: one bar
+# for the process, so a warning of either server's, while either waits or after the
+# other is gone, goes above the one line; so does what each local node (a ppserver of
+# its own, and its workers) says on stderr when jobs 12, 16, 20 and 24 crash their
+# workers once each (several, so a line mixed into the bar could not pass by luck), and
+# jobs 14, 18 and 22 fail once; each runs again (retries = 1) and the driver says so, in
+# a line no node line comes before for the failures.
+cat > "$DIR/two.lua" <<'LUA'
+local pp = require "pp"
+local function slow(i, marker)
+  local ffi = require "ffi"
+  pcall(ffi.cdef, "int usleep(unsigned int usec);")
+  ffi.C.usleep(150000)
+  if i >= 12 and i % 4 == 0 then
+    marker = marker .. "." .. i
+    local f = io.open(marker, "r")
+    if not f then io.open(marker, "w"):close(); os.exit(3) end
+    f:close()
+  elseif i >= 12 and i % 4 == 2 then
+    marker = marker .. "." .. i
+    local f = io.open(marker, "r")
+    if not f then io.open(marker, "w"):close(); error("once") end
+    f:close()
+  end
+  return i
+end
+local one = pp.server{ ncpus = 2 }
+local two = pp.server{ ncpus = 2 }
+local function batch(js, marker)
+  local jobs = {}
+  for i = 1, 24 do jobs[i] = js:submit{ slow, { i, marker }, retries = 1 } end
+  js:wait(jobs)
+end
+batch(one, arg[1] .. ".one")
+print("one waited")
+one:destroy()
+batch(two, arg[1] .. ".two")
+print("two waited")
+LUA
+run_pty "$DIR/two.out" "$DIR/two.lua" "$DIR/crashed"
+python3 - "$DIR/two.out" <<'PY3'
+import re, sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+CLEAR = "\r\x1b[K"
+BAR = r"\r\[[=> ]*\] \d+/\d+"
+def above(m, what):
+    before, after = data[:m.start()], data[m.end():]
+    assert before.endswith("\n") or before.endswith(CLEAR), \
+        "%s mixed into the bar: %r" % (what, before[-200:])
+    line_end = after.index("\n")
+    assert "\r[" not in after[:line_end], "the bar drawn into the %s's line" % what
+STAMP = r"\d\d:\d\d:\d\d\.\d{3} "
+infos = list(re.finditer(STAMP + r"pp \[\d+\] info: job \d+ failed on local[^\n]*", data))
+assert len(infos) == 14, "expected 7 retry lines from each server: %r" % data[-3000:]
+for m in infos:
+    above(m, "driver's line")
+    assert re.search(BAR, data[:m.start()]), "no bar before the driver's line"
+# The second server's lines come after the first server was destroyed: the line is
+# still the log's sink, and the bar is drawn again after them.
+assert data.index("one waited") < infos[7].start()
+assert re.search(BAR, data[infos[7].end():]), "the bar not drawn again after the line"
+# The local nodes' own lines (the ppserver's and its workers'), passed on by the driver.
+node_lines = list(re.finditer(STAMP + r"ppserver[^\n\[]*\[\d+\] (warn|error): [^\n]*", data))
+assert len(node_lines) >= 8, "not every crash had a line from its node: %r" % data[-3000:]
+for m in node_lines:
+    above(m, "node's line")
+print("two servers: %d lines of the driver's and %d of the nodes' above one bar" %
+      (len(infos), len(node_lines)))
+PY3
+
 # Not a terminal: nothing on stderr but what the driver logs.
 "$BIN/ppclient" run "$DIR/bar.lua" > "$DIR/plain.out" 2> "$DIR/plain.err"
 grep -q "waited" "$DIR/plain.out"

@@ -1,6 +1,7 @@
 // Integration: the live figures (ppclient/src/live_figures.hpp) of a real batch on two
 // ppserver processes, read through JobServer::live_snapshot while it runs and after:
-// counts per batch and group, nodes working while jobs are out, the task stream, the
+// counts per batch and group, nodes working while jobs are out, the task stream (ended
+// and running jobs), jobs/s per worker mid-batch, the
 // failures with their tracebacks and nodes, the last lines of output, a cancelled job
 // and a held one, and the per-node rows being the report's own.
 #include <doctest/doctest.h>
@@ -65,6 +66,7 @@ TEST_CASE("integration.live_figures.a_batch_seen_while_it_runs" * doctest::timeo
   ServerProcess a({"-w", "2"}, kSecret), b({"-w", "2"}, kSecret);
   pp::ClusterOptions opt = pp::test::client_options({a.address(), b.address()}, kSecret);
   opt.echo_output = false;
+  opt.dashboard = "127.0.0.1:0";   // its reader: the running jobs are followed
   JobServer server(opt);
   REQUIRE(server.wait_for_workers(4, 30s));
   auto code = JobServer::code_ref(pp::client::encode_code_blob({"source", "job", kJob, {}, {}}));
@@ -84,10 +86,34 @@ TEST_CASE("integration.live_figures.a_batch_seen_while_it_runs" * doctest::timeo
   CHECK(mid.elapsed > 0);
   CHECK(!mid.recent.empty());
   for (const auto& e : mid.recent) CHECK(e.node < mid.nodes.size());
+  // Jobs running now: at most one per worker, on a known node and worker, started
+  // within the batch; and the per-worker rate is known before the batch ends (the busy
+  // time counts the stretch still open).
+  CHECK(!mid.running.empty());
+  CHECK(mid.running.size() <= 4);
+  std::set<std::pair<uint32_t, uint32_t>> slots;
+  for (const auto& r : mid.running) {
+    CHECK(r.node < mid.nodes.size());
+    CHECK(r.worker < 2);
+    CHECK(r.start >= 0);
+    CHECK(r.start <= mid.elapsed);
+    slots.emplace(r.node, r.worker);
+  }
+  CHECK(slots.size() == mid.running.size());
+  size_t rated = 0;
+  for (const auto& n : mid.nodes) {
+    if (n.figures.jobs > 0) {
+      CHECK(n.figures.busy_time > 0);
+      CHECK(n.derived.throughput_per_worker > 0);
+      ++rated;
+    }
+  }
+  CHECK(rated >= 1);
 
   server.wait_all();
   LiveSnapshot end = snapshot_when(
       server, [](const LiveSnapshot& s) { return s.jobs.finished() == kJobs; });
+  CHECK(end.running.empty());   // every copy answered
   CHECK(end.serial > mid.serial);
   CHECK(end.jobs.submitted == kJobs);
   CHECK(end.jobs.done == kJobs - 4);

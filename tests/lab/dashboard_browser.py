@@ -8,8 +8,10 @@ URL is what ppclient printed (http://ADDRESS:PORT/?token=...). Checks, in order:
 request without the token (or with a wrong one) is refused with 403; /api/status with it
 is JSON naming the three nodes; the page shows the three nodes; then GATE is created (the
 batch starts) and the page shows progress advancing, a screenshot is taken mid-batch,
-the failed job's traceback and node appear, and at the end the final state ("finished")
-with every job counted. Prints "dashboard browser: all ok" when all hold.
+the task stream's lanes (one per worker) with bars of running jobs and the nodes
+table's jobs/s per worker appear mid-batch, the failed job's traceback and node appear,
+/api/stream answers each run once (since=SEQ) and refuses a bad SEQ, and at the end the
+final state ("finished") with every job counted. Prints "dashboard browser: all ok" when all hold.
 """
 import json
 import os
@@ -121,8 +123,27 @@ try:
     shot = False
     later = first
     end = time.time() + 120
+    running_seen = lanes_seen = 0
+    rate_seen = None
     while time.time() < end and later < JOBS:
         later = finished()
+        # Mid-batch: a lane per worker (3 nodes x 2), bars of jobs running now, and the
+        # nodes table's jobs/s per worker filled in (not "-" until the end). Read in one
+        # script: the page redraws under a reader that looks element by element.
+        seen = browser.execute_script("""
+            const rows = [...document.querySelectorAll("#nodes tbody tr[data-node]")];
+            const rated = rows.filter(r => Number(r.dataset.throughput) > 0 &&
+                                           r.children[11].textContent !== "-");
+            return [document.getElementById("state").textContent,
+                    document.querySelectorAll("#stream svg g.lane").length,
+                    document.querySelectorAll("#stream svg g.lane g.run.running").length,
+                    rated.length ? [rated[0].dataset.node, rated[0].children[11].textContent] : null];
+        """)
+        if seen[0] == "running":
+            lanes_seen = max(lanes_seen, seen[1])
+            running_seen = max(running_seen, seen[2])
+            if seen[3] and rate_seen is None:
+                rate_seen = (seen[3][0], seen[3][1], later)
         if not shot and JOBS * 0.25 <= later <= JOBS * 0.75:
             time.sleep(0.3)
             browser.save_screenshot(SHOT)
@@ -134,6 +155,14 @@ try:
     print("progress advanced on the page: %d -> %d of %d" % (first, later, JOBS))
     if not shot:
         fail("no moment mid-batch for the screenshot (the batch went too fast)")
+    if lanes_seen < 6:
+        fail("the task stream showed %d worker lanes mid-batch, not 6" % lanes_seen)
+    if running_seen < 1:
+        fail("the task stream showed no running job's bar mid-batch")
+    if rate_seen is None:
+        fail("the nodes table showed no jobs/s per worker mid-batch")
+    print("mid-batch: %d worker lanes, up to %d running bars, node %s at %s jobs/s per worker "
+          "(%d jobs done)" % (lanes_seen, running_seen, rate_seen[0], rate_seen[1], rate_seen[2]))
 
     tb = wait_for("the failed job's traceback on the page", lambda: [
         f for f in browser.find_elements(By.CSS_SELECTOR, "#failures .failure[data-job='13']")
@@ -150,6 +179,22 @@ try:
         fail("the page shows no job output")
 finally:
     browser.quit()
+
+# /api/stream: each run once, from the SEQ given on; a bad SEQ refused.
+code, body = http("api/stream?since=0&token=" + TOKEN)
+st = json.loads(body) if code == 200 else fail("GET /api/stream: HTTP %d" % code)
+if not st["final"] or st["seq"] < JOBS or st["from"] + len(st["ended"]) - 1 != st["seq"]:
+    fail("/api/stream from 0: seq %s, from %s, %d runs" % (st["seq"], st["from"], len(st["ended"])))
+if st["running"]:
+    fail("/api/stream of a finished batch has running jobs: %s" % st["running"])
+code, body = http("api/stream?since=%d&token=%s" % (st["seq"] - 5, TOKEN))
+if code != 200 or len(json.loads(body)["ended"]) != 5:
+    fail("/api/stream since the 5th last run: HTTP %d, %s" % (code, body[:200]))
+code, body = http("api/stream?since=abc&token=" + TOKEN)
+if code != 400 or "since" not in body:
+    fail("/api/stream?since=abc answered %d: %s" % (code, body[:200]))
+print("api/stream: %d runs, from %d; since=SEQ gives the rest; a bad SEQ is refused" %
+      (len(st["ended"]), st["from"]))
 
 s = status()
 if not s["final"] or s["jobs"]["submitted"] != JOBS or s["jobs"]["finished"] != JOBS:

@@ -1,4 +1,4 @@
-// /api/status: a LiveSnapshot as the page reads it. Every figure the page shows is
+// /api/status and /api/stream: a LiveSnapshot as the page reads it. Every figure the page shows is
 // there under its name; awkward text (invalid UTF-8, markup, control characters) and
 // non-finite numbers still make valid JSON.
 #include "ppclient/src/dashboard_json.hpp"
@@ -42,6 +42,7 @@ LiveSnapshot sample() {
   s.recent.push_back({4, 0, 1, 0.5, 0.75, report::Kind::kStolen, report::Fate::kWon});
   s.recent.push_back({5, 0, 0, 0.5, 0.8, report::Kind::kBackup, report::Fate::kLost});
   s.executions = 12;
+  s.running.push_back({9, 0, 1, 2.0, report::Kind::kBackup});
   s.failures.push_back({3, "10.0.0.1:60000", "lua error", "boom", "stack traceback:\n\t[C]: in ?", 1.25});
   s.output.push_back({2, "10.0.0.1:60000", "hello <b>world</b>"});
   s.batch.wall_seconds = 2;
@@ -77,11 +78,8 @@ TEST_CASE("dashboard.json: every figure of the snapshot under its name") {
   CHECK(j["nodes"][1]["state"] == "refused");
   CHECK(j["nodes"][1]["reason"] == "incompatible: protocol 9");
   CHECK(j["tasks"]["executions"] == 12);
-  CHECK(j["tasks"]["columns"] ==
-        json::array({"job", "node", "worker", "start", "end", "kind", "fate"}));
-  CHECK(j["tasks"]["recent"][0] == json::array({4, 0, 1, 0.5, 0.75, "stolen", "won"}));
-  CHECK(j["tasks"]["recent"][1][5] == "backup");
-  CHECK(j["tasks"]["recent"][1][6] == "lost");
+  CHECK(j["tasks"]["running"] == 1);
+  CHECK(!j["tasks"].contains("recent"));   // the runs are /api/stream's
   CHECK(j["failures"][0]["job"] == 3);
   CHECK(j["failures"][0]["node"] == "10.0.0.1:60000");
   CHECK(j["failures"][0]["traceback"] == "stack traceback:\n\t[C]: in ?");
@@ -113,8 +111,59 @@ TEST_CASE("dashboard.json: an empty snapshot (before the first job) is complete"
     CHECK_MESSAGE(j.contains(key), key);
   }
   CHECK(j["nodes"].is_array());
-  CHECK(j["tasks"]["recent"].is_array());
+  CHECK(j["tasks"]["executions"] == 0);
   CHECK(j["batch"]["speedup"] == 0.0);
+}
+
+TEST_CASE("dashboard.stream: the runs after `since`, each once, and the running ones") {
+  LiveSnapshot s = sample();   // runs 11 and 12 kept (s.recent), 12 in all
+  json j = json::parse(dashboard_stream_json(s, 0, false));
+  CHECK(j["seq"] == 12);
+  CHECK(j["from"] == 11);
+  CHECK(j["skipped"] == 10);   // runs 1..10 are no longer in the snapshot
+  CHECK(j["columns"] == json::array({"job", "node", "worker", "start", "end", "kind", "fate"}));
+  REQUIRE(j["ended"].size() == 2);
+  CHECK(j["ended"][0] == json::array({4, 0, 1, 0.5, 0.75, "stolen", "won"}));
+  CHECK(j["ended"][1][5] == "backup");
+  CHECK(j["ended"][1][6] == "lost");
+  CHECK(j["running_columns"] == json::array({"job", "node", "worker", "start", "kind"}));
+  CHECK(j["running"] == json::array({json::array({9, 0, 1, 2.0, "backup"})}));
+  CHECK(j["running_start"].get<std::string>().find("reckoned") != std::string::npos);
+  CHECK(j["nodes"] == json::array({"10.0.0.1:60000", "10.0.0.2:60000"}));
+  CHECK(j["final"] == false);
+
+  j = json::parse(dashboard_stream_json(s, 11, false));   // the page saw run 11
+  CHECK(j["from"] == 12);
+  CHECK(j["skipped"] == 0);
+  REQUIRE(j["ended"].size() == 1);
+  CHECK(j["ended"][0][0] == 5);
+  CHECK(j["running"].size() == 1);   // running copies come every time
+
+  j = json::parse(dashboard_stream_json(s, 12, true));    // nothing new
+  CHECK(j["ended"].empty());
+  CHECK(j["skipped"] == 0);
+  CHECK(j["final"] == true);
+
+  j = json::parse(dashboard_stream_json(s, 40, false));   // a page of another driver
+  CHECK(j["ended"].size() == 2);
+  CHECK(j["from"] == 11);
+}
+
+TEST_CASE("dashboard.stream: an empty snapshot and a full one stay small") {
+  json j = json::parse(dashboard_stream_json(LiveSnapshot{}, 0, false));
+  CHECK(j["seq"] == 0);
+  CHECK(j["ended"].empty());
+  CHECK(j["running"].empty());
+  CHECK(j["skipped"] == 0);
+  LiveSnapshot s;
+  s.executions = 1000000;   // a long batch: only what the snapshot holds is sent
+  for (size_t i = 0; i < LiveFigures::kRecentExecutions; ++i) {
+    s.recent.push_back({i, 0, 0, 1.0, 2.0, report::Kind::kNormal, report::Fate::kWon});
+  }
+  j = json::parse(dashboard_stream_json(s, 0, false));
+  CHECK(j["ended"].size() == LiveFigures::kRecentExecutions);
+  CHECK(j["from"] == 1000000 - LiveFigures::kRecentExecutions + 1);
+  CHECK(j["skipped"] == 1000000 - LiveFigures::kRecentExecutions);
 }
 
 }  // namespace

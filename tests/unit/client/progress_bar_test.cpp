@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -146,6 +147,58 @@ TEST_CASE("client.progress.warnings_above_the_line" * doctest::timeout(30)) {
   }
   PP_WARN("after the bar");
   CHECK(drain(p[0]).find("after the bar") == std::string::npos);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+// Two servers' bars in one process (two Clusters) draw one line: the sum of those
+// waiting, a node two of them use counted once; the line stays while either waits, and
+// the log's lines keep going above it until the last bar is gone.
+TEST_CASE("client.progress.two_bars_one_line" * doctest::timeout(30)) {
+  int p[2];
+  REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+  auto source = [](uint64_t submitted, uint64_t done, NodeState first, const char* other) {
+    return [=] {
+      LiveSnapshot s;
+      s.jobs.submitted = submitted;
+      s.jobs.done = done;
+      s.nodes.resize(2);
+      s.nodes[0].figures.node = "shared:60000";
+      s.nodes[0].state = first;
+      s.nodes[1].figures.node = other;
+      s.nodes[1].state = NodeState::kWorking;
+      return s;
+    };
+  };
+  {
+    auto a = std::make_unique<ProgressBar>(source(10, 4, NodeState::kWorking, "a:60000"),
+                                           [] { return uint64_t{0}; }, p[1]);
+    ProgressBar b(source(30, 6, NodeState::kIdle, "b:60000"), [] { return uint64_t{0}; }, p[1]);
+    a->wait_begins();
+    b.wait_begins();
+    while (b.draws() < 2) std::this_thread::sleep_for(20ms);
+    CHECK(a->draws() == b.draws());   // one line
+    std::string both = drain(p[0]);
+    CHECK(both.find("10/40  25%") != std::string::npos);
+    CHECK(both.find("nodes 3/3") != std::string::npos);   // shared, a and b; all working
+    a->wait_ends();                  // b still waits: the line stays, with b alone
+    std::string after = drain(p[0]);
+    CHECK(after.find("\r\033[K", after.size() >= 4 ? after.size() - 4 : 0) == std::string::npos);
+    const uint64_t drawn = b.draws();
+    while (b.draws() < drawn + 2) std::this_thread::sleep_for(20ms);
+    CHECK(drain(p[0]).find("6/30  20%") != std::string::npos);
+    a->stop();
+    a.reset();
+    PP_WARN("still above the line");   // b's line is still the log's sink
+    std::string warned = drain(p[0]);
+    CHECK(warned.find("warn: still above the line\n") != std::string::npos);
+    b.wait_ends();
+    std::string cleared = drain(p[0]);
+    REQUIRE(cleared.size() >= 4);
+    CHECK(cleared.substr(cleared.size() - 4) == "\r\033[K");
+  }
+  PP_WARN("after both bars");
+  CHECK(drain(p[0]).find("after both bars") == std::string::npos);
   ::close(p[0]);
   ::close(p[1]);
 }

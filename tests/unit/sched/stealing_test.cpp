@@ -61,10 +61,15 @@ TEST_CASE("sched.time.busy_seconds") {
   s.assign();
   t = 7;
   s.complete(1, a, 2, true);
+  // Mid-stretch: the counter has nothing yet, busy_seconds() counts the open stretch
+  // (live figures: jobs/s per worker while the batch runs).
+  CHECK(s.stats(a).busy_seconds == doctest::Approx(0.0));
+  CHECK(s.busy_seconds(a) == doctest::Approx(2.0));
   t = 8;
   s.complete(2, a, 1, true);
   t = 20;
   CHECK(s.stats(a).busy_seconds == doctest::Approx(3.0));
+  CHECK(s.busy_seconds(a) == doctest::Approx(3.0));   // nothing in flight: the counter
   CHECK(s.stats(a).job_seconds == doctest::Approx(3.0));
 }
 
