@@ -61,6 +61,11 @@ void Dispatcher::batch_figures(report::Report& rep) const {
   }
   rep.batch.resent = resent_;
   rep.batch.duplicates = duplicates_;
+  // Everything through the driver: the nodes' rows (node_stats, taken first) summed.
+  for (const NodeStats& n : rep.nodes) {
+    rep.batch.bytes_sent += n.bytes_sent;
+    rep.batch.bytes_received += n.bytes_received;
+  }
 }
 
 // Executions as the report shows them: node by row, times from the first submit.
