@@ -111,7 +111,8 @@ function drawGroups(groups) {
     tr.dataset.group = g.name;
     tr.dataset.finished = g.finished;
     tr.append(el("td", g.name), el("td"), el("td", g.done), el("td", g.failed),
-              el("td", g.cancelled), el("td", g.submitted));
+              el("td", g.cancelled), el("td", g.retried), el("td", g.held),
+              el("td", g.submitted));
     tr.children[1].appendChild(bar([g.done, g.failed, g.cancelled], g.submitted,
                                    ["done", "failed", "cancelled"]));
     return tr;

@@ -96,6 +96,35 @@ report::Report Dispatcher::report(bool timeline) const {
   return rep;
 }
 
+// Only a grouped job's resend is looked up (resends are rare: a lost node, a retry).
+void Dispatcher::count_resent(uint64_t id) {
+  const Job* job = jobs_.find(id);
+  if (job == nullptr || !job->sub.extras || job->sub.extras->group.empty()) return;
+  const std::string& group = job->sub.extras->group;
+  if (resent_by_group_.size() >= LiveFigures::kGroupLimit && !resent_by_group_.count(group)) {
+    ++resent_by_group_["(other)"];
+    return;
+  }
+  ++resent_by_group_[group];
+}
+
+void Dispatcher::group_figures(std::vector<GroupCounts>& groups) const {
+  if (groups.empty()) return;
+  std::unordered_map<std::string_view, uint64_t> held;
+  deps_.for_each_held([&](uint64_t id) {
+    const Job* job = jobs_.find(id);
+    if (job != nullptr && job->sub.extras && !job->sub.extras->group.empty()) {
+      ++held[job->sub.extras->group];
+    }
+  });
+  for (GroupCounts& g : groups) {
+    auto r = resent_by_group_.find(g.name);
+    g.jobs.retried = r != resent_by_group_.end() ? r->second : 0;
+    auto h = held.find(g.name);
+    g.jobs.held = h != held.end() ? h->second : 0;
+  }
+}
+
 void Dispatcher::live(LiveSnapshot& out) const {
   report::Report rep;
   std::vector<uint32_t> row_by_node;

@@ -45,8 +45,11 @@ LiveSnapshot JobServer::take_live() const {
     n.load = seen.facts.load;
     n.version = seen.facts.software;
   }
-  std::lock_guard lock(sync_->mutex);
-  live_.copy_to(s);
+  {
+    std::lock_guard lock(sync_->mutex);
+    live_.copy_to(s);
+  }
+  dispatcher_->group_figures(s.groups);   // their retried and held (io thread)
   return s;
 }
 

@@ -45,9 +45,9 @@ struct JobCounts {
   uint64_t failed = 0;      // finished with an error (any status but ok and cancelled)
   uint64_t cancelled = 0;   // cancelled by the driver (js:cancel, pp::Job::cancel)
   // Runs sent again because their node went away or their run failed and may run again
-  // (the report's batch.resent; batch-wide only, not per group).
+  // (the report's batch.resent). Per group too (Dispatcher::group_figures).
   uint64_t retried = 0;
-  uint64_t held = 0;        // waiting now for the jobs they depend on (batch-wide only)
+  uint64_t held = 0;        // waiting now for the jobs they depend on
 
   uint64_t finished() const { return done + failed + cancelled; }
   uint64_t unfinished() const { return submitted > finished() ? submitted - finished() : 0; }

@@ -151,7 +151,7 @@ try:
             time.sleep(0.3)
             browser.save_screenshot(SHOT)
             shot = True
-            print("screenshot at %d of %d jobs: %s" % (later, JOBS, SHOT))
+            print("screenshot at %d of %d jobs: %s" % (later, TOTAL, SHOT))
         time.sleep(0.2)
     if later <= first:
         fail("the progress on the page did not advance (%d)" % first)
