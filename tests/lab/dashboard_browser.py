@@ -122,9 +122,13 @@ try:
         return int(browser.find_element(By.ID, "progress").get_attribute("data-finished") or 0)
 
     def row_value(selector, attr):
-        """The attribute of the row, or None while the page has no such row."""
-        rows = browser.find_elements(By.CSS_SELECTOR, selector)
-        return int(rows[0].get_attribute(attr) or 0) if rows else None
+        """The attribute of the row, or None while the page has no such row. Read inside
+        the page in one step: each poll replaces the rows, so a row found here could be
+        gone by the time its attribute was asked for."""
+        v = browser.execute_script(
+            "const r = document.querySelector(arguments[0]);"
+            "return r ? r.getAttribute(arguments[1]) : null;", selector, attr)
+        return None if v is None else int(v or 0)
 
     GROUP = "#groups tbody tr[data-group='first half']"
     STAGE = "#stages tbody tr[data-stage='pipeline 1/2']"
