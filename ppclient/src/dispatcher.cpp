@@ -420,11 +420,8 @@ size_t Dispatcher::count_drops(const std::vector<uint64_t>& requeued, const std:
   size_t given_up = 0;
   for (uint64_t id : requeued) {
     Job* job = jobs_.find(id);
-    if (job == nullptr) continue;
-    if (++job->drops < kMaxDrops) {
-      count_resent(id);
-      continue;
-    }
+    if (job != nullptr && ++job->drops < kMaxDrops) count_resent(id);   // sent again
+    if (job == nullptr || job->drops < kMaxDrops) continue;
     ++given_up;
     give_up(id, proto::JobStatus::kLost,
             "job " + std::to_string(id) + " was sent " + std::to_string(kMaxDrops) +

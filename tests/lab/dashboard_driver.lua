@@ -51,7 +51,9 @@ end
 local items = {}
 for i = 1, PIPELINE_ITEMS do items[i] = i end
 local outputs = 0
-for _ in js:pipeline{ keep_most, slow_double }:map(items, { window = 3 }) do
+local pl = js:pipeline{ { fn = keep_most, name = "keep most" },
+                        { fn = slow_double, name = "slow double" } }
+for _ in pl:map(items, { window = 3 }) do
   outputs = outputs + 1
 end
 print("pipeline outputs: " .. outputs)
