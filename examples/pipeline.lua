@@ -34,18 +34,21 @@ local pl = js:pipeline{ { fn = generate, name = "generate" }, { fn = square, nam
 local seed = 0
 local function seeds() seed = seed + 1; return seed end   -- endless
 
-local sum, outputs = 0, 0
+local sum, outputs, last = 0, 0, 0
 for out, i in pl:map(seeds, { ordered = true, window = 200 }) do
   sum = sum + out
   outputs = outputs + 1
+  last = i
   if outputs % 500 == 0 then print(string.format("item %d: running sum %d", i, sum)) end
   if i >= items then break end
 end
 pl:cancel()
 
+-- pl:stats() counts every item that went through, those still in flight at the break
+-- included; the loop's own figures are the items up to the break.
 local s = pl:stats()
-print(string.format("%d items, %d dropped, %d outputs, sum %d, %.0f items/s", s.items, s.dropped,
-  outputs, sum, s.items_per_second))
+print(string.format("%d items, %d dropped, %d outputs, sum %d, %.0f items/s", last,
+  last - outputs, outputs, sum, s.items_per_second))
 for k, st in ipairs(s.stages) do
   print(string.format("  stage %d %-9s %8.3f ms/item  %.2f workers", k, st.name,
     st.seconds_per_item * 1000, st.workers))

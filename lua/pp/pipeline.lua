@@ -25,6 +25,10 @@
 -- the workers proportional to its time per item (Little's law), which pl:stats() shows
 -- (`workers` per stage). A window of a few items per worker is enough for that.
 --
+-- Figures: the pipeline's jobs carry its id and their stage, and the cluster's live
+-- figures count them as they are submitted and end; pl:stats(), the dashboard and the
+-- contribution report all read those counts (nothing is counted here).
+--
 -- A failed stage fails its item: by default the loop gets, in the item's place, a
 -- pp.RemoteError (getmetatable(out) == pp.RemoteError) whose message names the stage
 -- and the item, with fields `stage` (its position), `stage_name` and `item` (the input's
@@ -54,9 +58,6 @@ local function pass_on(v)
   if v == nil then return nil end
   return __pp_stage(v)   -- luacheck: ignore (bound on the node: a dependency function)
 end
-
--- Seconds on a monotonic clock (wall time, not the driver's CPU time).
-local now = require("pp.core").now
 
 -- One stage, checked, with the code blob its jobs share.
 local function make_stage(spec, k)
@@ -88,7 +89,7 @@ local function make_stage(spec, k)
     error(string_format("%s (%s): %s", where, name, err), 3)
   end
   local timeout = options.seconds(spec.timeout, where .. ": timeout", 3)
-  return { blob = blob, name = name, timeout = timeout, seconds = 0, runs = 0 }
+  return { blob = blob, name = name, timeout = timeout }
 end
 
 -- js:pipeline{ stage, ... } -> a pipeline; a stage is a function or
@@ -98,16 +99,19 @@ function M.pipeline(server, stages)
     error("pipeline: expected a list of stages ({f1, f2, ...}), got " ..
       (type(stages) == "table" and "an empty table" or type(stages)), 2)
   end
-  local list = {}
-  for k = 1, #stages do list[k] = make_stage(stages[k], k) end
+  local list, names = {}, {}
+  for k = 1, #stages do
+    list[k] = make_stage(stages[k], k)
+    names[k] = list[k].name
+  end
+  local id = server._c:add_pipeline(names)
   -- Every stage but the last keeps its result on the node that made it: only the next
   -- stage's job takes it, and it prefers that node (a value moves at most once).
   for k, st in ipairs(list) do
     local keep = k < #list or nil
-    st.opts = (st.timeout or keep) and { timeout = st.timeout, intermediate = keep } or nil
+    st.opts = { timeout = st.timeout, intermediate = keep, pipeline = id, stage = k }
   end
-  return setmetatable({ _server = server, _stages = list, _items = 0, _dropped = 0,
-                        _failed = 0, _busy = 0, _started = nil, _inflight = nil }, Pipeline)
+  return setmetatable({ _server = server, _stages = list, _id = id, _inflight = nil }, Pipeline)
 end
 
 -- The next item of `input` (a list or an iterator function), or nil at its end.
@@ -137,7 +141,7 @@ local function launch(self, item, index)
   return { index = index, jobs = jobs }
 end
 
--- Counts a finished item's stage times; its output, or nil and its error.
+-- A finished item's output, or nil and its error.
 local function conclude(self, rec)
   local stages, failure = self._stages, nil
   for k, job in ipairs(rec.jobs) do
@@ -146,21 +150,12 @@ local function conclude(self, rec)
     local finished = job:status() == "finished"
     if k == #rec.jobs or not finished then value, err = job:result() end
     if finished then
-      local st = stages[k]
-      local t = job.elapsed or 0
-      st.seconds, st.runs = st.seconds + t, st.runs + 1
-      self._busy = self._busy + t
-      if k == #rec.jobs then
-        self._items = self._items + 1
-        if value == nil then self._dropped = self._dropped + 1 end
-        return value
-      end
+      if k == #rec.jobs then return value end
     else
       failure = { k = k, err = err }
       break
     end
   end
-  self._items, self._failed = self._items + 1, self._failed + 1
   local st, e = stages[failure.k], failure.err
   local message = string_format("stage %d (%s) of item %d: %s", failure.k, st.name, rec.index,
     type(e) == "table" and tostring(e.message) or tostring(e))
@@ -272,15 +267,11 @@ function Pipeline:map(input, opts)
   options.check(opts, MAP_OPTIONS, "pl:map(input, {...})", 2)
   local run = new_run(self, input, opts)
   self._inflight = run
-  self._started = self._started or now()
   local take = run.ordered and next_ordered or next_unordered
   return function()
     while true do
       local rec = take(self, run)
-      if rec == nil then
-        self._last = now()
-        return nil
-      end
+      if rec == nil then return nil end
       local value, err = conclude(self, rec)
       if err then
         if run.stop then
@@ -290,13 +281,9 @@ function Pipeline:map(input, opts)
           run.queue, run.by_last = {}, {}
           error(err, 2)
         end
-        self._last = now()
         return err, rec.index
       end
-      if value ~= nil then
-        self._last = now()
-        return value, rec.index
-      end
+      if value ~= nil then return value, rec.index end
     end
   end
 end
@@ -314,18 +301,24 @@ function Pipeline:cancel()
 end
 
 -- pl:stats() -> { items = n, dropped = n, failed = n, seconds = s, items_per_second = r,
---   stages = { { name = ..., runs = n, seconds_per_item = s, workers = w }, ... } }
--- `workers`: how many workers the stage kept busy on average (its run time over the
--- pipeline's wall time): the share balancing gave it.
+--   stages = { { name = ..., items_in = n, items_out = n, dropped = n, failed = n,
+--                runs = n, items_per_second = r, seconds_per_item = s, workers = w }, ... } }
+-- Items: those that came out of the last stage (values, dropped or failed). `seconds`:
+-- the pipeline's first job submitted to its last job ended. Per stage: items that
+-- reached it, that it passed on, dropped (returned nil) and failed itself; its jobs'
+-- mean run time; `workers`: how many workers it kept busy on average (its run time
+-- over the pipeline's wall time), the share balancing gave it. The same figures as the
+-- contribution report's and the dashboard's (the cluster's live figures count them).
 function Pipeline:stats()
-  local wall = self._started and ((self._last or now()) - self._started) or 0
-  local out = { items = self._items, dropped = self._dropped, failed = self._failed,
-                seconds = wall, items_per_second = wall > 0 and self._items / wall or 0,
-                stages = {} }
-  for k, st in ipairs(self._stages) do
-    out.stages[k] = { name = st.name, runs = st.runs,
-                      seconds_per_item = st.runs > 0 and st.seconds / st.runs or 0,
-                      workers = wall > 0 and st.seconds / wall or 0 }
+  local f = self._server._c:pipeline_stats(self._id)
+  local wall = f.wall_seconds
+  local out = { items = f.items, dropped = f.dropped, failed = f.failed, seconds = wall,
+                items_per_second = wall > 0 and f.items / wall or 0, stages = {} }
+  for k, st in ipairs(f.stages) do
+    out.stages[k] = { name = self._stages[k].name, items_in = st.items_in,
+                      items_out = st.items_out, dropped = st.dropped, failed = st.failed,
+                      runs = st.runs, items_per_second = st.items_per_second,
+                      seconds_per_item = st.seconds_per_item, workers = st.workers }
   end
   return out
 end

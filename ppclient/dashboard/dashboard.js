@@ -42,6 +42,14 @@ function secs(s) {
   return Math.floor(m / 60) + " h " + (m % 60) + " min";
 }
 
+function bytes(n) {
+  if (!(n > 0)) return "0 B";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; ++i; }
+  return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
+}
+
 function setBar(bar, parts, total) {
   const spans = bar.children;
   for (let i = 0; i < spans.length; ++i) {
@@ -101,11 +109,40 @@ function drawGroups(groups) {
   fillRows(table.tBodies[0], groups.map(g => {
     const tr = el("tr");
     tr.dataset.group = g.name;
+    tr.dataset.finished = g.finished;
     tr.append(el("td", g.name), el("td"), el("td", g.done), el("td", g.failed),
-              el("td", g.cancelled), el("td", g.submitted));
+              el("td", g.cancelled), el("td", g.retried), el("td", g.held),
+              el("td", g.submitted));
     tr.children[1].appendChild(bar([g.done, g.failed, g.cancelled], g.submitted,
                                    ["done", "failed", "cancelled"]));
     return tr;
+  }));
+}
+
+// Each pipeline: a summary row, then a row per stage with a bar of what went through it
+// (passed on, dropped, failed) of the items that reached it.
+function drawStages(pipelines) {
+  const table = $("stages");
+  table.hidden = pipelines.length === 0;
+  fillRows(table.tBodies[0], pipelines.flatMap(p => {
+    const head = el("tr", null, "pipeline");
+    head.append(el("td", p.name), el("td", p.items + " items out, " + p.dropped + " dropped, " +
+                                       p.failed + " failed in " + secs(p.wall_seconds)));
+    head.children[1].colSpan = 9;
+    return [head, ...p.stages.map((st, k) => {
+      const tr = el("tr", null, "stage");
+      const through = st.items_out + st.dropped + st.failed;
+      tr.dataset.stage = p.name + "/" + (k + 1);
+      tr.dataset.through = through;
+      tr.dataset.itemsIn = st.items_in;
+      tr.append(el("td", (k + 1) + " " + st.name), el("td"), el("td", st.items_in),
+                el("td", st.items_out), el("td", st.dropped), el("td", st.failed),
+                el("td", st.in_flight), el("td", num(st.items_per_second)),
+                el("td", num(st.seconds_per_item)), el("td", num(st.workers, 2)));
+      tr.children[1].appendChild(bar([st.items_out, st.dropped, st.failed], st.items_in,
+                                     ["done", "dropped", "failed"]));
+      return tr;
+    })];
   }));
 }
 
@@ -135,7 +172,9 @@ function drawContribution(s) {
   $("contribution-text").textContent = b.jobs + " jobs in " + secs(b.wall_seconds) +
     ", " + num(b.job_seconds, 1) + " s of job time: " + num(b.speedup, 2) +
     "× a single worker" + (b.resent ? "; " + b.resent + " sent again" : "") +
-    (b.duplicates ? "; " + b.duplicates + " duplicate runs" : "");
+    (b.duplicates ? "; " + b.duplicates + " duplicate runs" : "") +
+    "; through the driver " + bytes(b.bytes_sent) + " sent to nodes, " +
+    bytes(b.bytes_received) + " received";
   const rows = s.nodes.filter(n => n.jobs_done > 0 || n.share > 0).map(n => {
     const row = el("div", null, "row");
     const b = bar([n.share], 1, ["share"]);
@@ -309,6 +348,7 @@ function drawOutput(lines) {
 function draw(s) {
   drawSummary(s);
   drawGroups(s.groups);
+  drawStages(s.pipelines || []);
   drawNodes(s.nodes);
   drawContribution(s);
   drawStream(s);

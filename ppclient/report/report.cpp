@@ -167,6 +167,28 @@ std::string percent_text(double fraction) {
   return format("%.1f%%", 100.0 * fraction);
 }
 
+// Control characters would break the table's lines (or drive the terminal): shown as '?'.
+std::string printable(std::string_view s) {
+  std::string out = valid_utf8(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  }
+  return out;
+}
+
+std::string bytes_text(uint64_t bytes) {
+  const double b = static_cast<double>(bytes);
+  if (bytes < 1024) return format("%llu B", static_cast<unsigned long long>(bytes));
+  if (b < 1024.0 * 1024) return format("%.1f KiB", b / 1024);
+  if (b < 1024.0 * 1024 * 1024) return format("%.1f MiB", b / (1024.0 * 1024));
+  return format("%.2f GiB", b / (1024.0 * 1024 * 1024));
+}
+
+std::string driver_bytes_text(const Batch& b) {
+  return "Through the driver: " + bytes_text(b.bytes_sent) + " sent to nodes, " +
+         bytes_text(b.bytes_received) + " received from them";
+}
+
 }  // namespace detail
 
 namespace {
@@ -230,14 +252,7 @@ using detail::format;
 
 constexpr size_t kNodeColumn = 26;
 
-// Control characters would break the table's lines (or drive the terminal): shown as '?'.
-std::string printable(std::string_view s) {
-  std::string out = detail::valid_utf8(s);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-  }
-  return out;
-}
+using detail::printable;
 
 // `s` left-aligned in `width` columns (counted in code points).
 std::string pad(const std::string& s, size_t width) {
@@ -322,10 +337,24 @@ std::string to_table(const Report& report) {
   out += format("Speedup over serial: %.2fx\n", speedup(report));
   out += format("Re-sent jobs (their node went away or crashed): %llu\n", ull(b.resent));
   out += format("Duplicate executions (result not used): %llu\n", ull(b.duplicates));
+  out += detail::driver_bytes_text(b) + "\n";
+  // Per node, as many to a line as fit in the table's width.
+  std::string line = "  per node, sent / received:";
+  for (const NodeRow& n : report.nodes) {
+    std::string cell = " " + printable(n.node) + " " + detail::bytes_text(n.bytes_sent) + " / " +
+                       detail::bytes_text(n.bytes_received) + ";";
+    if (detail::display_width(line) + detail::display_width(cell) > 118) {
+      out += line + "\n";
+      line = "   ";
+    }
+    line += cell;
+  }
+  if (!report.nodes.empty()) out += line.substr(0, line.size() - 1) + "\n";
   if (report.executions_dropped) {
     out += format("Executions left out of the timeline's sample (the figures count them): %llu\n",
                   ull(report.executions_dropped));
   }
+  out += detail::pipelines_table(report);
   return out;
 }
 

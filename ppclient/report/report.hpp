@@ -51,8 +51,39 @@ struct Batch {
   double job_seconds = 0;    // sum of accepted jobs' wall seconds
   uint64_t resent = 0;       // jobs sent again because their node went away or crashed
   uint64_t duplicates = 0;   // executions whose result was not used
+  // Through the driver: bytes it sent to all nodes and read from them (the nodes' rows'
+  // bytes_sent and bytes_received summed).
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
 
   bool operator==(const Batch&) const = default;
+};
+
+// One stage of a pipeline. Items reach a stage with a value or not at all: one a stage
+// dropped (returned nil) or failed goes no further.
+struct Stage {
+  std::string name;
+  uint64_t items_in = 0;     // items that reached it (the first stage: items read, less
+                             // those cancelled before they ran)
+  uint64_t items_out = 0;    // items it passed on (returned a value)
+  uint64_t dropped = 0;      // items it dropped (returned nil)
+  uint64_t failed = 0;       // items it failed (its own error, not an earlier stage's)
+  uint64_t runs = 0;         // its jobs that ran to an end (ok or failed)
+  double job_seconds = 0;    // the sum of those jobs' run times
+
+  bool operator==(const Stage&) const = default;
+};
+
+// A pipeline of the batch (js:pipeline, pp::Cluster::pipeline), its stages in order.
+struct Pipeline {
+  std::string name;          // "pipeline 1", numbered in the order they were made
+  double wall_seconds = 0;   // its first job submitted to its last job finished
+  uint64_t items = 0;        // items that came out of the last stage (values, nil or errors)
+  uint64_t dropped = 0;      // of those, dropped by a stage (nil)
+  uint64_t failed = 0;       // of those, failed by a stage
+  std::vector<Stage> stages;
+
+  bool operator==(const Pipeline&) const = default;
 };
 
 // The figures (batch, nodes) count every execution; `executions` may be a sample of
@@ -65,6 +96,7 @@ struct Report {
   // With executions_dropped > 0: the dropped ones all ran within [dropped_from,
   // dropped_to] (seconds since the batch started); outside it `executions` is complete.
   double dropped_from = 0, dropped_to = 0;
+  std::vector<Pipeline> pipelines;   // in the order they were made
 
   bool operator==(const Report&) const = default;
 };
@@ -84,6 +116,19 @@ struct Derived {
 
 // All zeros for an index out of range.
 Derived derive(const Report& report, size_t node_index);
+
+// Derived figures of one stage (see docs/report.md):
+//   items_per_second  runs / the pipeline's wall_seconds
+//   seconds_per_item  job_seconds / runs (the mean of its jobs' run times)
+//   workers           job_seconds / the pipeline's wall_seconds: how many workers it kept
+//                     busy on average, its share of the workers over the run
+struct StageDerived {
+  double items_per_second = 0;
+  double seconds_per_item = 0;
+  double workers = 0;
+};
+// All zeros for an index out of range or a wall time of 0.
+StageDerived derive(const Pipeline& pipeline, size_t stage_index);
 // Speedup over serial: batch.job_seconds / batch.wall_seconds (0 if wall is 0).
 double speedup(const Report& report);
 

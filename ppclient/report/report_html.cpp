@@ -43,6 +43,8 @@ void batch_table(std::string& out, const Report& r) {
   row("Speedup over serial", format("%.2f\xC3\x97", speedup(r)));
   row("Re-sent jobs (their node went away or crashed)", u(b.resent));
   row("Duplicate executions (result not used)", u(b.duplicates));
+  row("Bytes through the driver: sent to nodes / received from them",
+      detail::bytes_text(b.bytes_sent) + " / " + detail::bytes_text(b.bytes_received));
   if (r.executions_dropped) {
     row("Executions left out of the timeline's sample (counted above)", u(r.executions_dropped));
   }
@@ -54,7 +56,8 @@ void node_table(std::string& out, const Report& r) {
       "workers",      "speed<br/>score", "jobs<br/>done",   "share",
       "job s",        "mean<br/>job s",  "CPU s",           "busy s",
       "jobs/s per<br/>worker", "relative<br/>speed", "stolen<br/>from / to",
-      "backups<br/>won / lost", "failures<br/>(crashes)", "re-<br/>queued", "paused s"};
+      "backups<br/>won / lost", "failures<br/>(crashes)", "re-<br/>queued", "paused s",
+      "bytes sent /<br/>received"};
   out += "<div class=\"scroll\"><table class=\"nodes\">\n<tr><th class=\"node\">node</th>";
   for (const char* h : kHeads) out += std::string("<th>") + h + "</th>";
   out += "</tr>\n";
@@ -80,7 +83,8 @@ void node_table(std::string& out, const Report& r) {
         u(n.backups_won) + " / " + u(n.backups_lost),
         n.crashes ? u(n.failures) + " (" + u(n.crashes) + ")" : u(n.failures),
         u(n.requeued),
-        n.paused_time > 0 ? detail::seconds_text(n.paused_time) : "-"};
+        n.paused_time > 0 ? detail::seconds_text(n.paused_time) : "-",
+        detail::bytes_text(n.bytes_sent) + " / " + detail::bytes_text(n.bytes_received)};
     for (const std::string& c : cells) out += "<td>" + xml_text(c) + "</td>";
     out += "</tr>\n";
   }
@@ -100,6 +104,12 @@ cancelled or came second</dd>
 <dt>paused s</dt><dd>seconds the node was paused by its machine (its owner wanted it back)
 while the batch used it: its queued jobs were taken back, its running ones copied elsewhere</dd>
 <dt>speedup over serial</dt><dd>sum of job times / wall time</dd>
+<dt>bytes sent / received</dt><dd>bytes the driver wrote to the node / read from it (code,
+jobs, values, results); the batch's are all nodes' together, everything through the driver</dd>
+<dt>stage: items in / out / dropped / failed</dt><dd>items that reached the stage / that it
+passed on / for which it returned nil / for which it raised an error</dd>
+<dt>stage: s per item, workers</dt><dd>the mean of its jobs' run times; its run time over the
+pipeline's wall time, how many workers it kept busy on average</dd>
 </dl>
 )";
 }
@@ -124,6 +134,7 @@ std::string to_html(const Report& r) {
 
   out += "<h2>Nodes</h2>\n";
   node_table(out, r);
+  detail::pipelines_html(out, r);
 
   svg.clear();
   h = detail::draw_timeline(svg, r, 4, false);

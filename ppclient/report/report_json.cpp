@@ -1,7 +1,7 @@
-// The report as JSON (schema in docs/report.md) on nlohmann-json: to_json builds the
-// document and lays it out one record per line; from_json parses it into a tree
-// (report_json_reader.hpp) and walks the tree against the one schema below, which
-// also names what a malformed value had to be.
+// The report as JSON (schema in docs/report.md) on nlohmann-json, the reading half:
+// from_json parses it into a tree (report_json_reader.hpp) and walks the tree against
+// the one schema below, which also names what a malformed value had to be. Writing is
+// report_json_write.cpp's.
 #include "ppclient/report/report.hpp"
 
 #include <charconv>
@@ -22,109 +22,8 @@ namespace {
 using json = nlohmann::json;
 using ordered = nlohmann::ordered_json;
 
-constexpr const char* kFormat = "ppcluster-report";
-constexpr uint64_t kVersion = 1;
-
-// ---------------------------------------------------------------- writing
-
-ordered node_json(const Report& r, size_t i) {
-  const NodeRow& n = r.nodes[i];
-  Derived d = derive(r, i);
-  return ordered{{"name", detail::valid_utf8(n.node)},
-                 {"host", detail::valid_utf8(n.host)},
-                 {"workers", n.workers},
-                 {"speed_score", n.speed_score},
-                 {"connected", n.connected},
-                 {"jobs_done", n.jobs},
-                 {"failures", n.failures},
-                 {"crashes", n.crashes},
-                 {"job_seconds", n.job_time},
-                 {"cpu_seconds", n.cpu_time},
-                 {"busy_seconds", n.busy_time},
-                 {"stolen_from", n.stolen_from},
-                 {"stolen_to", n.stolen_to},
-                 {"backups_won", n.backups_won},
-                 {"backups_lost", n.backups_lost},
-                 {"requeued", n.requeued},
-                 {"bytes_sent", n.bytes_sent},
-                 {"bytes_received", n.bytes_received},
-                 {"paused_seconds", n.paused_time},
-                 {"derived",
-                  ordered{{"share", d.share},
-                          {"throughput_per_worker", d.throughput_per_worker},
-                          {"relative_speed", d.relative_speed},
-                          {"mean_job_seconds", d.mean_job_seconds}}}};
-}
-
-ordered execution_json(const Execution& e) {
-  return ordered{{"job", e.job},         {"node", e.node},
-                 {"worker", e.worker},   {"start", e.start},
-                 {"end", e.end},         {"kind", kind_name(e.kind)},
-                 {"fate", fate_name(e.fate)}};
-}
-
-ordered document(const Report& r) {
-  ordered nodes = ordered::array(), executions = ordered::array();
-  for (size_t i = 0; i < r.nodes.size(); ++i) nodes.push_back(node_json(r, i));
-  for (const Execution& e : r.executions) executions.push_back(execution_json(e));
-  return ordered{{"format", kFormat},
-                 {"version", kVersion},
-                 {"batch",
-                  ordered{{"wall_seconds", r.batch.wall_seconds},
-                          {"jobs", r.batch.jobs},
-                          {"job_seconds", r.batch.job_seconds},
-                          {"resent", r.batch.resent},
-                          {"duplicates", r.batch.duplicates},
-                          {"speedup", speedup(r)}}},
-                 {"nodes", std::move(nodes)},
-                 {"executions", std::move(executions)},
-                 {"executions_dropped", r.executions_dropped},
-                 {"dropped_from", r.dropped_from},
-                 {"dropped_to", r.dropped_to}};
-}
-
-// nlohmann escapes control characters but leaves DEL as it is; the format has always
-// escaped it too, so that no viewer meets a raw control byte.
-void put_string(std::string& out, const std::string& s) {
-  for (char c : json(s).dump()) {
-    if (c == '\x7F') {
-      out += "\\u007f";
-    } else {
-      out += c;
-    }
-  }
-}
-
-// The shortest text that reads back as the same double, "1" rather than nlohmann's
-// "1.0" (reports have always been written so); non-finite numbers as 0.
-void put_double(std::string& out, double v) {
-  if (!std::isfinite(v)) v = 0;
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void put_inline(std::string& out, const ordered& v) {
-  if (v.is_object()) {
-    out += '{';
-    const char* sep = "";
-    for (const auto& [k, x] : v.items()) {
-      out += sep, put_string(out, k), out += ": ", put_inline(out, x), sep = ", ";
-    }
-    out += '}';
-  } else if (v.is_array()) {
-    out += '[';
-    const char* sep = "";
-    for (const ordered& x : v) out += sep, put_inline(out, x), sep = ", ";
-    out += ']';
-  } else if (v.is_string()) {
-    put_string(out, v.get_ref<const std::string&>());
-  } else if (v.is_number_float()) {
-    put_double(out, v.get<double>());
-  } else {
-    out += v.dump();
-  }
-}
+using detail::kFormat;
+using detail::kVersion;
 
 // ---------------------------------------------------------------- the schema
 
@@ -154,7 +53,8 @@ constexpr Expect kString{Type::kString};
 
 constexpr Field kBatchList[] = {{"wall_seconds", kNumber}, {"jobs", kCount},
                                 {"job_seconds", kNumber},  {"resent", kCount},
-                                {"duplicates", kCount}};
+                                {"duplicates", kCount},    {"bytes_sent", kCount},
+                                {"bytes_received", kCount}};
 constexpr Field kNodeList[] = {
     {"name", kString},         {"host", kString},          {"workers", {Type::kInteger, INT_MAX}},
     {"speed_score", kNumber},  {"connected", {Type::kBool}}, {"jobs_done", kCount},
@@ -171,11 +71,19 @@ constexpr Field kExecutionList[] = {
     {"end", kNumber},
     {"kind", {Type::kString, 0, nullptr, "normal, stolen or backup"}},
     {"fate", {Type::kString, 0, nullptr, "won, lost, failed or crashed"}}};
-constexpr Fields kBatch{kBatchList, std::size(kBatchList), std::size(kBatchList)};
+// The bytes through the driver are optional (reports written before they were summed).
+constexpr Fields kBatch{kBatchList, std::size(kBatchList), std::size(kBatchList) - 2};
+constexpr Field kStageList[] = {{"name", kString},      {"items_in", kCount}, {"items_out", kCount},
+                                {"dropped", kCount},    {"failed", kCount},   {"runs", kCount},
+                                {"job_seconds", kNumber}};
+constexpr Fields kStage{kStageList, std::size(kStageList), std::size(kStageList)};
+constexpr Field kPipelineList[] = {{"name", kString},  {"wall_seconds", kNumber},
+                                   {"items", kCount},  {"dropped", kCount},
+                                   {"failed", kCount}, {"stages", {Type::kArray, 0, &kStage}}};
+constexpr Fields kPipeline{kPipelineList, std::size(kPipelineList), std::size(kPipelineList)};
 // The last three are optional (reports written before they were counted lack them).
 constexpr Fields kNode{kNodeList, std::size(kNodeList), std::size(kNodeList) - 3};
 constexpr Fields kExecution{kExecutionList, std::size(kExecutionList), std::size(kExecutionList)};
-// The last two are optional (reports written before the timeline kept a sample lack them).
 constexpr Field kRootList[] = {{"format", kString},
                                {"version", {Type::kInteger, UINT64_MAX}},
                                {"batch", {Type::kObject, 0, &kBatch}},
@@ -183,7 +91,9 @@ constexpr Field kRootList[] = {{"format", kString},
                                {"executions", {Type::kArray, 0, &kExecution}},
                                {"executions_dropped", kCount},
                                {"dropped_from", kNumber},
-                               {"dropped_to", kNumber}};
+                               {"dropped_to", kNumber},
+                               {"pipelines", {Type::kArray, 0, &kPipeline}}};
+// The last three are optional (older reports lack them; "pipelines" came last).
 constexpr Fields kRoot{kRootList, std::size(kRootList), 6};
 
 // What the schema expects at `path` (kUnknown where it expects nothing in particular).
@@ -220,27 +130,6 @@ std::string expected_text(const Expect& e) {
 }
 
 }  // namespace
-
-std::string to_json(const Report& r) {
-  ordered doc = document(r);
-  std::string out;
-  out.reserve(512 + r.nodes.size() * 512 + r.executions.size() * 112);
-  out += "{\n";
-  const char* sep = "";
-  for (const auto& [key, value] : doc.items()) {
-    out += sep, out += "  ", put_string(out, key), out += ": ", sep = ",\n";
-    if (!value.is_array() || value.empty()) {
-      put_inline(out, value);
-      continue;
-    }
-    // One node or execution per line.
-    const char* item_sep = "[\n    ";
-    for (const ordered& item : value) out += item_sep, put_inline(out, item), item_sep = ",\n    ";
-    out += "\n  ]";
-  }
-  out += "\n}\n";
-  return out;
-}
 
 namespace {
 
@@ -345,7 +234,37 @@ Status read_batch(Walk& w, const json& v, Batch& b) {
       case 1: return w.get(x, b.jobs);
       case 2: return w.get(x, b.job_seconds);
       case 3: return w.get(x, b.resent);
-      default: return w.get(x, b.duplicates);
+      case 4: return w.get(x, b.duplicates);
+      case 5: return w.get(x, b.bytes_sent);
+      default: return w.get(x, b.bytes_received);
+    }
+  });
+}
+
+Status read_stage(Walk& w, const json& v, Stage& s) {
+  return w.object(v, kStage, [&](size_t i, const json& x) -> Status {
+    switch (i) {
+      case 0: return w.get(x, s.name);
+      case 1: return w.get(x, s.items_in);
+      case 2: return w.get(x, s.items_out);
+      case 3: return w.get(x, s.dropped);
+      case 4: return w.get(x, s.failed);
+      case 5: return w.get(x, s.runs);
+      default: return w.get(x, s.job_seconds);
+    }
+  });
+}
+
+Status read_pipeline(Walk& w, const json& v, Pipeline& p) {
+  return w.object(v, kPipeline, [&](size_t i, const json& x) -> Status {
+    switch (i) {
+      case 0: return w.get(x, p.name);
+      case 1: return w.get(x, p.wall_seconds);
+      case 2: return w.get(x, p.items);
+      case 3: return w.get(x, p.dropped);
+      case 4: return w.get(x, p.failed);
+      default:
+        return w.array(x, p.stages, [&](const json& y, Stage& s) { return read_stage(w, y, s); });
     }
   });
 }
@@ -428,7 +347,10 @@ Status read_report(Walk& w, const json& root, Report& r) {
                        [&](const json& x, Execution& e) { return read_execution(w, x, e); });
       case 5: return w.get(v, r.executions_dropped);
       case 6: return w.get(v, r.dropped_from);
-      default: return w.get(v, r.dropped_to);
+      case 7: return w.get(v, r.dropped_to);
+      default:
+        return w.array(v, r.pipelines,
+                       [&](const json& x, Pipeline& p) { return read_pipeline(w, x, p); });
     }
   });
 }

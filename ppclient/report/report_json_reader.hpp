@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,10 @@
 #include "core/util/status.hpp"
 
 namespace pp::client::report::detail {
+
+// The document's "format" and the newest "version" written and read.
+inline constexpr const char* kFormat = "ppcluster-report";
+inline constexpr uint64_t kVersion = 1;
 
 inline constexpr int kMaxDepth = 64;
 

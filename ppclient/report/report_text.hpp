@@ -37,4 +37,16 @@ std::string rate_text(double r);
 // "41.2%"
 std::string percent_text(double fraction);
 
+// The pipelines' part of the text table (report_pipelines.cpp): per pipeline a summary
+// line and one row per stage; "" when the batch ran none.
+std::string pipelines_table(const Report& report);
+// The same as an HTML section ("Pipelines"), appended to `out`; nothing when none ran.
+void pipelines_html(std::string& out, const Report& report);
+// Valid UTF-8 with control characters shown as '?' (they would break a table's lines).
+std::string printable(std::string_view s);
+// "512 B", "1.5 KiB", "20.0 MiB", "1.25 GiB"
+std::string bytes_text(uint64_t bytes);
+// "Through the driver: 1.2 MiB sent to nodes, 3.4 MiB received from them".
+std::string driver_bytes_text(const Batch& batch);
+
 }  // namespace pp::client::report::detail

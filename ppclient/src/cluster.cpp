@@ -49,19 +49,22 @@ Job Cluster::submit_packed(const SubmitOptions& options, const Code& code,
 
 // A submit whose packing noted its job and scattered-value arguments in `refs`.
 Job Cluster::submit_refs(const SubmitOptions& options, const Code& code,
-                         std::string packed_args, detail::JobRefs& refs) {
+                         std::string packed_args, detail::JobRefs& refs, uint32_t pipeline,
+                         uint32_t stage) {
   if (options.timeout.count() < 0 || options.timeout.count() > UINT32_MAX) {
     throw std::invalid_argument("SubmitOptions::timeout must be between 0 and " +
                                 std::to_string(UINT32_MAX) + " ms");
   }
   std::unique_ptr<client::SubmitExtras> extras;
   if (options.retries > 0 || !options.node.empty() || !options.group.empty() || options.keep ||
-      !options.after.empty() || !refs.jobs.empty() || !refs.shared.empty()) {
+      !options.after.empty() || !refs.jobs.empty() || !refs.shared.empty() || pipeline != 0) {
     extras = std::make_unique<client::SubmitExtras>();
     extras->retries = options.retries;
     extras->node = options.node;
     extras->group = options.group;
     extras->keep = options.keep;
+    extras->pipeline = pipeline;
+    extras->stage = stage;
     for (const Job& j : options.after) {
       if (!j.state()) throw std::invalid_argument("SubmitOptions::after holds an empty pp::Job");
       extras->after.push_back(j.state());

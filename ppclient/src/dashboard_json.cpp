@@ -57,7 +57,32 @@ json batch(const report::Batch& b) {
   r.batch = b;
   return {{"wall_seconds", finite(b.wall_seconds)}, {"jobs", b.jobs},
           {"job_seconds", finite(b.job_seconds)},   {"resent", b.resent},
-          {"duplicates", b.duplicates},             {"speedup", finite(report::speedup(r))}};
+          {"duplicates", b.duplicates},             {"speedup", finite(report::speedup(r))},
+          {"bytes_sent", b.bytes_sent},             {"bytes_received", b.bytes_received}};
+}
+
+// A pipeline as the report counts it, each stage with its items in flight (reached it,
+// not through yet) and its derived figures.
+json pipeline(const report::Pipeline& p) {
+  json stages = json::array();
+  for (size_t k = 0; k < p.stages.size(); ++k) {
+    const report::Stage& st = p.stages[k];
+    const report::StageDerived d = report::derive(p, k);
+    const uint64_t through = st.items_out + st.dropped + st.failed;
+    stages.push_back({{"name", st.name},
+                      {"items_in", st.items_in},
+                      {"items_out", st.items_out},
+                      {"dropped", st.dropped},
+                      {"failed", st.failed},
+                      {"in_flight", st.items_in > through ? st.items_in - through : 0},
+                      {"runs", st.runs},
+                      {"items_per_second", finite(d.items_per_second)},
+                      {"seconds_per_item", finite(d.seconds_per_item)},
+                      {"workers", finite(d.workers)}});
+  }
+  return {{"name", p.name},        {"wall_seconds", finite(p.wall_seconds)},
+          {"items", p.items},      {"dropped", p.dropped},
+          {"failed", p.failed},    {"stages", std::move(stages)}};
 }
 
 json ended_rows(const LiveSnapshot& s, uint64_t since, uint64_t& from) {
@@ -110,6 +135,8 @@ std::string dashboard_json(const LiveSnapshot& s, bool final) {
     groups.push_back(std::move(c));
   }
   for (const LiveNode& n : s.nodes) nodes.push_back(node(n));
+  json pipelines = json::array();
+  for (const report::Pipeline& p : s.pipelines) pipelines.push_back(pipeline(p));
   for (const LiveFailure& f : s.failures) {
     failures.push_back({{"job", f.job}, {"node", f.node}, {"status", f.status},
                         {"error", f.error}, {"traceback", f.traceback}, {"at", finite(f.at)}});
@@ -121,7 +148,8 @@ std::string dashboard_json(const LiveSnapshot& s, bool final) {
               {"final", final},            {"jobs", counts(s.jobs)},
               {"groups", std::move(groups)}, {"nodes", std::move(nodes)},
               {"tasks", tasks(s)},         {"failures", std::move(failures)},
-              {"output", std::move(output)}, {"batch", batch(s.batch)}};
+              {"output", std::move(output)}, {"batch", batch(s.batch)},
+              {"pipelines", std::move(pipelines)}};
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -47,6 +47,11 @@ class Dependencies {
   void drop(uint64_t job) { held_.erase(job); }
 
   size_t held() const { return held_.size(); }
+  // f(job) for every job held now (the live figures' per-group count).
+  template <typename F>
+  void for_each_held(F&& f) const {
+    for (const auto& [job, h] : held_) f(job);
+  }
   // Edges still waiting (for tests: every one is settled once).
   size_t edges() const;
 

@@ -309,6 +309,7 @@ void Dispatcher::on_result(sched::NodeId node, proto::ResultMsg&& r) {
 void Dispatcher::retried(sched::NodeId node, const proto::ResultMsg& r, const sched::Completion& c,
                          report::Kind kind, double t) {
   ++resent_;
+  count_resent(r.job_id);
   const bool crashed = r.status == proto::JobStatus::kCrashed;
   record(r.job_id, node, r, t, kind, crashed ? report::Fate::kCrashed : report::Fate::kFailed);
   const Job* job = jobs_.find(r.job_id);
@@ -426,7 +427,8 @@ size_t Dispatcher::count_drops(const std::vector<uint64_t>& requeued, const std:
   size_t given_up = 0;
   for (uint64_t id : requeued) {
     Job* job = jobs_.find(id);
-    if (job == nullptr || ++job->drops < kMaxDrops) continue;
+    if (job != nullptr && ++job->drops < kMaxDrops) count_resent(id);   // sent again
+    if (job == nullptr || job->drops < kMaxDrops) continue;
     ++given_up;
     give_up(id, proto::JobStatus::kLost,
             "job " + std::to_string(id) + " was sent " + std::to_string(kMaxDrops) +

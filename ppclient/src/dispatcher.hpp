@@ -39,6 +39,7 @@ namespace pp::client {
 
 class NodeLink;
 struct LiveSnapshot;
+struct GroupCounts;
 
 // A code blob and its hash: one record for all the jobs of one code.
 struct JobCode {
@@ -126,6 +127,9 @@ class Dispatcher {
   // Follows the jobs running now for LiveSnapshot::running (the dashboard's task stream;
   // off by default: see running_jobs.hpp).
   void track_running() { running_.enable(); }
+  // Each group's runs sent again and jobs held now for their inputs, into `groups`
+  // (LiveFigures counts the rest; dispatcher_report.cpp). O(jobs held).
+  void group_figures(std::vector<GroupCounts>& groups) const;
   // Seconds since the first job was taken (the report's and the task stream's clock).
   double batch_seconds() const { return first_submit_ < 0 ? 0 : now() - first_submit_; }
 
@@ -219,6 +223,9 @@ class Dispatcher {
   double first_submit_ = -1;
   double last_result_ = 0;
   uint64_t resent_ = 0;
+  // Runs sent again, per group (bounded like LiveFigures' groups: "(other)" past it).
+  std::unordered_map<std::string, uint64_t> resent_by_group_;
+  void count_resent(uint64_t id);
   uint64_t duplicates_ = 0;
   size_t placed_ = 0;   // unfinished jobs placed on one worker (SubmitExtras::worker)
   std::chrono::steady_clock::time_point no_node_since_;

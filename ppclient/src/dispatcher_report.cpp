@@ -61,6 +61,11 @@ void Dispatcher::batch_figures(report::Report& rep) const {
   }
   rep.batch.resent = resent_;
   rep.batch.duplicates = duplicates_;
+  // Everything through the driver: the nodes' rows (node_stats, taken first) summed.
+  for (const NodeStats& n : rep.nodes) {
+    rep.batch.bytes_sent += n.bytes_sent;
+    rep.batch.bytes_received += n.bytes_received;
+  }
 }
 
 // Executions as the report shows them: node by row, times from the first submit.
@@ -89,6 +94,35 @@ report::Report Dispatcher::report(bool timeline) const {
   }
   batch_figures(rep);
   return rep;
+}
+
+// Only a grouped job's resend is looked up (resends are rare: a lost node, a retry).
+void Dispatcher::count_resent(uint64_t id) {
+  const Job* job = jobs_.find(id);
+  if (job == nullptr || !job->sub.extras || job->sub.extras->group.empty()) return;
+  const std::string& group = job->sub.extras->group;
+  if (resent_by_group_.size() >= LiveFigures::kGroupLimit && !resent_by_group_.count(group)) {
+    ++resent_by_group_["(other)"];
+    return;
+  }
+  ++resent_by_group_[group];
+}
+
+void Dispatcher::group_figures(std::vector<GroupCounts>& groups) const {
+  if (groups.empty()) return;
+  std::unordered_map<std::string_view, uint64_t> held;
+  deps_.for_each_held([&](uint64_t id) {
+    const Job* job = jobs_.find(id);
+    if (job != nullptr && job->sub.extras && !job->sub.extras->group.empty()) {
+      ++held[job->sub.extras->group];
+    }
+  });
+  for (GroupCounts& g : groups) {
+    auto r = resent_by_group_.find(g.name);
+    g.jobs.retried = r != resent_by_group_.end() ? r->second : 0;
+    auto h = held.find(g.name);
+    g.jobs.held = h != held.end() ? h->second : 0;
+  }
 }
 
 void Dispatcher::live(LiveSnapshot& out) const {

@@ -215,6 +215,7 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
   state->id = ++next_id_;
   if (p.extras && !p.extras->group.empty()) add_to_group(p.extras->group, state);
   live_.submitted(group_of(p.extras));
+  count_stage_submitted(p.extras.get());
   // A job whose arguments refer to other jobs is looked up once they are replaced by
   // those jobs' values (recall), so its key follows the values, not the job ids.
   if (journal_ && !refers) {
@@ -243,7 +244,10 @@ std::shared_ptr<JobState> JobServer::submit(const CodeRef& code, std::string arg
     p.settled = true;
     p.args.clear();
   }
-  if (p.settled) live_.finished(state->status, group_of(p.extras));
+  if (p.settled) {
+    live_.finished(state->status, group_of(p.extras));
+    count_stage_finished(p.extras.get(), state->status, nullptr);
+  }
   incoming_.push_back(std::move(p));
   // One wake-up of the io thread per burst, and only when it could send the job now
   // (a settled job has nothing to send: it goes along with the next ones).
@@ -344,6 +348,7 @@ void JobServer::hand_over() {
       if (d.appended) ++journal_appended_;
       if (state.done) {   // cancelled by the user meanwhile: that is its outcome
         live_.finished(proto::JobStatus::kCancelled, group_of(d.extras));
+        count_stage_finished(d.extras.get(), proto::JobStatus::kCancelled, nullptr);
         continue;
       }
       Outcome& o = d.outcome;
@@ -370,6 +375,7 @@ void JobServer::hand_over() {
 void JobServer::count_live(const Delivered& d) {
   const Outcome& o = d.outcome;
   live_.finished(o.status, group_of(d.extras));
+  count_stage_finished(d.extras.get(), o.status, &o);
   if (!o.output.empty()) live_.output(d.state->id, o.node, o.output);
   if (o.status != proto::JobStatus::kOk) {
     live_.failure(d.state->id, o.node, o.status, o.error, o.traceback,
@@ -431,7 +437,10 @@ int JobServer::ncpus() const { return active_.workers(); }
 std::map<std::string, int> JobServer::active_nodes() const { return active_.copy(); }
 
 report::Report JobServer::report() const {
-  return on_io([this] { return dispatcher_->report(true); });
+  report::Report rep = on_io([this] { return dispatcher_->report(true); });
+  std::lock_guard lock(sync_->mutex);
+  rep.pipelines = live_.pipelines();
+  return rep;
 }
 
 Status JobServer::write_report(const std::string& path) const {

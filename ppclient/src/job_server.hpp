@@ -133,6 +133,11 @@ class JobServer {
   // The live figures (live_figures.hpp): a copy taken on the io thread at most about
   // every 100 ms; a caller in between gets the last one. Any thread.
   LiveSnapshot live_snapshot() const;
+  // Pipelines (job_server_live.cpp): one made with its stages' names gets the id its
+  // jobs carry (SubmitExtras::pipeline, ::stage); its figures are counted with the other
+  // live figures, and read back here (pl:stats(), Pipeline::stats). Any thread.
+  uint32_t add_pipeline(std::vector<std::string> stage_names);
+  report::Pipeline pipeline_figures(uint32_t id) const;
   // Writes report() to `path` (format by extension).
   Status write_report(const std::string& path) const;
   // Beacons of nodes heard by discovery that this client could not use: another
@@ -189,6 +194,11 @@ class JobServer {
   LiveSnapshot take_live() const;   // io thread
   struct Delivered;
   void count_live(const Delivered& d);   // under sync_->mutex
+  // Under sync_->mutex: a pipeline's job (SubmitExtras::pipeline) submitted, or ended
+  // with `status` (`outcome`, when it ran: its run time, and whether it returned nil).
+  void count_stage_submitted(const SubmitExtras* extras);
+  void count_stage_finished(const SubmitExtras* extras, proto::JobStatus status,
+                            const Outcome* outcome);
   // Scattered values (scatter_server.cpp).
   std::string data_refusal(uint64_t size) const;
   void release_data(const std::string& hash);

@@ -1,6 +1,7 @@
 // JobServer's live figures (live_figures.hpp): the snapshot readers on any thread get,
 // copied on the io thread at most every 100 ms from the Dispatcher's rows, the node
 // table's states, discovery's incompatible nodes and what was counted under sync_->mutex.
+#include "core/proto/job_ref.hpp"
 #include "ppclient/src/dispatcher.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/node_table.hpp"
@@ -44,9 +45,52 @@ LiveSnapshot JobServer::take_live() const {
     n.load = seen.facts.load;
     n.version = seen.facts.software;
   }
-  std::lock_guard lock(sync_->mutex);
-  live_.copy_to(s);
+  {
+    std::lock_guard lock(sync_->mutex);
+    live_.copy_to(s);
+  }
+  dispatcher_->group_figures(s.groups);   // their retried and held (io thread)
   return s;
+}
+
+namespace {
+
+// Seconds on the steady clock: when a pipeline's jobs start and end, for its wall time.
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A result whose first value is nil (or that has none): a stage that dropped its item,
+// or passed on a nil. A kept result is a value (its handle stands in its place).
+bool returned_nil(const Outcome& o) {
+  if (o.status != proto::JobStatus::kOk || o.kept) return false;
+  Result<std::string> first = proto::first_element(o.value);
+  return !first || *first == "\xc0";
+}
+
+}  // namespace
+
+uint32_t JobServer::add_pipeline(std::vector<std::string> stage_names) {
+  std::lock_guard lock(sync_->mutex);
+  return live_.add_pipeline(std::move(stage_names));
+}
+
+report::Pipeline JobServer::pipeline_figures(uint32_t id) const {
+  std::lock_guard lock(sync_->mutex);
+  return live_.pipeline(id);
+}
+
+void JobServer::count_stage_submitted(const SubmitExtras* x) {
+  if (x == nullptr || x->pipeline == 0) return;
+  live_.stage_submitted(x->pipeline, x->stage, steady_seconds());
+}
+
+void JobServer::count_stage_finished(const SubmitExtras* x, proto::JobStatus status,
+                                     const Outcome* o) {
+  if (x == nullptr || x->pipeline == 0) return;
+  live_.stage_finished(x->pipeline, x->stage, status, o != nullptr && returned_nil(*o),
+                       o != nullptr ? o->wall_seconds : 0, steady_seconds());
 }
 
 }  // namespace pp::client

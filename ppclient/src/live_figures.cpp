@@ -107,6 +107,86 @@ void LiveFigures::output(uint64_t job, std::string_view node, std::string_view t
   } while (start <= body.size());
 }
 
+uint32_t LiveFigures::add_pipeline(std::vector<std::string> stage_names) {
+  // A driver that makes pipelines in a loop keeps the figures bounded: the oldest go.
+  while (pipelines_.size() >= kPipelineLimit) pipelines_.erase(pipelines_.begin());
+  PipelineCounts& p = pipelines_[++next_pipeline_];
+  p.stages.resize(stage_names.size());
+  for (size_t k = 0; k < stage_names.size(); ++k) p.stages[k].name = std::move(stage_names[k]);
+  return next_pipeline_;
+}
+
+void LiveFigures::stage_submitted(uint32_t pipeline, uint32_t stage, double now) {
+  auto it = pipelines_.find(pipeline);
+  if (it == pipelines_.end() || stage >= it->second.stages.size()) return;
+  ++it->second.stages[stage].submitted;
+  if (it->second.first < 0) it->second.first = now;
+}
+
+void LiveFigures::stage_finished(uint32_t pipeline, uint32_t stage, proto::JobStatus status,
+                                 bool nil, double run_seconds, double now) {
+  auto it = pipelines_.find(pipeline);
+  if (it == pipelines_.end() || stage >= it->second.stages.size()) return;
+  StageCounts& s = it->second.stages[stage];
+  switch (status) {
+    case proto::JobStatus::kOk:
+      ++s.done;
+      s.nil += nil ? 1 : 0;
+      s.seconds += run_seconds;
+      break;
+    case proto::JobStatus::kCancelled: ++s.cancelled; break;
+    case proto::JobStatus::kDependency: ++s.upstream; break;
+    default:
+      ++s.failed;
+      s.seconds += run_seconds;
+      break;
+  }
+  it->second.last = std::max(it->second.last, now);
+}
+
+// The counts as the report shows them (report.hpp, Stage). An item reaches stage k + 1
+// only with a value from stage k, and a stage given nil passes it on without running the
+// stage's function: its nil results beyond the earlier stage's are the items it dropped.
+report::Pipeline LiveFigures::figures(uint32_t id, const PipelineCounts& p) {
+  report::Pipeline out;
+  out.name = "pipeline " + std::to_string(id);
+  if (p.first >= 0 && p.last >= p.first) out.wall_seconds = p.last - p.first;
+  uint64_t nil_before = 0, out_before = 0;
+  for (size_t k = 0; k < p.stages.size(); ++k) {
+    const StageCounts& c = p.stages[k];
+    report::Stage& s = out.stages.emplace_back();
+    s.name = c.name;
+    s.items_in = k == 0 ? (c.submitted > c.cancelled ? c.submitted - c.cancelled : 0) : out_before;
+    s.items_out = c.done - c.nil;
+    s.dropped = c.nil > nil_before ? c.nil - nil_before : 0;
+    s.failed = c.failed;
+    s.runs = c.done + c.failed;
+    s.job_seconds = c.seconds;
+    nil_before = c.nil;
+    out_before = s.items_out;
+  }
+  if (!p.stages.empty()) {
+    const StageCounts& last = p.stages.back();
+    out.items = last.done + last.failed + last.upstream;
+    out.dropped = last.nil;
+    out.failed = last.failed + last.upstream;
+  }
+  return out;
+}
+
+report::Pipeline LiveFigures::pipeline(uint32_t id) const {
+  auto it = pipelines_.find(id);
+  if (it == pipelines_.end()) return figures(id, PipelineCounts{});
+  return figures(id, it->second);
+}
+
+std::vector<report::Pipeline> LiveFigures::pipelines() const {
+  std::vector<report::Pipeline> out;
+  out.reserve(pipelines_.size());
+  for (const auto& [id, p] : pipelines_) out.push_back(figures(id, p));
+  return out;
+}
+
 void LiveFigures::copy_to(LiveSnapshot& out) const {
   const uint64_t retried = out.jobs.retried, held = out.jobs.held;
   out.jobs = jobs_;
@@ -119,6 +199,7 @@ void LiveFigures::copy_to(LiveSnapshot& out) const {
             [](const GroupCounts& a, const GroupCounts& b) { return a.name < b.name; });
   out.failures.assign(failures_.begin(), failures_.end());
   out.output.assign(output_.begin(), output_.end());
+  out.pipelines = pipelines();
 }
 
 }  // namespace pp::client

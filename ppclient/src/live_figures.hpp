@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -45,9 +46,9 @@ struct JobCounts {
   uint64_t failed = 0;      // finished with an error (any status but ok and cancelled)
   uint64_t cancelled = 0;   // cancelled by the driver (js:cancel, pp::Job::cancel)
   // Runs sent again because their node went away or their run failed and may run again
-  // (the report's batch.resent; batch-wide only, not per group).
+  // (the report's batch.resent). Per group too (Dispatcher::group_figures).
   uint64_t retried = 0;
-  uint64_t held = 0;        // waiting now for the jobs they depend on (batch-wide only)
+  uint64_t held = 0;        // waiting now for the jobs they depend on
 
   uint64_t finished() const { return done + failed + cancelled; }
   uint64_t unfinished() const { return submitted > finished() ? submitted - finished() : 0; }
@@ -121,6 +122,9 @@ struct LiveSnapshot {
   std::vector<LiveFailure> failures;   // oldest first
   std::vector<LiveOutput> output;      // oldest first
   report::Batch batch;           // the report's batch figures (wall, jobs, resent, ...)
+  // The pipelines, in the order they were made, as the report shows them (a stage's
+  // items in flight: items_in - items_out - dropped - failed).
+  std::vector<report::Pipeline> pipelines;
 
   // Nodes connected (working, idle or paused) and of those, working / paused.
   size_t nodes_connected() const;
@@ -137,6 +141,7 @@ class LiveFigures {
   static constexpr size_t kTextLimit = 8192;       // an error's or traceback's bytes kept
   static constexpr size_t kGroupLimit = 1000;      // groups beyond are counted as "(other)"
   static constexpr size_t kRecentExecutions = 2000;
+  static constexpr size_t kPipelineLimit = 1000;   // beyond, the oldest are forgotten
 
   // A job was submitted under `group` ("" = none).
   void submitted(std::string_view group);
@@ -149,13 +154,43 @@ class LiveFigures {
   // What a job printed: its lines, the last few kept.
   void output(uint64_t job, std::string_view node, std::string_view text);
 
+  // Pipelines (js:pipeline, pp::Pipeline) are counted here and nowhere else: their own
+  // stats (pl:stats(), Pipeline::stats) read these figures. A pipeline made with the
+  // names of its stages gets its id (1, 2, ...); its jobs carry (id, stage) in their
+  // SubmitExtras, and are counted as they are submitted and finish. `now` is seconds on
+  // the server's steady clock. An unknown id or stage is not counted.
+  uint32_t add_pipeline(std::vector<std::string> stage_names);
+  void stage_submitted(uint32_t pipeline, uint32_t stage, double now);
+  // `nil`: it returned nil (a dropped item, or a nil passed on); `run_seconds`: its run
+  // time on its node.
+  void stage_finished(uint32_t pipeline, uint32_t stage, proto::JobStatus status, bool nil,
+                      double run_seconds, double now);
+  // The figures of pipeline `id` (a pipeline named "pipeline <id>" without stages when
+  // it is unknown or forgotten).
+  report::Pipeline pipeline(uint32_t id) const;
+  // All of them, oldest first.
+  std::vector<report::Pipeline> pipelines() const;
+
   const JobCounts& jobs() const { return jobs_; }
   // Copies the counted part into `out` (jobs except retried and held, groups, failures,
-  // output).
+  // output, pipelines).
   void copy_to(LiveSnapshot& out) const;
 
  private:
   JobCounts& group(std::string_view name);
+
+  // One stage's jobs as they ended: `done` (ok, `nil` of them returning nil), `failed`
+  // (its own error), `upstream` (never ran: an earlier stage failed), `cancelled`.
+  struct StageCounts {
+    std::string name;
+    uint64_t submitted = 0, done = 0, nil = 0, failed = 0, upstream = 0, cancelled = 0;
+    double seconds = 0;   // run time of the done and failed ones
+  };
+  struct PipelineCounts {
+    std::vector<StageCounts> stages;
+    double first = -1, last = -1;   // its first submit, its last job's end (steady clock)
+  };
+  static report::Pipeline figures(uint32_t id, const PipelineCounts& p);
 
   // Looked up by string_view: counting a grouped job allocates nothing.
   struct NameHash {
@@ -166,6 +201,8 @@ class LiveFigures {
   std::unordered_map<std::string, JobCounts, NameHash, std::equal_to<>> groups_;
   std::deque<LiveFailure> failures_;
   std::deque<LiveOutput> output_;
+  std::map<uint32_t, PipelineCounts> pipelines_;
+  uint32_t next_pipeline_ = 0;
 };
 
 }  // namespace pp::client

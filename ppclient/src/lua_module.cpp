@@ -27,6 +27,7 @@
 #include "ppclient/src/lua_job.hpp"
 #include "ppclient/src/lua_options.hpp"
 #include "ppclient/src/lua_watch.hpp"
+#include "ppclient/src/lua_pipeline.hpp"
 #include "ppclient/src/scatter_lua.hpp"
 
 namespace {
@@ -243,6 +244,14 @@ int l_scatter(lua_State* L) {
   LuaCluster& c = check_cluster(L);
   luaL_checkany(L, 2);
   return pp::client::lua_scatter(L, *c.server, 2, lua_toboolean(L, 3) != 0);
+}
+
+int l_add_pipeline(lua_State* L) {
+  return pp::client::lua_add_pipeline(L, *check_cluster(L).server, 2);
+}
+
+int l_pipeline_stats(lua_State* L) {
+  return pp::client::lua_pipeline_stats(L, *check_cluster(L).server, luaL_checkinteger(L, 2));
 }
 
 // c:cancel(job) -> true when the job had not finished (it is cancelled now).
@@ -466,6 +475,7 @@ const luaL_Reg kClusterMethods[] = {
     {"ncpus", l_ncpus},   {"nodes", l_nodes}, {"node_places", l_node_places},
     {"stats", l_stats},   {"stats_table", l_stats_table},
     {"report", l_report}, {"close", l_close}, {"held", l_held},     {"scatter", l_scatter},
+    {"add_pipeline", l_add_pipeline}, {"pipeline_stats", l_pipeline_stats},
     {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {

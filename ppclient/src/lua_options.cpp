@@ -138,7 +138,11 @@ void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
   // last): kept, and released once the next stage's job took it.
   const bool intermediate = opt_boolean(L, t, "intermediate");
   const bool keep = intermediate || opt_boolean(L, t, "keep");
-  if (retries <= 0 && node.empty() && group.empty() && !keep) return;
+  // `pipeline` and `stage` (1-based): pp.pipeline's jobs, counted in its figures.
+  const double pipeline = opt_number(L, t, "pipeline", 0);
+  const double stage = opt_number(L, t, "stage", 0);
+  const bool staged = pipeline >= 1 && pipeline <= UINT32_MAX && stage >= 1 && stage <= UINT32_MAX;
+  if (retries <= 0 && node.empty() && group.empty() && !keep && !staged) return;
   extras = std::make_unique<SubmitExtras>();
   extras->retries = static_cast<uint32_t>(retries);
   extras->node = std::move(node);
@@ -148,6 +152,10 @@ void read_submit_options(lua_State* L, int t, uint32_t& timeout_ms,
   extras->group = std::move(group);
   extras->keep = keep;
   extras->intermediate = intermediate;
+  if (staged) {
+    extras->pipeline = static_cast<uint32_t>(pipeline);
+    extras->stage = static_cast<uint32_t>(stage) - 1;
+  }
 }
 
 void set_run_options(lua_State* L, const RunOptions& options) {

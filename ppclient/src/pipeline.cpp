@@ -3,10 +3,10 @@
 #include "pp/pipeline.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include "pp/cluster.hpp"
 #include "ppclient/src/code_blob.hpp"
+#include "ppclient/src/job_server.hpp"
 
 namespace pp {
 namespace {
@@ -14,11 +14,6 @@ namespace {
 // Every later stage runs this, its own function bound as the dependency __pp_stage.
 constexpr char kPassOn[] =
     "function(v) if v == nil then return nil end return __pp_stage(v) end";
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::map<std::string, std::string> string_map(const msgpack::object& o) {
   std::map<std::string, std::string> out;
@@ -68,12 +63,13 @@ struct Pipeline::Stage {
 
 Pipeline::Pipeline(Cluster& cluster, const std::vector<Code>& stages) : cluster_(cluster) {
   if (stages.empty()) throw std::invalid_argument("Cluster::pipeline: no stages");
+  std::vector<std::string> names;
   for (size_t k = 0; k < stages.size(); ++k) {
     Code code = k == 0 ? stages[k] : Code::from_blob(wrapped_blob(stages[k].blob(), k + 1));
     stages_.push_back(std::make_shared<const Stage>(Stage{std::move(code)}));
+    names.push_back("stage " + std::to_string(k + 1));
   }
-  figures_.resize(stages.size());
-  busy_.resize(stages.size());
+  id_ = cluster_.server_->add_pipeline(std::move(names));
 }
 
 Job Pipeline::launch_stage(size_t k, std::string packed, const Job* input) {
@@ -81,13 +77,15 @@ Job Pipeline::launch_stage(size_t k, std::string packed, const Job* input) {
   // job prefers that node, and the value is released when this run lets go of the item.
   SubmitOptions options;
   options.keep = k + 1 < stages_.size();
-  if (input == nullptr) return cluster_.submit_packed(options, stages_[k]->code, std::move(packed));
-  return cluster_.submit(options, stages_[k]->code, *input);
-}
-
-void Pipeline::count(size_t stage, double seconds) {
-  ++figures_[stage].runs;
-  busy_[stage] += seconds;
+  // Tagged with this pipeline and the stage: the cluster's live figures count it.
+  detail::JobRefs refs;   // notes `input` as it is packed
+  if (input != nullptr) {
+    packed.clear();
+    detail::StringSink sink{packed};
+    msgpack::pack(sink, std::forward_as_tuple(*input));
+  }
+  return cluster_.submit_refs(options, stages_[k]->code, std::move(packed), refs, id_,
+                              static_cast<uint32_t>(k));
 }
 
 size_t Pipeline::cancel() {
@@ -102,18 +100,21 @@ size_t Pipeline::cancel() {
   return n;
 }
 
+// The cluster's live figures of this pipeline (the report's and the dashboard's too).
 PipelineStats Pipeline::stats() const {
+  const client::report::Pipeline p = cluster_.server_->pipeline_figures(id_);
   PipelineStats s;
-  s.items = items_;
-  s.dropped = dropped_;
-  s.failed = failed_;
-  s.seconds = started_ ? last_.value_or(seconds_now()) - *started_ : 0;
-  s.items_per_second = s.seconds > 0 ? static_cast<double>(items_) / s.seconds : 0;
-  s.stages = figures_;
-  for (size_t k = 0; k < s.stages.size(); ++k) {
-    StageStats& st = s.stages[k];
-    st.seconds_per_item = st.runs > 0 ? busy_[k] / static_cast<double>(st.runs) : 0;
-    st.workers = s.seconds > 0 ? busy_[k] / s.seconds : 0;
+  s.items = p.items;
+  s.dropped = p.dropped;
+  s.failed = p.failed;
+  s.seconds = p.wall_seconds;
+  s.items_per_second = s.seconds > 0 ? static_cast<double>(p.items) / s.seconds : 0;
+  for (size_t k = 0; k < p.stages.size(); ++k) {
+    const client::report::Stage& from = p.stages[k];
+    const client::report::StageDerived d = client::report::derive(p, k);
+    s.stages.push_back(StageStats{from.runs, d.seconds_per_item, d.workers, from.items_in,
+                                  from.items_out, from.dropped, from.failed,
+                                  d.items_per_second});
   }
   return s;
 }
@@ -122,7 +123,6 @@ PipelineRun::PipelineRun(Pipeline& pipeline, Reader reader, MapOptions options)
     : pipeline_(pipeline), reader_(std::move(reader)), options_(options) {
   if (options_.window == 0) throw std::invalid_argument("MapOptions::window must be at least 1");
   pipeline_.current_ = this;
-  if (!pipeline_.started_) pipeline_.started_ = seconds_now();
 }
 
 PipelineRun::~PipelineRun() {
@@ -213,21 +213,16 @@ std::optional<PipelineRun::Item> PipelineRun::take_unordered() {
   }
 }
 
-// Counts a finished item's stage times and makes its output; false for a dropped item.
+// Makes a finished item's output (its figures are the live figures' count).
 // Throws PipelineError for a failed item under OnError::kStop (after cancelling the rest).
 void PipelineRun::conclude(Item&& item, PipelineOutput& out) {
   out = PipelineOutput();
   out.index_ = item.index;
   out.last_ = item.jobs.back();
-  ++pipeline_.items_;
   for (size_t k = 0; k < item.jobs.size(); ++k) {
     const Job& job = item.jobs[k];
     job.wait();
-    if (job.status() == JobStatus::kFinished) {
-      pipeline_.count(k, job.elapsed());
-      continue;
-    }
-    ++pipeline_.failed_;
+    if (job.status() == JobStatus::kFinished) continue;
     std::string why;
     try {
       job.packed_results();
@@ -248,7 +243,6 @@ void PipelineRun::conclude(Item&& item, PipelineOutput& out) {
 bool PipelineRun::next(PipelineOutput& out) {
   while (auto item = take()) {
     conclude(std::move(*item), out);
-    pipeline_.last_ = seconds_now();
     if (!out.ok()) return true;
     msgpack::object_handle h = out.last_.results();
     const msgpack::object& values = h.get();
@@ -256,9 +250,7 @@ bool PipelineRun::next(PipelineOutput& out) {
         values.via.array.ptr[0].type != msgpack::type::NIL) {
       return true;
     }
-    ++pipeline_.dropped_;
   }
-  pipeline_.last_ = seconds_now();
   return false;
 }
 

@@ -18,6 +18,10 @@ struct SubmitExtras {
   std::string node;           // "host:port": only that node runs it ("" = any node)
   uint32_t worker = 0;        // with `node`: only its worker of this number (1..) runs it
   std::string group;          // the group it was submitted under ("" = none)
+  // A pipeline's stage job: its pipeline (LiveFigures::add_pipeline; 0 = none) and its
+  // stage there (0-based), for the live figures.
+  uint32_t pipeline = 0;
+  uint32_t stage = 0;
   // Jobs whose first return value replaces their references inside `args`.
   std::vector<std::shared_ptr<JobState>> inputs;
   // Jobs that must finish first; their values are not passed.

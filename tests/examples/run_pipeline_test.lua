@@ -113,6 +113,15 @@ check(st.items == 200 and st.dropped == 20 and st.failed == 0, "stats count item
   st.items .. " " .. st.dropped .. " " .. st.failed)
 check(#st.stages == 3 and st.stages[2].name == "double" and st.stages[2].runs == 200,
   "stats per stage")
+-- Per stage, as the report counts them: the second drops every tenth item.
+check(st.stages[1].items_in == 200 and st.stages[1].items_out == 200 and
+  st.stages[2].items_in == 200 and st.stages[2].dropped == 20 and
+  st.stages[2].items_out == 180 and st.stages[3].items_in == 180 and
+  st.stages[3].dropped == 0 and st.stages[3].items_out == 180,
+  "stats: items in, out and dropped per stage")
+local rep = js:report()
+check(rep:find('"pipelines": [', 1, true) and rep:find('"name": "double", "items_in": 200', 1, true),
+  "the report lists the pipeline's stages")
 
 -- Unordered: the first item is slow, so it comes last; an iterator function as input.
 local function slow_first(x)

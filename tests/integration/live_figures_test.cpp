@@ -198,3 +198,42 @@ TEST_CASE("integration.live_figures.cancelled_held_and_lost_nodes" * doctest::ti
   CHECK(!s.nodes[0].reason.empty());
   CHECK(s.nodes_connected() == 0);
 }
+
+// A group's own retried and held counts (Dispatcher::group_figures), beside its done and
+// failed ones: a job of the group waits for a slow one, another fails and runs again.
+TEST_CASE("integration.live_figures.a_groups_retried_and_held" * doctest::timeout(120)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::ClusterOptions opt = pp::test::client_options({node.address()}, kSecret);
+  opt.echo_output = false;
+  JobServer server(opt);
+  REQUIRE(server.wait_for_workers(2, 30s));
+  auto code = JobServer::code_ref(pp::client::encode_code_blob({"source", "job", kJob, {}, {}}));
+  auto slow = server.submit(code, args(1, 60000), 0, in_group("g"));
+  auto after = in_group("g");
+  after->after.push_back(slow);
+  auto held = server.submit(code, args(2, 1), 0, std::move(after));
+  auto again = in_group("g");
+  again->retries = 1;
+  auto failing = server.submit(code, args(10, 1), 0, std::move(again));   // fails twice
+  server.wait(*failing);
+  auto of_g = [](const LiveSnapshot& x) -> const pp::client::JobCounts* {
+    for (const auto& g : x.groups) {
+      if (g.name == "g") return &g.jobs;
+    }
+    return nullptr;
+  };
+  LiveSnapshot s = snapshot_when(server, [&](const LiveSnapshot& x) {
+    const auto* g = of_g(x);
+    return g != nullptr && g->failed == 1 && g->held == 1;
+  });
+  const pp::client::JobCounts& g = *of_g(s);
+  CHECK(g.submitted == 3);
+  CHECK(g.retried == 1);
+  CHECK(g.held == 1);
+  CHECK(s.jobs.retried == 1);
+  CHECK(server.cancel(slow));
+  server.wait(*held);
+  s = snapshot_when(server, [&](const LiveSnapshot& x) { return of_g(x)->finished() == 3; });
+  CHECK(of_g(s)->held == 0);
+  CHECK(of_g(s)->retried == 1);
+}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pp/cluster.hpp"
+#include "ppclient/report/report.hpp"
 #include "tests/integration/harness.hpp"
 
 namespace {
@@ -98,4 +99,71 @@ TEST_CASE("integration.pipeline.stage_errors" * doctest::timeout(120)) {
     CHECK(e.item() == 4);
   }
   CHECK(before == 3);
+}
+
+// The contribution report lists every pipeline with its stages (one count with
+// Pipeline::stats), and the bytes through the driver beside each node's.
+TEST_CASE("integration.pipeline.report_lists_the_stages" * doctest::timeout(120)) {
+  ServerProcess node({"-w", "2"}, kSecret);
+  pp::Cluster cluster(pp::test::client_options({node.address()}, kSecret, 30s));
+  pp::Pipeline three = cluster.pipeline({kTriple, kSquare, kMinusOne});
+  std::vector<int> items;
+  for (int i = 1; i <= 60; ++i) items.push_back(i);
+  size_t outputs = 0;
+  for (const pp::PipelineOutput& out : three.map(items, {.window = 8})) outputs += out.ok();
+  CHECK(outputs == 48);
+  pp::Pipeline two = cluster.pipeline({kTriple, kPickyAbout12});
+  size_t failures = 0;
+  for (const pp::PipelineOutput& out : two.map(std::vector<int>{1, 2, 3, 4, 5}, {.window = 2})) {
+    failures += !out.ok();
+  }
+  CHECK(failures == 1);
+
+  auto report = pp::client::report::from_json(cluster.report_json());
+  REQUIRE_MESSAGE(report.has_value(), report.status().to_string());
+  REQUIRE(report->pipelines.size() == 2);
+  const auto& p = report->pipelines[0];
+  CHECK(p.name == "pipeline 1");
+  CHECK(p.items == 60);
+  CHECK(p.dropped == 12);
+  CHECK(p.failed == 0);
+  CHECK(p.wall_seconds > 0);
+  REQUIRE(p.stages.size() == 3);
+  // Stage 2 drops the multiples of 5 among the tripled values: 12 of 60.
+  const uint64_t in[] = {60, 60, 48}, out[] = {60, 48, 48}, dropped[] = {0, 12, 0};
+  for (size_t k = 0; k < 3; ++k) {
+    INFO("stage " << k + 1);
+    CHECK(p.stages[k].items_in == in[k]);
+    CHECK(p.stages[k].items_out == out[k]);
+    CHECK(p.stages[k].dropped == dropped[k]);
+    CHECK(p.stages[k].failed == 0);
+    CHECK(p.stages[k].runs == 60);   // stage 3 ran for the dropped ones too (nil passed on)
+    CHECK(p.stages[k].job_seconds > 0);
+  }
+  const auto& q = report->pipelines[1];
+  REQUIRE(q.stages.size() == 2);
+  CHECK(q.items == 5);
+  CHECK(q.failed == 1);
+  CHECK(q.stages[1].items_in == 5);
+  CHECK(q.stages[1].items_out == 4);
+  CHECK(q.stages[1].failed == 1);
+
+  // pl.stats() reads the same figures.
+  pp::PipelineStats s = three.stats();
+  CHECK(s.items == p.items);
+  REQUIRE(s.stages.size() == 3);
+  CHECK(s.stages[1].dropped == 12);
+  CHECK(s.stages[2].items_in == 48);
+
+  // Through the driver: every node's bytes summed, in the table and the JSON.
+  uint64_t sent = 0, received = 0;
+  for (const auto& n : report->nodes) sent += n.bytes_sent, received += n.bytes_received;
+  CHECK(report->batch.bytes_sent == sent);
+  CHECK(report->batch.bytes_received == received);
+  CHECK(sent > 0);
+  const std::string table = pp::client::report::to_table(*report);
+  INFO(table);
+  CHECK(table.find("Through the driver: ") != std::string::npos);
+  CHECK(table.find("pipeline 1: 60 items") != std::string::npos);
+  CHECK(table.find("3 stage 3") != std::string::npos);
 }

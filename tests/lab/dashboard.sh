@@ -31,4 +31,4 @@ grep -q "dashboard stays at" "$OUT/driver.log" || fail "the driver did not keep 
 # It exits by itself after the linger (in sanitized builds, with its leak check).
 wait "$DRIVER" || fail "the driver exited with status $?"
 [[ -n ${PP_UPDATE_DOCS:-} ]] && cp "$SHOT" "$SRC/docs/dashboard.png"
-echo "PASS: dashboard in a browser: 3 nodes, progress, failure, token, final state"
+echo "PASS: dashboard in a browser: 3 nodes, progress, a group's and a stage's bar, failure, token, final state"

@@ -9,9 +9,11 @@ request without the token (or with a wrong one) is refused with 403; /api/status
 is JSON naming the three nodes; the page shows the three nodes; then GATE is created (the
 batch starts) and the page shows progress advancing, a screenshot is taken mid-batch,
 the task stream's lanes (one per worker) with bars of running jobs and the nodes
-table's jobs/s per worker appear mid-batch, the failed job's traceback and node appear,
-/api/stream answers each run once (since=SEQ) and refuses a bad SEQ, and at the end the
-final state ("finished") with every job counted. Prints "dashboard browser: all ok" when all hold.
+table's jobs/s per worker appear mid-batch, the failed job's traceback and node appear, a
+group's bar and a pipeline stage's bar each seen part-way and then full, /api/stream answers
+each run once (since=SEQ) and refuses a bad SEQ, and at the end the final state
+("finished") with every job counted, the groups and the pipeline's stages. Prints
+"dashboard browser: all ok" when all hold.
 """
 import json
 import os
@@ -26,6 +28,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 URL, GATE, SHOT, JOBS = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+# dashboard_driver.lua's pipeline: 60 items, the first stage drops every 10th, two stages.
+ITEMS, KEPT = 60, 54
+TOTAL = JOBS + 2 * ITEMS
 BASE = URL.split("?")[0]
 TOKEN = urllib.parse.parse_qs(urllib.parse.urlparse(URL).query).get("token", [""])[0]
 
@@ -118,6 +123,28 @@ try:
     def finished():
         return int(browser.find_element(By.ID, "progress").get_attribute("data-finished") or 0)
 
+    def row_value(selector, attr):
+        """The attribute of the row, or None while the page has no such row. Read inside
+        the page in one step: each poll replaces the rows, so a row found here could be
+        gone by the time its attribute was asked for."""
+        v = browser.execute_script(
+            "const r = document.querySelector(arguments[0]);"
+            "return r ? r.getAttribute(arguments[1]) : null;", selector, attr)
+        return None if v is None else int(v or 0)
+
+    GROUP = "#groups tbody tr[data-group='first half']"
+    STAGE = "#stages tbody tr[data-stage='pipeline 1/2']"
+    group_seen, stage_seen = set(), set()
+
+    def watch_bars():
+        """Notes what the first group's and the slow stage's rows show now."""
+        g = row_value(GROUP, "data-finished")
+        if g is not None:
+            group_seen.add(g)
+        st = row_value(STAGE, "data-through")
+        if st is not None:
+            stage_seen.add(st)
+
     open(GATE, "w").close()   # the batch starts
     first = wait_for("progress on the page", lambda: (lambda f: f if f > 0 else None)(finished()))
     shot = False
@@ -125,8 +152,9 @@ try:
     end = time.time() + 120
     running_seen = lanes_seen = 0
     rate_seen = None
-    while time.time() < end and later < JOBS:
+    while time.time() < end and later < TOTAL:
         later = finished()
+        watch_bars()
         # Mid-batch: a lane per worker (3 nodes x 2), bars of jobs running now, and the
         # nodes table's jobs/s per worker filled in (not "-" until the end). Read in one
         # script: the page redraws under a reader that looks element by element.
@@ -144,15 +172,15 @@ try:
             running_seen = max(running_seen, seen[2])
             if seen[3] and rate_seen is None:
                 rate_seen = (seen[3][0], seen[3][1], later)
-        if not shot and JOBS * 0.25 <= later <= JOBS * 0.75:
+        if not shot and TOTAL * 0.25 <= later <= TOTAL * 0.75:
             time.sleep(0.3)
             browser.save_screenshot(SHOT)
             shot = True
-            print("screenshot at %d of %d jobs: %s" % (later, JOBS, SHOT))
+            print("screenshot at %d of %d jobs: %s" % (later, TOTAL, SHOT))
         time.sleep(0.2)
     if later <= first:
         fail("the progress on the page did not advance (%d)" % first)
-    print("progress advanced on the page: %d -> %d of %d" % (first, later, JOBS))
+    print("progress advanced on the page: %d -> %d of %d" % (first, later, TOTAL))
     if not shot:
         fail("no moment mid-batch for the screenshot (the batch went too fast)")
     if lanes_seen < 6:
@@ -163,6 +191,14 @@ try:
         fail("the nodes table showed no jobs/s per worker mid-batch")
     print("mid-batch: %d worker lanes, up to %d running bars, node %s at %s jobs/s per worker "
           "(%d jobs done)" % (lanes_seen, running_seen, rate_seen[0], rate_seen[1], rate_seen[2]))
+    wait_for("the page's last update", lambda: (watch_bars(), KEPT in stage_seen)[1], timeout=30)
+    half = JOBS // 2
+    print("group 'first half' seen at: %s" % sorted(group_seen))
+    print("stage 2 of pipeline 1 seen at: %s" % sorted(stage_seen))
+    if not any(0 < v < half for v in group_seen) or half not in group_seen:
+        fail("the group's bar was not seen advancing to %d: %s" % (half, sorted(group_seen)))
+    if not any(0 < v < KEPT for v in stage_seen) or KEPT not in stage_seen:
+        fail("the stage's bar was not seen advancing to %d: %s" % (KEPT, sorted(stage_seen)))
 
     tb = wait_for("the failed job's traceback on the page", lambda: [
         f for f in browser.find_elements(By.CSS_SELECTOR, "#failures .failure[data-job='13']")
@@ -183,7 +219,7 @@ finally:
 # /api/stream: each run once, from the SEQ given on; a bad SEQ refused.
 code, body = http("api/stream?since=0&token=" + TOKEN)
 st = json.loads(body) if code == 200 else fail("GET /api/stream: HTTP %d" % code)
-if not st["final"] or st["seq"] < JOBS or st["from"] + len(st["ended"]) - 1 != st["seq"]:
+if not st["final"] or st["seq"] < TOTAL or st["from"] + len(st["ended"]) - 1 != st["seq"]:
     fail("/api/stream from 0: seq %s, from %s, %d runs" % (st["seq"], st["from"], len(st["ended"])))
 if st["running"]:
     fail("/api/stream of a finished batch has running jobs: %s" % st["running"])
@@ -197,12 +233,22 @@ print("api/stream: %d runs, from %d; since=SEQ gives the rest; a bad SEQ is refu
       (len(st["ended"]), st["from"]))
 
 s = status()
-if not s["final"] or s["jobs"]["submitted"] != JOBS or s["jobs"]["finished"] != JOBS:
+if not s["final"] or s["jobs"]["submitted"] != TOTAL or s["jobs"]["finished"] != TOTAL:
     fail("final /api/status does not count the batch: %s" % s["jobs"])
 if s["jobs"]["failed"] != 1 or s["failures"][0]["job"] != 13 or "traceback" not in s["failures"][0]["traceback"]:
     fail("final /api/status does not show the failed job: %s" % s["failures"])
 if sorted(g["name"] for g in s["groups"]) != ["first half", "second half"]:
     fail("groups: %s" % s["groups"])
+if [g["finished"] for g in s["groups"]] != [JOBS // 2, JOBS // 2]:
+    fail("groups' counts: %s" % s["groups"])
+p = s["pipelines"][0] if len(s.get("pipelines", [])) == 1 else None
+if (p is None or [st["name"] for st in p["stages"]] != ["keep most", "slow double"]
+        or p["items"] != ITEMS or p["dropped"] != ITEMS - KEPT
+        or p["stages"][0]["dropped"] != ITEMS - KEPT or p["stages"][1]["items_in"] != KEPT
+        or p["stages"][1]["items_out"] != KEPT or p["stages"][1]["in_flight"] != 0):
+    fail("final /api/status does not count the pipeline's stages: %s" % s.get("pipelines"))
+if s["batch"]["bytes_sent"] <= 0 or s["batch"]["bytes_received"] <= 0:
+    fail("final /api/status has no bytes through the driver: %s" % s["batch"])
 if sum(n["jobs_done"] for n in s["nodes"]) < JOBS or sum(n["jobs_done"] > 0 for n in s["nodes"]) != 3:
     fail("not every node contributed: %s" % [(n["name"], n["jobs_done"]) for n in s["nodes"]])
 print("dashboard browser: all ok")

@@ -2,7 +2,9 @@
 --   ppclient run --dashboard ADDRESS:PORT dashboard_driver.lua GATE JOBS NAP_MS NODES
 -- It waits for NODES nodes (found by broadcast), then for the file GATE (the test's browser
 -- has the page open), then runs JOBS jobs that nap NAP_MS each in two groups; job 13 fails
--- with a traceback, and every 25th job prints a line.
+-- with a traceback, and every 25th job prints a line. Then a two-stage pipeline over
+-- PIPELINE_ITEMS (60) items: the first stage drops every 10th, the second naps 150 ms,
+-- at most 3 items in flight (so its progress lasts a few of the page's polls).
 local pp = require "pp"
 local ffi = require "ffi"
 ffi.cdef [[
@@ -35,6 +37,26 @@ end
 for i = 1, jobs_n do
   js:submit{ nap, { i, nap_ms }, group = i <= jobs_n / 2 and "first half" or "second half" }
 end
+local PIPELINE_ITEMS = 60
+local function keep_most(x)
+  if x % 10 == 0 then return nil end
+  return x
+end
+local function slow_double(x)
+  local ffi = require "ffi"
+  pcall(ffi.cdef, "int usleep(unsigned int usec);")
+  ffi.C.usleep(150000)
+  return 2 * x
+end
+local items = {}
+for i = 1, PIPELINE_ITEMS do items[i] = i end
+local outputs = 0
+local pl = js:pipeline{ { fn = keep_most, name = "keep most" },
+                        { fn = slow_double, name = "slow double" } }
+for _ in pl:map(items, { window = 3 }) do
+  outputs = outputs + 1
+end
+print("pipeline outputs: " .. outputs)
 js:wait()
 print("batch done")
 io.stdout:flush()

@@ -265,8 +265,10 @@ class Cluster {
                               std::vector<std::pair<size_t, detail::ArgRefs>> refs);
   std::map<std::string, Job> run_refs(const RunOptions& options, const Code& code,
                                       std::string packed_args, detail::JobRefs& refs);
+  // `pipeline` (0: none) and `stage`: a Pipeline's job, counted in its figures.
   Job submit_refs(const SubmitOptions& options, const Code& code, std::string packed,
-                  detail::JobRefs& refs);
+                  detail::JobRefs& refs, uint32_t pipeline = 0, uint32_t stage = 0);
+  friend class Pipeline;   // submits its stages' jobs tagged, and reads their figures
 
   std::shared_ptr<client::JobServer> server_;   // Jobs hold it weakly
 };

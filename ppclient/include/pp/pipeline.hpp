@@ -88,12 +88,21 @@ class PipelineOutput {
   Job last_;
 };
 
+// The figures of a pipeline, as the contribution report and the dashboard show them
+// (one count: the cluster's live figures, fed by the pipeline's jobs).
 struct StageStats {
-  uint64_t runs = 0;
-  double seconds_per_item = 0;
+  uint64_t runs = 0;             // its jobs that ran to an end (ok or failed)
+  double seconds_per_item = 0;   // the mean of their run times
   double workers = 0;   // workers it kept busy on average: its run time over the wall time
+  uint64_t items_in = 0;         // items that reached it
+  uint64_t items_out = 0;        // items it passed on (a value)
+  uint64_t dropped = 0;          // items it dropped (returned nil)
+  uint64_t failed = 0;           // items it failed (its own error)
+  double items_per_second = 0;   // runs over the pipeline's wall time
 };
 
+// items: items out of the last stage (values, dropped or failed); seconds: its first job
+// submitted to its last job ended.
 struct PipelineStats {
   uint64_t items = 0, dropped = 0, failed = 0;
   double seconds = 0, items_per_second = 0;
@@ -201,14 +210,10 @@ class Pipeline {
   friend class PipelineRun;
   struct Stage;
   Job launch_stage(size_t k, std::string packed, const Job* input);
-  void count(size_t stage, double seconds);
 
   Cluster& cluster_;
   std::vector<std::shared_ptr<const Stage>> stages_;
-  std::vector<StageStats> figures_;
-  std::vector<double> busy_;
-  uint64_t items_ = 0, dropped_ = 0, failed_ = 0;
-  std::optional<double> started_, last_;
+  uint32_t id_ = 0;   // its figures' id in the cluster's live figures
   PipelineRun* current_ = nullptr;
   std::vector<Job> left_;   // in flight when their run ended (a break): for cancel()
 };

@@ -168,3 +168,38 @@ TEST_CASE("dashboard.stream: an empty snapshot and a full one stay small") {
 
 }  // namespace
 }  // namespace pp::client
+
+namespace pp::client {
+namespace {
+
+TEST_CASE("dashboard.json: pipelines with each stage's progress, and the driver's bytes") {
+  LiveSnapshot s = sample();
+  s.batch.bytes_sent = 4096;
+  s.batch.bytes_received = 512;
+  report::Pipeline p;
+  p.name = "pipeline 1";
+  p.wall_seconds = 2;
+  p.items = 10;
+  p.dropped = 2;
+  p.stages = {{"generate", 20, 18, 2, 0, 18, 1.0}, {"square", 18, 10, 0, 0, 10, 3.0}};
+  s.pipelines.push_back(p);
+  json j = json::parse(dashboard_json(s, false));
+  CHECK(j["batch"]["bytes_sent"] == 4096);
+  CHECK(j["batch"]["bytes_received"] == 512);
+  REQUIRE(j["pipelines"].size() == 1);
+  const json& q = j["pipelines"][0];
+  CHECK(q["name"] == "pipeline 1");
+  CHECK(q["items"] == 10);
+  REQUIRE(q["stages"].size() == 2);
+  CHECK(q["stages"][0]["name"] == "generate");
+  CHECK(q["stages"][0]["in_flight"] == 0);
+  CHECK(q["stages"][1]["items_in"] == 18);
+  CHECK(q["stages"][1]["items_out"] == 10);
+  CHECK(q["stages"][1]["in_flight"] == 8);
+  CHECK(q["stages"][1]["workers"] == 1.5);
+  CHECK(q["stages"][1]["seconds_per_item"] == 0.3);
+  CHECK(json::parse(dashboard_json(LiveSnapshot{}, false))["pipelines"].is_array());
+}
+
+}  // namespace
+}  // namespace pp::client

@@ -120,3 +120,75 @@ TEST_CASE("client.live_figures.node_counts") {
 
 }  // namespace
 }  // namespace pp::client
+
+namespace pp::client {
+namespace {
+
+// Three stages, 10 items: stage 2 drops items 3 and 7 (nil, passed on by stage 3) and
+// fails item 5 (stage 3's job for it never runs); item 9 is cancelled before it ran.
+TEST_CASE("client.live_figures.pipeline_stages_from_their_jobs") {
+  LiveFigures f;
+  const uint32_t id = f.add_pipeline({"gen", "filter", "out"});
+  CHECK(id == 1);
+  CHECK(f.add_pipeline({"other"}) == 2);
+  for (uint32_t item = 1; item <= 10; ++item) {
+    for (uint32_t k = 0; k < 3; ++k) f.stage_submitted(id, k, 100.0 + item);
+  }
+  double t = 110;
+  for (uint32_t item = 1; item <= 10; ++item) {
+    if (item == 9) {
+      for (uint32_t k = 0; k < 3; ++k) f.stage_finished(id, k, JobStatus::kCancelled, false, 0, t);
+      continue;
+    }
+    f.stage_finished(id, 0, JobStatus::kOk, false, 0.5, t += 1);
+    if (item == 5) {
+      f.stage_finished(id, 1, JobStatus::kLuaError, false, 0.25, t += 1);
+      f.stage_finished(id, 2, JobStatus::kDependency, false, 0, t);
+      continue;
+    }
+    const bool drop = item == 3 || item == 7;
+    f.stage_finished(id, 1, JobStatus::kOk, drop, 2.0, t += 1);
+    f.stage_finished(id, 2, JobStatus::kOk, drop, 0.1, t += 1);
+  }
+  f.stage_submitted(7, 0, 0);    // unknown pipeline or stage: not counted, no harm
+  f.stage_finished(id, 3, JobStatus::kOk, false, 1, 0);
+  const report::Pipeline p = f.pipeline(id);
+  CHECK(p.name == "pipeline 1");
+  CHECK(p.wall_seconds == doctest::Approx(t - 101));
+  CHECK(p.items == 9);
+  CHECK(p.dropped == 2);
+  CHECK(p.failed == 1);
+  REQUIRE(p.stages.size() == 3);
+  CHECK(p.stages[0].name == "gen");
+  CHECK(p.stages[0].items_in == 9);
+  CHECK(p.stages[0].items_out == 9);
+  CHECK(p.stages[0].runs == 9);
+  CHECK(p.stages[1].items_in == 9);
+  CHECK(p.stages[1].items_out == 6);
+  CHECK(p.stages[1].dropped == 2);
+  CHECK(p.stages[1].failed == 1);
+  CHECK(p.stages[1].runs == 9);
+  CHECK(p.stages[1].job_seconds == doctest::Approx(8 * 2.0 + 0.25));
+  CHECK(p.stages[2].items_in == 6);
+  CHECK(p.stages[2].items_out == 6);
+  CHECK(p.stages[2].dropped == 0);   // the nils it passed on were stage 2's drops
+  CHECK(p.stages[2].runs == 8);
+  LiveSnapshot s;
+  f.copy_to(s);
+  REQUIRE(s.pipelines.size() == 2);
+  CHECK(s.pipelines[0] == p);
+  CHECK(s.pipelines[1].stages.size() == 1);
+  CHECK(f.pipeline(99).stages.empty());
+}
+
+TEST_CASE("client.live_figures.pipelines_stay_bounded") {
+  LiveFigures f;
+  uint32_t last = 0;
+  for (size_t i = 0; i < LiveFigures::kPipelineLimit + 5; ++i) last = f.add_pipeline({"s"});
+  CHECK(f.pipelines().size() == LiveFigures::kPipelineLimit);
+  CHECK(f.pipelines().back().name == "pipeline " + std::to_string(last));
+  CHECK(f.pipeline(1).stages.empty());   // the oldest were forgotten
+}
+
+}  // namespace
+}  // namespace pp::client

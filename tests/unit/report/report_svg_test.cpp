@@ -225,7 +225,7 @@ TEST_CASE("report.html: one self-contained page with the figures, bars, table an
   CHECK(counts["svg"] == 2);
   CHECK(counts["h1"] == 1);
   CHECK(counts["table"] == 2);
-  CHECK(counts["tr"] == 6 + 1 + static_cast<int>(r.nodes.size()));   // batch rows, header, nodes
+  CHECK(counts["tr"] == 7 + 1 + static_cast<int>(r.nodes.size()));   // batch rows, header, nodes
   CHECK(counts["script"] == 0);
   CHECK(counts["link"] == 0);
   CHECK(counts["img"] == 0);
