@@ -110,7 +110,7 @@ class Node {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured
   proto::NodeFacts facts_;   // assembled in run(), the speed once calibrated: HELLO, beacon, TXT
-  LoadMeter load_;
+  guest::CpuMeter cpu_;   // own and other processes' CPU: the facts' loads, the busy watch
   std::chrono::steady_clock::time_point started_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;

@@ -84,6 +84,8 @@ enum class Cap : uint32_t {
   kPause = 1u << 9,      // PAUSE understood (a client) / sent when the node pauses (a node)
   kKeep = 1u << 10,      // SUBMIT may ask the node to keep the result (a seventh field);
                          // KEEP_FETCH answered with KEPT
+  kClients = 1u << 11,   // CLIENTS_ASK answered with CLIENTS (a node); its facts carry
+                         // load_own and load_other (beacon, TXT)
 };
 
 struct Caps {

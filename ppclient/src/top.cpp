@@ -1,6 +1,7 @@
 #include "ppclient/src/top.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <tuple>
 
@@ -52,6 +53,16 @@ std::string line(const char* fmt, auto... args) {
   return std::string(buf, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
 }
 
+// The node's own load and the other processes', in cores: "0.9+0.2" (a node before
+// load_own says only the other's, read as load_other: "?+0.2").
+std::string load_cell(const proto::NodeFacts& f) {
+  auto cores = [](double v) { return std::isfinite(v) && v >= 0 ? v : 0.0; };
+  std::string own = f.load_own > 0 || proto::Caps{f.caps}.has(proto::Cap::kClients)
+                        ? line("%.1f", std::min(cores(f.load_own), 9999.0))
+                        : "?";
+  return own + "+" + line("%.1f", std::min(cores(f.load_other), 9999.0));
+}
+
 }  // namespace
 
 std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now, int width) {
@@ -60,7 +71,7 @@ std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now,
     if (s.size() > room) s.resize(room);
     return s + "\n";
   };
-  std::string out = fit(line("%-18s %-21s %7s %6s %5s %-6s %-9s %-14s %s", "host", "address",
+  std::string out = fit(line("%-18s %-21s %7s %6s %-11s %-6s %-9s %-14s %s", "host", "address",
                              "workers", "speed", "load", "state", "version", "found by",
                              "heard"));
   const auto rows = watch.rows();
@@ -70,8 +81,9 @@ std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now,
     const double ago = std::chrono::duration<double>(now - r->last_seen).count();
     std::string address = cell(f.address, 15) + ":" + std::to_string(f.port);
     std::string speed = f.speed > 0 ? line("%.2f", f.speed) : "?";
-    out += fit(line("%-18s %-21s %7u %6s %5.2f %-6s %-9s %-14s %.0fs ago",
-                    cell(f.host, 18).c_str(), address.c_str(), f.workers, speed.c_str(), f.load,
+    out += fit(line("%-18s %-21s %7u %6s %-11s %-6s %-9s %-14s %.0fs ago",
+                    cell(f.host, 18).c_str(), address.c_str(), f.workers, speed.c_str(),
+                    load_cell(f).c_str(),
                     NodeWatch::state(*r, now), cell(f.software, 9).c_str(),
                     cell(r->via, 14).c_str(), std::max(0.0, ago)));
   }

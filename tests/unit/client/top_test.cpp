@@ -66,6 +66,22 @@ TEST_CASE("client.top.states_and_rows") {
   CHECK(std::string(NodeWatch::state(*w.rows()[1], t0 + 6s)) == "up");
 }
 
+TEST_CASE("client.top.load_own_and_other") {
+  NodeWatch w;
+  const auto t0 = NodeWatch::Clock::now();
+  proto::NodeFacts f = facts("a", "alpha", "10.0.0.1");
+  f.caps = static_cast<uint32_t>(proto::Cap::kClients);
+  f.load_own = 0.94;
+  f.load_other = 0.21;
+  w.seen(f, "broadcast", false, t0);
+  proto::NodeFacts old = facts("b", "beta", "10.0.0.2");   // before load_own: other only
+  old.load_other = 1.5;
+  w.seen(old, "broadcast", false, t0);
+  std::string table = render_top(w, t0, 160);
+  CHECK(table.find(" 0.9+0.2 ") != std::string::npos);
+  CHECK(table.find(" ?+1.5 ") != std::string::npos);
+}
+
 TEST_CASE("client.top.table_is_safe_and_fits") {
   NodeWatch w;
   const auto t0 = NodeWatch::Clock::now();
