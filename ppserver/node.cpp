@@ -262,6 +262,15 @@ void Node::data_changed(const std::vector<std::string>& freed, const char* why) 
           static_cast<unsigned long long>(data_.limit()), why);
 }
 
+proto::Clients Node::clients(uint64_t asking) const {
+  proto::Clients out;
+  for (const auto& [id, s] : sessions_) {
+    if (out.clients.size() == proto::kMaxClientsListed) break;
+    if (id != asking && s->listed()) out.clients.push_back(s->info());
+  }
+  return out;
+}
+
 proto::NodeFacts Node::facts() {
   proto::NodeFacts f = facts_;
   // The busy watch samples each second; the facts take its sample when it is that fresh.

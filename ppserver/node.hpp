@@ -66,6 +66,8 @@ class Node {
   void dispatch();
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
+  // CLIENTS for the session `asking`: every other listed session (Session::listed).
+  proto::Clients clients(uint64_t asking) const;
 
   // `cause` holds the node paused for `reason` / no longer does. The node is paused
   // while any cause holds; the reason shown is the most recent holder's. On the io thread.

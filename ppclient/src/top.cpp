@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <tuple>
 
 namespace pp::client {
@@ -17,6 +18,19 @@ void NodeWatch::seen(const proto::NodeFacts& facts, const std::string& via, bool
   if (row.via.find(via) == std::string::npos) row.via += (row.via.empty() ? "" : "+") + via;
   row.last_seen = now;
   row.left = gone;
+}
+
+void NodeWatch::clients_known(const std::string& node_id, std::vector<proto::ClientInfo> list,
+                              Clock::time_point now) {
+  auto it = by_id_.find(node_id);
+  if (it == by_id_.end()) return;
+  it->second.clients = ClientsSeen{true, std::move(list), now, ""};
+}
+
+void NodeWatch::clients_unknown(const std::string& node_id, const std::string& why) {
+  auto it = by_id_.find(node_id);
+  if (it == by_id_.end()) return;
+  it->second.clients = ClientsSeen{false, {}, {}, why};
 }
 
 const char* NodeWatch::state(const Row& row, Clock::time_point now) {
@@ -63,11 +77,38 @@ std::string load_cell(const proto::NodeFacts& f) {
   return own + "+" + line("%.1f", std::min(cores(f.load_other), 9999.0));
 }
 
+// "45s", "12m", "3h", "2d": how long a client has been connected.
+std::string duration(double seconds) {
+  if (seconds < 120) return line("%.0fs", seconds);
+  if (seconds < 7200) return line("%.0fm", seconds / 60);
+  if (seconds < 172800) return line("%.0fh", seconds / 3600);
+  return line("%.0fd", seconds / 86400);
+}
+
+// The lines under a node: its clients, or why they are not known.
+std::string clients_lines(const NodeWatch::ClientsSeen& c, NodeWatch::Clock::time_point now,
+                          const std::function<std::string(std::string)>& fit) {
+  if (!c.known) {
+    return fit("  clients: unknown (" + (c.unknown_why.empty() ? "no answer yet" : cell(c.unknown_why, 80)) + ")");
+  }
+  if (c.list.empty()) return fit("  clients: none");
+  std::string out;
+  const double since_answer = std::chrono::duration<double>(now - c.at).count();
+  for (const proto::ClientInfo& ci : c.list) {
+    const double connected = static_cast<double>(ci.connected_ms) / 1000 + std::max(0.0, since_answer);
+    out += fit(line("  client %-18s %-21s %6llu queued %4llu running  connected %s",
+                    cell(ci.host, 18).c_str(), cell(ci.address, 21).c_str(),
+                    static_cast<unsigned long long>(ci.queued),
+                    static_cast<unsigned long long>(ci.running), duration(connected).c_str()));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now, int width) {
   const size_t room = static_cast<size_t>(std::max(20, width - 1));
-  auto fit = [room](std::string s) {
+  const std::function<std::string(std::string)> fit = [room](std::string s) {
     if (s.size() > room) s.resize(room);
     return s + "\n";
   };
@@ -86,6 +127,7 @@ std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now,
                     load_cell(f).c_str(),
                     NodeWatch::state(*r, now), cell(f.software, 9).c_str(),
                     cell(r->via, 14).c_str(), std::max(0.0, ago)));
+    if (!r->left) out += clients_lines(r->clients, now, fit);
   }
   return out;
 }

@@ -127,6 +127,10 @@ std::vector<Named> messages() {
       {"pause_resumed", Pause{false, "", max64}},
       {"keep_fetch", KeepFetch{hash}},
       {"kept", Kept{hash, "\x93\x01\x02\x03"}},
+      {"clients", Clients{{{"desk-7", "10.0.0.7:51234", "0123456789abcdef", 12, 4, 93000},
+                           {"", "[::1]:60000", "", 0, max64, 0}}}},
+      {"clients_none", Clients{}},
+      {"clients_ask", ClientsAsk{}},
   };
 }
 
