@@ -89,13 +89,15 @@ std::string duration(double seconds) {
 std::string clients_lines(const NodeWatch::ClientsSeen& c, NodeWatch::Clock::time_point now,
                           const std::function<std::string(std::string)>& fit) {
   if (!c.known) {
-    return fit("  clients: unknown (" + (c.unknown_why.empty() ? "no answer yet" : cell(c.unknown_why, 80)) + ")");
+    return fit("  clients: unknown (" +
+               (c.unknown_why.empty() ? "no answer yet" : cell(c.unknown_why, 80)) + ")");
   }
   if (c.list.empty()) return fit("  clients: none");
   std::string out;
   const double since_answer = std::chrono::duration<double>(now - c.at).count();
   for (const proto::ClientInfo& ci : c.list) {
-    const double connected = static_cast<double>(ci.connected_ms) / 1000 + std::max(0.0, since_answer);
+    const double connected =
+        static_cast<double>(ci.connected_ms) / 1000 + std::max(0.0, since_answer);
     out += fit(line("  client %-18s %-21s %6llu queued %4llu running  connected %s",
                     cell(ci.host, 18).c_str(), cell(ci.address, 21).c_str(),
                     static_cast<unsigned long long>(ci.queued),
@@ -113,8 +115,7 @@ std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now,
     return s + "\n";
   };
   std::string out = fit(line("%-18s %-21s %7s %6s %-11s %-6s %-9s %-14s %s", "host", "address",
-                             "workers", "speed", "load", "state", "version", "found by",
-                             "heard"));
+                             "workers", "speed", "load", "state", "version", "found by", "heard"));
   const auto rows = watch.rows();
   if (rows.empty()) return out + "(no node heard yet)\n";
   for (const NodeWatch::Row* r : rows) {
@@ -122,9 +123,8 @@ std::string render_top(const NodeWatch& watch, NodeWatch::Clock::time_point now,
     const double ago = std::chrono::duration<double>(now - r->last_seen).count();
     std::string address = cell(f.address, 15) + ":" + std::to_string(f.port);
     std::string speed = f.speed > 0 ? line("%.2f", f.speed) : "?";
-    out += fit(line("%-18s %-21s %7u %6s %-11s %-6s %-9s %-14s %.0fs ago",
-                    cell(f.host, 18).c_str(), address.c_str(), f.workers, speed.c_str(),
-                    load_cell(f).c_str(),
+    out += fit(line("%-18s %-21s %7u %6s %-11s %-6s %-9s %-14s %.0fs ago", cell(f.host, 18).c_str(),
+                    address.c_str(), f.workers, speed.c_str(), load_cell(f).c_str(),
                     NodeWatch::state(*r, now), cell(f.software, 9).c_str(),
                     cell(r->via, 14).c_str(), std::max(0.0, ago)));
     if (!r->left) out += clients_lines(r->clients, now, fit);

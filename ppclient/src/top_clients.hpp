@@ -33,7 +33,7 @@ class ClientsAsker {
 
   void seen(const proto::NodeFacts& facts, bool gone);
   void ask_all();
-  void stop();   // closes every link (BYE)
+  void stop();  // closes every link (BYE)
 
  private:
   void open(const proto::NodeFacts& facts);
@@ -43,8 +43,8 @@ class ClientsAsker {
   proto::AuthKey key_;
   bool has_secret_;
   NodeWatch& watch_;
-  std::map<std::string, std::shared_ptr<NodeLink>> links_;   // by node id
-  std::set<std::string> refused_;   // node ids that refused for good
+  std::map<std::string, std::shared_ptr<NodeLink>> links_;  // by node id
+  std::set<std::string> refused_;                           // node ids that refused for good
   bool stopped_ = false;
 };
 

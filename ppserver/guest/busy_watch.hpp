@@ -2,8 +2,8 @@
 // other processes (CpuMeter) and feeds BusyPolicy; on a change it calls `hold(reason)` or
 // `release()`, which the Node maps to Node::hold / Node::release (PauseCause::kBusy).
 // Owned by the Node, as is the CpuMeter it samples (the one meter of the node, which the
-// announced facts read too); the meter and the callbacks must outlive it. Reading /proc costs a few ms per second
-// at most, small enough for the loop.
+// announced facts read too); the meter and the callbacks must outlive it. Reading /proc
+// costs a few ms per second at most, small enough for the loop.
 #pragma once
 
 #include <asio/io_context.hpp>

@@ -27,8 +27,8 @@ using pp::test::ServerProcess;
 constexpr char kSecret[] = "top-test-secret-0123456789abcdef";
 // Keeps its worker busy for `s` seconds of CPU (far longer than the test: the node's end
 // stops it).
-const pp::Code kBusy = pp::Code::lua(
-    "function(s) local t = os.clock() while os.clock() - t < s do end return s end");
+const pp::Code kBusy =
+    pp::Code::lua("function(s) local t = os.clock() while os.clock() - t < s do end return s end");
 
 // An authenticated client session by hand, with a host name of its choosing, that submits
 // kBusy jobs: the counts on the node are then exactly known.
@@ -47,7 +47,8 @@ class Client {
   void submit(uint64_t id) {
     msgpack::sbuffer b;
     msgpack::pack(b, std::make_tuple(600.0));
-    c_->send(pp::proto::Submit{.job_id = id, .hash = hash_, .args = std::string(b.data(), b.size())});
+    c_->send(
+        pp::proto::Submit{.job_id = id, .hash = hash_, .args = std::string(b.data(), b.size())});
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(c_->local_port()); }
   // CLIENTS_ASK, and the CLIENTS that answers it (heartbeats on the way are skipped).
@@ -99,11 +100,11 @@ TEST_CASE("integration.top.clients_of_a_node_and_ppclient_top" * doctest::timeou
         },
         30s);
   };
-  for (uint64_t id = 1; id <= 3; ++id) a.submit(id);   // one runs, two wait
+  for (uint64_t id = 1; id <= 3; ++id) a.submit(id);  // one runs, two wait
   REQUIRE(holds(3, 0));
-  for (uint64_t id = 1; id <= 2; ++id) b.submit(id);   // both wait behind a's
+  for (uint64_t id = 1; id <= 2; ++id) b.submit(id);  // both wait behind a's
   REQUIRE(holds(3, 2));
-  REQUIRE(seen->clients.size() == 2);   // not the watcher itself
+  REQUIRE(seen->clients.size() == 2);  // not the watcher itself
   const auto* ia = find(*seen, "desk-a");
   const auto* ib = find(*seen, "desk-b");
   CHECK(ia->running == 1);
@@ -113,7 +114,7 @@ TEST_CASE("integration.top.clients_of_a_node_and_ppclient_top" * doctest::timeou
   CHECK(ia->address == a.address());
   CHECK(ib->address == b.address());
   CHECK(ia->client_id == "desk-a-id");
-  CHECK(ia->connected_ms >= ib->connected_ms);   // a authenticated first
+  CHECK(ia->connected_ms >= ib->connected_ms);  // a authenticated first
 
   // A second watcher does not see the first (it asked: a watcher, not a user).
   Client other(node, "watcher-2");
@@ -136,8 +137,8 @@ TEST_CASE("integration.top.clients_of_a_node_and_ppclient_top" * doctest::timeou
   std::filesystem::create_directories(dir);
   const std::string secret_file = (dir / "secret").string();
   std::ofstream(secret_file) << kSecret;
-  std::filesystem::permissions(secret_file, std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      secret_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   a.heartbeat(), b.heartbeat();
   auto top = pp::test::run_command("env -u PP_SECRET PP_DISCOVERY=broadcast timeout 60 " +
                                    pp::test::bin_dir() + "/ppclient top --wait 3 -s " +

@@ -44,10 +44,11 @@ std::vector<std::string> with(std::vector<std::string> txt, const std::string& r
 
 TEST_CASE("discovery.txt.exact_strings") {
   std::vector<std::string> want = {
-      "cluster=c0ffee00c0ffee00", "id=3f2a9b7c01d4e5f6",   "host=lab-h1",
-      "workers=8",                "speed=41.235",          "load=0.76",
-      "load_own=1.50",            "load_other=0.76",       "sw=ppcluster 0.1.0",       "proto=3",               "minproto=2",
-      "abi=-7",                   "luajit=LuaJIT 2.1.0-beta3", "kernels=mc_pi,primes,sum_sq"};
+      "cluster=c0ffee00c0ffee00",  "id=3f2a9b7c01d4e5f6", "host=lab-h1",
+      "workers=8",                 "speed=41.235",        "load=0.76",
+      "load_own=1.50",             "load_other=0.76",     "sw=ppcluster 0.1.0",
+      "proto=3",                   "minproto=2",          "abi=-7",
+      "luajit=LuaJIT 2.1.0-beta3", "kernels=mc_pi,primes,sum_sq"};
   CHECK(txt_from_facts(sample()) == want);
 }
 
