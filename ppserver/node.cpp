@@ -61,7 +61,8 @@ Node::Node(NodeConfig config)
         return ServiceStatus::Figures{pool_ ? pool_->size() : 0, sessions_.size(),
                                       pool_ ? pool_->running() : 0, jobs_.size(),
                                       pause_.reason()};
-      }) {}
+      }),
+      cpu_(getpid()) {}
 
 Node::~Node() = default;
 
@@ -98,7 +99,7 @@ int Node::run() {
   if (config_.autodiscovery) start_discovery();
   if (config_.pause_when_busy > 0) {
     busy_ = std::make_unique<guest::BusyWatch>(
-        io_,
+        io_, cpu_,
         guest::BusyPolicy::Options{static_cast<double>(config_.pause_when_busy),
                                    config_.pause_grace, config_.pause_min},
         [this](std::string reason) { hold(PauseCause::kBusy, std::move(reason)); },
@@ -267,11 +268,22 @@ void Node::data_changed(const std::vector<std::string>& freed, const char* why,
   }
 }
 
+proto::Clients Node::clients(uint64_t asking) const {
+  proto::Clients out;
+  for (const auto& [id, s] : sessions_) {
+    if (out.clients.size() == proto::kMaxClientsListed) break;
+    if (id != asking && s->listed()) out.clients.push_back(s->info());
+  }
+  return out;
+}
+
 proto::NodeFacts Node::facts() {
   proto::NodeFacts f = facts_;
-  std::vector<pid_t> own = pool_ ? pool_->pids() : std::vector<pid_t>{};
-  own.push_back(getpid());
-  f.load = load_.sample(own);
+  // The busy watch samples each second; the facts take its sample when it is that fresh.
+  const guest::LoadShares s = cpu_.recent(std::chrono::seconds(1));
+  f.load_own = s.own * cpu_.cpus();
+  f.load_other = s.other * cpu_.cpus();
+  f.load = f.load_other;   // what clients before load_own / load_other read
   f.paused = pause_.paused();
   return f;
 }
@@ -337,6 +349,7 @@ void Node::pause_changed(bool was_paused) {
   }
   service_.changed();
   for (auto& [id, s] : sessions_) s->tell_pause();
+  if (announcer_) announcer_->changed();   // the beacon's and TXT's `paused`, at once
   if (!pause_.paused()) dispatch();
 }
 

@@ -70,6 +70,8 @@ class Node {
   void dispatch();
   void cancel(uint64_t session_id, std::optional<uint64_t> client_job_id);
   void session_closed(uint64_t session_id, const std::string& reason);
+  // CLIENTS for the session `asking`: every other listed session (Session::listed).
+  proto::Clients clients(uint64_t asking) const;
 
   // `cause` holds the node paused for `reason` / no longer does. The node is paused
   // while any cause holds; the reason shown is the most recent holder's. On the io thread.
@@ -114,7 +116,7 @@ class Node {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<discovery::Announcer> announcer_;   // UDP and DNS-SD, as configured
   proto::NodeFacts facts_;   // assembled in run(), the speed once calibrated: HELLO, beacon, TXT
-  LoadMeter load_;
+  guest::CpuMeter cpu_;   // own and other processes' CPU: the facts' loads, the busy watch
   std::chrono::steady_clock::time_point started_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t last_session_ = 0;

@@ -1,12 +1,10 @@
 // What a node tells its clients and the LAN about itself: its NodeFacts, assembled once
 // when it listens (versions, kernels its library exports, limits), the speed score a short
-// calibration measures once the node already serves (SpeedCalibration), and the CPU load of
-// processes other than its own, sampled from /proc each time the facts go out. HELLO, beacon
+// calibration measures once the node already serves (SpeedCalibration); the loads are the
+// Node's CpuMeter's (guest/cpu_usage.hpp), added each time the facts go out. HELLO, beacon
 // and TXT all carry these one facts. Single-threaded (the node's loop), but for the
 // calibration's own thread.
 #pragma once
-
-#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -49,21 +47,6 @@ class SpeedCalibration {
  private:
   std::atomic<bool> stop_{false};
   std::thread thread_;
-};
-
-// utime + stime of a process from /proc, in clock ticks (0 if it is gone).
-uint64_t process_cpu_ticks(pid_t pid);
-
-class LoadMeter {
- public:
-  // CPU share used by other processes since the last call, in cores (0..ncores).
-  double sample(const std::vector<pid_t>& own);
-
- private:
-  uint64_t last_total_ = 0;
-  uint64_t last_busy_ = 0;
-  uint64_t last_own_ = 0;
-  double last_load_ = 0;
 };
 
 }  // namespace pp::server

@@ -121,6 +121,7 @@ void Session::on_message(Result<proto::Message>&& msg) {
       if (auto* d = std::get_if<proto::DataMsg>(&*msg)) return on_data(std::move(*d));
       if (auto* r = std::get_if<proto::DataRelease>(&*msg)) return on_data_release(r->hash);
       if (auto* k = std::get_if<proto::KeepFetch>(&*msg)) return on_keep_fetch(k->hash);
+      if (std::holds_alternative<proto::ClientsAsk>(*msg)) return on_clients_ask();
       if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
       if (auto* st = std::get_if<proto::Steal>(&*msg)) return on_steal(st->job_ids);
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
@@ -162,6 +163,8 @@ void Session::on_hello(const proto::Hello& hello) {
   client_max_frame_ = proto::frame_limit_of(hello);
   client_takes_output_ = proto::Caps{hello.caps}.has(proto::Cap::kOutput);
   client_takes_pause_ = proto::Caps{hello.caps}.has(proto::Cap::kPause);
+  client_host_ = hello.host.substr(0, proto::kMaxClientString);
+  client_id_ = hello.node_id.substr(0, proto::kMaxClientString);
   server_nonce_ = reply.nonce;
   encrypted_ = proto::Caps{hello.caps}.has(proto::Cap::kEncrypt) ||
                proto::Caps{reply.caps}.has(proto::Cap::kEncrypt);
@@ -196,6 +199,7 @@ void Session::on_auth(const proto::Auth& auth) {
                          });
   state_ = State::kReady;
   authenticated_ = true;
+  authenticated_at_ = Clock::now();
   arm_timer();  // the handshake deadline gives way to heartbeats
   PP_INFO("client %s connected%s", peer_.c_str(), encrypted_ ? " (encrypted session)" : "");
   tell_pause();   // its state now, paused or not: the client waits for it before any job
@@ -208,6 +212,25 @@ void Session::tell_pause() {
   const auto paused = std::chrono::duration_cast<std::chrono::milliseconds>(
       p.paused_between(started_, now));
   stream_->send(proto::Pause{p.paused(), p.reason(), static_cast<uint64_t>(paused.count())});
+}
+
+// Only an authenticated session gets here (CLIENTS_ASK before AUTH_OK is an unexpected
+// frame): a peer without the secret learns nothing of who uses the node.
+void Session::on_clients_ask() {
+  watcher_ = true;
+  stream_->send(node_.clients(id_));
+}
+
+proto::ClientInfo Session::info() const {
+  const size_t queued = node_.jobs().queued(id_);
+  const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+      Clock::now() - authenticated_at_);
+  return proto::ClientInfo{client_host_,
+                           peer_.substr(0, proto::kMaxClientString),
+                           client_id_,
+                           queued,
+                           live_.size() > queued ? live_.size() - queued : 0,
+                           static_cast<uint64_t>(std::max<int64_t>(0, since.count()))};
 }
 
 void Session::reject(uint64_t job_id, std::string why) {

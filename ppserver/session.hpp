@@ -44,6 +44,11 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& source() const { return source_; }
   // True once the client has proved it holds the secret (stays true after close).
   bool authenticated() const { return authenticated_; }
+  // Whether CLIENTS lists this session: an authenticated client that is not itself
+  // watching (it never asked CLIENTS_ASK: `ppclient top` is no user of the node).
+  bool listed() const { return state_ == State::kReady && !watcher_; }
+  // This session as CLIENTS lists it (its queued jobs are the JobQueue's count).
+  proto::ClientInfo info() const;
   void deliver(proto::ResultMsg&& result);
   // Tells the client the node's pause state (PAUSE), if it understands it (Cap::kPause)
   // and has authenticated; the node calls it when the state changes.
@@ -71,6 +76,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // store for this client, and its RESULT carries the handle instead of the value.
   void keep_result(proto::ResultMsg& result);
   void on_keep_fetch(const std::string& hash);
+  void on_clients_ask();
   void reject(uint64_t job_id, std::string why);
   void on_bad_frame(const std::string& why, uint64_t length);
   void refuse(StatusCode code, const std::string& message);
@@ -101,7 +107,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_set<uint64_t> keep_;
   uint64_t client_max_frame_ = proto::kDefaultMaxFrame;
   bool client_takes_pause_ = false;    // its HELLO has Cap::kPause
-  bool client_takes_output_ = false;   // its HELLO has Cap::kOutput (RESULT's ninth field)   // from the client's HELLO
+  bool client_takes_output_ = false;   // its HELLO has Cap::kOutput (RESULT's ninth field)
+  std::string client_host_;            // its HELLO's host and node_id, for CLIENTS
+  std::string client_id_;
+  bool watcher_ = false;               // it asked CLIENTS_ASK: not listed itself
+  std::chrono::steady_clock::time_point authenticated_at_;
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_rx_;

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/util/log.hpp"
+#include "ppserver/guest/cpu_usage.hpp"
 #include "ppserver/node_facts.hpp"
 #include "ppserver/worker_process.hpp"
 
@@ -450,7 +451,7 @@ void WorkerPool::watchdog() {
     if (config_.job_cpu_limit.count() > 0) {
       // Measured from the first tick that sees the job: at most one period late.
       static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
-      double cpu = static_cast<double>(process_cpu_ticks(w->pid)) / ticks_per_second;
+      double cpu = static_cast<double>(guest::process_cpu_ticks(w->pid)) / ticks_per_second;
       if (w->cpu_job_key != head.key) {
         w->cpu_job_key = head.key;
         w->cpu_at_start = cpu;

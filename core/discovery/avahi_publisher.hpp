@@ -31,6 +31,7 @@ class AvahiPublisher : public Announcer {
   // Re-publishes the TXT with fresh facts, only if it changed. Browsers see a change about
   // 1.2 s later, best effort: the daemons coalesce changes that come faster than every ~3 s.
   void update();
+  void changed() override { update(); }
   void stop() override;  // withdraw the service (goodbye packets) and disconnect
 
  private:

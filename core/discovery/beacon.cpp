@@ -34,7 +34,7 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   StringPacker pk(sink);
   const NodeFacts& f = b.facts;
   // "paused" only while it is: a beacon grows by it only then.
-  pk.pack_map(f.paused ? 20 : 19);
+  pk.pack_map(f.paused ? 22 : 21);
   kv(pk, "magic", kBeaconMagic);
   pk.pack("v"), pk.pack(b.version);
   pk.pack("kind"), pk.pack(static_cast<uint8_t>(b.kind));
@@ -46,6 +46,8 @@ std::string encode_beacon(const Beacon& b, const proto::AuthKey& key) {
   pk.pack("workers"), pk.pack(f.workers);
   pk.pack("speed"), pk.pack(f.speed);
   pk.pack("load"), pk.pack(f.load);
+  pk.pack("load_own"), pk.pack(f.load_own);
+  pk.pack("load_other"), pk.pack(f.load_other);
   kv(pk, "sw", f.software);
   pk.pack("proto"), pk.pack(f.protocol);
   pk.pack("minproto"), pk.pack(f.min_protocol);
@@ -74,6 +76,7 @@ namespace {
 Beacon beacon_of(const msgpack::object& m, std::string& magic) {
   Beacon b;
   NodeFacts& f = b.facts;
+  bool has_other = false;
   for (uint32_t i = 0; i < m.via.map.size; ++i) {
     std::string k = str_of(m.via.map.ptr[i].key);
     const auto& v = m.via.map.ptr[i].val;
@@ -88,6 +91,8 @@ Beacon beacon_of(const msgpack::object& m, std::string& magic) {
     else if (k == "workers") f.workers = v.as<uint32_t>();
     else if (k == "speed") f.speed = v.as<double>();
     else if (k == "load") f.load = v.as<double>();
+    else if (k == "load_own") f.load_own = v.as<double>();
+    else if (k == "load_other") f.load_other = v.as<double>(), has_other = true;
     else if (k == "sw") f.software = str_of(v);
     else if (k == "proto") f.protocol = v.as<uint32_t>();
     else if (k == "minproto") f.min_protocol = v.as<uint32_t>();
@@ -98,6 +103,7 @@ Beacon beacon_of(const msgpack::object& m, std::string& magic) {
     else if (k == "kernels") f.kernels = v.as<std::vector<std::string>>();
     else if (k == "paused") f.paused = v.as<bool>();
   }
+  if (!has_other) f.load_other = f.load;   // a node before load_own / load_other
   return b;
 }
 

@@ -49,6 +49,9 @@ class AnnouncerSet : public Announcer {
     });
   }
   void stop() override { backends.stop(); }
+  void changed() override {
+    for (auto& [name, b] : backends.all) b->changed();
+  }
   uint64_t bytes_sent() const override {
     uint64_t n = 0;
     for (const auto& [name, b] : backends.all) n += b->bytes_sent();

@@ -50,6 +50,9 @@ class Announcer {
   // Fails (kIo) when the backend cannot run at all, e.g. its UDP port is taken.
   virtual Status start() = 0;
   virtual void stop() = 0;                           // says goodbye, best effort
+  // The facts changed in a way clients should hear at once (the node paused or resumed):
+  // announce them now rather than at the next interval. Before start() or after stop(): no-op.
+  virtual void changed() {}
   virtual uint64_t bytes_sent() const { return 0; }  // beacon bytes, for the log
 };
 

@@ -79,6 +79,8 @@ std::vector<std::string> txt_from_facts(const NodeFacts& f) {
   add(out, "workers", std::to_string(f.workers));
   add(out, "speed", fixed(f.speed, 3));
   add(out, "load", fixed(f.load, 2));
+  add(out, "load_own", fixed(f.load_own, 2));
+  add(out, "load_other", fixed(f.load_other, 2));
   add(out, "sw", f.software);
   add(out, "proto", std::to_string(f.protocol));
   add(out, "minproto", std::to_string(f.min_protocol));
@@ -87,6 +89,8 @@ std::vector<std::string> txt_from_facts(const NodeFacts& f) {
   // 0 is "not said" (and what nodes before these facts publish): left out, reads back as 0.
   if (f.caps != 0) add(out, "caps", std::to_string(f.caps));
   if (f.max_frame != 0) add(out, "maxframe", std::to_string(f.max_frame));
+  // Only while paused, as in the beacon: a node that resumes drops the key.
+  if (f.paused) add(out, "paused", "1");
   add_kernels(out, f.kernels);
   return out;
 }
@@ -123,12 +127,19 @@ Result<NodeFacts> facts_from_txt(const std::vector<std::string>& key_eq_values) 
   number("workers", [&](const std::string& s) { return parse_int(s, f.workers); });
   number("speed", [&](const std::string& s) { return parse_nonneg(s, f.speed); });
   number("load", [&](const std::string& s) { return parse_nonneg(s, f.load); });
+  number("load_own", [&](const std::string& s) { return parse_nonneg(s, f.load_own); });
+  number("load_other", [&](const std::string& s) { return parse_nonneg(s, f.load_other); });
   number("proto", [&](const std::string& s) { return parse_int(s, f.protocol); });
   number("minproto", [&](const std::string& s) { return parse_int(s, f.min_protocol); });
   number("abi", [&](const std::string& s) { return parse_int(s, f.kernel_abi); });
   number("caps", [&](const std::string& s) { return parse_int(s, f.caps); });
   number("maxframe", [&](const std::string& s) { return parse_int(s, f.max_frame); });
   if (!bad.empty()) return bad_txt(bad + " is not a valid number");
+  if (get("load_other") == nullptr) f.load_other = f.load;   // a node before it
+  if ((v = get("paused")) != nullptr) {
+    if (*v != "0" && *v != "1") return bad_txt("paused is neither 0 nor 1");
+    f.paused = *v == "1";
+  }
   if ((v = get("kernels")) != nullptr) split_list(*v, ',', f.kernels);
   for (int part = 2; (v = get(("kernels" + std::to_string(part)).c_str())) != nullptr; ++part) {
     split_list(*v, ',', f.kernels);

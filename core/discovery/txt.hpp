@@ -17,15 +17,17 @@ inline constexpr char kServiceType[] = "_ppserver._tcp";
 inline constexpr size_t kMaxTxtString = 255;   // one DNS TXT character-string
 inline constexpr size_t kMaxServiceName = 63;  // one DNS label, in bytes
 
-// TXT strings "key=value" for a node: cluster id host workers speed (%.3f) load (%.2f) sw proto
-// minproto abi luajit caps maxframe (both left out when 0, not said) kernels (comma list). A kernel
+// TXT strings "key=value" for a node: cluster id host workers speed (%.3f) load load_own
+// load_other (%.2f) sw proto minproto abi luajit caps maxframe (both left out when 0, not said)
+// paused (=1, only while paused) kernels (comma list). A kernel
 // list longer than one TXT string goes on in kernels2, kernels3, ...; other values are cut to fit.
 // Address and port are not included (the SRV and A records carry them).
 std::vector<std::string> txt_from_facts(const NodeFacts& facts);
 
 // The reverse. Keys are case-insensitive, the first of duplicate keys counts, unknown keys and
 // strings without '=' are ignored. Fails with kInvalid when id or cluster is missing or empty,
-// or a number does not parse. Leaves address and port empty.
+// or a number (or paused, 0 or 1) does not parse. Without load_other (a node before it) that is
+// `load`. Leaves address and port empty.
 Result<NodeFacts> facts_from_txt(const std::vector<std::string>& key_eq_values);
 
 // "ppserver <host> <first 6 chars of node id>", the host cut (at a UTF-8 boundary) so that the

@@ -107,6 +107,10 @@ void UdpAnnouncer::tick() {
   });
 }
 
+void UdpAnnouncer::changed() {
+  if (!stopped_ && !targets_.empty()) announce_all(BeaconKind::kAnnounce);
+}
+
 void UdpAnnouncer::send_to(const std::string& beacon, const udp::endpoint& to) {
   asio::error_code ec;
   socket_.send_to(asio::buffer(beacon), to, 0, ec);

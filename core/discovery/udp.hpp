@@ -47,6 +47,7 @@ class UdpAnnouncer : public Announcer {
                std::string cluster_id, FactsFn facts);
   Status start() override;
   void stop() override;   // broadcasts BYE (synchronously, best effort)
+  void changed() override;   // an ANNOUNCE now, besides the interval's
   uint64_t bytes_sent() const override { return bytes_sent_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <msgpack.hpp>
 
+#include "core/proto/clients_codec.hpp"
 #include "core/proto/msgpack_util.hpp"
 
 namespace pp::proto {
@@ -113,6 +114,8 @@ struct Encoder {
   void operator()(const WorkerData& m) { data(MsgType::kWorkerData, m.hash, m.bytes); }
   void operator()(const KeepFetch& m) { head(MsgType::kKeepFetch, 1), bin(m.hash); }
   void operator()(const Kept& m) { data(MsgType::kKept, m.hash, m.bytes); }
+  void operator()(const Clients& m) { head(MsgType::kClients, 1), pack_client_list(pk, m.clients); }
+  void operator()(const ClientsAsk&) { head(MsgType::kClientsAsk, 0); }
 };
 
 // Strict field extraction; throws msgpack::type_error, caught in decode_message.
@@ -313,6 +316,8 @@ Message decode_fields(MsgType t, Fields& f) {
     case MsgType::kPause: return decode_pause(f);
     case MsgType::kKeepFetch: return KeepFetch{f.hash()};
     case MsgType::kKept: return decode_data<Kept>(f);
+    case MsgType::kClients: return Clients{unpack_client_list(f.take())};
+    case MsgType::kClientsAsk: return ClientsAsk{};
   }
   throw msgpack::type_error();
 }
@@ -320,7 +325,8 @@ Message decode_fields(MsgType t, Fields& f) {
 bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 15:
-    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 30: case 31:
+    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 24: case 25:
+    case 30: case 31:
     case 32: case 33: case 34:
       return true;
     default:

@@ -62,6 +62,10 @@ enum class MsgType : uint8_t {
   // answer carries its bytes (empty when it holds none).
   kKeepFetch = 22,
   kKept = 23,
+  // Who uses a node (Cap::kClients): the node's answer listing its client sessions, and
+  // the request (`ppclient top`, after authentication).
+  kClients = 24,
+  kClientsAsk = 25,
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
@@ -84,6 +88,8 @@ enum class Cap : uint32_t {
   kPause = 1u << 9,      // PAUSE understood (a client) / sent when the node pauses (a node)
   kKeep = 1u << 10,      // SUBMIT may ask the node to keep the result (a seventh field);
                          // KEEP_FETCH answered with KEPT
+  kClients = 1u << 11,   // CLIENTS_ASK answered with CLIENTS (a node); its facts carry
+                         // load_own and load_other (beacon, TXT)
 };
 
 struct Caps {
@@ -100,7 +106,8 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kData) |
                                      static_cast<uint32_t>(Cap::kPlacement) |
                                      static_cast<uint32_t>(Cap::kPause) |
-                                     static_cast<uint32_t>(Cap::kKeep);
+                                     static_cast<uint32_t>(Cap::kKeep) |
+                                     static_cast<uint32_t>(Cap::kClients);
 
 // A kept result's first value smaller than this comes back inline: it costs about what
 // its handle costs, and needs no release.
@@ -108,6 +115,10 @@ inline constexpr size_t kMinKeptValue = 1024;
 
 // Job ids in one STEAL (and in each list of a STOLEN).
 inline constexpr size_t kMaxStealIds = 1024;
+// Entries in one CLIENTS (the same bound as any array of a frame); bytes of each of its
+// strings (host names, addresses, ids), cut by the node.
+inline constexpr size_t kMaxClientsListed = 1024;
+inline constexpr size_t kMaxClientString = 255;
 
 // Why a job did not return a value (RESULT.status).
 enum class JobStatus : uint8_t {

@@ -126,6 +126,22 @@ struct Pause {
   uint64_t paused_ms = 0;    // time the node was paused so far while this session was open
 };
 
+// Who uses a node (Cap::kClients). A client asks (CLIENTS_ASK, after authentication only:
+// a peer without the secret learns nothing); the node answers with one entry per other
+// authenticated client session, the asker and other watchers (sessions that asked) left
+// out. (On the wire each entry is an array of the six fields in this order.)
+struct ClientsAsk {};
+struct ClientInfo {
+  std::string host;           // the client's host name, as its HELLO said
+  std::string address;        // where it connects from, "ip:port" as the node sees it
+  std::string client_id;      // its HELLO's node_id (random per process)
+  uint64_t queued = 0;        // its jobs waiting in the node's queue
+  uint64_t running = 0;       // its jobs given to workers and not finished
+  uint64_t connected_ms = 0;  // milliseconds since it authenticated
+  bool operator==(const ClientInfo&) const = default;
+};
+struct Clients { std::vector<ClientInfo> clients; };   // at most kMaxClientsListed
+
 struct Heartbeat {};
 struct Bye { std::string reason; };
 
@@ -156,7 +172,7 @@ struct WorkerData {
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
                              Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal, Stolen,
                              WorkerReset, DataMsg, DataRelease, WorkerData, Pause, KeepFetch,
-                             Kept>;
+                             Kept, Clients, ClientsAsk>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

@@ -23,7 +23,12 @@ struct NodeFacts {
   uint16_t port = 0;       // TCP port of the node
   uint32_t workers = 0;
   double speed = 1.0;     // calibration score x CPU share, 1.0 = reference machine
-  double load = 0.0;      // CPU share used by other processes, 0..1 per core summed
+  // CPU in use, in cores (0..1 per core, summed): by the node's own workers and jobs, and
+  // by every other process. `load` is load_other under its old name, which clients before
+  // these two read; a node before them sends `load` alone, read as load_other.
+  double load = 0.0;
+  double load_own = 0.0;
+  double load_other = 0.0;
   std::string software;   // the sender's kSoftwareVersion ...
   uint32_t protocol = 0;  // ... and protocol range (0 = not said: incompatible)
   uint32_t min_protocol = 0;
@@ -33,7 +38,7 @@ struct NodeFacts {
   uint32_t caps = 0;                 // Cap bits the node offers (0 = not said)
   uint64_t max_frame = 0;  // largest frame the node takes after authentication (0 = not said)
   uint64_t data_cache = 0;  // bytes of scattered values it holds at most (HELLO only)
-  bool paused = false;      // paused by its machine (beacon only; clients hear PAUSE)
+  bool paused = false;      // paused by its machine (beacon and TXT; clients hear PAUSE)
 };
 
 // The HELLO carrying `facts` (role "node" or "client"), with a fresh nonce of the caller's.

@@ -339,7 +339,7 @@ CLI::App* add_nodes(CLI::App& app, NodesArgs& a) {
   return nodes;
 }
 
-// `ppclient top [--refresh S] [--wait S] [--secret-file F] [--discovery-port P]`.
+// `ppclient top [--refresh S] [--wait S] [-s|--secret-file F] [--discovery-port P]`.
 struct TopArgs {
   double refresh_seconds = 1;
   NodesArgs nodes;   // --wait (not a terminal), --secret-file, --discovery-port
@@ -353,7 +353,8 @@ CLI::App* add_top(CLI::App& app, TopArgs& a) {
   pp::add_number(*top, "--wait", a.nodes.wait_seconds, kWaitRange,
                  "seconds to listen when stdout is not a terminal")
       ->capture_default_str();
-  top->add_option("--secret-file", a.nodes.secret_file, "file holding the cluster secret");
+  top->add_option("-s,--secret-file", a.nodes.secret_file,
+                  "file holding the cluster secret (with it, the clients using each node)");
   pp::add_number(*top, "--discovery-port", a.nodes.discovery_port, kPortRange,
                  "UDP port of discovery (as the nodes' --discovery-port)")
       ->capture_default_str();

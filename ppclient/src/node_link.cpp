@@ -136,6 +136,10 @@ void NodeLink::on_message(Result<proto::Message>&& msg) {
         if (cb_.on_kept) cb_.on_kept(*this, std::move(*k));
         return;
       }
+      if (auto* c = std::get_if<proto::Clients>(&*msg)) {
+        if (cb_.on_clients) cb_.on_clients(*this, std::move(*c));
+        return;
+      }
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;
       if (auto* p = std::get_if<proto::Pause>(&*msg)) {
         pause_ = std::move(*p);
@@ -193,6 +197,10 @@ void NodeLink::submit(uint64_t job_id, const std::string& hash,
         proto::encode_submit(job_id, hash, args, timeout_ms, out, worker, keep_result);
       },
       std::move(keep));
+}
+
+void NodeLink::ask_clients() {
+  if (state_ == State::kReady && can_list_clients()) stream_->send(proto::ClientsAsk{});
 }
 
 void NodeLink::send_data(const std::string& hash,

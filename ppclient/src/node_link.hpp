@@ -52,6 +52,9 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
     std::function<void(NodeLink&, proto::Kept&&)> on_kept;
     // `permanent`: refused for a reason a retry will not fix (secret, version).
     std::function<void(NodeLink&, const std::string& reason, bool permanent)> on_down;
+    // The answer to ask_clients (Cap::kClients): who else uses the node. Last, so that
+    // callers that list the others in order need not name it.
+    std::function<void(NodeLink&, proto::Clients&&)> on_clients;
   };
 
   NodeLink(asio::io_context& io, LinkOptions options, Callbacks callbacks);
@@ -89,6 +92,12 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   // Asks for a kept value's bytes (KEEP_FETCH), answered through on_kept.
   void fetch_kept(const std::string& hash);
   bool can_keep() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kKeep); }
+  // Asks who uses the node (CLIENTS_ASK), answered through on_clients; this connection
+  // is then a watcher's, not listed itself. Only when can_list_clients().
+  void ask_clients();
+  bool can_list_clients() const {
+    return proto::Caps{node_hello_.caps}.has(proto::Cap::kClients);
+  }
   // Bytes written to and read from the node on this connection.
   uint64_t bytes_sent() const { return stream_ ? stream_->bytes_out() : 0; }
   uint64_t bytes_received() const { return stream_ ? stream_->bytes_in() : 0; }

@@ -1,6 +1,7 @@
 // `ppclient top`: the nodes of the LAN as discovery reveals them, refreshed live on a
-// terminal, a one-shot table otherwise. It only listens (a discovery Browser on an io
-// context of its own): it connects to no node and runs no job.
+// terminal, a one-shot table otherwise. A discovery Browser on an io context of its own,
+// and a ClientsAsker that connects to each node of the cluster to ask who uses it; it
+// runs no job.
 #include "ppclient/src/top_main.hpp"
 
 #include <sys/ioctl.h>
@@ -15,6 +16,7 @@
 #include "core/util/log.hpp"
 #include "ppclient/src/job_server.hpp"
 #include "ppclient/src/top.hpp"
+#include "ppclient/src/top_clients.hpp"
 
 namespace pp::client {
 namespace {
@@ -27,9 +29,10 @@ int terminal_columns() {
   return 120;
 }
 
-// Draws the screen again every `every` until the io context stops.
+// Draws the screen again every `every` until the io context stops, and asks the nodes
+// again who uses them (the answers show in the next screen).
 void redraw_every(asio::steady_timer& timer, std::chrono::milliseconds every,
-                  const NodeWatch& watch) {
+                  const NodeWatch& watch, ClientsAsker& asker) {
   const auto now = Clock::now();
   std::string screen = "\033[H\033[2J";   // home, clear
   screen += "ppclient top: " + std::to_string(watch.size()) + " node" +
@@ -37,9 +40,10 @@ void redraw_every(asio::steady_timer& timer, std::chrono::milliseconds every,
   screen += render_top(watch, now, terminal_columns());
   std::fwrite(screen.data(), 1, screen.size(), stdout);
   std::fflush(stdout);
+  asker.ask_all();
   timer.expires_after(every);
-  timer.async_wait([&timer, every, &watch](const asio::error_code& ec) {
-    if (!ec) redraw_every(timer, every, watch);
+  timer.async_wait([&timer, every, &watch, &asker](const asio::error_code& ec) {
+    if (!ec) redraw_every(timer, every, watch, asker);
   });
 }
 
@@ -48,9 +52,13 @@ void redraw_every(asio::steady_timer& timer, std::chrono::milliseconds every,
 int run_top(const TopOptions& o) {
   asio::io_context io;
   NodeWatch watch;
+  ClientsAsker asker(io, o.secret, watch);
   auto browser = discovery::make_browser(
       io, browse_options(o.discovery_port, {}), o.secret,
-      [&watch](const discovery::Sighting& s) { watch.seen(s.facts, s.via, s.gone, Clock::now()); });
+      [&watch, &asker](const discovery::Sighting& s) {
+        watch.seen(s.facts, s.via, s.gone, Clock::now());
+        asker.seen(s.facts, s.gone);
+      });
   if (Status st = browser->start(); !st) {
     std::fprintf(stderr, "ppclient top: %s\n", st.message().c_str());
     return 1;
@@ -62,7 +70,7 @@ int run_top(const TopOptions& o) {
   asio::steady_timer timer(io);
   const bool live = ::isatty(STDOUT_FILENO) == 1;
   if (live) {
-    redraw_every(timer, o.refresh, watch);
+    redraw_every(timer, o.refresh, watch, asker);
   } else {
     timer.expires_after(o.wait);
     timer.async_wait([&io](const asio::error_code& ec) {
@@ -71,6 +79,10 @@ int run_top(const TopOptions& o) {
   }
   io.run();
   browser->stop();
+  asker.stop();
+  // Let the BYEs to the nodes leave (each node logs a clean goodbye, not a dropped peer).
+  io.restart();
+  io.run_for(std::chrono::milliseconds(200));
   if (!live) {
     std::string table = render_top(watch, Clock::now(), 200);
     std::fwrite(table.data(), 1, table.size(), stdout);

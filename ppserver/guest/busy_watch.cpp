@@ -1,18 +1,16 @@
 #include "ppserver/guest/busy_watch.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "core/util/log.hpp"
 
 namespace pp::server::guest {
 
-BusyWatch::BusyWatch(asio::io_context& io, BusyPolicy::Options options,
+BusyWatch::BusyWatch(asio::io_context& io, CpuMeter& meter, BusyPolicy::Options options,
                      std::function<void(std::string reason)> hold, std::function<void()> release)
     : options_(options),
       policy_(options),
-      meter_(getpid()),
+      meter_(meter),
       timer_(io),
       hold_(std::move(hold)),
       release_(std::move(release)) {}

@@ -120,8 +120,14 @@ std::optional<ProcessTicks> parse_pid_stat(std::string_view line) {
     if (!number(f[11 + i], t[i])) return std::nullopt;  // fields 14..17
   }
   if (!number(f[1], p.ppid)) return std::nullopt;
-  p.ticks = t[0] + t[1] + t[2] + t[3];
+  p.own = t[0] + t[1];
+  p.ticks = p.own + t[2] + t[3];
   return p;
+}
+
+uint64_t process_cpu_ticks(pid_t pid) {
+  auto p = parse_pid_stat(read_file("/proc/" + std::to_string(pid) + "/stat"));
+  return p ? p->own : 0;
 }
 
 std::optional<uint64_t> parse_cgroup_usage_usec(std::string_view cpu_stat) {
@@ -180,7 +186,8 @@ LoadShares load_shares(const MachineTicks& before, const MachineTicks& after, do
 
 CpuMeter::CpuMeter(pid_t self)
     : self_(self),
-      ticks_per_second_(static_cast<double>(std::max(1L, sysconf(_SC_CLK_TCK)))) {
+      ticks_per_second_(static_cast<double>(std::max(1L, sysconf(_SC_CLK_TCK)))),
+      cpus_(static_cast<double>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)))) {
   std::string dir = own_cgroup(self);
   if (!dir.empty()) {
     cgroup_stat_ = dir + "/cpu.stat";
@@ -207,6 +214,12 @@ LoadShares CpuMeter::sample() {
   }
   if (machine) machine_ = machine;
   own_seconds_ = own;
+  sampled_ = std::chrono::steady_clock::now();
+  return last_;
+}
+
+LoadShares CpuMeter::recent(std::chrono::milliseconds min_age) {
+  if (!machine_ || std::chrono::steady_clock::now() - sampled_ >= min_age) return sample();
   return last_;
 }
 

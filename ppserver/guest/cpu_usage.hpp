@@ -8,11 +8,14 @@
 // process counts its own CPU and that of the children it reaped (cutime, cstime), so a
 // worker that ends moves its time to its parent instead of dropping out of the sum.
 // Shares are of the whole machine (all CPUs together), so a hog of one core on 64 is 1.6 %.
-// Not thread-safe: one owner calls sample().
+// One meter per node, owned by the Node: the busy watch samples it each second, the facts the
+// node announces read it as load_own / load_other (in cores, as `load` always was).
+// Not thread-safe: one owner's thread calls sample() and recent().
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,8 +36,13 @@ struct ProcessTicks {
   pid_t pid = 0;
   pid_t ppid = 0;
   uint64_t ticks = 0;  // utime + stime + cutime + cstime
+  uint64_t own = 0;    // utime + stime: the process alone
 };
 std::optional<ProcessTicks> parse_pid_stat(std::string_view line);
+
+// utime + stime of a live process from /proc, in clock ticks (0 if it is gone): a worker's
+// CPU for --job-cpu-limit.
+uint64_t process_cpu_ticks(pid_t pid);
 
 // The usage_usec line of a cgroup v2 cpu.stat.
 std::optional<uint64_t> parse_cgroup_usage_usec(std::string_view cpu_stat);
@@ -63,8 +71,13 @@ class CpuMeter {
 
   // Shares since the previous call (zeros on the first one).
   LoadShares sample();
+  // The last sample, taken again first when it is `min_age` old or older: readers at
+  // their own pace share the meter without cutting each other's intervals short.
+  LoadShares recent(std::chrono::milliseconds min_age);
   // What sample() last returned.
   const LoadShares& last() const { return last_; }
+  // CPUs online: a share times cpus() is in cores (NodeFacts' load_own and load_other).
+  double cpus() const { return cpus_; }
   // "cgroup /system.slice/ppserver.service" or "process tree": for the log.
   const std::string& source() const { return source_; }
 
@@ -75,7 +88,9 @@ class CpuMeter {
   std::string cgroup_stat_;  // path of the node's cpu.stat, empty: the process tree
   std::string source_;
   double ticks_per_second_;
+  double cpus_;
   std::optional<MachineTicks> machine_;
+  std::chrono::steady_clock::time_point sampled_{};
   double own_seconds_ = 0;
   LoadShares last_;
 };

@@ -42,7 +42,9 @@ bool same(const Beacon& a, const Beacon& b) {
   return a.version == b.version && a.kind == b.kind && a.seq == b.seq &&
          f.cluster_id == g.cluster_id && f.node_id == g.node_id && f.host == g.host &&
          f.address == g.address && f.port == g.port && f.workers == g.workers &&
-         same_double(f.speed, g.speed) && same_double(f.load, g.load) && f.software == g.software &&
+         same_double(f.speed, g.speed) && same_double(f.load, g.load) &&
+         same_double(f.load_own, g.load_own) && same_double(f.load_other, g.load_other) &&
+         f.paused == g.paused && f.software == g.software &&
          f.protocol == g.protocol && f.min_protocol == g.min_protocol &&
          f.kernel_abi == g.kernel_abi && f.luajit == g.luajit && f.kernels == g.kernels &&
          f.caps == g.caps && f.max_frame == g.max_frame;

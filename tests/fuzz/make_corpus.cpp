@@ -127,6 +127,10 @@ std::vector<Named> messages() {
       {"pause_resumed", Pause{false, "", max64}},
       {"keep_fetch", KeepFetch{hash}},
       {"kept", Kept{hash, "\x93\x01\x02\x03"}},
+      {"clients", Clients{{{"desk-7", "10.0.0.7:51234", "0123456789abcdef", 12, 4, 93000},
+                           {"", "[::1]:60000", "", 0, max64, 0}}}},
+      {"clients_none", Clients{}},
+      {"clients_ask", ClientsAsk{}},
   };
 }
 
@@ -248,12 +252,17 @@ void beacon_corpus(Corpus& c) {
   odd.facts.kernel_abi = std::numeric_limits<int32_t>::min();
   odd.facts.caps = std::numeric_limits<uint32_t>::max();
   odd.facts.max_frame = std::numeric_limits<uint64_t>::max();
+  Beacon loaded = announce();   // own and other load apart, paused
+  loaded.facts.load_own = 3.75;
+  loaded.facts.load_other = 0.5;
+  loaded.facts.paused = true;
   Beacon full = announce();
   for (int i = 0; i < 24; ++i) full.facts.kernels.push_back("kernel_" + std::to_string(i));
 
   const std::pair<const char*, Beacon> beacons[] = {
       {"announce", announce()},     {"query", query},    {"bye", bye},
-      {"foreign_cluster", foreign}, {"odd_values", odd}, {"many_kernels", full}};
+      {"foreign_cluster", foreign}, {"odd_values", odd}, {"many_kernels", full},
+      {"loads_paused", loaded}};
   for (const auto& [name, b] : beacons) {
     const std::string datagram = pp::discovery::encode_beacon(b, key);
     c.put("beacon", std::string("datagram_") + name, datagram);

@@ -23,6 +23,8 @@ NodeFacts sample() {
   f.workers = 8;
   f.speed = 41.2346;
   f.load = 0.756;
+  f.load_own = 3.5;
+  f.load_other = 0.756;
   f.software = "0.1.0";
   f.protocol = 3;
   f.min_protocol = 2;
@@ -57,6 +59,8 @@ TEST_CASE("discovery.beacon.round_trip") {
     CHECK(f.workers == in.facts.workers);
     CHECK(f.speed == in.facts.speed);  // a msgpack double: exact
     CHECK(f.load == in.facts.load);
+    CHECK(f.load_own == in.facts.load_own);
+    CHECK(f.load_other == in.facts.load_other);
     CHECK(f.software == in.facts.software);
     CHECK(f.protocol == in.facts.protocol);
     CHECK(f.min_protocol == in.facts.min_protocol);
@@ -135,8 +139,9 @@ TEST_CASE("discovery.beacon.older_layout_and_unknown_keys") {
   std::string body;
   proto::StringSink sink{body};
   proto::StringPacker pk(sink);
-  pk.pack_map(7);
+  pk.pack_map(8);
   pk.pack("magic"), pk.pack(std::string(kBeaconMagic));
+  pk.pack("load"), pk.pack(1.25);
   pk.pack("v"), pk.pack(1);
   pk.pack("kind"), pk.pack(1);
   pk.pack("cluster"), pk.pack(proto::cluster_id("s3cret"));
@@ -158,6 +163,10 @@ TEST_CASE("discovery.beacon.older_layout_and_unknown_keys") {
   CHECK(b->facts.protocol == 1);
   CHECK(b->facts.caps == 0);
   CHECK(b->facts.max_frame == 0);
+  // A node before load_own / load_other: its `load` was the other processes' already.
+  CHECK(b->facts.load == 1.25);
+  CHECK(b->facts.load_other == 1.25);
+  CHECK(b->facts.load_own == 0);
 }
 
 }  // namespace

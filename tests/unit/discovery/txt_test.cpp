@@ -21,6 +21,8 @@ NodeFacts sample() {
   f.workers = 8;
   f.speed = 41.2346;
   f.load = 0.756;
+  f.load_own = 1.5;
+  f.load_other = 0.756;
   f.software = "ppcluster 0.1.0";
   f.protocol = 3;
   f.min_protocol = 2;
@@ -42,10 +44,11 @@ std::vector<std::string> with(std::vector<std::string> txt, const std::string& r
 
 TEST_CASE("discovery.txt.exact_strings") {
   std::vector<std::string> want = {
-      "cluster=c0ffee00c0ffee00", "id=3f2a9b7c01d4e5f6",   "host=lab-h1",
-      "workers=8",                "speed=41.235",          "load=0.76",
-      "sw=ppcluster 0.1.0",       "proto=3",               "minproto=2",
-      "abi=-7",                   "luajit=LuaJIT 2.1.0-beta3", "kernels=mc_pi,primes,sum_sq"};
+      "cluster=c0ffee00c0ffee00",  "id=3f2a9b7c01d4e5f6", "host=lab-h1",
+      "workers=8",                 "speed=41.235",        "load=0.76",
+      "load_own=1.50",             "load_other=0.76",     "sw=ppcluster 0.1.0",
+      "proto=3",                   "minproto=2",          "abi=-7",
+      "luajit=LuaJIT 2.1.0-beta3", "kernels=mc_pi,primes,sum_sq"};
   CHECK(txt_from_facts(sample()) == want);
 }
 
@@ -59,6 +62,9 @@ TEST_CASE("discovery.txt.round_trip") {
   CHECK(out->workers == in.workers);
   CHECK(out->speed == doctest::Approx(41.235));
   CHECK(out->load == doctest::Approx(0.76));
+  CHECK(out->load_own == doctest::Approx(1.5));
+  CHECK(out->load_other == doctest::Approx(0.76));
+  CHECK_FALSE(out->paused);
   CHECK(out->software == in.software);
   CHECK(out->protocol == in.protocol);
   CHECK(out->min_protocol == in.min_protocol);
@@ -67,6 +73,39 @@ TEST_CASE("discovery.txt.round_trip") {
   CHECK(out->kernels == in.kernels);
   CHECK(out->address.empty());
   CHECK(out->port == 0);
+}
+
+TEST_CASE("discovery.txt.paused_only_while_it_is") {
+  NodeFacts in = sample();
+  auto running = txt_from_facts(in);
+  CHECK(std::none_of(running.begin(), running.end(),
+                     [](const std::string& s) { return s.rfind("paused", 0) == 0; }));
+  in.paused = true;
+  auto txt = txt_from_facts(in);
+  CHECK(std::find(txt.begin(), txt.end(), "paused=1") != txt.end());
+  CHECK(txt.back().rfind("kernels=", 0) == 0);
+  auto out = facts_from_txt(txt);
+  REQUIRE(out);
+  CHECK(out->paused);
+  auto zero = facts_from_txt(with(txt, "paused", "paused=0"));
+  REQUIRE(zero);
+  CHECK_FALSE(zero->paused);
+  for (const char* bad : {"paused=", "paused=yes", "paused=2", "paused=11"}) {
+    auto r = facts_from_txt(with(txt, "paused", bad));
+    REQUIRE_FALSE(r);
+    CHECK(r.status().message().find("paused") != std::string::npos);
+  }
+}
+
+TEST_CASE("discovery.txt.record_of_a_node_before_load_own") {
+  // Its `load` was the other processes' load already: read as load_other.
+  auto out = facts_from_txt({"id=n", "cluster=c", "load=2.50"});
+  REQUIRE(out);
+  CHECK(out->load_other == doctest::Approx(2.5));
+  CHECK(out->load_own == 0);
+  auto bad = facts_from_txt({"id=n", "cluster=c", "load_own=-1"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.status().message().find("load_own") != std::string::npos);
 }
 
 TEST_CASE("discovery.txt.caps_and_max_frame") {

@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 #include <unistd.h>
+#include <time.h>
+
+#include <chrono>
 
 namespace {
 
@@ -25,6 +28,7 @@ TEST_CASE("node.cpu_usage.pid_stat_with_spaces_and_parentheses_in_the_name") {
   CHECK(p->pid == 42);
   CHECK(p->ppid == 7);
   CHECK(p->ticks == 110);
+  CHECK(p->own == 33);   // utime + stime without the reaped children's
   CHECK_FALSE(parse_pid_stat("42 (x) S 7 1 2"));
   CHECK_FALSE(parse_pid_stat("garbage"));
 }
@@ -68,6 +72,35 @@ TEST_CASE("node.cpu_usage.meter_reads_this_process") {
   CHECK(s.own <= 1.0);
   CHECK(s.other >= 0);
   CHECK(s.other <= 1.0);
+}
+
+// Burns CPU until `ms` of this process's CPU time are used (a CPU-time loop: nothing timed).
+void burn_cpu_ms(long ms) {
+  timespec t0{}, t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  volatile double x = 0;
+  do {
+    for (int i = 0; i < 100000; ++i) x = x + i * 0.5;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
+TEST_CASE("node.cpu_usage.process_ticks_and_shared_meter") {
+  const uint64_t before = process_cpu_ticks(getpid());
+  CpuMeter meter(getpid());
+  CHECK(meter.cpus() >= 1);
+  LoadShares first = meter.recent(std::chrono::hours(1));   // no sample yet: takes one
+  CHECK(first.own == 0);
+  burn_cpu_ms(200);
+  CHECK(process_cpu_ticks(getpid()) > before);
+  CHECK(process_cpu_ticks(-1) == 0);
+  // Fresh enough: the last sample, not a new one (the busy watch's interval stays whole).
+  LoadShares same = meter.recent(std::chrono::hours(1));
+  CHECK(same.own == first.own);
+  LoadShares now = meter.recent(std::chrono::milliseconds(0));
+  CHECK(now.own > 0);   // 200 ms of this process's CPU since the first sample
+  CHECK(now.own <= 1.0);
+  CHECK(meter.last().own == now.own);
 }
 
 }  // namespace

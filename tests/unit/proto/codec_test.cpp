@@ -96,6 +96,8 @@ auto tie_of(const WorkerData& m) { return std::tie(m.hash, m.bytes); }
 auto tie_of(const Pause& m) { return std::tie(m.paused, m.reason, m.paused_ms); }
 auto tie_of(const KeepFetch& m) { return std::tie(m.hash); }
 auto tie_of(const Kept& m) { return std::tie(m.hash, m.bytes); }
+auto tie_of(const Clients& m) { return std::tie(m.clients); }
+auto tie_of(const ClientsAsk&) { return std::tie(); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -232,6 +234,9 @@ std::vector<Message> samples() {
       Pause{.paused = true, .reason = "paused by SIGUSR1", .paused_ms = kMaxU64},
       KeepFetch{all_bytes(kHashSize, 8)},
       Kept{all_bytes(kHashSize, 9), all_bytes(3000, 2)},
+      Clients{{{"desk-7", "10.0.0.7:51234", "c0ffee", 3, 2, kMaxU64},
+               {"", "", "", 0, 0, 0}}},
+      ClientsAsk{},
   };
 }
 
@@ -498,6 +503,57 @@ TEST_CASE("proto.codec.keep_fetch_and_kept") {
   rejected(payload_of(Kept{all_bytes(kHashSize + 1), "x"}));
 }
 
+// CLIENTS lists client sessions, each entry an array of exactly six typed fields; the
+// request CLIENTS_ASK has none. Hostile lists: wrong entry shapes, long strings, too many.
+TEST_CASE("proto.codec.clients_and_clients_ask") {
+  Clients none = roundtrip(Clients{});
+  CHECK(none.clients.empty());
+  std::vector<ClientInfo> many(kMaxClientsListed + 5, ClientInfo{"h", "a:1", "id", 1, 2, 3});
+  Clients cut = roundtrip(Clients{many});   // the encoder writes what a decoder takes
+  CHECK(cut.clients.size() == kMaxClientsListed);
+  CHECK(cut.clients.back() == many.back());
+  ClientInfo edge{std::string(kMaxClientString, 'x'), "[::1]:60000", "ab", kMaxU64, 0, 1};
+  CHECK(roundtrip(Clients{{edge}}).clients[0] == edge);
+  roundtrip(ClientsAsk{});
+  CHECK(std::string(type_name(MsgType::kClients)) == "CLIENTS");
+  CHECK(std::string(type_name(MsgType::kClientsAsk)) == "CLIENTS_ASK");
+  CHECK(type_of(Message(ClientsAsk{})) == MsgType::kClientsAsk);
+  CHECK(proto::Caps{kOwnCaps}.has(Cap::kClients));
+
+  auto list = [](const Writer& entries) {
+    return packed([&](Packer& pk) { pk.pack_array(2), pk.pack(24), entries(pk); });
+  };
+  auto entry = [](Packer& pk, uint32_t n) {
+    pk.pack_array(n);
+    const char* s[] = {"h", "a", "i"};
+    for (uint32_t i = 0; i < n; ++i) i < 3 ? (void)pk.pack(std::string(s[i])) : (void)pk.pack(i);
+  };
+  CHECK(decode_message(list([&](Packer& pk) { pk.pack_array(1), entry(pk, 6); })).has_value());
+  rejected(list([&](Packer& pk) { pk.pack_array(1), entry(pk, 5); }));   // a field short
+  rejected(list([&](Packer& pk) { pk.pack_array(1), entry(pk, 7); }));   // one too many
+  rejected(list([](Packer& pk) { pk.pack_array(1), pk.pack(7); }));      // not an entry
+  rejected(list([](Packer& pk) { pk.pack_map(0); }));                    // not a list
+  rejected(list([](Packer& pk) {                                         // a count as text
+    pk.pack_array(1), pk.pack_array(6);
+    for (int i = 0; i < 6; ++i) pk.pack(std::string("1"));
+  }));
+  rejected(list([](Packer& pk) {                                         // a negative count
+    pk.pack_array(1), pk.pack_array(6);
+    pk.pack(std::string("h")), pk.pack(std::string("a")), pk.pack(std::string("i"));
+    pk.pack(-1), pk.pack(0), pk.pack(0);
+  }));
+  rejected(list([](Packer& pk) {                                         // an over-long host
+    pk.pack_array(1), pk.pack_array(6), pk.pack(std::string(kMaxClientString + 1, 'h'));
+    pk.pack(std::string("a")), pk.pack(std::string("i")), pk.pack(0), pk.pack(0), pk.pack(0);
+  }));
+  rejected(list([&](Packer& pk) {                                        // too many entries
+    pk.pack_array(static_cast<uint32_t>(kMaxClientsListed + 1));
+    for (size_t i = 0; i <= kMaxClientsListed; ++i) entry(pk, 6);
+  }));
+  rejected(packed([](Packer& pk) { pk.pack_array(1), pk.pack(24); }));   // no list
+  rejected(packed([](Packer& pk) { pk.pack_array(2), pk.pack(25), pk.pack(0); }));   // ask + field
+}
+
 // STATUS (type 14) was defined in protocol 1 and never sent; it is retired: a frame of that
 // type is as unknown as any other, and the capability bit it had is no longer offered.
 TEST_CASE("proto.codec.status_is_retired") {
@@ -680,7 +736,7 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
   const std::set<uint64_t> known = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16,
-                                    17, 18, 19, 20, 21, 22, 23, 30, 31, 32, 33, 34};
+                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,
