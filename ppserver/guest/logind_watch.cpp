@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kLogind = "org.freedesktop.login1";
 constexpr const char* kPath = "/org/freedesktop/login1";
 constexpr const char* kManager = "org.freedesktop.login1.Manager";
+constexpr const char* kSession = "org.freedesktop.login1.Session";
 constexpr auto kPollEvery = std::chrono::seconds(1);
 constexpr uint64_t kCallTimeoutUs = 2'000'000;
 
@@ -23,18 +24,26 @@ class LogindReader {
  public:
   ~LogindReader() { close(); }
 
-  Result<UserActivityPolicy::Sample> read() {
+  // logind's sessions on a seat, as samples.
+  Result<std::vector<UserActivityPolicy::Sample>> read() {
     if (bus_ == nullptr) {
       if (Status s = open(); !s) return s;
     }
-    int idle = 0;
-    uint64_t since_us = 0;
-    if (Status s = get("IdleHint", 'b', &idle); !s) return s;
-    if (Status s = get("IdleSinceHintMonotonic", 't', &since_us); !s) return s;
-    UserActivityPolicy::Sample sample;
-    sample.idle = idle != 0;
-    sample.idle_since = UserActivityPolicy::Clock::time_point(std::chrono::microseconds(since_us));
-    return sample;
+    auto sessions = list_sessions();
+    if (!sessions) return sessions.status();
+    std::vector<UserActivityPolicy::Sample> out;
+    for (Listed& l : *sessions) {
+      if (l.session.seat.empty()) continue;   // not at this machine: sample_of() would drop it
+      Status got = read_session(l);
+      if (!got) {
+        if (bus_ == nullptr || got.code() == StatusCode::kNotFound) return got;
+        continue;   // the session ended between the list and the read
+      }
+      if (auto sample = UserActivityPolicy::sample_of(l.session)) {
+        out.push_back(std::move(*sample));
+      }
+    }
+    return out;
   }
 
  private:
@@ -54,18 +63,67 @@ class LogindReader {
     bus_ = nullptr;
   }
 
-  Status get(const char* property, char type, void* out) {
+  struct Listed {
+    UserActivityPolicy::Session session;
+    std::string path;   // its D-Bus object
+  };
+
+  // The sessions' ids, seats and object paths; read_session() reads the rest.
+  Result<std::vector<Listed>> list_sessions() {
     sd_bus_error error = SD_BUS_ERROR_NULL;
-    int r = sd_bus_get_property_trivial(bus_, kLogind, kPath, kManager, property, &error, type,
-                                        out);
-    if (r >= 0) return Status::ok();
-    Status s = describe(property, r, error);
+    sd_bus_message* reply = nullptr;
+    int r = sd_bus_call_method(bus_, kLogind, kPath, kManager, "ListSessions", &error, &reply, "");
+    if (r < 0) return failed("ListSessions", r, error);
+    std::vector<Listed> out;
+    r = sd_bus_message_enter_container(reply, 'a', "(susso)");
+    const char *id = nullptr, *user = nullptr, *seat = nullptr, *path = nullptr;
+    uint32_t uid = 0;
+    while (r >= 0 && (r = sd_bus_message_read(reply, "(susso)", &id, &uid, &user, &seat,
+                                               &path)) > 0) {
+      Listed l;
+      l.session.id = id;
+      l.session.seat = seat;
+      l.path = path;
+      out.push_back(std::move(l));
+    }
+    sd_bus_message_unref(reply);
+    if (r < 0) {
+      return Status(StatusCode::kIo, std::string("logind's ListSessions reply: ") +
+                                         std::strerror(-r));
+    }
+    return out;
+  }
+
+  // Type, IdleHint and IdleSinceHintMonotonic of one session.
+  Status read_session(Listed& l) {
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    const char* path = l.path.c_str();
+    char* type = nullptr;
+    int r = sd_bus_get_property_string(bus_, kLogind, path, kSession, "Type", &error, &type);
+    if (r < 0) return failed("Session.Type", r, error);
+    l.session.type = type;
+    std::free(type);
+    int idle = 0;
+    r = sd_bus_get_property_trivial(bus_, kLogind, path, kSession, "IdleHint", &error, 'b', &idle);
+    if (r < 0) return failed("Session.IdleHint", r, error);
+    uint64_t since_us = 0;
+    r = sd_bus_get_property_trivial(bus_, kLogind, path, kSession, "IdleSinceHintMonotonic",
+                                    &error, 't', &since_us);
+    if (r < 0) return failed("Session.IdleSinceHintMonotonic", r, error);
+    l.session.idle_hint = idle != 0;
+    l.session.idle_since =
+        UserActivityPolicy::Clock::time_point(std::chrono::microseconds(since_us));
+    return Status::ok();
+  }
+
+  Status failed(const char* what, int r, sd_bus_error& error) {
+    Status s = describe(what, r, error);
     sd_bus_error_free(&error);
     if (!sd_bus_is_open(bus_)) close();   // a broken connection is made again next time
     return s;
   }
 
-  static Status describe(const char* property, int r, const sd_bus_error& error) {
+  static Status describe(const char* what, int r, const sd_bus_error& error) {
     const bool no_logind =
         sd_bus_error_has_name(&error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
         sd_bus_error_has_name(&error, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
@@ -77,7 +135,7 @@ class LogindReader {
     const std::string why = sd_bus_error_is_set(&error) ? std::string(error.name) + ": " +
                                                               (error.message ? error.message : "")
                                                         : std::string(std::strerror(-r));
-    return Status(StatusCode::kIo, std::string("cannot read logind's ") + property + " on " +
+    return Status(StatusCode::kIo, std::string("logind's ") + what + " on " +
                                        LogindWatch::bus_address() + ": " + why);
   }
 

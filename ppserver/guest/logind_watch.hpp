@@ -1,14 +1,15 @@
 // LogindWatch: --pause-when-user-active on the node. A reader thread of its own asks
 // systemd-logind over the system D-Bus (sd-bus; DBUS_SYSTEM_BUS_ADDRESS honored) once a second
-// for its Manager's IdleHint and IdleSinceHintMonotonic, and posts each reading to the node's
-// io thread, where UserActivityPolicy decides and `hold(reason)` / `release()` are called
-// (the Node maps them to Node::hold / release with PauseCause::kUserActive).
+// for its sessions (Manager.ListSessions), and for each one on a seat its Type, IdleHint and
+// IdleSinceHintMonotonic; it posts each reading to the node's io thread, where
+// UserActivityPolicy decides and `hold(reason)` / `release()` are called (the Node maps them
+// to Node::hold / release with PauseCause::kUserActive).
 //
-// Why the Manager and not each session: logind already folds every session into it (idle only
-// when all are, since when the last one became idle, idle inhibitors included), which is the
-// rule the option states, in one call. Why polling and not PropertiesChanged: logind computes
-// the idle hint of text-console sessions from their TTY's access time when asked, and never
-// signals it; a read a second costs well under a millisecond.
+// Why the sessions and not the Manager's own IdleHint: that one folds in every session, ssh
+// logins and cron jobs included, which logind never calls idle (user_activity.hpp). Why
+// polling and not PropertiesChanged: a text console's last use is its TTY's access time,
+// which logind reads when asked and never signals; a reading costs a few D-Bus calls a
+// second (one, plus three per seated session).
 //
 // Why a thread: sd-bus calls block (2 s at most each); the io thread never waits on them.
 // The thread owns the sd_bus connection alone; the policy and the log belong to the io thread.
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/util/status.hpp"
 #include "ppserver/guest/user_activity.hpp"
@@ -45,7 +47,7 @@ class LogindWatch {
   static std::string bus_address();
 
  private:
-  using Reading = Result<UserActivityPolicy::Sample>;
+  using Reading = Result<std::vector<UserActivityPolicy::Sample>>;
   void read_loop();                   // the reader thread
   void on_reading(Reading reading);   // the io thread
   bool wait_for_next();               // false once stopping

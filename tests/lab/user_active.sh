@@ -4,7 +4,8 @@
 # host h1, so nothing reaches the machine's real system bus. The node on h1 runs with
 # DBUS_SYSTEM_BUS_ADDRESS pointing at that bus; `ppclient top` on h2 sees its beacon.
 #   - no bus, and a bus without login1: the node says so once and serves, never paused;
-#   - no session ever in use: not paused; a session in use: paused at once; idle for longer
+#   - the desktop session (seat0) never in use and an ssh session (no seat, never idle, as
+#     logind has them): not paused; the desktop in use: paused at once; idle for longer
 #     than MINUTES (the stand-in's IdleSinceHint set 2 min back): resumed at once; idle 20 s
 #     ago: paused again; logind gone: resumed, and said once; logind back: said;
 #   - a fractional window (0.05 min = 3 s): paused on "idle since now", resumed by itself.
@@ -65,7 +66,7 @@ top_shows() {
   done
   return 1
 }
-reads() { grep -c "^read IdleHint" "$OUT/login1.log" 2>/dev/null || true; }
+reads() { grep -c "^read Session IdleHint" "$OUT/login1.log" 2>/dev/null || true; }
 wait_reads() {   # wait_reads N: until the stand-in has answered N more IdleHint reads
   local want=$(($(reads) + $1)) end=$((SECONDS + 15))
   while ((SECONDS < end)); do (($(reads) >= want)) && return 0; sleep 0.1; done
@@ -92,16 +93,16 @@ stop "$NODE"
 (($(grep -c "pause when user active: off" "$OUT/nologind.log") == 1)) || fail "said more than once"
 grep -q "paused:" "$OUT/nobus.log" "$OUT/nologind.log" && fail "a node without logind paused"
 
-# 3. The stand-in: no session ever in use, so the node stays unpaused while it reads.
+# 3. The stand-in: the desktop never in use, an ssh login that never idles: not paused.
 LOGNAME=login1 h1 "$PY" "$SRC/tests/lab/login1_standin.py"
 STANDIN=$LASTPID
 wait_log "$OUT/login1.log" "^ready" 10 || fail "the stand-in did not start"
 node h1 1 60000
-wait_reads 3 || fail "the node does not read IdleHint each second"
-grep -q "paused:" "$OUT/h1.log" && fail "paused with no session in use"
+wait_reads 3 || fail "the node does not read the desktop session's IdleHint each second"
+grep -q "paused:" "$OUT/h1.log" && fail "paused with no seated session in use"
 # A session in use: paused at once, and the clients see it.
 set_idle false 0
-wait_log "$OUT/h1.log" "paused: a session of this machine is in use (logind)" 10 \
+wait_log "$OUT/h1.log" "paused: session 1 of this machine is in use (logind)" 10 \
   || fail "a session in use did not pause the node"
 top_shows "$h1addr:60000 .* paused " || fail "top does not show h1 paused: $(cat "$OUT/top.log")"
 # Every session idle for 2 min, more than the 1-min window: resumed at once.
@@ -110,7 +111,7 @@ wait_log "$OUT/h1.log" "resumed after" 10 || fail "idle for longer than the wind
 top_shows "$h1addr:60000 .* up " || fail "top does not show h1 up again"
 # Idle for 20 s only: in use within the last minute, paused again.
 set_idle true 20
-wait_log "$OUT/h1.log" "paused: a session of this machine was in use 2[0-9] s ago" 10 \
+wait_log "$OUT/h1.log" "paused: session 1 of this machine was in use 2[0-9] s ago" 10 \
   || fail "idle for less than the window did not pause"
 # logind goes away while the node is paused: it resumes (no one can tell) and says so once.
 stop "$STANDIN"
@@ -126,7 +127,7 @@ stop "$NODE"
 # 4. A fractional window, 0.05 min = 3 s: idle since now pauses, and time alone resumes.
 set_idle true 0
 node short 0.05 60001
-wait_log "$OUT/short.log" "paused: a session of this machine was in use" 10 \
+wait_log "$OUT/short.log" "paused: session 1 of this machine was in use" 10 \
   || fail "the 3-s window did not pause on 'idle since now'"
 wait_log "$OUT/short.log" "resumed after" 15 || fail "the 3-s window did not run out"
 stop "$NODE"
