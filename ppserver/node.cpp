@@ -375,6 +375,7 @@ void Node::shutdown(const std::string& why) {
             static_cast<unsigned long long>(announcer_->bytes_sent()), secs,
             secs > 0 ? static_cast<double>(announcer_->bytes_sent()) / secs : 0.0);
   }
+  user_active_.reset();   // joins its reader: no reading pauses or resumes a stopping node
   if (pool_) pool_->stop();
   io_.stop();  // run() lets the BYE frames leave
 }
