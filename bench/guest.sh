@@ -8,15 +8,16 @@
 # the backup copies that won on B (the jobs moved), A's paused seconds in the report, and the
 # batch's wall time. Every job's value is checked by the driver. The hog starts only once A's
 # samples (its -d log) show other processes under PCT less its margin for 3 s: on a machine
-# that other users keep busier than that for 2 minutes, the round is reported as skipped.
+# that other users keep busier than that for CALM_WAIT seconds (120), the round is reported
+# as skipped.
 #   bench/guest.sh [--build-dir DIR] [--repeat N] [--jobs N] [--seconds S] [--grace S]
-#                  [--min S] [--percent PCT] [--hold S]
+#                  [--min S] [--percent PCT] [--hold S] [--calm-wait S]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build"
-REPEAT=3 JOBS=80 SECONDS_PER_JOB=0.5 GRACE=3 MIN=5 PERCENT=90 HOLD=3
+REPEAT=3 JOBS=80 SECONDS_PER_JOB=0.5 GRACE=3 MIN=5 PERCENT=90 HOLD=3 CALM_WAIT=120
 USAGE="usage: bench/guest.sh [--build-dir DIR] [--repeat N] [--jobs N] [--seconds S] [--grace S]
-                      [--min S] [--percent PCT] [--hold S]"
+                      [--min S] [--percent PCT] [--hold S] [--calm-wait S]"
 while (($#)); do
   case $1 in
     --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -27,6 +28,7 @@ while (($#)); do
     --min) MIN=$2; shift 2 ;;
     --percent) PERCENT=$2; shift 2 ;;
     --hold) HOLD=$2; shift 2 ;;
+    --calm-wait) CALM_WAIT=$2; shift 2 ;;
     *) echo "$USAGE" >&2; exit 2 ;;
   esac
 done
@@ -109,22 +111,27 @@ for round in $(seq 1 "$REPEAT"); do
   done
   A=127.0.0.1:$(tr -dc '0-9' < "$DIR/a.port")
   B=127.0.0.1:$(tr -dc '0-9' < "$DIR/b.port")
+  if ! calm "$DIR/a.log" "$CALM_WAIT"; then
+    printf '%5s  skipped: other processes over %s %% of the machine for %s s (last sample %s %%)\n' \
+      "$round" "$CALM" "$CALM_WAIT" "$(grep "busy sample" "$DIR/a.log" | tail -1 | sed 's/.*other processes \([0-9]*\).*/\1/')"
+    stop_all; continue
+  fi
   NODE_A=$A NODE_B=$B JOBS=$JOBS SECONDS_PER_JOB=$SECONDS_PER_JOB STARTED=$DIR/started \
     "$BUILD/bin/ppclient" run --no-echo --report "$DIR/report.json" "$DIR/batch.lua" \
     > "$DIR/client.out" 2> "$DIR/client.log" &
   CLIENT=$!
   for _ in $(seq 1 600); do [[ -e $DIR/started ]] && break; sleep 0.05; done
   sleep $(awk -v s="$SECONDS_PER_JOB" 'BEGIN { print s * 1.5 }')   # both nodes busy
-  if ! calm "$DIR/a.log" 120; then
-    printf '%5s  skipped: other processes over %s %% of the machine for 2 minutes (last sample %s %%)\n' \
-      "$round" "$CALM" "$(grep "busy sample" "$DIR/a.log" | tail -1 | sed 's/.*other processes \([0-9]*\).*/\1/')"
+  skip_a=$(grep -c "paused: other processes use" "$DIR/a.log" || true)
+  skip_c=$(grep -c "paused (other processes use" "$DIR/client.log" || true)
+  if ((skip_a > 0)); then
+    printf '%5s  skipped: other processes paused A before the hog\n' "$round"
     kill "$CLIENT" 2>/dev/null; wait "$CLIENT" 2>/dev/null || true
     stop_all; continue
   fi
+  note=""
   T0=$(now_tod)
   for _ in $(seq 1 "$(nproc)"); do sh -c 'while :; do :; done' & HOG+=($!); done
-  skip_a=$(grep -c "paused: other processes use" "$DIR/a.log" || true)
-  skip_c=$(grep -c "paused (other processes use" "$DIR/client.log" || true)
   paused_at=$(wait_line "$DIR/a.log" "paused: other processes use" 120 "$skip_a")
   client_at=$(wait_line "$DIR/client.log" "paused (other processes use" 30 "$skip_c")
   sleep "$HOLD"
@@ -135,7 +142,6 @@ for round in $(seq 1 "$REPEAT"); do
   wait "$CLIENT" || { cat "$DIR/client.log"; echo "bench/guest.sh: the batch failed" >&2; exit 1; }
   grep -q "all $JOBS results correct" "$DIR/client.out"
   load=$(cut -d' ' -f1 /proc/loadavg)
-  note=""
   python3 - "$DIR/report.json" "$A" "$B" "$round" "$GRACE" "$T0" "$paused_at" "$client_at" \
     "$T1" "$resumed_at" "$load" "$note" <<'PY'
 import json, sys
