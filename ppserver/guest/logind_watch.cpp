@@ -35,10 +35,8 @@ class LogindReader {
     for (Listed& l : *sessions) {
       if (l.session.seat.empty()) continue;   // not at this machine: sample_of() would drop it
       Status got = read_session(l);
-      if (!got) {
-        if (bus_ == nullptr || got.code() == StatusCode::kNotFound) return got;
-        continue;   // the session ended between the list and the read
-      }
+      if (got.code() == StatusCode::kClosed) continue;   // it ended since the list
+      if (!got) return got;
       if (auto sample = UserActivityPolicy::sample_of(l.session)) {
         out.push_back(std::move(*sample));
       }
@@ -132,6 +130,9 @@ class LogindReader {
                                                ") on the system D-Bus at " +
                                                LogindWatch::bus_address());
     }
+    const bool gone = sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                      sd_bus_error_has_name(&error, "org.freedesktop.login1.NoSuchSession");
+    if (gone) return Status(StatusCode::kClosed, std::string("logind's ") + what + ": gone");
     const std::string why = sd_bus_error_is_set(&error) ? std::string(error.name) + ": " +
                                                               (error.message ? error.message : "")
                                                         : std::string(std::strerror(-r));
