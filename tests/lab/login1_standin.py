@@ -66,7 +66,9 @@ class Manager(dbus.service.Object):
     def SetIdle(self, idle, seconds_ago):
         self.desktop.idle = bool(idle)
         self.desktop.since_us = int((time.monotonic() - float(seconds_ago)) * 1e6)
-        print("set idle" if idle else "set active", float(seconds_ago), flush=True)
+        now = time.time()   # the time of day as the node's log writes it, for the lab's figures
+        stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
+        print(stamp, "set idle" if idle else "set active", float(seconds_ago), flush=True)
 
 
 DBusGMainLoop(set_as_default=True)

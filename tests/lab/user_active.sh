@@ -132,5 +132,15 @@ wait_log "$OUT/short.log" "paused: session 1 of this machine was in use" 10 \
 wait_log "$OUT/short.log" "resumed after" 15 || fail "the 3-s window did not run out"
 stop "$NODE"
 grep -h "pause when user active\|paused:\|resumed" "$OUT"/{nobus,nologind,h1,short}.log | cut -c1-160
+# Figures (not asserted): from the stand-in's switch to the node's log line.
+tod() { awk '{ split($1, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
+line_tod() { grep -m1 -- "$2" "$1" | sed 's/^[^0-9]*//' | tod; }
+set_at=$(line_tod "$OUT/login1.log" "set active")
+paused_at=$(line_tod "$OUT/h1.log" "paused: session 1 of this machine is in use")
+idle_at=$(line_tod "$OUT/login1.log" "set idle 120")
+resumed_at=$(line_tod "$OUT/h1.log" "resumed after")
+awk -v a="$set_at" -v p="$paused_at" -v i="$idle_at" -v r="$resumed_at" 'BEGIN {
+  printf "figures: session in use -> node paused %.3f s; idle past the window -> resumed %.3f s\n",
+         p - a, r - i }'
 echo "PASS: paused while logind's stand-in said a session was in use within the window, resumed" \
   "when idle for longer; no bus, no logind and a lost logind said once"
