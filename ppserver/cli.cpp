@@ -42,6 +42,8 @@ static_assert(kMaxFrame.hi + proto::kHeaderSize + proto::FrameCipher::kOverhead 
 static_assert(kMaxFrame.lo > proto::kMaxHandshakeFrame);
 constexpr NumberRange kPauseBusy{1, 100, true, "percent", "off"};
 constexpr NumberRange kPauseSeconds{0.5, 86400, false, "seconds"};
+// Fractions allowed (0.5: 30 s); below 0.01 (0.6 s) the once-a-second reading decides anyway.
+constexpr NumberRange kUserActive{0.01, 1440, false, "minutes"};
 constexpr NumberRange kPipeline{1, 64, true, "jobs"};
 // Scattered values held for the node's clients, in total (1 TiB is no limit in practice).
 constexpr NumberRange kDataCache{1, 1048576, true, "MB"};
@@ -59,6 +61,7 @@ struct Args {
   WorkerConfig worker;
   std::string secret_value, secret_file;
   double pause_grace_s = 10, pause_min_s = 30;
+  double user_active_min = 0;
   double idle_s = 0, job_timeout_s = 0, job_cpu_s = 0, announce_s = 3.0;
   double handshake_s = std::chrono::duration<double>(NodeConfig{}.handshake_timeout).count();
   bool version = false, make_secret = false, debug = false, quiet = false;
@@ -134,6 +137,11 @@ void add_guest_options(CLI::App& app, Args& a) {
   add_number(app, "--pause-min", a.pause_min_s, limit::kPauseSeconds,
              "with --pause-when-busy: shortest pause, seconds")
       ->capture_default_str();
+  add_number(app, "--pause-when-user-active", a.user_active_min, limit::kUserActive,
+             "pause the workers while someone has used this machine's keyboard or mouse in "
+             "the last MINUTES, as systemd-logind's idle hint of its sessions says (system "
+             "D-Bus, $DBUS_SYSTEM_BUS_ADDRESS); resume once every session was idle that long")
+      ->type_name("MINUTES");
 }
 
 void add_guard_options(CLI::App& app, Args& a) {
@@ -291,6 +299,7 @@ NodeConfig node_config(Args& a, std::string prefix) {
   cfg.handshake_timeout = millis(a.handshake_s);
   cfg.pause_grace = millis(a.pause_grace_s);
   cfg.pause_min = millis(a.pause_min_s);
+  cfg.pause_when_user_active = millis(a.user_active_min * 60);
   cfg.prefix = std::move(prefix);
   return cfg;
 }

@@ -97,15 +97,7 @@ int Node::run() {
           static_cast<long long>(config_.handshake_timeout.count()), proto::kMaxHandshakeFrame,
           config_.max_frame);
   if (config_.autodiscovery) start_discovery();
-  if (config_.pause_when_busy > 0) {
-    busy_ = std::make_unique<guest::BusyWatch>(
-        io_, cpu_,
-        guest::BusyPolicy::Options{static_cast<double>(config_.pause_when_busy),
-                                   config_.pause_grace, config_.pause_min},
-        [this](std::string reason) { hold(PauseCause::kBusy, std::move(reason)); },
-        [this] { release(PauseCause::kBusy); });
-    busy_->start();
-  }
+  start_guest();
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (!ec) shutdown(std::string("signal ") + strsignal(sig));
   });
@@ -311,6 +303,25 @@ void Node::idle_check() {
   });
 }
 
+void Node::start_guest() {
+  if (config_.pause_when_busy > 0) {
+    busy_ = std::make_unique<guest::BusyWatch>(
+        io_, cpu_,
+        guest::BusyPolicy::Options{static_cast<double>(config_.pause_when_busy),
+                                   config_.pause_grace, config_.pause_min},
+        [this](std::string reason) { hold(PauseCause::kBusy, std::move(reason)); },
+        [this] { release(PauseCause::kBusy); });
+    busy_->start();
+  }
+  if (config_.pause_when_user_active.count() > 0) {
+    user_active_ = std::make_unique<guest::LogindWatch>(
+        io_, config_.pause_when_user_active,
+        [this](std::string reason) { hold(PauseCause::kUserActive, std::move(reason)); },
+        [this] { release(PauseCause::kUserActive); });
+    user_active_->start();
+  }
+}
+
 void Node::watch_pause_signals() {
   pause_signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;
@@ -383,6 +394,7 @@ void Node::shutdown(const std::string& why) {
             static_cast<unsigned long long>(announcer_->bytes_sent()), secs,
             secs > 0 ? static_cast<double>(announcer_->bytes_sent()) / secs : 0.0);
   }
+  user_active_.reset();   // joins its reader: no reading pauses or resumes a stopping node
   if (pool_) pool_->stop();
   io_.stop();  // run() lets the BYE frames leave
 }

@@ -28,6 +28,7 @@
 #include "core/proto/messages.hpp"
 #include "ppserver/data_store.hpp"
 #include "ppserver/guest/busy_watch.hpp"
+#include "ppserver/guest/logind_watch.hpp"
 #include "ppserver/job_queue.hpp"
 #include "ppserver/listener.hpp"
 #include "ppserver/log_limiter.hpp"
@@ -95,6 +96,7 @@ class Node {
   void watch_exit_fd();
   void shutdown(const std::string& why);
   void start_discovery();
+  void start_guest();   // --pause-when-busy, --pause-when-user-active
   void calibrated(double score);
   proto::NodeFacts facts();   // facts_ with the load of now: what discovery announces
 
@@ -127,6 +129,7 @@ class Node {
   // Last: its thread is joined before anything it posts to may go.
   std::unique_ptr<SpeedCalibration> calibration_;
   std::unique_ptr<guest::BusyWatch> busy_;   // --pause-when-busy
+  std::unique_ptr<guest::LogindWatch> user_active_;   // --pause-when-user-active
 };
 
 }  // namespace pp::server

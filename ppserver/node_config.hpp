@@ -44,6 +44,8 @@ struct NodeConfig {
   int pause_when_busy = 0;                 // % of the machine other processes may use; 0 = off
   std::chrono::milliseconds pause_grace{10000};  // over it this long before pausing
   std::chrono::milliseconds pause_min{30000};    // paused at least this long
+  // Paused while a session of the machine was in use this recently (logind); 0 = off.
+  std::chrono::milliseconds pause_when_user_active{0};
   std::string prefix;                      // installation prefix
 };
 

@@ -14,6 +14,8 @@ PACKAGES=(
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The LAN tests: network namespaces, and dbus + avahi-daemon inside them.
   PACKAGES+=(iproute2 procps util-linux dbus avahi-daemon avahi-utils)
+  # The stand-in systemd-logind of tests/lab/user_active.sh (python3-dbus on a GLib loop).
+  PACKAGES+=(python3-dbus python3-gi)
   # The fuzz build (scripts/fuzz.sh): clang, its runtimes (libFuzzer, ASan, UBSan), and
   # llvm-symbolizer for readable crash reports.
   PACKAGES+=(clang libclang-rt-dev llvm)

@@ -30,6 +30,9 @@ void BusyWatch::tick() {
     if (ec) return;
     LoadShares s = meter_.sample();
     double other = s.other * 100;
+    // Each sample, for a look at what the policy saw (-d; the tests read it too).
+    PP_DEBUG("busy sample: other processes %.0f %%, the node %.0f %% of the machine%s", other,
+             s.own * 100, other > options_.percent ? " (over the limit)" : "");
     switch (policy_.update(BusyPolicy::Clock::now(), other)) {
       case BusyPolicy::Change::kPause: {
         char reason[160];
