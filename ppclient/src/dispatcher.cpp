@@ -69,6 +69,8 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     if (x != nullptr) rules = sched::JobRules{x->node, x->retries};
     if (x == nullptr || (x->inputs.empty() && x->after.empty())) {
       sched_.submit(id, rules);
+      // A job making a lost value again names its kept inputs as handles already.
+      if (!remaking_.empty() && remaking_.contains(id)) count_kept(id, job.sub.args, *x);
       continue;
     }
     // Dependencies: held until the jobs it needs are done (dispatcher_deps.cpp); one
@@ -157,19 +159,27 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
       return;
     }
   }
-  bool parked = false;   // waits for a kept input to reach this driver (on_kept)
+  Wait wait = Wait::kNone;   // a kept input must reach this driver, or be made again
   if (x != nullptr && !x->kept.empty()) {
-    why = move_kept(*l, a.node, a.job, *x, parked);
+    if (a.backup && remaking_input(*x)) {   // the original goes on
+      sched_.give_back(a.job, a.node);
+      return;
+    }
+    why = move_kept(*l, a.node, a.job, *x, wait);
     if (!why.empty()) {
       sched_.give_back(a.job, a.node);
       if (!a.backup) give_up(a.job, proto::JobStatus::kLost, std::move(why));
+      return;
+    }
+    if (wait == Wait::kDeferred) {   // remade() releases it
+      sched_.hold_again(a.job, a.node);
       return;
     }
   }
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
-  if (parked) {
+  if (wait == Wait::kParked) {
     sched_.started(a.job, a.node);   // not on the node yet: nothing there to steal
     return;
   }
@@ -407,6 +417,7 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   special_.erase(id);
   if (sub.extras && !sub.extras->kept.empty()) unref_kept(sub.extras->kept);
   if (deps_.held() > 0) deps_.drop(id);            // a held job ended otherwise
+  if (!remaking_.empty()) remade(id, outcome);     // it made a lost value again
   settle_dependents(id, outcome);                  // the jobs waiting for it
   deliver_(sub, std::move(outcome));
 }
