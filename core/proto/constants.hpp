@@ -62,6 +62,9 @@ enum class MsgType : uint8_t {
   // answer carries its bytes (empty when it holds none).
   kKeepFetch = 22,
   kKept = 23,
+  // Keep a job's result after all (Cap::kKeepLate): a job others now wait for, sent
+  // before they came, client -> node; ignored once the job has answered.
+  kKeepLate = 25,
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
@@ -84,6 +87,7 @@ enum class Cap : uint32_t {
   kPause = 1u << 9,      // PAUSE understood (a client) / sent when the node pauses (a node)
   kKeep = 1u << 10,      // SUBMIT may ask the node to keep the result (a seventh field);
                          // KEEP_FETCH answered with KEPT
+  kKeepLate = 1u << 12,  // KEEP_LATE understood
 };
 
 struct Caps {
@@ -100,7 +104,8 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kData) |
                                      static_cast<uint32_t>(Cap::kPlacement) |
                                      static_cast<uint32_t>(Cap::kPause) |
-                                     static_cast<uint32_t>(Cap::kKeep);
+                                     static_cast<uint32_t>(Cap::kKeep) |
+                                     static_cast<uint32_t>(Cap::kKeepLate);
 
 // A kept result's first value smaller than this comes back inline: it costs about what
 // its handle costs, and needs no release.

@@ -24,7 +24,7 @@ MsgType type_of(const Message& m) {
       MsgType::kHeartbeat, MsgType::kBye,    MsgType::kWorkerReady,
       MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
       MsgType::kWorkerReset, MsgType::kData, MsgType::kDataRelease, MsgType::kWorkerData,
-      MsgType::kPause, MsgType::kKeepFetch, MsgType::kKept};
+      MsgType::kPause, MsgType::kKeepFetch, MsgType::kKept, MsgType::kKeepLate};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -53,6 +53,7 @@ const char* type_name(MsgType t) {
     case MsgType::kPause: return "PAUSE";
     case MsgType::kKeepFetch: return "KEEP_FETCH";
     case MsgType::kKept: return "KEPT";
+    case MsgType::kKeepLate: return "KEEP_LATE";
   }
   return "?";
 }

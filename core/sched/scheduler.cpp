@@ -433,6 +433,16 @@ bool Scheduler::hold_again(JobId id, NodeId node_id) {
   return j->state == JobState::kHeld;
 }
 
+std::vector<NodeId> Scheduler::holders(JobId id) const {
+  std::vector<NodeId> out;
+  if (const Job* j = jobs_.find(id)) {
+    for (NodeId h : j->holders) {
+      if (h != kNone) out.push_back(h);
+    }
+  }
+  return out;
+}
+
 bool Scheduler::is_held(JobId id) const {
   const Job* j = jobs_.find(id);
   return j != nullptr && j->state == JobState::kHeld;

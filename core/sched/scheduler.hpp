@@ -232,6 +232,8 @@ class Scheduler {
   bool hold_again(JobId job, NodeId node);
   // Whether `job` is held (hold(), hold_again(); not yet released).
   bool is_held(JobId job) const;
+  // The nodes holding a copy of `job` (none when it is queued, held or finished).
+  std::vector<NodeId> holders(JobId job) const;
   // Ends every queued job (for example when no node is left); returns them.
   std::vector<JobId> drain_queue();
   // Ends one job without a result from any node (the caller gives up on it: it cannot

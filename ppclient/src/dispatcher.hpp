@@ -211,6 +211,7 @@ class Dispatcher {
   void sweep_kept();
   void answer_readers(std::vector<std::shared_ptr<JobState>>& readers, const std::string& hash);
   bool wants_keep(uint64_t id, const Job& job) const;
+  void late_keep(uint64_t input);
   void submit_to(Job& job, uint64_t id, NodeLink& l);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain

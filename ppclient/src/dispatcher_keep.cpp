@@ -102,6 +102,20 @@ bool Dispatcher::wants_keep(uint64_t id, const Job& job) const {
   return !job.sub.state->waited;
 }
 
+// A job now waited for by `input`'s dependent (hold): if `input` was sent without
+// `keep`, the nodes running it are asked to keep its value after all (KEEP_LATE), so the
+// dependent takes it there instead of through this driver. Costs a plain batch nothing:
+// only a dependent that comes while its input runs sends a frame. Too late (the result
+// is on its way), the value arrives inline as before.
+void Dispatcher::late_keep(uint64_t input) {
+  Job* job = jobs_.find(input);
+  if (job == nullptr || job->keep_sent || !wants_keep(input, *job)) return;
+  for (sched::NodeId node : sched_.holders(input)) {
+    NodeLink* l = link(node);
+    if (l != nullptr && l->keep_late(input)) job->keep_sent = true;
+  }
+}
+
 void Dispatcher::fetch_for_user(std::shared_ptr<JobState> job) {
   std::string value;
   {

@@ -89,6 +89,9 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   // Asks for a kept value's bytes (KEEP_FETCH), answered through on_kept.
   void fetch_kept(const std::string& hash);
   bool can_keep() const { return proto::Caps{node_hello_.caps}.has(proto::Cap::kKeep); }
+  // Asks that a job sent without `keep` keep its result after all (KEEP_LATE), when the
+  // node understands it; false if not sent.
+  bool keep_late(uint64_t job_id);
   // Bytes written to and read from the node on this connection.
   uint64_t bytes_sent() const { return stream_ ? stream_->bytes_out() : 0; }
   uint64_t bytes_received() const { return stream_ ? stream_->bytes_in() : 0; }

@@ -96,6 +96,7 @@ auto tie_of(const WorkerData& m) { return std::tie(m.hash, m.bytes); }
 auto tie_of(const Pause& m) { return std::tie(m.paused, m.reason, m.paused_ms); }
 auto tie_of(const KeepFetch& m) { return std::tie(m.hash); }
 auto tie_of(const Kept& m) { return std::tie(m.hash, m.bytes); }
+auto tie_of(const KeepLate& m) { return std::tie(m.job_id); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -232,6 +233,7 @@ std::vector<Message> samples() {
       Pause{.paused = true, .reason = "paused by SIGUSR1", .paused_ms = kMaxU64},
       KeepFetch{all_bytes(kHashSize, 8)},
       Kept{all_bytes(kHashSize, 9), all_bytes(3000, 2)},
+      KeepLate{kMaxU64},
   };
 }
 
@@ -496,6 +498,7 @@ TEST_CASE("proto.codec.keep_fetch_and_kept") {
   CHECK(roundtrip(Kept{all_bytes(kHashSize, 6), ""}).bytes.empty());
   rejected(payload_of(KeepFetch{all_bytes(kHashSize - 1)}));
   rejected(payload_of(Kept{all_bytes(kHashSize + 1), "x"}));
+  CHECK(roundtrip(KeepLate{42}).job_id == 42);
 }
 
 // STATUS (type 14) was defined in protocol 1 and never sent; it is retired: a frame of that
@@ -680,7 +683,7 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
   const std::set<uint64_t> known = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16,
-                                    17, 18, 19, 20, 21, 22, 23, 30, 31, 32, 33, 34};
+                                    17, 18, 19, 20, 21, 22, 23, 25, 30, 31, 32, 33, 34};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,

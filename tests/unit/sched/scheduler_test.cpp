@@ -410,8 +410,11 @@ TEST_CASE("sched.scheduler.hold_again") {
   std::vector<JobId> on_a = jobs_on(as, a);
   REQUIRE(on_a.size() == 4);
   CHECK(s.queued() == 2);
+  CHECK(s.holders(on_a[1]) == std::vector<NodeId>{a});
+  CHECK(s.holders(6).empty());     // queued
   CHECK(s.hold_again(on_a[1], a));
   CHECK(s.is_held(on_a[1]));
+  CHECK(s.holders(on_a[1]).empty());
   CHECK(s.in_flight(a) == 3);
   CHECK(s.queued() == 2);          // held, not queued
   CHECK(s.unfinished() == 6);
