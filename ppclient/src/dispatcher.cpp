@@ -159,27 +159,12 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
       return;
     }
   }
-  Wait wait = Wait::kNone;   // a kept input must reach this driver, or be made again
-  if (x != nullptr && !x->kept.empty()) {
-    if (a.backup && remaking_input(*x)) {   // the original goes on
-      sched_.give_back(a.job, a.node);
-      return;
-    }
-    why = move_kept(*l, a.node, a.job, *x, wait);
-    if (!why.empty()) {
-      sched_.give_back(a.job, a.node);
-      if (!a.backup) give_up(a.job, proto::JobStatus::kLost, std::move(why));
-      return;
-    }
-    if (wait == Wait::kDeferred) {   // remade() releases it
-      sched_.hold_again(a.job, a.node);
-      return;
-    }
-  }
+  bool parked = false;   // waits for a kept input to reach this driver (on_kept)
+  if (x != nullptr && !x->kept.empty() && !ready_kept(a, *l, *x, parked)) return;
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
-  if (wait == Wait::kParked) {
+  if (parked) {
     sched_.started(a.job, a.node);   // not on the node yet: nothing there to steal
     return;
   }

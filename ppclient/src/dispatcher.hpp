@@ -194,6 +194,7 @@ class Dispatcher {
   std::string move_kept(NodeLink& to, sched::NodeId node, uint64_t id, const SubmitExtras& x,
                         Wait& wait);
   void prefer_holder(uint64_t id, const SubmitExtras& x);
+  bool ready_kept(const sched::Assignment& a, NodeLink& l, const SubmitExtras& x, bool& parked);
   void unref_kept(const std::vector<std::string>& hashes);
   void drop_kept(const std::string& hash);
   void kept_lost(sched::NodeId node);

@@ -248,6 +248,30 @@ std::string Dispatcher::move_kept(NodeLink& to, sched::NodeId node, uint64_t id,
   return "";
 }
 
+// Before `a` is sent: the kept values its job names. False when it does not go now
+// (it failed, went back to the queue, or waits held until a value is made again);
+// `parked` when it goes once a value reached this driver.
+bool Dispatcher::ready_kept(const sched::Assignment& a, NodeLink& l, const SubmitExtras& x,
+                            bool& parked) {
+  if (a.backup && remaking_input(x)) {   // the original goes on
+    sched_.give_back(a.job, a.node);
+    return false;
+  }
+  Wait wait = Wait::kNone;
+  std::string why = move_kept(l, a.node, a.job, x, wait);
+  if (!why.empty()) {
+    sched_.give_back(a.job, a.node);
+    if (!a.backup) give_up(a.job, proto::JobStatus::kLost, std::move(why));
+    return false;
+  }
+  if (wait == Wait::kDeferred) {   // remade() releases it
+    sched_.hold_again(a.job, a.node);
+    return false;
+  }
+  parked = wait == Wait::kParked;
+  return true;
+}
+
 void Dispatcher::on_kept(sched::NodeId node, proto::Kept&& k) {
   auto it = kept_.find(k.hash);
   if (it == kept_.end()) return;   // released meanwhile
