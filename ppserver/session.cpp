@@ -122,6 +122,10 @@ void Session::on_message(Result<proto::Message>&& msg) {
       if (auto* r = std::get_if<proto::DataRelease>(&*msg)) return on_data_release(r->hash);
       if (auto* k = std::get_if<proto::KeepFetch>(&*msg)) return on_keep_fetch(k->hash);
       if (std::holds_alternative<proto::ClientsAsk>(*msg)) return on_clients_ask();
+      if (auto* k = std::get_if<proto::KeepLate>(&*msg)) {
+        if (live_.contains(k->job_id)) keep_.insert(k->job_id);   // else: answered already
+        return;
+      }
       if (auto* c = std::get_if<proto::Cancel>(&*msg)) return on_cancel(c->job_id);
       if (auto* st = std::get_if<proto::Steal>(&*msg)) return on_steal(st->job_ids);
       if (std::holds_alternative<proto::Heartbeat>(*msg)) return;

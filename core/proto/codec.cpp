@@ -116,6 +116,7 @@ struct Encoder {
   void operator()(const Kept& m) { data(MsgType::kKept, m.hash, m.bytes); }
   void operator()(const Clients& m) { head(MsgType::kClients, 1), pack_client_list(pk, m.clients); }
   void operator()(const ClientsAsk&) { head(MsgType::kClientsAsk, 0); }
+  void operator()(const KeepLate& m) { head(MsgType::kKeepLate, 1), pk.pack(m.job_id); }
 };
 
 // Strict field extraction; throws msgpack::type_error, caught in decode_message.
@@ -318,6 +319,7 @@ Message decode_fields(MsgType t, Fields& f) {
     case MsgType::kKept: return decode_data<Kept>(f);
     case MsgType::kClients: return Clients{unpack_client_list(f.take())};
     case MsgType::kClientsAsk: return ClientsAsk{};
+    case MsgType::kKeepLate: return KeepLate{f.uint<uint64_t>()};
   }
   throw msgpack::type_error();
 }
@@ -326,7 +328,7 @@ bool known_type(uint64_t t) {
   switch (t) {
     case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 15:
     case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 24: case 25:
-    case 30: case 31:
+    case 26: case 30: case 31:
     case 32: case 33: case 34:
       return true;
     default:

@@ -66,6 +66,9 @@ enum class MsgType : uint8_t {
   // the request (`ppclient top`, after authentication).
   kClients = 24,
   kClientsAsk = 25,
+  // Keep a job's result after all (Cap::kKeepLate): a job others now wait for, sent
+  // before they came, client -> node; ignored once the job has answered.
+  kKeepLate = 26,
   // Between a node and its worker processes (never on the network).
   kWorkerReady = 30,
   kWorkerCode = 31,
@@ -90,6 +93,7 @@ enum class Cap : uint32_t {
                          // KEEP_FETCH answered with KEPT
   kClients = 1u << 11,   // CLIENTS_ASK answered with CLIENTS (a node); its facts carry
                          // load_own and load_other (beacon, TXT)
+  kKeepLate = 1u << 12,  // KEEP_LATE understood
 };
 
 struct Caps {
@@ -107,7 +111,8 @@ inline constexpr uint32_t kOwnCaps = static_cast<uint32_t>(Cap::kBytecode) |
                                      static_cast<uint32_t>(Cap::kPlacement) |
                                      static_cast<uint32_t>(Cap::kPause) |
                                      static_cast<uint32_t>(Cap::kKeep) |
-                                     static_cast<uint32_t>(Cap::kClients);
+                                     static_cast<uint32_t>(Cap::kClients) |
+                                     static_cast<uint32_t>(Cap::kKeepLate);
 
 // A kept result's first value smaller than this comes back inline: it costs about what
 // its handle costs, and needs no release.

@@ -25,7 +25,7 @@ MsgType type_of(const Message& m) {
       MsgType::kWorkerCode, MsgType::kWorkerRun, MsgType::kSteal, MsgType::kStolen,
       MsgType::kWorkerReset, MsgType::kData, MsgType::kDataRelease, MsgType::kWorkerData,
       MsgType::kPause, MsgType::kKeepFetch, MsgType::kKept, MsgType::kClients,
-      MsgType::kClientsAsk};
+      MsgType::kClientsAsk, MsgType::kKeepLate};
   static_assert(std::variant_size_v<Message> == std::size(kTypes));
   return kTypes[m.index()];
 }
@@ -56,6 +56,7 @@ const char* type_name(MsgType t) {
     case MsgType::kKept: return "KEPT";
     case MsgType::kClients: return "CLIENTS";
     case MsgType::kClientsAsk: return "CLIENTS_ASK";
+    case MsgType::kKeepLate: return "KEEP_LATE";
   }
   return "?";
 }

@@ -102,6 +102,9 @@ struct DataRelease { std::string hash; };
 // holds no value of that hash for this client. A kept value is released as a
 // scattered one is (DATA_RELEASE).
 struct KeepFetch { std::string hash; };
+// The client asks, after the fact, that the job it sent keep its result (as SUBMIT's
+// `keep`): a job others now wait for. Ignored when the job has answered already.
+struct KeepLate { uint64_t job_id = 0; };
 struct Kept {
   std::string hash;
   std::string bytes;
@@ -172,7 +175,7 @@ struct WorkerData {
 using Message = std::variant<Hello, Auth, AuthOk, Error, CodeMsg, Submit, ResultMsg, Cancel,
                              Heartbeat, Bye, WorkerReady, WorkerCode, WorkerRun, Steal, Stolen,
                              WorkerReset, DataMsg, DataRelease, WorkerData, Pause, KeepFetch,
-                             Kept, Clients, ClientsAsk>;
+                             Kept, Clients, ClientsAsk, KeepLate>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

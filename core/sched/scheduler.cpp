@@ -435,6 +435,28 @@ void Scheduler::give_back(JobId id, NodeId node_id) {
   if (j->holders[0] == kNone) requeue_front(id);
 }
 
+bool Scheduler::hold_again(JobId id, NodeId node_id) {
+  Job* j = find_job(id);
+  if (j == nullptr || j->state != JobState::kRunning || !drop_copy(node_id, id)) return false;
+  if (j->holders[0] == kNone) j->state = JobState::kHeld;
+  return j->state == JobState::kHeld;
+}
+
+std::vector<NodeId> Scheduler::holders(JobId id) const {
+  std::vector<NodeId> out;
+  if (const Job* j = jobs_.find(id)) {
+    for (NodeId h : j->holders) {
+      if (h != kNone) out.push_back(h);
+    }
+  }
+  return out;
+}
+
+bool Scheduler::is_held(JobId id) const {
+  const Job* j = jobs_.find(id);
+  return j != nullptr && j->state == JobState::kHeld;
+}
+
 std::vector<JobId> Scheduler::drain_queue() {
   std::vector<JobId> out;
   out.reserve(queued());

@@ -229,6 +229,14 @@ class Scheduler {
   void count_crash(NodeId node);
   // The node could not run the job (without it being the job's fault): queue it again.
   void give_back(JobId job, NodeId node);
+  // The copy of `job` just assigned to `node` cannot go yet (an input it needs is being
+  // made again): the job is held again, as after hold(), until release(); a backup copy
+  // is dropped and its original goes on. Returns whether the job is held now.
+  bool hold_again(JobId job, NodeId node);
+  // Whether `job` is held (hold(), hold_again(); not yet released).
+  bool is_held(JobId job) const;
+  // The nodes holding a copy of `job` (none when it is queued, held or finished).
+  std::vector<NodeId> holders(JobId job) const;
   // Ends every queued job (for example when no node is left); returns them.
   std::vector<JobId> drain_queue();
   // Ends one job without a result from any node (the caller gives up on it: it cannot

@@ -69,6 +69,8 @@ void Dispatcher::take(std::deque<Submission>& batch) {
     if (x != nullptr) rules = sched::JobRules{x->node, x->retries};
     if (x == nullptr || (x->inputs.empty() && x->after.empty())) {
       sched_.submit(id, rules);
+      // A job making a lost value again names its kept inputs as handles already.
+      if (!remaking_.empty() && remaking_.contains(id)) count_kept(id, job.sub.args, *x);
       continue;
     }
     // Dependencies: held until the jobs it needs are done (dispatcher_deps.cpp); one
@@ -158,14 +160,7 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     }
   }
   bool parked = false;   // waits for a kept input to reach this driver (on_kept)
-  if (x != nullptr && !x->kept.empty()) {
-    why = move_kept(*l, a.node, a.job, *x, parked);
-    if (!why.empty()) {
-      sched_.give_back(a.job, a.node);
-      if (!a.backup) give_up(a.job, proto::JobStatus::kLost, std::move(why));
-      return;
-    }
-  }
+  if (x != nullptr && !x->kept.empty() && !ready_kept(a, *l, *x, parked)) return;
   if (kind != report::Kind::kNormal) special_[a.job].push_back({a.node, kind});
   // A stolen copy moves a run not started; a backup is a second copy of one.
   sent_.emplace_back(job.sub.state, kind == report::Kind::kNormal);
@@ -415,6 +410,7 @@ void Dispatcher::finish(uint64_t id, Outcome&& outcome) {
   special_.erase(id);
   if (sub.extras && !sub.extras->kept.empty()) unref_kept(sub.extras->kept);
   if (deps_.held() > 0) deps_.drop(id);            // a held job ended otherwise
+  if (!remaking_.empty()) remade(id, outcome);     // it made a lost value again
   settle_dependents(id, outcome);                  // the jobs waiting for it
   deliver_(sub, std::move(outcome));
 }

@@ -77,6 +77,11 @@ class Dispatcher {
   // Asked when a job held for its inputs is ready (its arguments now final): the outcome
   // of an earlier run (ClusterOptions::journal), if there was one.
   using Recall = std::function<std::optional<Outcome>(const Submission&)>;
+  // Submits a job again, as a user would (a kept value lost with its node is made again,
+  // dispatcher_lineage.cpp): returns its new id, 0 if the cluster no longer takes jobs.
+  using Remake = std::function<uint64_t(const std::shared_ptr<const JobCode>& code,
+                                        std::string args, uint32_t timeout_ms,
+                                        std::unique_ptr<SubmitExtras> extras)>;
 
   Dispatcher(bool adaptive, Deliver deliver, Hungry hungry = nullptr);
   Dispatcher(const Dispatcher&) = delete;
@@ -114,6 +119,7 @@ class Dispatcher {
   // each node holding a copy gets CANCEL; what they answer later is ignored.
   void cancel(uint64_t id);
   void set_recall(Recall recall) { recall_ = std::move(recall); }
+  void set_remake(Remake remake) { remake_ = std::move(remake); }
 
   // One row per node name (a node that reconnected is one row); with `row_by_node`,
   // also each scheduler node's row.
@@ -187,16 +193,34 @@ class Dispatcher {
   std::string keep_result(uint64_t id, sched::NodeId node, const std::string& value);
   void drop_unused(const std::string& hash);
   void count_kept(uint64_t id, const std::string& args, SubmitExtras& x);
+  // Why a job naming kept values cannot be sent yet (move_kept).
+  enum class Wait : uint8_t {
+    kNone,       // it can go
+    kParked,     // sent once a value reaches this driver (on_kept)
+    kDeferred,   // held until a value lost with its node is made again (remade)
+  };
   std::string move_kept(NodeLink& to, sched::NodeId node, uint64_t id, const SubmitExtras& x,
-                        bool& parked);
+                        Wait& wait);
+  void prefer_holder(uint64_t id, const SubmitExtras& x);
+  bool ready_kept(const sched::Assignment& a, NodeLink& l, const SubmitExtras& x, bool& parked);
   void unref_kept(const std::vector<std::string>& hashes);
   void drop_kept(const std::string& hash);
   void kept_lost(sched::NodeId node);
   struct KeptValue;
+  // Lineage (dispatcher_lineage.cpp): a kept value no node holds any more is made again.
+  static constexpr sched::NodeId kNoNode = UINT32_MAX;
+  struct Recipe;
+  std::shared_ptr<Recipe> recipe_of(uint64_t id, const Job& job, uint64_t size);
+  void lose_value(const std::string& hash, const std::string& how, sched::NodeId gone);
+  std::string remake(const std::string& hash);
+  void remade(uint64_t id, Outcome& outcome);
+  void fail_value(const std::string& hash, const std::string& why);
+  bool remaking_input(const SubmitExtras& x) const;
   bool unused(const KeptValue& v) const;
   void sweep_kept();
   void answer_readers(std::vector<std::shared_ptr<JobState>>& readers, const std::string& hash);
   bool wants_keep(uint64_t id, const Job& job) const;
+  void late_keep(uint64_t input);
   void submit_to(Job& job, uint64_t id, NodeLink& l);
   NodeLink* link(sched::NodeId node) const;
   report::Kind special_kind(uint64_t job, sched::NodeId on) const;   // kNormal if plain
@@ -237,6 +261,24 @@ class Dispatcher {
   std::deque<std::pair<uint64_t, Outcome>> ending_;   // held jobs to end (end_held)
   bool cascading_ = false;                           // ending_ is being worked off
   Recall recall_;
+  Remake remake_;
+  // What makes a kept value again: the first job that made it, as the driver had it
+  // when its result came (its arguments with their kept inputs as handles), and the
+  // recipes of those inputs, so a chain lost together is made again from its start.
+  struct Recipe {
+    uint64_t job = 0;                            // the job that made it first
+    std::shared_ptr<const JobCode> code;
+    std::shared_ptr<const std::string> args;     // shared with the job's send when large
+    uint32_t timeout_ms = 0, retries = 0;
+    bool pinned = false;                         // only its node may run it: not made again
+    bool intermediate = false;
+    uint64_t size = 0;
+    std::vector<std::shared_ptr<const SharedData>> data;   // its scattered values
+    std::vector<std::pair<std::string, std::shared_ptr<Recipe>>> inputs;   // kept ones
+    uint32_t remakes = 0;                        // times made again
+  };
+  // The jobs running now to make a kept value again (their ids), with the value's hash.
+  std::unordered_map<uint64_t, std::string> remaking_;
   // Kept results (SubmitExtras::keep): a job's value left on the node that made it, by
   // content hash, while a job that names it is unfinished.
   struct KeptValue {
@@ -255,6 +297,11 @@ class Dispatcher {
     std::vector<std::weak_ptr<JobState>> producers;
     bool internal = false;   // SubmitExtras::keep: only its dependents take it
     bool used = false;       // a dependent named it
+    std::shared_ptr<Recipe> recipe;   // how to make it again (null: it cannot be)
+    bool remaking = false;            // a job is making it again (remaking_)
+    std::vector<uint64_t> deferred;   // jobs held until it is made again
+    std::string lost_how;             // "node X died holding", once no node holds it
+    std::string lost;                 // why it is lost for good (what its waiters fail with)
   };
   std::unordered_map<std::string, KeptValue> kept_;
   uint64_t kept_moved_ = 0;

@@ -30,6 +30,7 @@ std::string input_failed(uint64_t input, proto::JobStatus status, const std::str
 // on this thread (or at submit, for a job that was never sent).
 std::string Dispatcher::hold(uint64_t id, SubmitExtras& x) {
   deps_.hold(id);
+  std::vector<uint64_t> running;   // inputs whose value it takes, not done yet
   auto edge = [&](const JobState& in, bool value) -> std::string {
     std::lock_guard lock(in.sync->mutex);
     if (!in.done) {
@@ -37,6 +38,7 @@ std::string Dispatcher::hold(uint64_t id, SubmitExtras& x) {
         return "input job " + std::to_string(in.id) + " is neither done nor known here";
       }
       deps_.wait_for(id, in.id, value);
+      if (value) running.push_back(in.id);
       return "";
     }
     if (in.status != proto::JobStatus::kOk) return input_failed(in.id, in.status, in.error());
@@ -52,6 +54,8 @@ std::string Dispatcher::hold(uint64_t id, SubmitExtras& x) {
   for (const auto& in : x.after) {
     if (std::string why = edge(*in, false); !why.empty()) return why;
   }
+  // An input already sent without `keep` keeps its value after all (late_keep).
+  for (uint64_t in : running) late_keep(in);
   return "";
 }
 

@@ -7,7 +7,8 @@
 // the value is fetched from the holder once (KEEP_FETCH / KEPT), kept here while a job
 // names it, and sent as DATA to each other node once. The last job naming a value
 // releases it on every node (DATA_RELEASE). A holder that leaves before the value was
-// fetched takes it along: the jobs that need it fail ("lost"), never wait for ever.
+// fetched takes it along: what still needs it has it made again (dispatcher_lineage.cpp),
+// or fails ("lost"), never waits for ever.
 #include "core/proto/data_ref.hpp"
 #include "core/proto/job_ref.hpp"
 #include "core/util/log.hpp"
@@ -55,7 +56,9 @@ std::string Dispatcher::keep_result(uint64_t id, sched::NodeId node, const std::
   ++v.holds[node];
   // A value two jobs made is released when neither needs it: internal only if both are.
   v.internal = v.internal && job->sub.extras && job->sub.extras->intermediate;
+  if (remaking_.contains(id)) return ref.hash;   // made again: its first maker's records
   if (!v.internal) v.producers.push_back(job->sub.state);
+  if (!v.recipe) v.recipe = recipe_of(id, *job, ref.size);
   return ref.hash;
 }
 
@@ -70,6 +73,7 @@ void Dispatcher::drop_unused(const std::string& hash) {
 // intermediate its dependent took, or a job whose handle the user let go).
 bool Dispatcher::unused(const KeptValue& v) const {
   if (v.users > 0 || !v.parked.empty() || !v.readers.empty()) return false;
+  if (v.remaking || !v.deferred.empty()) return false;
   if (v.internal && v.used) return true;
   for (const auto& p : v.producers) {
     if (!p.expired()) return false;
@@ -98,6 +102,20 @@ bool Dispatcher::wants_keep(uint64_t id, const Job& job) const {
   return !job.sub.state->waited;
 }
 
+// A job now waited for by `input`'s dependent (hold): if `input` was sent without
+// `keep`, the nodes running it are asked to keep its value after all (KEEP_LATE), so the
+// dependent takes it there instead of through this driver. Costs a plain batch nothing:
+// only a dependent that comes while its input runs sends a frame. Too late (the result
+// is on its way), the value arrives inline as before.
+void Dispatcher::late_keep(uint64_t input) {
+  Job* job = jobs_.find(input);
+  if (job == nullptr || job->keep_sent || !wants_keep(input, *job)) return;
+  for (sched::NodeId node : sched_.holders(input)) {
+    NodeLink* l = link(node);
+    if (l != nullptr && l->keep_late(input)) job->keep_sent = true;
+  }
+}
+
 void Dispatcher::fetch_for_user(std::shared_ptr<JobState> job) {
   std::string value;
   {
@@ -112,6 +130,10 @@ void Dispatcher::fetch_for_user(std::shared_ptr<JobState> job) {
   std::vector<std::shared_ptr<JobState>> one{std::move(job)};
   if (it == kept_.end()) return answer_readers(one, ref.hash);
   KeptValue& v = it->second;
+  if (v.remaking && !v.bytes) {   // asked for once it is made again (remade)
+    v.readers.push_back(std::move(one.front()));
+    return;
+  }
   NodeLink* holder = v.holder_gone ? nullptr : link(v.holder);
   if (v.bytes || holder == nullptr) return answer_readers(one, ref.hash);
   v.readers.push_back(std::move(one.front()));
@@ -127,6 +149,7 @@ void Dispatcher::answer_readers(std::vector<std::shared_ptr<JobState>>& readers,
   auto it = kept_.find(hash);
   std::shared_ptr<const std::string> bytes = it != kept_.end() ? it->second.bytes : nullptr;
   const std::string where = it != kept_.end() ? members_[it->second.holder].name : "";
+  const std::string lost = it != kept_.end() ? it->second.lost : "";
   std::shared_ptr<Sync> sync = readers.front()->sync;
   {
     std::lock_guard lock(sync->mutex);
@@ -141,7 +164,8 @@ void Dispatcher::answer_readers(std::vector<std::shared_ptr<JobState>>& readers,
       }
       job->status = proto::JobStatus::kLost;
       job->value.clear();
-      job->set_failure("job " + std::to_string(job->id) + "'s value stayed on node " +
+      job->set_failure(!lost.empty() ? lost
+                       : "job " + std::to_string(job->id) + "'s value stayed on node " +
                            (where.empty() ? std::string("that made it") : where) +
                            ", which no longer holds it (the node went away or the value "
                            "was released)", "");
@@ -164,7 +188,18 @@ void Dispatcher::count_kept(uint64_t id, const std::string& args, SubmitExtras& 
     ++it->second.users;
     it->second.used = true;
     x.kept.push_back(ref.hash);
-    if (!it->second.holder_gone) bytes_on[it->second.holder] += it->second.size;
+  }
+  prefer_holder(id, x);
+}
+
+// The held job `id` prefers the node holding most bytes of the kept values it names.
+void Dispatcher::prefer_holder(uint64_t id, const SubmitExtras& x) {
+  std::unordered_map<sched::NodeId, uint64_t> bytes_on;
+  for (const std::string& hash : x.kept) {
+    auto it = kept_.find(hash);
+    if (it != kept_.end() && !it->second.holder_gone) {
+      bytes_on[it->second.holder] += it->second.size;
+    }
   }
   sched::NodeId best = 0;
   uint64_t most = 0;
@@ -181,8 +216,8 @@ void Dispatcher::count_kept(uint64_t id, const std::string& args, SubmitExtras& 
 // node lacks is sent (DATA) when this driver has its bytes, else fetched from its holder
 // first, and the job is `parked` until it is in. Returns why it cannot run ("" if it can).
 std::string Dispatcher::move_kept(NodeLink& to, sched::NodeId node, uint64_t id,
-                                  const SubmitExtras& x, bool& parked) {
-  parked = false;
+                                  const SubmitExtras& x, Wait& wait) {
+  wait = Wait::kNone;
   for (const std::string& hash : x.kept) {
     auto it = kept_.find(hash);
     if (it == kept_.end()) return "job " + std::to_string(id) + ": an input's kept value is gone";
@@ -192,8 +227,14 @@ std::string Dispatcher::move_kept(NodeLink& to, sched::NodeId node, uint64_t id,
       to.send_data(hash, v.bytes);
       continue;
     }
+    if (v.remaking) {
+      v.deferred.push_back(id);
+      wait = Wait::kDeferred;
+      return "";
+    }
     NodeLink* holder = v.holder_gone ? nullptr : link(v.holder);
     if (holder == nullptr) {
+      if (!v.lost.empty()) return v.lost;
       return "job " + std::to_string(id) + ": its input's value (" + std::to_string(v.size) +
              " bytes) stayed on node " + members_[v.holder].name +
              ", which went away before it could be moved";
@@ -201,10 +242,34 @@ std::string Dispatcher::move_kept(NodeLink& to, sched::NodeId node, uint64_t id,
     if (!v.fetching) holder->fetch_kept(hash);
     v.fetching = true;
     v.parked.emplace_back(id, node);
-    parked = true;
+    wait = Wait::kParked;
     return "";   // once this one is in, the job is tried again (on_kept)
   }
   return "";
+}
+
+// Before `a` is sent: the kept values its job names. False when it does not go now
+// (it failed, went back to the queue, or waits held until a value is made again);
+// `parked` when it goes once a value reached this driver.
+bool Dispatcher::ready_kept(const sched::Assignment& a, NodeLink& l, const SubmitExtras& x,
+                            bool& parked) {
+  if (a.backup && remaking_input(x)) {   // the original goes on
+    sched_.give_back(a.job, a.node);
+    return false;
+  }
+  Wait wait = Wait::kNone;
+  std::string why = move_kept(l, a.node, a.job, x, wait);
+  if (!why.empty()) {
+    sched_.give_back(a.job, a.node);
+    if (!a.backup) give_up(a.job, proto::JobStatus::kLost, std::move(why));
+    return false;
+  }
+  if (wait == Wait::kDeferred) {   // remade() releases it
+    sched_.hold_again(a.job, a.node);
+    return false;
+  }
+  parked = wait == Wait::kParked;
+  return true;
 }
 
 void Dispatcher::on_kept(sched::NodeId node, proto::Kept&& k) {
@@ -224,6 +289,11 @@ void Dispatcher::on_kept(sched::NodeId node, proto::Kept&& k) {
       return;
     }
     v.holder_gone = true;
+    // Made again if anything still needs it (its parked jobs wait for that), else lost.
+    lose_value(k.hash, "node " + members_[node].name + " no longer held", kNoNode);
+    drop_unused(k.hash);
+    pump();
+    return;
   }
   auto parked = std::move(v.parked);
   v.parked.clear();
@@ -237,11 +307,13 @@ void Dispatcher::on_kept(sched::NodeId node, proto::Kept&& k) {
     Job* job = jobs_.find(id);
     NodeLink* l = link(to);
     if (job == nullptr || l == nullptr) continue;   // ended, or its node left (requeued)
-    bool again = false;
-    std::string why = move_kept(*l, to, id, *job->sub.extras, again);
+    Wait wait = Wait::kNone;
+    std::string why = move_kept(*l, to, id, *job->sub.extras, wait);
     if (!why.empty()) {
       give_up(id, proto::JobStatus::kLost, std::move(why));
-    } else if (!again) {
+    } else if (wait == Wait::kDeferred) {
+      sched_.hold_again(id, to);
+    } else if (wait == Wait::kNone) {
       running_.sent(to, id, special_kind(id, to), now());
       submit_to(*job, id, *l);
     }
@@ -273,9 +345,11 @@ void Dispatcher::drop_kept(const std::string& hash) {
   kept_.erase(it);
 }
 
-// `node` left: the values only it held are gone with it.
+// `node` left: the values only it held are gone with it; what still needs one has it
+// made again (lose_value), once every value it held is counted out (a value and the
+// input it was made from are often lost together).
 void Dispatcher::kept_lost(sched::NodeId node) {
-  std::vector<uint64_t> stranded;
+  std::vector<std::string> gone;
   for (auto& [hash, v] : kept_) {
     if (v.holds.erase(node) == 0 || v.holder_gone) continue;
     if (v.holder == node && !v.holds.empty()) {   // another node kept it too
@@ -286,17 +360,11 @@ void Dispatcher::kept_lost(sched::NodeId node) {
     }
     if (!v.holds.empty()) continue;
     v.holder_gone = true;
-    if (v.bytes) continue;
-    for (auto [id, to] : v.parked) stranded.push_back(id);
-    v.parked.clear();
     v.fetching = false;
-    answer_readers(v.readers, hash);
+    if (!v.bytes) gone.push_back(hash);
   }
-  for (uint64_t id : stranded) {
-    if (jobs_.find(id) == nullptr) continue;
-    give_up(id, proto::JobStatus::kLost,
-            "job " + std::to_string(id) + ": its input's value stayed on node " +
-                members_[node].name + ", which went away before it could be moved");
+  for (const std::string& hash : gone) {
+    lose_value(hash, "node " + members_[node].name + " died holding", node);
   }
 }
 

@@ -60,6 +60,15 @@ JobServer::JobServer(ClusterOptions options, bool lua_bytecode)
   if (!opt_.dashboard.empty()) dispatcher_->track_running();   // its task stream's reader
   open_journal();
   if (journal_) dispatcher_->set_recall([this](const Submission& s) { return recall(s); });
+  // A kept value lost with its node is made again by a job of its own (dispatcher_lineage.cpp).
+  dispatcher_->set_remake([this](const CodeRef& code, std::string args, uint32_t timeout_ms,
+                                 std::unique_ptr<SubmitExtras> extras) -> uint64_t {
+    try {
+      return submit(code, std::move(args), timeout_ms, std::move(extras))->id;
+    } catch (const std::exception&) {
+      return 0;   // closed: what waits for the value fails
+    }
+  });
   add_nodes();
   // The last holder of a value may let go on any thread: the nodes hear it on the io one.
   data_ = std::make_shared<DataRegistry>([this](const std::string& hash) {

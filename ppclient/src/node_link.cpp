@@ -225,6 +225,14 @@ void NodeLink::fetch_kept(const std::string& hash) {
   if (state_ == State::kReady) stream_->send(proto::KeepFetch{hash});
 }
 
+bool NodeLink::keep_late(uint64_t job_id) {
+  if (state_ != State::kReady || !proto::Caps{node_hello_.caps}.has(proto::Cap::kKeepLate)) {
+    return false;
+  }
+  stream_->send(proto::KeepLate{job_id});
+  return true;
+}
+
 void NodeLink::cancel(uint64_t job_id) {
   if (state_ == State::kReady) stream_->send(proto::Cancel{job_id});
 }

@@ -98,6 +98,9 @@ class NodeLink : public std::enable_shared_from_this<NodeLink> {
   bool can_list_clients() const {
     return proto::Caps{node_hello_.caps}.has(proto::Cap::kClients);
   }
+  // Asks that a job sent without `keep` keep its result after all (KEEP_LATE), when the
+  // node understands it; false if not sent.
+  bool keep_late(uint64_t job_id);
   // Bytes written to and read from the node on this connection.
   uint64_t bytes_sent() const { return stream_ ? stream_->bytes_out() : 0; }
   uint64_t bytes_received() const { return stream_ ? stream_->bytes_in() : 0; }

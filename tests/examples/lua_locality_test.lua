@@ -2,7 +2,8 @@
 -- node's real workers): a pipeline's 1 MiB intermediates stay on the node (the bytes
 -- through the driver, from js:get_stats(), are a small share of them); a job submitted
 -- with keep = true hands its value to a dependent there, and job() still gets it (fetched
--- once); a small kept value comes back inline; keep must be a boolean.
+-- once); so does a job whose dependent came while it ran (kept late, without keep); a
+-- small kept value comes back inline; keep must be a boolean.
 local pp = require "pp"
 
 local function check(cond, what)
@@ -41,6 +42,21 @@ local v, w = a()
 check(#v == MiB and v:sub(1, 3) == "xxx", "job() fetched the kept value")
 check(w == "beside", "the other values came with the result")
 check(through() - before >= MiB, "it crossed once, when asked for")
+-- No keep asked: a dependent submitted while its input already runs still takes the
+-- value where it is made (KEEP_LATE), and only its small handle crosses.
+before = through()
+local slow = js:submit(function(n)
+  local t = os.clock() while os.clock() - t < 0.5 do end
+  return string.rep("y", n)
+end, { MiB })
+while slow:status() == "pending" do end   -- sent: it runs on the node
+local user = js:submit(function(s) return #s .. s:sub(-1) end, { slow })
+check(user() == MiB .. "y", "the late dependent got the value")
+local crossed = through() - before
+print(string.format("late dependent: %d bytes through the driver for a value of %d", crossed, MiB))
+check(crossed < MiB / 10, "it stayed on its node: " .. crossed)
+check(#slow() == MiB, "job() still fetches it")
+
 local small = js:submit{ function() return "tiny" end, {}, keep = true }
 check(small() == "tiny", "a small kept value comes back inline")
 local ok, err = pcall(js.submit, js, { function() end, {}, keep = "yes" })

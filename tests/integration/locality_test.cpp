@@ -3,7 +3,8 @@
 // handle there gets the value; KEEP_FETCH returns it; DATA_RELEASE frees it (the node's
 // "data cache" log line). Through the cluster: a dependent job runs where its input was
 // kept, the input's get() still works, a dependent that must run elsewhere gets the value
-// moved once, and a holder killed with -9 fails the waiting job rather than hanging it.
+// moved once, and a holder killed with -9 fails the waiting job rather than hanging it
+// when the value cannot be made again (its job is pinned to that node).
 // The figure: a two-stage pipeline of 1 MiB intermediates on two nodes moves at most
 // 10 % of those bytes through the driver (the report's exact byte counts).
 #include <doctest/doctest.h>
@@ -177,8 +178,9 @@ TEST_CASE("integration.locality.a_dependent_elsewhere_gets_the_value_moved_once"
   CHECK(by_node[b.address()].bytes_sent < kMiB + kMiB / 10);
 }
 
-// The node holding a value dies before the value could move: the job waiting for it
-// fails saying so (no hang), and the cluster goes on.
+// The node holding a value dies before the value could move, and its job may run only
+// there (a job free to run elsewhere makes it again: lineage_test.cpp): the job waiting
+// for it fails saying so (no hang), and the cluster goes on.
 TEST_CASE("integration.locality.a_holder_killed_fails_what_waits_never_hangs" *
           doctest::timeout(120)) {
   ServerProcess a({"-w", "1"}, kSecret);
@@ -196,7 +198,9 @@ TEST_CASE("integration.locality.a_holder_killed_fails_what_waits_never_hangs" *
   pp::Job user = cluster.submit(on_b, kLength, input);
   user.wait();
   CHECK(user.status() == pp::JobStatus::kFailed);
-  CHECK_THROWS_WITH_AS(user.get<std::string>(), doctest::Contains("went away"),
+  const std::string lost = "died holding the value of job " + std::to_string(input.id()) +
+                           ", which may run only on that node";
+  CHECK_THROWS_WITH_AS(user.get<std::string>(), doctest::Contains(lost.c_str()),
                        pp::RemoteError);
   CHECK_THROWS_AS(input.get<std::string>(), pp::RemoteError);
   CHECK(cluster.submit(kLength, std::string("abc")).get<std::string>() == "3:c");

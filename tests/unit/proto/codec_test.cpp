@@ -98,6 +98,7 @@ auto tie_of(const KeepFetch& m) { return std::tie(m.hash); }
 auto tie_of(const Kept& m) { return std::tie(m.hash, m.bytes); }
 auto tie_of(const Clients& m) { return std::tie(m.clients); }
 auto tie_of(const ClientsAsk&) { return std::tie(); }
+auto tie_of(const KeepLate& m) { return std::tie(m.job_id); }
 
 bool same(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;
@@ -237,6 +238,7 @@ std::vector<Message> samples() {
       Clients{{{"desk-7", "10.0.0.7:51234", "c0ffee", 3, 2, kMaxU64},
                {"", "", "", 0, 0, 0}}},
       ClientsAsk{},
+      KeepLate{kMaxU64},
   };
 }
 
@@ -501,6 +503,7 @@ TEST_CASE("proto.codec.keep_fetch_and_kept") {
   CHECK(roundtrip(Kept{all_bytes(kHashSize, 6), ""}).bytes.empty());
   rejected(payload_of(KeepFetch{all_bytes(kHashSize - 1)}));
   rejected(payload_of(Kept{all_bytes(kHashSize + 1), "x"}));
+  CHECK(roundtrip(KeepLate{42}).job_id == 42);
 }
 
 // CLIENTS lists client sessions, each entry an array of exactly six typed fields; the
@@ -736,7 +739,7 @@ TEST_CASE("proto.codec.non_array_payloads_rejected") {
 
 TEST_CASE("proto.codec.unknown_types_rejected") {
   const std::set<uint64_t> known = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16,
-                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34};
+                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 30, 31, 32, 33, 34};
   std::vector<uint64_t> types;
   for (uint64_t t = 0; t < 300; ++t) types.push_back(t);
   for (uint64_t t : {uint64_t{256 + 11}, uint64_t{65536 + 1}, uint64_t{1} << 32,

@@ -399,6 +399,45 @@ TEST_CASE("sched.scheduler.give_back") {
   CHECK(s.queued() == 2);
 }
 
+// A job whose input is being made again goes back to waiting: off its node's window, in
+// no queue, until release() queues it; abandon() still ends it.
+TEST_CASE("sched.scheduler.hold_again") {
+  Scheduler s;
+  NodeId a = s.add_node(node("a", 1));
+  JobId next = 1;
+  submit_n(s, next, 6);
+  std::vector<Assignment> as = s.assign();
+  std::vector<JobId> on_a = jobs_on(as, a);
+  REQUIRE(on_a.size() == 4);
+  CHECK(s.queued() == 2);
+  CHECK(s.holders(on_a[1]) == std::vector<NodeId>{a});
+  CHECK(s.holders(6).empty());     // queued
+  CHECK(s.hold_again(on_a[1], a));
+  CHECK(s.is_held(on_a[1]));
+  CHECK(s.holders(on_a[1]).empty());
+  CHECK(s.in_flight(a) == 3);
+  CHECK(s.queued() == 2);          // held, not queued
+  CHECK(s.unfinished() == 6);
+  std::vector<Assignment> more = s.assign();   // its slot goes to the queue's next job
+  REQUIRE(more.size() == 1);
+  CHECK(more[0].job == 5);
+  CHECK_FALSE(s.hold_again(on_a[1], a));   // ignored: no copy there any more
+  CHECK(s.is_held(on_a[1]));
+  CHECK_FALSE(s.hold_again(on_a[0], a + 1));   // ignored: no such node
+  CHECK_FALSE(s.is_held(on_a[0]));
+  CHECK(s.in_flight(a) == 4);
+  s.release(on_a[1]);
+  CHECK_FALSE(s.is_held(on_a[1]));
+  CHECK(s.queued() == 2);
+  CHECK(s.complete(on_a[0], a, 0.1, true) == Outcome::kAccepted);
+  std::vector<Assignment> after = s.assign();
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].job == 6);        // released to the back of the queue
+  s.hold_again(on_a[2], a);
+  CHECK(s.abandon(on_a[2]).empty());   // held: no copy out
+  CHECK(s.is_done(on_a[2]));
+}
+
 TEST_CASE("sched.scheduler.drain_queue") {
   Scheduler s;
   NodeId a = s.add_node(node("a", 1));
