@@ -111,7 +111,8 @@ TEST_CASE("integration.lineage.a_value_made_again_past_its_budget_is_lost_saying
   std::vector<std::unique_ptr<ServerProcess>> nodes;
   std::vector<std::string> addresses;
   for (int i = 0; i < 3; ++i) {
-    nodes.push_back(std::make_unique<ServerProcess>(std::vector<std::string>{"-w", "1"},
+    // -d: a kept value is logged ("data cache") at debug level.
+    nodes.push_back(std::make_unique<ServerProcess>(std::vector<std::string>{"-w", "1", "-d"},
                                                     kSecret));
     addresses.push_back(nodes.back()->address());
   }
