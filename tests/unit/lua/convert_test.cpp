@@ -1,4 +1,4 @@
-// Lua -> msgpack (convert.cpp), and the doctest main of lua_test.
+// Lua -> msgpack (convert.cpp).
 #include "core/lua/convert.hpp"
 
 #include <cstdint>
@@ -8,7 +8,6 @@
 #include <lua.hpp>
 #include <msgpack.hpp>
 
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "tests/unit/lua/test_support.hpp"
