@@ -131,6 +131,7 @@ std::vector<Named> messages() {
                            {"", "[::1]:60000", "", 0, max64, 0}}}},
       {"clients_none", Clients{}},
       {"clients_ask", ClientsAsk{}},
+      {"keep_late", KeepLate{max64}},
   };
 }
 
