@@ -128,3 +128,8 @@ bench_start_port_nodes() {
 
 # bench_field KEY FILE: the number after "KEY": in FILE (a JSON line of pp_bench).
 bench_field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2"; }
+
+# tod: seconds since midnight of a log line's "HH:MM:SS.mmm" (the first field), read from
+# stdin; now_tod: the same for now. The pause benchmarks time log lines with them.
+tod() { awk '{ split($1, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
+now_tod() { date +%H:%M:%S.%N | tod; }

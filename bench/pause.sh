@@ -35,26 +35,8 @@ cleanup() {
 trap cleanup EXIT
 export PP_SECRET=pause-bench-secret
 
-# Seconds since midnight of a log line's "HH:MM:SS.mmm" (the first on the line).
-tod() { awk '{ split($1, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
-now_tod() { date +%H:%M:%S.%N | tod; }
-
-cat > "$DIR/batch.lua" <<'LUA'
-local pp = require "pp"
-local js = pp.server{ ppservers = { os.getenv("NODE_A"), os.getenv("NODE_B") } }
-local n, s = tonumber(os.getenv("JOBS")), tonumber(os.getenv("SECONDS_PER_JOB"))
-local spin = function(i, cpu_s)
-  local t0 = os.clock()
-  while os.clock() - t0 < cpu_s do end
-  return i
-end
-js:wait_for_workers(4)
-local jobs = {}
-for i = 1, n do jobs[i] = js:submit(spin, { i, s }) end
-io.open(os.getenv("STARTED"), "w"):close()
-for i = 1, n do assert(jobs[i]() == i, "job " .. i) end
-print("all " .. n .. " results correct")
-LUA
+# tod / now_tod: the log lines' times.
+. "$ROOT/bench/lib.sh"
 
 echo "round  to_node_paused_s  to_client_pause_s  taken_back  backups_won  a_paused_s  wall_s  load"
 for round in $(seq 1 "$REPEAT"); do
@@ -71,7 +53,7 @@ for round in $(seq 1 "$REPEAT"); do
   B=127.0.0.1:$(tr -dc '0-9' < "$DIR/b.port")
   rm -f "$DIR/started"
   NODE_A=$A NODE_B=$B JOBS=$JOBS SECONDS_PER_JOB=$SECONDS_PER_JOB STARTED=$DIR/started \
-    "$BUILD/bin/ppclient" run --no-echo --report "$DIR/report.json" "$DIR/batch.lua" \
+    "$BUILD/bin/ppclient" run --no-echo --report "$DIR/report.json" "$ROOT/bench/spin_batch.lua" \
     > "$DIR/client.out" 2> "$DIR/client.log" &
   CLIENT=$!
   for _ in $(seq 1 600); do [[ -e $DIR/started ]] && break; sleep 0.05; done
