@@ -168,7 +168,8 @@ void Dispatcher::send(const sched::Assignment& a, report::Kind kind) {
     sched_.started(a.job, a.node);   // not on the node yet: nothing there to steal
     return;
   }
-  running_.sent(a.node, a.job, kind, now());
+  // Checked here: a batch without a dashboard reads no clock for it on every send.
+  if (running_.enabled()) running_.sent(a.node, a.job, kind, now());
   submit_to(job, a.job, *l);
 }
 

@@ -48,6 +48,7 @@ class RunningJobs {
  public:
   // From now on copies are followed (sent and ended do nothing before).
   void enable() { enabled_ = true; }
+  bool enabled() const { return enabled_; }
   // A node joined with `workers` worker slots (a reconnected node gets a new id).
   void add_node(uint32_t node, uint32_t workers);
   // A copy of `job` was sent to `node` at `t`.
